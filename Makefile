@@ -1,0 +1,41 @@
+# lobby-wall: `make demo` shows the wall on its demo content, `make test` runs every check.
+# Both install what they need first (Debian packages through apt, Python packages in .venv).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+export QT_API := pyside6
+
+.PHONY: demo test bench lint run system-deps system-deps-test clean
+
+demo: system-deps $(VENV)/.installed
+	$(BIN)/wall demo
+
+test: system-deps-test $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/pytest -q
+
+bench: system-deps-test $(VENV)/.installed
+	$(BIN)/python -m bench
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+run: system-deps $(VENV)/.installed
+	$(BIN)/wall run
+
+system-deps:
+	bash scripts/install-debian-deps.sh run
+
+system-deps-test:
+	bash scripts/install-debian-deps.sh test
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) demo-out build *.egg-info

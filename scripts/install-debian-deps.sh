@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian packages lobby-wall needs: the Qt runtime libraries, fonts (color emoji
+# included), Xvfb, and, for the tests, snac2 (a real Mastodon-API server) from bookworm-backports.
+# Idempotent: packages already present are not fetched again.  Usage: install-debian-deps.sh [run|test]
+set -euo pipefail
+what=${1:-run}
+
+runtime=(libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libglib2.0-0 libfontconfig1 libdbus-1-3
+         libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
+         libxcb-shape0 libxcb-xinerama0 libxcb-xfixes0 libxcb-xkb1 libx11-xcb1
+         fonts-noto-core fonts-noto-color-emoji fonts-dejavu-core xvfb python3-venv)
+tests=(snac2)
+
+missing=()
+want=("${runtime[@]}")
+[ "$what" = test ] && want+=("${tests[@]}")
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+
+# snac2 lives in bookworm-backports: enable that suite on the mirror this machine already uses.
+if [[ " ${missing[*]} " == *" snac2 "* ]] && ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+  mirror=$(grep -rhoE '^(URIs:|deb) +[a-z]+://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
+           | awk 'NR==1 {print $2}' || true)
+  mirror=${mirror%/}
+  if [ -n "$mirror" ]; then
+    echo "deb $mirror bookworm-backports main" | $SUDO tee /etc/apt/sources.list.d/lobby-wall-backports.list >/dev/null
+  fi
+fi
+
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

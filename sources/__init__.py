@@ -1,0 +1,1 @@
+"""One adapter per network. Adapters share `sources.base` and never import each other."""

@@ -1,0 +1,280 @@
+"""What every source adapter shares: its settings base, the Source protocol, the error tree and
+the one place where HTTP answers are mapped to that tree.
+
+Error tree (the poller decides what to do from the class alone):
+
+    SourceError
+    ├── TransientError        network down, timeout, 5xx, malformed or oversized payload: retry with backoff
+    │   └── RateLimited       429 / quota: retry after `retry_after` seconds
+    └── PermanentError        a person must act; retried slowly, shown as "needs attention"
+        ├── AuthError         401 / 403
+        └── ConfigError       404 on a configured resource, a bad parameter
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from wall.model import Batch, PostKind
+
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024  # a feed or API page larger than this is refused, not parsed
+
+
+class SourceSettings(BaseModel):
+    """Keys every `[[sources]]` entry takes; each adapter subclasses it with its own keys."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$",
+                      description="Unique name, used in `wall fetch NAME` and in logs")
+    type: str = Field(description="Which adapter reads this source")
+    kind: PostKind = Field("mention", description="mention (public) or internal (RSE)")
+    interval: float = Field(300, ge=15, le=86400, description="Seconds between polls")
+    enabled: bool = Field(True, description="Set to false to keep an entry but not poll it")
+    base_url: str = Field("", description="API root; defaults to the network's public one")
+
+    # Names of SecretStr fields that may be filled from the environment or systemd credentials.
+    secret_fields: ClassVar[tuple[str, ...]] = ()
+
+
+class SourceError(Exception):
+    """Any failure of a source; the message is shown in `wall status` (never on screen)."""
+
+
+class TransientError(SourceError):
+    """Worth retrying soon with backoff."""
+
+
+class RateLimited(TransientError):
+    """The server asked us to wait `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentError(SourceError):
+    """Retrying will not help until a person changes something."""
+
+
+class AuthError(PermanentError):
+    """Credentials missing, wrong or without the needed permission."""
+
+
+class ConfigError(PermanentError):
+    """The configured resource does not exist or a parameter is refused."""
+
+
+@runtime_checkable
+class Source(Protocol):
+    """A polled source: one `poll()` per interval, keeping its own cursor.
+
+    `state()`/`restore()` let the poller persist the cursor (e.g. `since_id`) across restarts.
+    """
+
+    settings: SourceSettings
+    network: ClassVar[str]
+
+    async def poll(self) -> Batch: ...
+
+    def state(self) -> dict[str, Any]: ...
+
+    def restore(self, state: Mapping[str, Any]) -> None: ...
+
+
+@runtime_checkable
+class StreamingSource(Source, Protocol):
+    """A source that can also push changes as they happen (SSE, long-poll)."""
+
+    def stream(self) -> AsyncIterator[Batch]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """A successful HTTP answer, body already read within the size cap."""
+
+    status: int
+    headers: httpx.Headers
+    content: bytes
+    url: str
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    def json(self) -> Any:
+        """Decoded JSON body; a malformed body is a TransientError naming the URL."""
+        try:
+            return json.loads(self.content)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise TransientError(f"malformed JSON from {redact_url(self.url)}: {exc}") from None
+
+
+def redact_url(url: str) -> str:
+    """The URL without its query string (which may carry tokens or keys)."""
+    return url.split("?", 1)[0]
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a `Retry-After` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    current = now if now is not None else time.time()
+    return max(0.0, when.timestamp() - current)
+
+
+def _rate_limit_wait(headers: httpx.Headers) -> float | None:
+    """Seconds to wait from Retry-After or the common `*-ratelimit-reset` headers."""
+    wait = parse_retry_after(headers.get("retry-after"))
+    if wait is not None:
+        return wait
+    for name in ("x-ratelimit-reset", "x-rate-limit-reset", "ratelimit-reset"):
+        raw = headers.get(name)
+        if not raw:
+            continue
+        try:
+            number = float(raw)
+        except ValueError:
+            try:  # Mastodon sends an ISO 8601 timestamp
+                stamp = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            return max(0.0, stamp.timestamp() - time.time())
+        # Epoch seconds when large, delta seconds otherwise.
+        return max(0.0, number - time.time()) if number > 1e9 else number
+    return None
+
+
+class HttpFetcher:
+    """GETs for one source over the wall's shared `httpx.AsyncClient`.
+
+    Maps every network failure and HTTP status to the error tree, caps the body size while it
+    streams in, and replays `ETag` / `Last-Modified` validators so unchanged feeds answer 304.
+    """
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        conditional: bool = True,
+    ) -> None:
+        self.client = client
+        self.max_bytes = max_bytes
+        self.conditional = conditional
+        self._validators: dict[str, dict[str, str]] = {}
+
+    async def get(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        conditional: bool | None = None,
+    ) -> Fetched:
+        """GET `url`; returns a `Fetched` (status 200..299 or 304) or raises a SourceError."""
+        return await self.request("GET", url, params=params, headers=headers, conditional=conditional)
+
+    async def request(
+        self,
+        method: Literal["GET", "POST"],
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        data: Mapping[str, str] | None = None,
+        conditional: bool | None = None,
+    ) -> Fetched:
+        """Any request, with the same error mapping and size cap as `get`."""
+        use_validators = (self.conditional if conditional is None else conditional) and method == "GET"
+        all_headers = dict(headers or {})
+        request = self.client.build_request(
+            method, url, params=params, headers=all_headers, json=json_body, data=data
+        )
+        cache_key = str(request.url)
+        if use_validators:
+            for name, value in self._validators.get(cache_key, {}).items():
+                request.headers[name] = value
+        shown = redact_url(cache_key)
+        try:
+            response = await self.client.send(request, stream=True)
+        except httpx.TimeoutException:
+            raise TransientError(f"timed out: {shown}") from None
+        except httpx.TransportError as exc:
+            raise TransientError(f"cannot reach {shown}: {type(exc).__name__}") from None
+        try:
+            status = response.status_code
+            if status == 304:
+                return Fetched(304, response.headers, b"", cache_key)
+            content = await self._read_capped(response, shown) if status < 400 else b""
+        except httpx.TimeoutException:
+            raise TransientError(f"timed out reading {shown}") from None
+        except httpx.TransportError as exc:
+            raise TransientError(f"connection lost reading {shown}: {type(exc).__name__}") from None
+        finally:
+            await response.aclose()
+        raise_for_status(status, response.headers, shown)
+        if use_validators:
+            validators = {}
+            if etag := response.headers.get("etag"):
+                validators["If-None-Match"] = etag
+            if modified := response.headers.get("last-modified"):
+                validators["If-Modified-Since"] = modified
+            if validators:
+                self._validators[cache_key] = validators
+        return Fetched(status, response.headers, content, cache_key)
+
+    async def _read_capped(self, response: httpx.Response, shown: str) -> bytes:
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_bytes:
+            raise TransientError(f"answer too large from {shown}: {declared} bytes > {self.max_bytes}")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise TransientError(f"answer too large from {shown}: over {self.max_bytes} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def raise_for_status(status: int, headers: httpx.Headers, shown: str) -> None:
+    """Raise the error-tree exception matching an HTTP status (no-op below 400)."""
+    if status < 400:
+        return
+    if status == 429:
+        wait = _rate_limit_wait(headers)
+        raise RateLimited(f"rate limited by {shown} (HTTP 429)", wait if wait is not None else 60.0)
+    if status in (401, 403):
+        raise AuthError(f"access refused by {shown} (HTTP {status}): check the token")
+    if status in (404, 410):
+        raise ConfigError(f"not found: {shown} (HTTP {status}): check base_url and the names in config")
+    if status == 503 and (wait := parse_retry_after(headers.get("retry-after"))) is not None:
+        raise RateLimited(f"{shown} is unavailable (HTTP 503)", wait)
+    if status >= 500:
+        raise TransientError(f"server error from {shown} (HTTP {status})")
+    raise ConfigError(f"request refused by {shown} (HTTP {status})")
+
+
+def secret_value(secret: SecretStr | None) -> str:
+    """The raw value of an optional secret ('' when unset)."""
+    return secret.get_secret_value() if secret is not None else ""

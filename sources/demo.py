@@ -1,0 +1,109 @@
+"""Built-in demo content: French and English posts, images and fan counts that tick up.
+
+No network. The first poll returns a screenful of posts spread over the last hours; each later poll
+adds one post (cycling through `assets/demo/posts.json` with fresh ids) and grows every counter.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
+
+from sources.base import HttpFetcher, SourceSettings
+from wall.model import Author, Batch, Count, Media, Post, utcnow
+from wall.paths import ASSET_SCHEME, ASSETS_DIR
+from wall.text import clean_text
+
+INITIAL_POSTS = 9
+
+
+class DemoSettings(SourceSettings):
+    """`type = "demo"`: the built-in content; `interval` may be short to keep the wall lively."""
+
+    type: Literal["demo"] = "demo"
+    interval: float = Field(20, ge=1, le=86400, description="Seconds between new demo posts")
+    seed: int = Field(0, description="Random seed for the counters' growth")
+
+
+class DemoSource:
+    """Plays the demo script; satisfies the Source protocol."""
+
+    network: ClassVar[str] = "demo"
+
+    def __init__(
+        self,
+        settings: DemoSettings,
+        http: HttpFetcher | None = None,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        script = json.loads((ASSETS_DIR / "demo" / "posts.json").read_text(encoding="utf-8"))
+        self._posts: list[dict[str, Any]] = script["posts"]
+        self._accounts: list[dict[str, Any]] = script["accounts"]
+        self._values = {a["account"]: int(a["value"]) for a in self._accounts}
+        self._next = 0
+        self._random = random.Random(settings.seed)
+
+    async def poll(self) -> Batch:
+        """One more step of the script."""
+        now = self.clock()
+        if self._next == 0:
+            posts = [
+                self._post(i, now - timedelta(minutes=7 + 23 * (INITIAL_POSTS - 1 - i)))
+                for i in range(INITIAL_POSTS)
+            ]
+            self._next = INITIAL_POSTS
+        else:
+            posts = [self._post(self._next, now)]
+            self._next += 1
+            for account in self._accounts:
+                self._values[account["account"]] += self._random.randint(0, int(account["growth"]))
+        counts = tuple(
+            Count(
+                source=self.settings.name,
+                network=a["network"],
+                account=a["account"],
+                value=self._values[a["account"]],
+                observed_at=now,
+                label=a["label"],
+                metric=a["metric"],
+            )
+            for a in self._accounts
+        )
+        return Batch(posts=tuple(posts), counts=counts)
+
+    def _post(self, number: int, when: datetime) -> Post:
+        item = self._posts[number % len(self._posts)]
+        media = ()
+        if item.get("image"):
+            media = (Media(f"{ASSET_SCHEME}demo/images/{item['image']}", item.get("alt", "")),)
+        avatar = f"{ASSET_SCHEME}demo/images/{item['avatar']}" if item.get("avatar") else ""
+        return Post(
+            id=f"demo-{number}",
+            source=self.settings.name,
+            network=item["network"],
+            kind=item["kind"],
+            author=Author(item["author"], item.get("handle", ""), avatar),
+            text=clean_text(item["text"]),
+            created_at=when,
+            media=media,
+            language="en" if item["text"].isascii() else "fr",
+        )
+
+    def state(self) -> dict[str, Any]:
+        """Where the script is, and the counters' values."""
+        return {"next": self._next, "values": dict(self._values)}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Resume the script after a restart."""
+        self._next = int(state.get("next", 0))
+        for account, value in dict(state.get("values", {})).items():
+            if account in self._values:
+                self._values[account] = int(value)

@@ -1,0 +1,34 @@
+"""Which adapter reads which `type` of `[[sources]]` entry.
+
+Adding a network: write `sources/<network>.py` with a settings class (subclass of
+`SourceSettings`) and a source class, then add one line here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sources import demo, mastodon, rss
+from sources.base import HttpFetcher, Source, SourceSettings
+
+
+@dataclass(frozen=True, slots=True)
+class Adapter:
+    """A source type: its settings model and the class that polls it."""
+
+    settings: type[SourceSettings]
+    source: Any  # a class taking (settings, http) and satisfying the Source protocol
+
+
+ADAPTERS: dict[str, Adapter] = {
+    "demo": Adapter(demo.DemoSettings, demo.DemoSource),
+    "rss": Adapter(rss.RssSettings, rss.RssSource),
+    "mastodon": Adapter(mastodon.MastodonSettings, mastodon.MastodonSource),
+}
+
+
+def build_source(settings: SourceSettings, http: HttpFetcher) -> Source:
+    """The adapter instance for one validated `[[sources]]` entry."""
+    source: Source = ADAPTERS[settings.type].source(settings, http)
+    return source

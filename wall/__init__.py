@@ -1,0 +1,3 @@
+"""lobby-wall: the application (config, model, store, poller, hub, CLI)."""
+
+__version__ = "0.1.0"

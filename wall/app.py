@@ -1,0 +1,341 @@
+"""Composition root: config -> HTTP client -> sources -> poller -> store -> hub -> windows.
+
+Everything runs on one qasync loop in the GUI thread; blocking work (SQLite, image decoding) goes
+to worker threads so the screen never stutters. At start the hub is filled from the store before
+any network call, so a restart (or a boot without network) shows the last content at once.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_API", "pyside6")  # qasync must pick PySide6, whatever else is installed
+
+import asyncio
+import logging
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from PySide6.QtCore import QSocketNotifier, QTimer
+from PySide6.QtGui import QGuiApplication, QScreen
+from PySide6.QtWidgets import QApplication
+
+import qasync  # noqa: I001  (after PySide6, see DESIGN.md)
+
+from sources.base import HttpFetcher, Source
+from sources.registry import build_source
+from wall import __version__, systemd
+from wall.config import WallConfig
+from wall.hub import Hub
+from wall.images import MAX_DOWNLOAD_BYTES, ImageLoader
+from wall.model import POST_KINDS, Batch, Health, SourceStatus, utcnow
+from wall.paths import cache_dir, state_dir
+from wall.poller import Poller, RetryPolicy
+from wall.store import Store
+from widgets.window import WallWindow
+
+log = logging.getLogger("wall.app")
+
+POSTS_PER_KIND = 60
+USER_AGENT = f"lobby-wall/{__version__} (lobby social media wall)"
+
+
+def make_client(config: WallConfig) -> httpx.AsyncClient:
+    """The one HTTP client of the process (the first request on a fresh client is slow)."""
+    timeout = httpx.Timeout(config.network.timeout, connect=min(10.0, config.network.timeout))
+    return httpx.AsyncClient(
+        timeout=timeout,
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=True,
+        limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+    )
+
+
+def build_sources(config: WallConfig, client: httpx.AsyncClient) -> list[Source]:
+    """An adapter per enabled `[[sources]]` entry."""
+    return [
+        build_source(s, HttpFetcher(client, max_bytes=config.network.max_response_bytes))
+        for s in config.sources
+        if s.enabled
+    ]
+
+
+def open_store(config: WallConfig) -> Store:
+    """The SQLite store under the state directory."""
+    folder = state_dir(config.storage.state_dir)
+    return Store(folder / "wall.sqlite3", max_posts_per_source=config.storage.max_posts_per_source)
+
+
+class Engine:
+    """The asyncio side: polls sources, records batches, feeds the hub, loads images."""
+
+    def __init__(
+        self,
+        config: WallConfig,
+        store: Store,
+        hub: Hub,
+        client: httpx.AsyncClient,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.hub = hub
+        self.clock = clock
+        self.sources = build_sources(config, client)
+        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+        self.images = ImageLoader(HttpFetcher(client, max_bytes=MAX_DOWNLOAD_BYTES, conditional=False), cache_dir())
+        self._image_tasks: set[asyncio.Task[None]] = set()
+        for source in self.sources:
+            source.restore(store.load_state(source.settings.name))
+        self.poller = Poller(
+            self.sources,
+            self._on_batch,
+            self._on_status,
+            policy=RetryPolicy(max_backoff=config.network.max_backoff),
+            stale_after=config.wall.stale_after_intervals,
+            poll_timeout=max(60.0, config.network.timeout * 4),
+            clock=clock,
+            initial=store.statuses(),
+        )
+        hub.set_image_requester(self._request_image)
+
+    def fill_hub_from_store(self) -> None:
+        """Show the last stored content at once (before any network call)."""
+        for kind in POST_KINDS:
+            self.hub.set_posts(kind, self.store.recent_posts(kind, POSTS_PER_KIND))
+        self.hub.set_counts(self.store.latest_counts(), self.store.count_history(self.clock() - timedelta(days=7)))
+        self.hub.set_statuses(self.poller.statuses())
+
+    def start(self) -> None:
+        """Start polling."""
+        self.poller.start()
+
+    async def stop(self) -> None:
+        """Stop polling and wait for pending writes."""
+        await self.poller.stop()
+        for task in list(self._image_tasks):
+            task.cancel()
+        await asyncio.gather(*self._image_tasks, return_exceptions=True)
+        self._db.shutdown(wait=True)
+
+    async def _in_db(self, func: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._db, func, *args)
+
+    async def _on_batch(self, source: Source, batch: Batch) -> None:
+        name = source.settings.name
+        change = await self._in_db(self.store.apply, name, batch)
+        await self._in_db(self.store.save_state, name, source.state())
+        for kind in sorted(change.kinds):
+            self.hub.set_posts(kind, await self._in_db(self.store.recent_posts, kind, POSTS_PER_KIND))
+        if change.counts:
+            since = self.clock() - timedelta(days=7)
+            counts = await self._in_db(self.store.latest_counts)
+            self.hub.set_counts(counts, await self._in_db(self.store.count_history, since))
+
+    def _on_status(self, status: SourceStatus) -> None:
+        self.hub.update_status(status)
+        self._db.submit(self.store.save_status, status)
+
+    def _request_image(self, url: str) -> None:
+        task = asyncio.ensure_future(self._load_image(url))
+        self._image_tasks.add(task)
+        task.add_done_callback(self._image_tasks.discard)
+
+    async def _load_image(self, url: str) -> None:
+        self.hub.add_image(url, await self.images.load(url))
+
+
+def find_screen(output: int | str) -> QScreen:
+    """The screen named or numbered `output`, else the primary one."""
+    screens = QGuiApplication.screens()
+    if isinstance(output, int) and 0 <= output < len(screens):
+        return screens[output]
+    for screen in screens:
+        if screen.name() == str(output):
+            return screen
+    return QGuiApplication.primaryScreen()
+
+
+class _SignalWaker:
+    """Turns SIGTERM/SIGINT/SIGHUP into a callback on the Qt loop (signal handlers alone would
+    wait for the interpreter to run, which Qt's C++ loop does not do)."""
+
+    def __init__(self, on_signal: Callable[[int], None]) -> None:
+        self._read, self._write = socket.socketpair()
+        self._read.setblocking(False)
+        self._write.setblocking(False)
+        self._notifier = QSocketNotifier(self._read.fileno(), QSocketNotifier.Type.Read)
+        self._notifier.activated.connect(self._drain)
+        self._on_signal = on_signal
+        signal.set_wakeup_fd(self._write.fileno())
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, lambda *_: None)
+
+    def _drain(self) -> None:
+        try:
+            data = self._read.recv(64)
+        except BlockingIOError:
+            return
+        for byte in data:
+            self._on_signal(byte)
+
+
+def run_wall(
+    config: WallConfig,
+    *,
+    windowed: bool = False,
+    exit_after: float | None = None,
+    exit_after_first_frame: bool = False,
+    started: float | None = None,
+) -> int:
+    """Run the wall until SIGTERM/SIGINT (or `exit_after` seconds). Returns the exit status."""
+    started = started if started is not None else time.monotonic()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("lobby-wall")
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    quit_event = asyncio.Event()
+    store = open_store(config)
+    store.forget_sources([s.name for s in config.sources])
+    hub = Hub()
+    windows: list[WallWindow] = []
+    panels = config.effective_panels()
+    for screen_settings in config.effective_screens():
+        chosen = [panels[i] for i in screen_settings.panels] if screen_settings.panels else panels
+        window = WallWindow(hub, config.wall, chosen)
+        windows.append(window)
+
+    def on_first_frame() -> None:
+        elapsed = time.monotonic() - started
+        log.info("first frame after %.3f s", elapsed)
+        systemd.notify("READY=1")
+        if exit_after_first_frame:
+            print(f"first-frame-seconds {elapsed:.4f}", flush=True)
+            quit_event.set()
+
+    windows[0].first_frame.connect(on_first_frame)
+
+    def on_signal(number: int) -> None:
+        if number == signal.SIGHUP:
+            log.info("SIGHUP: configuration reload is not supported yet; restart the service")
+            return
+        log.info("signal %d: stopping", number)
+        quit_event.set()
+
+    waker = _SignalWaker(on_signal)
+    watchdog = QTimer()
+    if (interval := systemd.watchdog_interval()) is not None:
+        # Pinged from the GUI thread: a frozen GUI stops the pings and systemd restarts the wall.
+        watchdog.timeout.connect(lambda: systemd.notify("WATCHDOG=1"))
+        watchdog.start(int(interval * 1000))
+
+    async def main() -> None:
+        client = make_client(config)
+        engine = Engine(config, store, hub, client)
+        engine.fill_hub_from_store()
+        hub.flush()
+        for window, screen_settings in zip(windows, config.effective_screens(), strict=True):
+            window.place_on(find_screen(screen_settings.output), fullscreen=not windowed)
+        store.set_meta("runtime", {"pid": os.getpid(), "started_at": utcnow().isoformat()})
+        engine.start()
+        status_timer = QTimer()
+        status_timer.timeout.connect(lambda: systemd.notify("STATUS=" + _status_line(hub.statuses())))
+        status_timer.start(30_000)
+        if exit_after is not None:
+            loop.call_later(exit_after, quit_event.set)
+        try:
+            await quit_event.wait()
+        finally:
+            status_timer.stop()
+            systemd.notify("STOPPING=1")
+            await engine.stop()
+            await client.aclose()
+            store.set_meta("runtime", None)
+            store.close()
+
+    try:
+        with loop:
+            loop.run_until_complete(main())
+    finally:
+        del waker
+        for window in windows:
+            window.close()
+    return 0
+
+
+def _status_line(statuses: list[SourceStatus]) -> str:
+    ok = sum(1 for s in statuses if s.health == Health.OK)
+    bad = [s.source for s in statuses if s.health in (Health.STALE, Health.NEEDS_ATTENTION)]
+    line = f"{ok}/{len(statuses)} sources OK"
+    return line + (f"; stale: {', '.join(bad)}" if bad else "")
+
+
+# --- offscreen rendering (wall snapshot, wall demo without a display) ----------------------
+
+
+def fill_hub_for_snapshot(config: WallConfig, hub: Hub, *, use_demo: bool) -> None:
+    """Fill `hub` with the stored content, or with the demo content when asked or when the store is empty,
+    and load the images the panels will ask for, so the picture is complete."""
+    from sources.demo import DemoSettings, DemoSource
+
+    store = open_store(config)
+    try:
+        posts = {kind: store.recent_posts(kind, POSTS_PER_KIND) for kind in POST_KINDS}
+        counts = store.latest_counts()
+        history = store.count_history(utcnow() - timedelta(days=7))
+        statuses = store.statuses()
+    finally:
+        store.close()
+    if use_demo or not (any(posts.values()) or counts):
+        demo = DemoSource(DemoSettings(name="demo", type="demo"))
+        batch = asyncio.run(demo.poll())
+        posts = {kind: sorted((p for p in batch.posts if p.kind == kind), key=lambda p: p.created_at, reverse=True)
+                 for kind in POST_KINDS}
+        counts, history, statuses = list(batch.counts), {}, []
+    for kind, items in posts.items():
+        hub.set_posts(kind, items)
+    hub.set_counts(counts, history)
+    hub.set_statuses(statuses)
+    urls = {p.author.avatar_url for items in posts.values() for p in items[:12]}
+    urls |= {p.media[0].url for items in posts.values() for p in items[:12] if p.media}
+    asyncio.run(_load_images(hub, sorted(u for u in urls if u)))
+    hub.flush()
+
+
+async def _load_images(hub: Hub, urls: list[str]) -> None:
+    async with httpx.AsyncClient(timeout=10, headers={"User-Agent": USER_AGENT}) as client:
+        loader = ImageLoader(HttpFetcher(client, max_bytes=MAX_DOWNLOAD_BYTES, conditional=False), cache_dir())
+        results = await asyncio.gather(*(loader.load(u) for u in urls))
+    for url, data in zip(urls, results, strict=True):
+        hub.add_image(url, data)
+
+
+def render_panels(
+    config: WallConfig, targets: list[tuple[int, str]], size: tuple[int, int], *, use_demo: bool = False
+) -> list[str]:
+    """Render panels (index into the effective panels, output path) offscreen to PNG files."""
+    from PySide6.QtCore import QSize
+
+    from widgets.snapshot import render_panel, save_png
+
+    if not os.environ.get("QT_QPA_PLATFORM"):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    hub = Hub()
+    fill_hub_for_snapshot(config, hub, use_demo=use_demo)
+    panels = config.effective_panels()
+    written = []
+    for index, path in targets:
+        image = render_panel(hub, config.wall, panels[index], QSize(*size))
+        save_png(image, path)
+        written.append(path)
+    del app
+    return written

@@ -1,0 +1,261 @@
+"""`wall`: run the lobby wall, check its config, try a source, render a panel, read its status."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from wall.config import ConfigProblems, WallConfig, load_config, resolve_config_path
+from wall.model import Count, Post, as_utc, utcnow
+from wall.paths import ASSETS_DIR, state_dir
+
+EXIT_CONFIG = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `wall` console script."""
+    started = time.monotonic()
+    args = _parser().parse_args(argv)
+    command = args.command or "run"
+    try:
+        if command == "check-config":
+            return _check_config(args)
+        if command == "demo":
+            return _demo(args)
+        config = _load(args)
+        if command == "run":
+            return _run(config, args, started)
+        if command == "fetch":
+            return asyncio.run(_fetch(config, args.source))
+        if command == "snapshot":
+            return _snapshot(config, args)
+        if command == "status":
+            return _status(config, args)
+    except ConfigProblems as problems:
+        for line in problems.lines:
+            print(line, file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+    raise AssertionError(command)
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH", help="config file (default: $WALL_CONFIG or /etc/lobby-wall/wall.toml)")
+    parser = argparse.ArgumentParser(prog="wall", description="Lobby social media wall", parents=[common])
+    sub = parser.add_subparsers(dest="command")
+    run = sub.add_parser("run", parents=[common], help="run the wall (default)")
+    for p in (parser, run):
+        p.add_argument("--windowed", action="store_true", help="a normal window instead of full screen")
+        p.add_argument("--exit-after", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
+        p.add_argument("--exit-after-first-frame", action="store_true", help=argparse.SUPPRESS)
+        p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    demo = sub.add_parser("demo", parents=[common], help="the built-in demo (PNG files when there is no display)")
+    demo.add_argument("--windowed", action="store_true")
+    demo.add_argument("--out", default="demo-out", help="folder for the PNG files without a display")
+    demo.add_argument("--size", default="1920x1080", help="WxH of the PNG files")
+    sub.add_parser("check-config", parents=[common], help="validate the config file")
+    fetch = sub.add_parser("fetch", parents=[common], help="poll one source once and print what it would show")
+    fetch.add_argument("source", help="the source's name in the config")
+    fetch.add_argument("--json", action="store_true", help="one JSON object a line (the only format)")
+    snap = sub.add_parser("snapshot", parents=[common], help="render one panel to a PNG file")
+    snap.add_argument("--panel", required=True, help="panel type (fans, mentions, internal) or index")
+    snap.add_argument("--out", required=True, help="PNG file to write")
+    snap.add_argument("--size", default="1920x1080", help="WxH")
+    snap.add_argument("--demo", action="store_true", help="use the demo content instead of the stored one")
+    status = sub.add_parser("status", parents=[common], help="each source's health")
+    status.add_argument("--json", action="store_true")
+    return parser
+
+
+def _load(args: argparse.Namespace) -> WallConfig:
+    return load_config(resolve_config_path(args.config))
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    path = resolve_config_path(args.config)
+    try:
+        config = load_config(path)
+    except ConfigProblems as problems:
+        for line in problems.lines:
+            print(line, file=sys.stderr)
+        return EXIT_CONFIG
+    print(f"{path}: OK: {len(config.sources)} source(s), {len(config.effective_panels())} panel(s)")
+    return 0
+
+
+def _run(config: WallConfig, args: argparse.Namespace, started: float) -> int:
+    from wall.app import run_wall
+    from wall.logs import config_secrets, setup_logging
+
+    setup_logging(args.log_level, config_secrets(config))
+    return run_wall(
+        config,
+        windowed=args.windowed,
+        exit_after=args.exit_after,
+        exit_after_first_frame=args.exit_after_first_frame,
+        started=started,
+    )
+
+
+def _has_display() -> bool:
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform.startswith(("offscreen", "minimal")):
+        return False
+    return bool(platform or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _demo(args: argparse.Namespace) -> int:
+    config = load_config(ASSETS_DIR / "demo.toml")
+    demo_state = str(state_dir().parent / "lobby-wall-demo")
+    config = config.model_copy(update={"storage": config.storage.model_copy(update={"state_dir": demo_state})})
+    if _has_display():
+        from wall.app import run_wall
+        from wall.logs import setup_logging
+
+        setup_logging("INFO")
+        return run_wall(config, windowed=args.windowed)
+    from wall.app import render_panels
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    panels = config.effective_panels()
+    targets = [(i, str(out / f"{i + 1}-{p.type}.png")) for i, p in enumerate(panels)]
+    print("No display found: rendering the demo panels to PNG files instead.")
+    for path in render_panels(config, targets, _size(args.size), use_demo=True):
+        print(Path(path).resolve())
+    return 0
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise SystemExit(f"--size: {text!r} is not WxH, e.g. 1920x1080") from None
+    if not (200 <= width <= 8000 and 200 <= height <= 8000):
+        raise SystemExit(f"--size: {text!r} is out of range: use 200 to 8000 pixels a side")
+    return width, height
+
+
+def _snapshot(config: WallConfig, args: argparse.Namespace) -> int:
+    from wall.app import render_panels
+
+    panels = config.effective_panels()
+    if args.panel.isdigit() and int(args.panel) < len(panels):
+        index = int(args.panel)
+    else:
+        matches = [i for i, p in enumerate(panels) if p.type == args.panel]
+        if not matches:
+            names = ", ".join(sorted({p.type for p in panels}))
+            print(f"snapshot: no panel {args.panel!r} in {config.path}: use one of {names}", file=sys.stderr)
+            return EXIT_CONFIG
+        index = matches[0]
+    for path in render_panels(config, [(index, args.out)], _size(args.size), use_demo=args.demo):
+        print(Path(path).resolve())
+    return 0
+
+
+def post_line(post: Post) -> dict[str, Any]:
+    """The `wall fetch --json` line of a post."""
+    return {
+        "type": "post",
+        "id": post.id,
+        "kind": post.kind,
+        "network": post.network,
+        "author_name": post.author.name,
+        "author_handle": post.author.handle,
+        "text": post.text,
+        "url": post.url,
+        "created_at": post.to_dict()["created_at"],
+        "media": [m.url for m in post.media],
+        "sensitive": post.sensitive,
+    }
+
+
+def count_line(count: Count) -> dict[str, Any]:
+    """The `wall fetch --json` line of a count."""
+    return {"type": "count", "network": count.network, "account": count.account, "value": count.value}
+
+
+async def _fetch(config: WallConfig, name: str) -> int:
+    from sources.base import SourceError
+    from wall.app import build_sources, make_client
+
+    settings = config.source(name)
+    if settings is None:
+        known = ", ".join(s.name for s in config.sources) or "(none)"
+        print(f"{config.path}: no source is named {name!r}: use one of {known}", file=sys.stderr)
+        return EXIT_CONFIG
+    config = config.model_copy(update={"sources": [settings.model_copy(update={"enabled": True})]})
+    async with make_client(config) as client:
+        (source,) = build_sources(config, client)
+        try:
+            batch = await source.poll()
+        except SourceError as exc:
+            print(f"{name}: {exc}", file=sys.stderr)
+            return 1
+    for post in sorted(batch.posts, key=lambda p: p.created_at, reverse=True):
+        print(json.dumps(post_line(post), ensure_ascii=False))
+    for post_id in batch.deleted:
+        print(json.dumps({"type": "deleted", "id": post_id}))
+    for count in batch.counts:
+        print(json.dumps(count_line(count), ensure_ascii=False))
+    return 0
+
+
+def _status(config: WallConfig, args: argparse.Namespace) -> int:
+    from wall.app import open_store
+
+    store = open_store(config)
+    try:
+        statuses = {s.source: s for s in store.statuses()}
+        runtime = store.meta("runtime")
+    finally:
+        store.close()
+    rows = []
+    for source in config.sources:
+        status = statuses.get(source.name)
+        rows.append({
+            "source": source.name,
+            "type": source.type,
+            "health": status.health.value if status else ("disabled" if not source.enabled else "never polled"),
+            "last_success": _when(status.last_success if status else None),
+            "last_error": status.last_error if status else "",
+            "next_poll": _when(status.next_poll if status else None),
+        })
+    if args.json:
+        print(json.dumps({"running": runtime, "sources": rows}, ensure_ascii=False))
+        return 0
+    if runtime:
+        print(f"wall running: pid {runtime.get('pid')}, since {runtime.get('started_at', '?')[:19]}")
+    else:
+        print("wall not running (last known state below)")
+    headers = ["source", "type", "health", "last_success", "next_poll", "last_error"]
+    widths = {h: max(len(h), *(len(str(r[h])) for r in rows)) if rows else len(h) for h in headers}
+    print("  ".join(h.upper().ljust(widths[h]) for h in headers))
+    for row in rows:
+        print("  ".join(str(row[h]).ljust(widths[h]) for h in headers).rstrip())
+    return 0
+
+
+def _when(value: datetime | None) -> str:
+    if value is None:
+        return "-"
+    seconds = (as_utc(value) - utcnow()).total_seconds()
+    stamp = as_utc(value).strftime("%Y-%m-%d %H:%M:%SZ")
+    if seconds >= 0:
+        return f"{stamp} (in {seconds:.0f} s)"
+    return f"{stamp} ({-seconds:.0f} s ago)"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

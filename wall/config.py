@@ -1,0 +1,369 @@
+"""The wall's configuration: one TOML file, environment overrides, secrets from env or systemd.
+
+`load_config(path)` returns a validated `WallConfig` or raises `ConfigProblems`, whose lines each
+name the file, the field path and the fix, e.g.
+`wall.toml: sources[2].interval: 5 is below the minimum of 15 — use a value of at least 15`.
+
+Environment: `WALL_<TABLE>__<KEY>` overrides a key of a table (`WALL_WALL__LANGUAGE=en`); a source's
+secret comes from the TOML, else `WALL_SOURCES__<NAME>__<KEY>`, else the systemd credential file
+`$CREDENTIALS_DIRECTORY/<name>.<key>` (see kiosk.service `LoadCredential=`).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from sources.base import SourceSettings
+from sources.registry import ADAPTERS
+
+DEFAULT_CONFIG_PATH = Path("/etc/lobby-wall/wall.toml")
+ENV_PREFIX = "WALL_"
+PanelType = Literal["fans", "mentions", "internal"]
+_LIST_TABLES = ("sources", "panels", "screens")
+
+
+class ConfigProblems(Exception):
+    """A config that cannot be used; `lines` has one human-readable line per problem."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+class Strict(BaseModel):
+    """Base for config tables: unknown keys are errors (they are usually typos)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BrandingSettings(Strict):
+    """Look of the wall: name, logo and colours of the company."""
+
+    name: str = Field("Lobby Wall", max_length=80, description="Shown in the header")
+    logo: str = Field("", description="Path to a PNG or SVG logo; empty shows the name only")
+    theme: Literal["dark", "light"] = Field("dark", description="Colour theme")
+    accent: str = Field("#e4002b", pattern=r"^#[0-9a-fA-F]{6}$", description="Accent colour #rrggbb")
+
+
+class WallSection(Strict):
+    """The `[wall]` table."""
+
+    language: Literal["fr", "en"] = Field("fr", description="Language of everything on screen")
+    timezone: str = Field("Europe/Paris", description="IANA time zone for the clock")
+    branding: BrandingSettings = BrandingSettings()
+    stale_after_intervals: int = Field(3, ge=1, le=100, description="Missed intervals before 'stale'")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}: use an IANA name such as 'Europe/Paris'") from None
+        return value
+
+
+class PanelSettings(Strict):
+    """One `[[panels]]` entry: a full-screen panel in the rotation."""
+
+    type: PanelType = Field(description="fans, mentions or internal")
+    duration: float = Field(15, ge=3, le=3600, description="Seconds on screen")
+    title: str = Field("", max_length=80, description="Heading; empty uses the default")
+    sources: list[str] = Field(default_factory=list, description="Only these sources; empty means all")
+    limit: int = Field(5, ge=1, le=12, description="Posts shown at once (mentions, internal)")
+
+
+class ScreenSettings(Strict):
+    """One `[[screens]]` entry: a window on one output with its own playlist."""
+
+    output: int | str = Field(0, description="Screen index (0 = primary) or output name such as HDMI-1")
+    panels: list[int] = Field(default_factory=list, description="Indexes into [[panels]]; empty = all")
+
+
+class NetworkSettings(Strict):
+    """The `[network]` table: how the wall talks to the outside."""
+
+    timeout: float = Field(20, ge=1, le=300, description="Seconds before a request is abandoned")
+    max_response_bytes: int = Field(5_000_000, ge=10_000, le=100_000_000, description="Bigger answers are refused")
+    max_backoff: float = Field(1800, ge=30, le=86400, description="Longest wait between retries")
+
+
+class StorageSettings(Strict):
+    """The `[storage]` table."""
+
+    state_dir: str = Field("", description="Where the SQLite store lives; empty: $STATE_DIRECTORY or XDG")
+    max_posts_per_source: int = Field(500, ge=10, le=100_000, description="Older posts are dropped")
+
+
+class WallConfig(Strict):
+    """The whole validated configuration."""
+
+    wall: WallSection = WallSection()
+    sources: list[SourceSettings] = Field(default_factory=list)
+    panels: list[PanelSettings] = Field(default_factory=list)
+    screens: list[ScreenSettings] = Field(default_factory=list)
+    network: NetworkSettings = NetworkSettings()
+    storage: StorageSettings = StorageSettings()
+    path: str = ""
+
+    def source(self, name: str) -> SourceSettings | None:
+        """The source called `name`, if configured."""
+        return next((s for s in self.sources if s.name == name), None)
+
+    def effective_panels(self) -> list[PanelSettings]:
+        """Configured panels, or the three standard ones when none are configured."""
+        if self.panels:
+            return list(self.panels)
+        return [PanelSettings(type="fans"), PanelSettings(type="mentions"), PanelSettings(type="internal")]
+
+    def effective_screens(self) -> list[ScreenSettings]:
+        """Configured screens, or one on the primary output showing every panel."""
+        return list(self.screens) or [ScreenSettings()]
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+_TOML_DATA: ContextVar[dict[str, Any]] = ContextVar("_TOML_DATA")
+
+
+class _TomlData(PydanticBaseSettingsSource):
+    """The already-parsed TOML file, lowest priority (the environment overrides it)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return _TOML_DATA.get()
+
+
+class _TableEnv(EnvSettingsSource):
+    """`WALL_TABLE__KEY` overrides; list tables are not overridable this way (secrets have their own)."""
+
+    def __call__(self) -> dict[str, Any]:
+        data = super().__call__()
+        return {k: v for k, v in data.items() if k not in _LIST_TABLES}
+
+
+class _RawConfig(BaseSettings):
+    """Merges the TOML file with the environment; validation happens in `WallConfig`."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="allow")
+
+    wall: dict[str, Any] = {}
+    network: dict[str, Any] = {}
+    storage: dict[str, Any] = {}
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            _TableEnv(settings_cls, env_prefix=ENV_PREFIX, env_nested_delimiter="__"),
+            _TomlData(settings_cls),
+        )
+
+
+def resolve_config_path(cli_path: str | os.PathLike[str] | None, env: Mapping[str, str] | None = None) -> Path:
+    """`--config PATH`, else `$WALL_CONFIG`, else /etc/lobby-wall/wall.toml."""
+    env = os.environ if env is None else env
+    if cli_path:
+        return Path(cli_path)
+    if env.get("WALL_CONFIG"):
+        return Path(env["WALL_CONFIG"])
+    return DEFAULT_CONFIG_PATH
+
+
+def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> WallConfig:
+    """Read, merge and validate the config at `path`; raises ConfigProblems listing every problem."""
+    file = Path(path)
+    shown = str(file)
+    try:
+        raw_text = file.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigProblems([f"{shown}: file not found: create it from examples/wall.toml or pass --config"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigProblems([f"{shown}: cannot read the file: {exc}"]) from None
+    try:
+        data = tomllib.loads(raw_text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigProblems([f"{shown}: TOML syntax error: {exc}: fix the syntax at that line"]) from None
+    return parse_config(data, shown, env)
+
+
+def parse_config(data: dict[str, Any], shown: str = "wall.toml", env: Mapping[str, str] | None = None) -> WallConfig:
+    """Validate already-parsed TOML data (see `load_config`)."""
+    env = os.environ if env is None else env
+    problems: list[str] = []
+    token = _TOML_DATA.set({k: v for k, v in data.items() if k not in _LIST_TABLES})
+    try:
+        merged = _RawConfig().model_dump()
+    except ValidationError as exc:
+        merged = {}
+        problems += _describe(exc, shown, ())
+    finally:
+        _TOML_DATA.reset(token)
+
+    raw_sources = data.get("sources", [])
+    body: dict[str, Any] = {k: v for k, v in merged.items() if k not in _LIST_TABLES}
+    for table in ("panels", "screens"):
+        if table in data:
+            body[table] = data[table]
+    body["path"] = shown
+    config: WallConfig | None = None
+    try:
+        config = WallConfig.model_validate(body)
+    except ValidationError as exc:
+        problems += _describe(exc, shown, ())
+
+    sources: list[SourceSettings] = []
+    if not isinstance(raw_sources, list):
+        problems.append(f"{shown}: sources: must be an array of tables: write each one as [[sources]]")
+        raw_sources = []
+    for index, raw in enumerate(raw_sources):
+        where = f"sources[{index}]"
+        if not isinstance(raw, dict):
+            problems.append(f"{shown}: {where}: must be a table: write it as [[sources]]")
+            continue
+        kind = raw.get("type")
+        if kind not in ADAPTERS:
+            known = ", ".join(sorted(ADAPTERS))
+            what = "is missing" if kind is None else f"{kind!r} is unknown"
+            problems.append(f"{shown}: {where}.type: {what}: use one of {known}")
+            continue
+        model = ADAPTERS[kind].settings
+        filled = _fill_secrets(dict(raw), model.secret_fields, env)
+        try:
+            sources.append(model.model_validate(filled))
+        except ValidationError as exc:
+            problems += _describe(exc, shown, (where,))
+
+    problems += _cross_check(sources, config, shown)
+    if problems or config is None:
+        raise ConfigProblems(problems)
+    return config.model_copy(update={"sources": sources})
+
+
+def _cross_check(sources: list[SourceSettings], config: WallConfig | None, shown: str) -> list[str]:
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    for index, source in enumerate(sources):
+        if source.name in seen:
+            problems.append(
+                f"{shown}: sources[{index}].name: {source.name!r} is already used by sources[{seen[source.name]}]:"
+                " give each source its own name"
+            )
+        seen.setdefault(source.name, index)
+    if config is None:
+        return problems
+    for index, panel in enumerate(config.panels):
+        for name in panel.sources:
+            if name not in seen:
+                problems.append(
+                    f"{shown}: panels[{index}].sources: no source is named {name!r}: use one of "
+                    f"{', '.join(seen) or '(no sources configured)'}"
+                )
+    panel_count = len(config.effective_panels())
+    for index, screen in enumerate(config.screens):
+        for ref in screen.panels:
+            if not 0 <= ref < panel_count:
+                problems.append(
+                    f"{shown}: screens[{index}].panels: {ref} is not a panel index: use 0 to {panel_count - 1}"
+                )
+    return problems
+
+
+def _fill_secrets(raw: dict[str, Any], fields: Iterable[str], env: Mapping[str, str]) -> dict[str, Any]:
+    """Secrets absent from the file come from the environment, then from systemd credentials."""
+    name = str(raw.get("name", ""))
+    if not name:
+        return raw
+    env_name = "".join(c if c.isalnum() else "_" for c in name).upper()
+    cred_dir = env.get("CREDENTIALS_DIRECTORY", "")
+    for field in fields:
+        if raw.get(field):
+            continue
+        value = env.get(f"{ENV_PREFIX}SOURCES__{env_name}__{field.upper()}")
+        if not value and cred_dir:
+            for candidate in (f"{name}.{field}", f"{name}_{field}"):
+                path = Path(cred_dir) / candidate
+                if path.is_file():
+                    value = path.read_text(encoding="utf-8").strip()
+                    break
+        if value:
+            raw[field] = value
+    return raw
+
+
+def _describe(exc: ValidationError, shown: str, prefix: tuple[str, ...]) -> list[str]:
+    """One line per pydantic error: file, dotted field path, what is wrong and how to fix it."""
+    lines = []
+    for error in exc.errors(include_url=False):
+        where = _path(prefix + tuple(error["loc"]))
+        lines.append(f"{shown}: {where}: {_explain(error)}")
+    return lines
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif isinstance(part, str) and part.startswith("sources["):
+            out += part
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+_SECONDS_FIELDS = {"interval", "duration", "timeout", "max_backoff"}
+
+
+def _num(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _explain(error: Any) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx", {})
+    value = error.get("input")
+    if kind == "missing":
+        return f"required key is missing: add `{error['loc'][-1]} = ...`"
+    if kind == "extra_forbidden":
+        return "unknown key: remove it or check its spelling"
+    unit = " seconds" if error["loc"] and error["loc"][-1] in _SECONDS_FIELDS else ""
+    if kind in ("greater_than_equal", "greater_than"):
+        limit = _num(ctx.get("ge", ctx.get("gt")))
+        return f"{value} is below the minimum of {limit}{unit}: use a value of at least {limit}"
+    if kind in ("less_than_equal", "less_than"):
+        limit = _num(ctx.get("le", ctx.get("lt")))
+        return f"{value} is above the maximum of {limit}{unit}: use a value of at most {limit}"
+    if kind == "literal_error":
+        return f"{value!r} is not allowed: use one of {ctx.get('expected')}"
+    if kind == "string_pattern_mismatch":
+        return f"{value!r} has the wrong form: it must match {ctx.get('pattern')}"
+    if kind in ("string_too_short", "too_short"):
+        return "is empty: give it a value"
+    if kind == "value_error":
+        return str(ctx.get("error", error["msg"]))
+    if kind.endswith("_type") or kind.endswith("_parsing"):
+        return f"{value!r} has the wrong type: {error['msg'][0].lower()}{error['msg'][1:]}"
+    return str(error["msg"])

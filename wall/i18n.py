@@ -1,0 +1,74 @@
+"""Words and formats shown on screen and in the CLI, in French (default) and English.
+
+Numbers and relative times come from Babel's CLDR data, not hand-written rules.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from babel.dates import format_timedelta
+from babel.numbers import format_decimal
+
+from wall.model import as_utc
+
+LANGUAGES = ("fr", "en")
+
+_STRINGS: dict[str, dict[str, str]] = {
+    "fr": {
+        "panel.fans": "Notre communauté",
+        "panel.mentions": "On parle de nous",
+        "panel.internal": "Dans l'entreprise",
+        "panel.announcement": "Annonce",
+        "empty.fans": "Les compteurs arrivent…",
+        "empty.mentions": "Aucune mention pour l'instant",
+        "empty.internal": "Pas encore de message interne",
+        "stale": "Données anciennes : {names}",
+        "just_now": "à l'instant",
+        "followers": "abonnés",
+        "fans": "fans",
+        "subscribers": "abonnés",
+        "members": "membres",
+        "sensitive": "Contenu masqué",
+        "unknown": "—",
+    },
+    "en": {
+        "panel.fans": "Our community",
+        "panel.mentions": "People talk about us",
+        "panel.internal": "Inside the company",
+        "panel.announcement": "Announcement",
+        "empty.fans": "Counters are on their way…",
+        "empty.mentions": "No mentions yet",
+        "empty.internal": "No internal posts yet",
+        "stale": "Old data: {names}",
+        "just_now": "just now",
+        "followers": "followers",
+        "fans": "fans",
+        "subscribers": "subscribers",
+        "members": "members",
+        "sensitive": "Hidden content",
+        "unknown": "—",
+    },
+}
+
+
+def tr(key: str, lang: str = "fr", **values: object) -> str:
+    """The text for `key` in `lang` (falling back to French), with `{placeholders}` filled."""
+    table = _STRINGS.get(lang, _STRINGS["fr"])
+    text = table.get(key) or _STRINGS["fr"].get(key, key)
+    return text.format(**values) if values else text
+
+
+def format_number(value: int | None, lang: str = "fr") -> str:
+    """`180 000` in French, `180,000` in English; unknown values as a dash."""
+    if value is None:
+        return tr("unknown", lang)
+    return format_decimal(value, locale=lang)
+
+
+def relative_time(when: datetime, now: datetime, lang: str = "fr") -> str:
+    """`il y a 5 min` / `5 min ago`; anything under a minute (or in the future) is 'just now'."""
+    delta = as_utc(when) - as_utc(now)
+    if delta.total_seconds() > -60:
+        return tr("just_now", lang)
+    return format_timedelta(delta, add_direction=True, format="short", locale=lang, threshold=1.0)

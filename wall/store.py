@@ -1,0 +1,243 @@
+"""What the wall has seen, kept in SQLite so a restart shows the last content at once.
+
+Posts are upserted by key (source + id), so re-polling is idempotent and an edit replaces the
+old text; deletions remove the row; each source keeps at most `max_posts_per_source` posts.
+Every count observation that changes a value is kept (30 days) for deltas and sparklines.
+The database runs in WAL mode with `synchronous=FULL`: a kill -9 or a power cut loses nothing that
+was committed. Methods are synchronous and thread-safe; the poller calls `apply` from a worker
+thread so SQLite never blocks the GUI thread.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from wall.model import Batch, Count, Post, PostKind, SourceStatus, as_utc, utcnow
+
+SCHEMA_VERSION = 1
+COUNT_HISTORY_DAYS = 30
+COUNT_SAMPLE_SECONDS = 600  # an unchanged value is recorded again at most every 10 minutes
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS posts (
+    key TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    created_ts REAL NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS posts_by_kind_time ON posts (kind, created_ts DESC);
+CREATE INDEX IF NOT EXISTS posts_by_source_time ON posts (source, created_ts DESC);
+CREATE TABLE IF NOT EXISTS counts (
+    key TEXT NOT NULL,
+    observed_ts REAL NOT NULL,
+    value INTEGER,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS counts_by_key_time ON counts (key, observed_ts DESC);
+CREATE TABLE IF NOT EXISTS statuses (source TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS source_state (source TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass(slots=True)
+class StoreChange:
+    """What an `apply` changed, so the hub refreshes only what it must."""
+
+    kinds: set[PostKind] = field(default_factory=set)
+    counts: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.kinds or self.counts)
+
+
+class Store:
+    """SQLite-backed posts, counts, statuses and source cursors."""
+
+    def __init__(self, path: Path | str, *, max_posts_per_source: int = 500) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.max_posts_per_source = max_posts_per_source
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        self._db.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
+
+    def close(self) -> None:
+        """Close the database (further calls fail)."""
+        with self._lock:
+            self._db.close()
+
+    # --- writes ------------------------------------------------------------------------
+    def apply(self, source: str, batch: Batch, *, now: datetime | None = None) -> StoreChange:
+        """Record one batch from `source` in a single transaction."""
+        change = StoreChange()
+        if not batch:
+            return change
+        now = now or utcnow()
+        with self._lock, self._transaction():
+            for post in batch.posts:
+                data = json.dumps(post.to_dict(), ensure_ascii=False, sort_keys=True)
+                row = self._db.execute("SELECT data FROM posts WHERE key = ?", (post.key,)).fetchone()
+                if row is not None and row[0] == data:
+                    continue
+                self._db.execute(
+                    "INSERT OR REPLACE INTO posts (key, source, id, kind, created_ts, data) VALUES (?,?,?,?,?,?)",
+                    (post.key, post.source, post.id, post.kind, as_utc(post.created_at).timestamp(), data),
+                )
+                change.kinds.add(post.kind)
+            for post_id in batch.deleted:
+                key = f"{source}:{post_id}"
+                row = self._db.execute("DELETE FROM posts WHERE key = ? RETURNING kind", (key,)).fetchone()
+                if row is not None:
+                    change.kinds.add(row[0])
+            if batch.posts:
+                change.kinds |= self._cap(source)
+            for count in batch.counts:
+                change.counts |= self._record_count(count)
+            self._db.execute(
+                "DELETE FROM counts WHERE observed_ts < ?",
+                ((now - timedelta(days=COUNT_HISTORY_DAYS)).timestamp(),),
+            )
+        return change
+
+    def _cap(self, source: str) -> set[PostKind]:
+        rows = self._db.execute(
+            "DELETE FROM posts WHERE key IN (SELECT key FROM posts WHERE source = ? "
+            "ORDER BY created_ts DESC LIMIT -1 OFFSET ?) RETURNING kind",
+            (source, self.max_posts_per_source),
+        ).fetchall()
+        return {r[0] for r in rows}
+
+    def _record_count(self, count: Count) -> bool:
+        ts = as_utc(count.observed_at).timestamp()
+        last = self._db.execute(
+            "SELECT value, observed_ts FROM counts WHERE key = ? ORDER BY observed_ts DESC LIMIT 1", (count.key,)
+        ).fetchone()
+        if last is not None and last[0] == count.value and ts - last[1] < COUNT_SAMPLE_SECONDS:
+            return False
+        self._db.execute(
+            "INSERT INTO counts (key, observed_ts, value, data) VALUES (?,?,?,?)",
+            (count.key, ts, count.value, json.dumps(count.to_dict(), ensure_ascii=False)),
+        )
+        return last is None or last[0] != count.value
+
+    def forget_sources(self, keep: Iterable[str]) -> int:
+        """Drop posts of sources no longer configured; returns how many posts went."""
+        names = list(keep)
+        marks = ",".join("?" * len(names)) or "''"
+        with self._lock, self._transaction():
+            cur = self._db.execute(f"DELETE FROM posts WHERE source NOT IN ({marks})", names)
+            self._db.execute(f"DELETE FROM statuses WHERE source NOT IN ({marks})", names)
+            return cur.rowcount
+
+    def save_status(self, status: SourceStatus) -> None:
+        """Remember a source's health (read by `wall status`)."""
+        self._put("statuses", status.source, status.to_dict())
+
+    def save_state(self, source: str, state: Mapping[str, Any]) -> None:
+        """Remember a source's cursor so a restart resumes where it stopped."""
+        self._put("source_state", source, dict(state))
+
+    def set_meta(self, key: str, value: Any) -> None:
+        """Store a small JSON value (runtime info for `wall status`)."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value, default=str))
+            )
+
+    def _put(self, table: str, source: str, data: Mapping[str, Any]) -> None:
+        with self._lock:
+            self._db.execute(
+                f"INSERT OR REPLACE INTO {table} (source, data) VALUES (?, ?)",
+                (source, json.dumps(data, ensure_ascii=False, default=str)),
+            )
+
+    # --- reads -------------------------------------------------------------------------
+    def recent_posts(self, kind: PostKind, limit: int = 50) -> list[Post]:
+        """Newest posts of one kind."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT data FROM posts WHERE kind = ? ORDER BY created_ts DESC LIMIT ?", (kind, limit)
+            ).fetchall()
+        return [Post.from_dict(json.loads(r[0])) for r in rows]
+
+    def post_count(self, source: str | None = None) -> int:
+        """How many posts are kept (for one source, or in all)."""
+        with self._lock:
+            if source is None:
+                return int(self._db.execute("SELECT COUNT(*) FROM posts").fetchone()[0])
+            return int(self._db.execute("SELECT COUNT(*) FROM posts WHERE source = ?", (source,)).fetchone()[0])
+
+    def latest_counts(self) -> list[Count]:
+        """The newest observation of every counter, in first-seen order."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT c.data FROM counts c JOIN (SELECT key, MAX(observed_ts) AS ts, MIN(rowid) AS first "
+                "FROM counts GROUP BY key) m ON c.key = m.key AND c.observed_ts = m.ts ORDER BY m.first"
+            ).fetchall()
+        seen: dict[str, Count] = {}
+        for row in rows:
+            count = Count.from_dict(json.loads(row[0]))
+            seen.setdefault(count.key, count)
+        return list(seen.values())
+
+    def count_history(self, since: datetime) -> dict[str, list[Count]]:
+        """Observations since `since`, per counter key, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key, data FROM counts WHERE observed_ts >= ? ORDER BY observed_ts",
+                (as_utc(since).timestamp(),),
+            ).fetchall()
+        history: dict[str, list[Count]] = {}
+        for key, data in rows:
+            history.setdefault(key, []).append(Count.from_dict(json.loads(data)))
+        return history
+
+    def statuses(self) -> list[SourceStatus]:
+        """Every source's last known health."""
+        with self._lock:
+            rows = self._db.execute("SELECT data FROM statuses ORDER BY source").fetchall()
+        return [SourceStatus.from_dict(json.loads(r[0])) for r in rows]
+
+    def load_state(self, source: str) -> dict[str, Any]:
+        """A source's saved cursor ({} when none)."""
+        with self._lock:
+            row = self._db.execute("SELECT data FROM source_state WHERE source = ?", (source,)).fetchone()
+        return dict(json.loads(row[0])) if row else {}
+
+    def meta(self, key: str) -> Any:
+        """A value stored with `set_meta` (None when absent)."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on error (the connection is in autocommit mode)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
