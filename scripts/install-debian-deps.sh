@@ -9,7 +9,7 @@ runtime=(libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libglib2.0-0 libfontcon
          libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
          libxcb-shape0 libxcb-xinerama0 libxcb-xfixes0 libxcb-xkb1 libx11-xcb1
          fonts-noto-core fonts-noto-color-emoji fonts-dejavu-core xvfb python3-venv)
-tests=(snac2)
+tests=(snac2 cage)
 
 missing=()
 want=("${runtime[@]}")

@@ -34,8 +34,12 @@ class SourceSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$",
-                      description="Unique name, used in `wall fetch NAME` and in logs")
+    name: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="Unique name, used in `wall fetch NAME` and in logs",
+    )
     type: str = Field(description="Which adapter reads this source")
     kind: PostKind = Field("mention", description="mention (public) or internal (RSE)")
     interval: float = Field(300, ge=15, le=86400, description="Seconds between polls")
@@ -81,8 +85,10 @@ class Source(Protocol):
     `state()`/`restore()` let the poller persist the cursor (e.g. `since_id`) across restarts.
     """
 
-    settings: SourceSettings
     network: ClassVar[str]
+
+    @property
+    def settings(self) -> SourceSettings: ...
 
     async def poll(self) -> Batch: ...
 

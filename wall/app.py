@@ -23,54 +23,26 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+import qasync
 from PySide6.QtCore import QSocketNotifier, QTimer
 from PySide6.QtGui import QGuiApplication, QScreen
 from PySide6.QtWidgets import QApplication
-
-import qasync  # noqa: I001  (after PySide6, see DESIGN.md)
+from widgets.window import WallWindow
 
 from sources.base import HttpFetcher, Source
-from sources.registry import build_source
-from wall import __version__, systemd
+from wall import systemd
 from wall.config import WallConfig
 from wall.hub import Hub
 from wall.images import MAX_DOWNLOAD_BYTES, ImageLoader
 from wall.model import POST_KINDS, Batch, Health, SourceStatus, utcnow
-from wall.paths import cache_dir, state_dir
+from wall.paths import cache_dir
 from wall.poller import Poller, RetryPolicy
+from wall.services import USER_AGENT, build_sources, make_client, open_store
 from wall.store import Store
-from widgets.window import WallWindow
 
 log = logging.getLogger("wall.app")
 
 POSTS_PER_KIND = 60
-USER_AGENT = f"lobby-wall/{__version__} (lobby social media wall)"
-
-
-def make_client(config: WallConfig) -> httpx.AsyncClient:
-    """The one HTTP client of the process (the first request on a fresh client is slow)."""
-    timeout = httpx.Timeout(config.network.timeout, connect=min(10.0, config.network.timeout))
-    return httpx.AsyncClient(
-        timeout=timeout,
-        headers={"User-Agent": USER_AGENT},
-        follow_redirects=True,
-        limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
-    )
-
-
-def build_sources(config: WallConfig, client: httpx.AsyncClient) -> list[Source]:
-    """An adapter per enabled `[[sources]]` entry."""
-    return [
-        build_source(s, HttpFetcher(client, max_bytes=config.network.max_response_bytes))
-        for s in config.sources
-        if s.enabled
-    ]
-
-
-def open_store(config: WallConfig) -> Store:
-    """The SQLite store under the state directory."""
-    folder = state_dir(config.storage.state_dir)
-    return Store(folder / "wall.sqlite3", max_posts_per_source=config.storage.max_posts_per_source)
 
 
 class Engine:
@@ -91,7 +63,9 @@ class Engine:
         self.clock = clock
         self.sources = build_sources(config, client)
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
-        self.images = ImageLoader(HttpFetcher(client, max_bytes=MAX_DOWNLOAD_BYTES, conditional=False), cache_dir())
+        self.images = ImageLoader(
+            HttpFetcher(client, max_bytes=MAX_DOWNLOAD_BYTES, conditional=False), cache_dir()
+        )
         self._image_tasks: set[asyncio.Task[None]] = set()
         for source in self.sources:
             source.restore(store.load_state(source.settings.name))
@@ -111,7 +85,9 @@ class Engine:
         """Show the last stored content at once (before any network call)."""
         for kind in POST_KINDS:
             self.hub.set_posts(kind, self.store.recent_posts(kind, POSTS_PER_KIND))
-        self.hub.set_counts(self.store.latest_counts(), self.store.count_history(self.clock() - timedelta(days=7)))
+        self.hub.set_counts(
+            self.store.latest_counts(), self.store.count_history(self.clock() - timedelta(days=7))
+        )
         self.hub.set_statuses(self.poller.statuses())
 
     def start(self) -> None:
@@ -297,8 +273,10 @@ def fill_hub_for_snapshot(config: WallConfig, hub: Hub, *, use_demo: bool) -> No
     if use_demo or not (any(posts.values()) or counts):
         demo = DemoSource(DemoSettings(name="demo", type="demo"))
         batch = asyncio.run(demo.poll())
-        posts = {kind: sorted((p for p in batch.posts if p.kind == kind), key=lambda p: p.created_at, reverse=True)
-                 for kind in POST_KINDS}
+        posts = {
+            kind: sorted((p for p in batch.posts if p.kind == kind), key=lambda p: p.created_at, reverse=True)
+            for kind in POST_KINDS
+        }
         counts, history, statuses = list(batch.counts), {}, []
     for kind, items in posts.items():
         hub.set_posts(kind, items)
@@ -312,7 +290,9 @@ def fill_hub_for_snapshot(config: WallConfig, hub: Hub, *, use_demo: bool) -> No
 
 async def _load_images(hub: Hub, urls: list[str]) -> None:
     async with httpx.AsyncClient(timeout=10, headers={"User-Agent": USER_AGENT}) as client:
-        loader = ImageLoader(HttpFetcher(client, max_bytes=MAX_DOWNLOAD_BYTES, conditional=False), cache_dir())
+        loader = ImageLoader(
+            HttpFetcher(client, max_bytes=MAX_DOWNLOAD_BYTES, conditional=False), cache_dir()
+        )
         results = await asyncio.gather(*(loader.load(u) for u in urls))
     for url, data in zip(urls, results, strict=True):
         hub.add_image(url, data)
@@ -323,7 +303,6 @@ def render_panels(
 ) -> list[str]:
     """Render panels (index into the effective panels, output path) offscreen to PNG files."""
     from PySide6.QtCore import QSize
-
     from widgets.snapshot import render_panel, save_png
 
     if not os.environ.get("QT_QPA_PLATFORM"):

@@ -50,7 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="PATH", help="config file (default: $WALL_CONFIG or /etc/lobby-wall/wall.toml)")
+    common.add_argument(
+        "--config", metavar="PATH", help="config file (default: $WALL_CONFIG or /etc/lobby-wall/wall.toml)"
+    )
     parser = argparse.ArgumentParser(prog="wall", description="Lobby social media wall", parents=[common])
     sub = parser.add_subparsers(dest="command")
     run = sub.add_parser("run", parents=[common], help="run the wall (default)")
@@ -59,12 +61,16 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--exit-after", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
         p.add_argument("--exit-after-first-frame", action="store_true", help=argparse.SUPPRESS)
         p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    demo = sub.add_parser("demo", parents=[common], help="the built-in demo (PNG files when there is no display)")
+    demo = sub.add_parser(
+        "demo", parents=[common], help="the built-in demo (PNG files when there is no display)"
+    )
     demo.add_argument("--windowed", action="store_true")
     demo.add_argument("--out", default="demo-out", help="folder for the PNG files without a display")
     demo.add_argument("--size", default="1920x1080", help="WxH of the PNG files")
     sub.add_parser("check-config", parents=[common], help="validate the config file")
-    fetch = sub.add_parser("fetch", parents=[common], help="poll one source once and print what it would show")
+    fetch = sub.add_parser(
+        "fetch", parents=[common], help="poll one source once and print what it would show"
+    )
     fetch.add_argument("source", help="the source's name in the config")
     fetch.add_argument("--json", action="store_true", help="one JSON object a line (the only format)")
     snap = sub.add_parser("snapshot", parents=[common], help="render one panel to a PNG file")
@@ -117,7 +123,9 @@ def _has_display() -> bool:
 def _demo(args: argparse.Namespace) -> int:
     config = load_config(ASSETS_DIR / "demo.toml")
     demo_state = str(state_dir().parent / "lobby-wall-demo")
-    config = config.model_copy(update={"storage": config.storage.model_copy(update={"state_dir": demo_state})})
+    config = config.model_copy(
+        update={"storage": config.storage.model_copy(update={"state_dir": demo_state})}
+    )
     if _has_display():
         from wall.app import run_wall
         from wall.logs import setup_logging
@@ -188,7 +196,7 @@ def count_line(count: Count) -> dict[str, Any]:
 
 async def _fetch(config: WallConfig, name: str) -> int:
     from sources.base import SourceError
-    from wall.app import build_sources, make_client
+    from wall.services import build_sources, make_client
 
     settings = config.source(name)
     if settings is None:
@@ -213,7 +221,7 @@ async def _fetch(config: WallConfig, name: str) -> int:
 
 
 def _status(config: WallConfig, args: argparse.Namespace) -> int:
-    from wall.app import open_store
+    from wall.services import open_store
 
     store = open_store(config)
     try:
@@ -224,14 +232,18 @@ def _status(config: WallConfig, args: argparse.Namespace) -> int:
     rows = []
     for source in config.sources:
         status = statuses.get(source.name)
-        rows.append({
-            "source": source.name,
-            "type": source.type,
-            "health": status.health.value if status else ("disabled" if not source.enabled else "never polled"),
-            "last_success": _when(status.last_success if status else None),
-            "last_error": status.last_error if status else "",
-            "next_poll": _when(status.next_poll if status else None),
-        })
+        rows.append(
+            {
+                "source": source.name,
+                "type": source.type,
+                "health": status.health.value
+                if status
+                else ("disabled" if not source.enabled else "never polled"),
+                "last_success": _when(status.last_success if status else None),
+                "last_error": status.last_error if status else "",
+                "next_poll": _when(status.next_poll if status else None),
+            }
+        )
     if args.json:
         print(json.dumps({"running": runtime, "sources": rows}, ensure_ascii=False))
         return 0

@@ -6,7 +6,7 @@ name the file, the field path and the fix, e.g.
 
 Environment: `WALL_<TABLE>__<KEY>` overrides a key of a table (`WALL_WALL__LANGUAGE=en`); a source's
 secret comes from the TOML, else `WALL_SOURCES__<NAME>__<KEY>`, else the systemd credential file
-`$CREDENTIALS_DIRECTORY/<name>.<key>` (see kiosk.service `LoadCredential=`).
+`$CREDENTIALS_DIRECTORY/[wall_]<name>.<key>` (see kiosk.service `LoadCredential=`).
 """
 
 from __future__ import annotations
@@ -73,7 +73,9 @@ class WallSection(Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}: use an IANA name such as 'Europe/Paris'") from None
+            raise ValueError(
+                f"unknown time zone {value!r}: use an IANA name such as 'Europe/Paris'"
+            ) from None
         return value
 
 
@@ -98,7 +100,9 @@ class NetworkSettings(Strict):
     """The `[network]` table: how the wall talks to the outside."""
 
     timeout: float = Field(20, ge=1, le=300, description="Seconds before a request is abandoned")
-    max_response_bytes: int = Field(5_000_000, ge=10_000, le=100_000_000, description="Bigger answers are refused")
+    max_response_bytes: int = Field(
+        5_000_000, ge=10_000, le=100_000_000, description="Bigger answers are refused"
+    )
     max_backoff: float = Field(1800, ge=30, le=86400, description="Longest wait between retries")
 
 
@@ -138,6 +142,7 @@ class WallConfig(Strict):
 # --- loading ---------------------------------------------------------------------------------
 
 _TOML_DATA: ContextVar[dict[str, Any]] = ContextVar("_TOML_DATA")
+_ENVIRON: ContextVar[Mapping[str, str]] = ContextVar("_ENVIRON")
 
 
 class _TomlData(PydanticBaseSettingsSource):
@@ -152,6 +157,10 @@ class _TomlData(PydanticBaseSettingsSource):
 
 class _TableEnv(EnvSettingsSource):
     """`WALL_TABLE__KEY` overrides; list tables are not overridable this way (secrets have their own)."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        # The environment given to load_config (tests pass their own), not always os.environ.
+        return {k.lower(): v for k, v in _ENVIRON.get().items() if k.upper().startswith(ENV_PREFIX)}
 
     def __call__(self) -> dict[str, Any]:
         data = super().__call__()
@@ -182,7 +191,9 @@ class _RawConfig(BaseSettings):
         )
 
 
-def resolve_config_path(cli_path: str | os.PathLike[str] | None, env: Mapping[str, str] | None = None) -> Path:
+def resolve_config_path(
+    cli_path: str | os.PathLike[str] | None, env: Mapping[str, str] | None = None
+) -> Path:
     """`--config PATH`, else `$WALL_CONFIG`, else /etc/lobby-wall/wall.toml."""
     env = os.environ if env is None else env
     if cli_path:
@@ -199,7 +210,9 @@ def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
     try:
         raw_text = file.read_bytes().decode("utf-8")
     except FileNotFoundError:
-        raise ConfigProblems([f"{shown}: file not found: create it from examples/wall.toml or pass --config"]) from None
+        raise ConfigProblems(
+            [f"{shown}: file not found: create it from wall.example.toml or pass --config"]
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigProblems([f"{shown}: cannot read the file: {exc}"]) from None
     try:
@@ -209,11 +222,14 @@ def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
     return parse_config(data, shown, env)
 
 
-def parse_config(data: dict[str, Any], shown: str = "wall.toml", env: Mapping[str, str] | None = None) -> WallConfig:
+def parse_config(
+    data: dict[str, Any], shown: str = "wall.toml", env: Mapping[str, str] | None = None
+) -> WallConfig:
     """Validate already-parsed TOML data (see `load_config`)."""
     env = os.environ if env is None else env
     problems: list[str] = []
     token = _TOML_DATA.set({k: v for k, v in data.items() if k not in _LIST_TABLES})
+    env_token = _ENVIRON.set(env)
     try:
         merged = _RawConfig().model_dump()
     except ValidationError as exc:
@@ -221,6 +237,7 @@ def parse_config(data: dict[str, Any], shown: str = "wall.toml", env: Mapping[st
         problems += _describe(exc, shown, ())
     finally:
         _TOML_DATA.reset(token)
+        _ENVIRON.reset(env_token)
 
     raw_sources = data.get("sources", [])
     body: dict[str, Any] = {k: v for k, v in merged.items() if k not in _LIST_TABLES}
@@ -268,7 +285,8 @@ def _cross_check(sources: list[SourceSettings], config: WallConfig | None, shown
     for index, source in enumerate(sources):
         if source.name in seen:
             problems.append(
-                f"{shown}: sources[{index}].name: {source.name!r} is already used by sources[{seen[source.name]}]:"
+                f"{shown}: sources[{index}].name: {source.name!r} is already used by "
+                f"sources[{seen[source.name]}]:"
                 " give each source its own name"
             )
         seen.setdefault(source.name, index)
@@ -286,7 +304,8 @@ def _cross_check(sources: list[SourceSettings], config: WallConfig | None, shown
         for ref in screen.panels:
             if not 0 <= ref < panel_count:
                 problems.append(
-                    f"{shown}: screens[{index}].panels: {ref} is not a panel index: use 0 to {panel_count - 1}"
+                    f"{shown}: screens[{index}].panels: {ref} is not a panel index: "
+                    f"use 0 to {panel_count - 1}"
                 )
     return problems
 
@@ -303,7 +322,8 @@ def _fill_secrets(raw: dict[str, Any], fields: Iterable[str], env: Mapping[str, 
             continue
         value = env.get(f"{ENV_PREFIX}SOURCES__{env_name}__{field.upper()}")
         if not value and cred_dir:
-            for candidate in (f"{name}.{field}", f"{name}_{field}"):
+            # kiosk.service loads a folder as credential "wall": its files become wall_<file>.
+            for candidate in (f"{name}.{field}", f"wall_{name}.{field}"):
                 path = Path(cred_dir) / candidate
                 if path.is_file():
                     value = path.read_text(encoding="utf-8").strip()

@@ -91,8 +91,7 @@ class Post:
             "created_at": iso(self.created_at),
             "edited_at": iso(self.edited_at) if self.edited_at else None,
             "media": [
-                {"url": m.url, "alt": m.alt, "kind": m.kind, "preview_url": m.preview_url}
-                for m in self.media
+                {"url": m.url, "alt": m.alt, "kind": m.kind, "preview_url": m.preview_url} for m in self.media
             ],
             "sensitive": self.sensitive,
             "spoiler_text": self.spoiler_text,

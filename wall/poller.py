@@ -129,11 +129,15 @@ class Poller:
         except asyncio.CancelledError:
             raise
         except TimeoutError as exc:
-            return self._failed(source, status, SourceError(f"no answer within {self.poll_timeout:.0f} s"), exc)
+            return self._failed(
+                source, status, SourceError(f"no answer within {self.poll_timeout:.0f} s"), exc
+            )
         except SourceError as exc:
             return self._failed(source, status, exc, None)
         except Exception as exc:  # supervision point: a bug in one adapter must not stop the wall
-            return self._failed(source, status, SourceError(f"internal error: {type(exc).__name__}: {exc}"), exc)
+            return self._failed(
+                source, status, SourceError(f"internal error: {type(exc).__name__}: {exc}"), exc
+            )
         now = self.clock()
         if status.consecutive_failures:
             log.info("%s: recovered after %d failures", name, status.consecutive_failures)

@@ -14,8 +14,8 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -91,12 +91,17 @@ class Store:
         now = now or utcnow()
         with self._lock, self._transaction():
             for post in batch.posts:
+                row = self._db.execute("SELECT data, created_ts FROM posts WHERE key = ?", (post.key,)).fetchone()
+                if row is not None:
+                    # A post keeps the time it was first seen with: undated feed items get "now" on
+                    # every poll and would otherwise jump back to the top of the wall.
+                    post = replace(post, created_at=datetime.fromtimestamp(row[1], UTC))
                 data = json.dumps(post.to_dict(), ensure_ascii=False, sort_keys=True)
-                row = self._db.execute("SELECT data FROM posts WHERE key = ?", (post.key,)).fetchone()
                 if row is not None and row[0] == data:
                     continue
                 self._db.execute(
-                    "INSERT OR REPLACE INTO posts (key, source, id, kind, created_ts, data) VALUES (?,?,?,?,?,?)",
+                    "INSERT OR REPLACE INTO posts (key, source, id, kind, created_ts, data) "
+                    "VALUES (?,?,?,?,?,?)",
                     (post.key, post.source, post.id, post.kind, as_utc(post.created_at).timestamp(), data),
                 )
                 change.kinds.add(post.kind)
@@ -126,7 +131,8 @@ class Store:
     def _record_count(self, count: Count) -> bool:
         ts = as_utc(count.observed_at).timestamp()
         last = self._db.execute(
-            "SELECT value, observed_ts FROM counts WHERE key = ? ORDER BY observed_ts DESC LIMIT 1", (count.key,)
+            "SELECT value, observed_ts FROM counts WHERE key = ? ORDER BY observed_ts DESC LIMIT 1",
+            (count.key,),
         ).fetchone()
         if last is not None and last[0] == count.value and ts - last[1] < COUNT_SAMPLE_SECONDS:
             return False
@@ -157,7 +163,8 @@ class Store:
         """Store a small JSON value (runtime info for `wall status`)."""
         with self._lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value, default=str))
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                (key, json.dumps(value, default=str)),
             )
 
     def _put(self, table: str, source: str, data: Mapping[str, Any]) -> None:
@@ -181,7 +188,9 @@ class Store:
         with self._lock:
             if source is None:
                 return int(self._db.execute("SELECT COUNT(*) FROM posts").fetchone()[0])
-            return int(self._db.execute("SELECT COUNT(*) FROM posts WHERE source = ?", (source,)).fetchone()[0])
+            return int(
+                self._db.execute("SELECT COUNT(*) FROM posts WHERE source = ?", (source,)).fetchone()[0]
+            )
 
     def latest_counts(self) -> list[Count]:
         """The newest observation of every counter, in first-seen order."""

@@ -16,7 +16,7 @@ import nh3
 MAX_TEXT_CHARS = 5000  # a card shows far less; this bounds memory and layout work per post
 
 _BLOCK_BREAK = re.compile(r"(?i)<\s*br\s*/?\s*>|</\s*(p|div|li|h[1-6]|blockquote|pre|tr)\s*>")
-_SPACES = re.compile(r"[ \t\f\v\u00a0]+")
+_SPACES = re.compile(r"[ \t\f\v]+")  # no-break spaces stay: French "180 000", "merci !"
 _MANY_NEWLINES = re.compile(r"\n{3,}")
 # Embedding/override/isolate controls can flip the rest of a card around; marks (LRM/RLM) are harmless.
 _BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))

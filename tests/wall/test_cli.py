@@ -1,0 +1,135 @@
+"""The `wall` command end to end, as comms and facilities type it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from pytest_httpserver import HTTPServer
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+def wall(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "wall.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+        cwd=ROOT,
+    )
+
+
+def config(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "wall.toml"
+    path.write_text(f'[storage]\nstate_dir = "{tmp_path / "state"}"\n{body}', encoding="utf-8")
+    return path
+
+
+def test_check_config_ok_and_broken(tmp_path: Path) -> None:
+    ok = wall("check-config", "--config", str(ROOT / "wall.example.toml"))
+    assert ok.returncode == 0 and "OK" in ok.stdout
+    bad = config(tmp_path, '[[sources]]\nname = "f"\ntype = "rss"\nurl = "https://e.org/f"\ninterval = 5\n')
+    result = wall("check-config", "--config", str(bad))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"{bad}: sources[0].interval: 5 is below the minimum of 15 seconds: use a value of at least 15"
+    )
+
+
+def test_config_from_environment_variable(tmp_path: Path) -> None:
+    path = config(tmp_path, "")
+    result = wall("check-config", env={"WALL_CONFIG": str(path)})
+    assert result.returncode == 0 and str(path) in result.stdout
+
+
+def test_fetch_rss_prints_json_lines(tmp_path: Path, httpserver: HTTPServer) -> None:
+    feed = (FIXTURES / "rss" / "google_alerts.xml").read_bytes()
+    httpserver.expect_request("/alerts").respond_with_data(feed, content_type="application/atom+xml")
+    path = config(
+        tmp_path, f'[[sources]]\nname = "alerts"\ntype = "rss"\nurl = "{httpserver.url_for("/alerts")}"\n'
+    )
+    result = wall("fetch", "alerts", "--json", "--config", str(path))
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines and all(line["type"] == "post" for line in lines)
+    first = lines[0]
+    assert set(first) >= {
+        "id",
+        "network",
+        "author_name",
+        "author_handle",
+        "text",
+        "url",
+        "created_at",
+        "media",
+        "sensitive",
+    }
+    assert first["created_at"].endswith("Z")
+    assert all("<b>" not in line["text"] and "google.com/url" not in line["url"] for line in lines)
+
+
+def test_fetch_mastodon_with_token_never_prints_it(tmp_path: Path, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/api/v1/timelines/tag/brand").respond_with_data("nope", status=401)
+    path = config(
+        tmp_path,
+        '[[sources]]\nname = "masto"\ntype = "mastodon"\n'
+        f'base_url = "{httpserver.url_for("/").rstrip("/")}"\n'
+        'hashtags = ["brand"]\n',
+    )
+    result = wall(
+        "fetch",
+        "masto",
+        "--json",
+        "--config",
+        str(path),
+        env={"WALL_SOURCES__MASTO__TOKEN": "tok-very-secret"},
+    )
+    assert result.returncode == 1
+    assert "401" in result.stderr
+    assert "tok-very-secret" not in result.stderr + result.stdout
+    request, _ = httpserver.log[0]
+    assert request.headers["Authorization"] == "Bearer tok-very-secret"
+
+
+def test_fetch_unknown_source(tmp_path: Path) -> None:
+    path = config(tmp_path, '[[sources]]\nname = "demo"\ntype = "demo"\n')
+    result = wall("fetch", "nope", "--json", "--config", str(path))
+    assert result.returncode == 2 and "no source is named 'nope': use one of demo" in result.stderr
+
+
+def test_fetch_demo_counts_and_posts(tmp_path: Path) -> None:
+    path = config(tmp_path, '[[sources]]\nname = "demo"\ntype = "demo"\n')
+    lines = [
+        json.loads(x) for x in wall("fetch", "demo", "--json", "--config", str(path)).stdout.splitlines()
+    ]
+    counts = [x for x in lines if x["type"] == "count"]
+    posts = [x for x in lines if x["type"] == "post"]
+    assert len(counts) >= 3 and all(isinstance(c["value"], int) for c in counts)
+    assert any(p["kind"] == "internal" for p in posts) and any(p["kind"] == "mention" for p in posts)
+
+
+def test_status_before_and_after_a_run(tmp_path: Path, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/down").respond_with_data("boom", status=500)
+    path = config(
+        tmp_path, f'[[sources]]\nname = "down"\ntype = "rss"\nurl = "{httpserver.url_for("/down")}"\n'
+    )
+    before = wall("status", "--config", str(path))
+    assert before.returncode == 0 and "never polled" in before.stdout
+    run = wall(
+        "run", "--windowed", "--exit-after", "4", "--config", str(path), env={"QT_QPA_PLATFORM": "offscreen"}
+    )
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    after = json.loads(wall("status", "--json", "--config", str(path)).stdout)
+    (row,) = after["sources"]
+    assert row["health"] == "retrying" and "HTTP 500" in row["last_error"]
+    assert after["running"] is None

@@ -1,0 +1,138 @@
+"""Config loading as comms would meet it: the example works, mistakes are named with their fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from wall.config import ConfigProblems, load_config, resolve_config_path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "wall.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems_of(path: Path, env: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(ConfigProblems) as caught:
+        load_config(path, env=env or {})
+    return caught.value.lines
+
+
+def test_shipped_example_and_demo_configs_are_valid() -> None:
+    example = load_config(ROOT / "wall.example.toml", env={})
+    assert {s.type for s in example.sources} >= {"rss", "mastodon"}
+    demo = load_config(ROOT / "assets" / "demo.toml", env={})
+    assert [p.type for p in demo.effective_panels()] == ["fans", "mentions", "internal"]
+
+
+def test_each_problem_names_file_field_and_fix(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+[wall]
+language = "de"
+[[sources]]
+name = "alerts"
+type = "rss"
+url = "https://example.org/feed"
+[[sources]]
+name = "masto"
+type = "demo"
+interval = 0.5
+[[sources]]
+name = "x"
+type = "twitter"
+[[panels]]
+type = "fans"
+duration = 1
+""",
+    )
+    lines = problems_of(path)
+    assert f"{path}: wall.language: 'de' is not allowed: use one of 'fr' or 'en'" in lines
+    assert any(
+        line.startswith(f"{path}: sources[1].interval: 0.5 is below the minimum of 1 seconds")
+        for line in lines
+    )
+    assert any(
+        line.startswith(f"{path}: sources[2].type: 'twitter' is unknown: use one of") for line in lines
+    )
+    assert any(line.startswith(f"{path}: panels[0].duration: 1 is below the minimum of 3") for line in lines)
+    assert len(lines) == 4
+
+
+def test_interval_below_minimum_is_reported_with_seconds(tmp_path: Path) -> None:
+    path = write(tmp_path, '[[sources]]\nname = "f"\ntype = "rss"\nurl = "https://e.org/f"\ninterval = 5\n')
+    assert problems_of(path) == [
+        f"{path}: sources[0].interval: 5 is below the minimum of 15 seconds: use a value of at least 15"
+    ]
+
+
+def test_typo_in_a_key_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, '[[sources]]\nname = "f"\ntype = "rss"\nurl = "https://e.org/f"\nintervall = 60\n')
+    assert problems_of(path) == [
+        f"{path}: sources[0].intervall: unknown key: remove it or check its spelling"
+    ]
+
+
+def test_toml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path, '[wall]\nlanguage = "fr"\nname = \n')
+    (line,) = problems_of(path)
+    assert line.startswith(f"{path}: TOML syntax error") and "line 3" in line
+
+
+def test_missing_file_says_how_to_start(tmp_path: Path) -> None:
+    (line,) = problems_of(tmp_path / "nope.toml")
+    assert "file not found" in line and "wall.example.toml" in line
+
+
+def test_duplicate_names_and_unknown_panel_sources(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[[sources]]\nname = "d"\ntype = "demo"\n[[sources]]\nname = "d"\ntype = "demo"\n'
+        '[[panels]]\ntype = "mentions"\nsources = ["nope"]\n',
+    )
+    lines = problems_of(path)
+    assert any("sources[1].name: 'd' is already used by sources[0]" in line for line in lines)
+    assert any("panels[0].sources: no source is named 'nope'" in line for line in lines)
+
+
+def test_environment_overrides_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, '[wall]\nlanguage = "fr"\n[wall.branding]\nname = "ACME"\n')
+    config = load_config(path, env={"WALL_WALL__LANGUAGE": "en"})
+    assert config.wall.language == "en"
+    assert config.wall.branding.name == "ACME"  # the rest of the table is kept
+
+
+def test_environment_value_is_validated_too(tmp_path: Path) -> None:
+    path = write(tmp_path, "[wall]\n")
+    (line,) = problems_of(path, env={"WALL_WALL__LANGUAGE": "klingon"})
+    assert "wall.language: 'klingon' is not allowed" in line
+
+
+def test_secret_from_environment_or_credentials_never_printed(tmp_path: Path) -> None:
+    text = (
+        '[[sources]]\nname = "masto-brand"\ntype = "mastodon"\n'
+        'base_url = "https://m.example"\nhashtags = ["x"]\n'
+    )
+    path = write(tmp_path, text)
+    config = load_config(path, env={"WALL_SOURCES__MASTO_BRAND__TOKEN": "s3cr3t-token"})
+    source = config.sources[0]
+    assert source.token.get_secret_value() == "s3cr3t-token"  # type: ignore[attr-defined]
+    assert "s3cr3t-token" not in repr(config) and "s3cr3t-token" not in str(config.model_dump())
+
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "masto-brand.token").write_text("from-systemd\n")
+    config = load_config(path, env={"CREDENTIALS_DIRECTORY": str(creds)})
+    assert config.sources[0].token.get_secret_value() == "from-systemd"  # type: ignore[attr-defined]
+
+
+def test_config_path_resolution() -> None:
+    assert str(resolve_config_path("x.toml", env={"WALL_CONFIG": "y.toml"})) == "x.toml"
+    assert str(resolve_config_path(None, env={"WALL_CONFIG": "y.toml"})) == "y.toml"
+    assert str(resolve_config_path(None, env={})) == "/etc/lobby-wall/wall.toml"

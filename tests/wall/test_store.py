@@ -1,0 +1,95 @@
+"""The store keeps what the wall showed across restarts, deduplicated and bounded."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from wall.model import Author, Batch, Count, Health, Post, SourceStatus
+from wall.store import Store
+
+T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+def post(n: int, source: str = "s", kind: str = "mention", text: str = "hello") -> Post:
+    return Post(
+        id=str(n),
+        source=source,
+        network="rss",
+        kind=kind,  # type: ignore[arg-type]
+        author=Author("A"),
+        text=f"{text} {n}",
+        created_at=T0 + timedelta(minutes=n),
+    )
+
+
+def test_posts_survive_a_restart_newest_first(tmp_path: Path) -> None:
+    store = Store(tmp_path / "w.db")
+    store.apply("s", Batch(posts=(post(1), post(3), post(2))))
+    store.close()
+    again = Store(tmp_path / "w.db")
+    assert [p.id for p in again.recent_posts("mention")] == ["3", "2", "1"]
+    assert again.recent_posts("mention")[0].text == "hello 3"
+
+
+def test_repolling_is_idempotent_and_edits_replace(tmp_path: Path) -> None:
+    store = Store(tmp_path / "w.db")
+    assert store.apply("s", Batch(posts=(post(1),))).kinds == {"mention"}
+    assert not store.apply("s", Batch(posts=(post(1),)))  # nothing changed: no repaint
+    store.apply("s", Batch(posts=(post(1, text="edited"),)))
+    assert [p.text for p in store.recent_posts("mention")] == ["edited 1"]
+
+
+def test_a_post_keeps_its_first_seen_time(tmp_path: Path) -> None:
+    store = Store(tmp_path / "w.db")
+    store.apply("s", Batch(posts=(post(1), post(5))))
+    undated_again = replace(post(1), created_at=T0 + timedelta(hours=3))
+    assert not store.apply("s", Batch(posts=(undated_again,)))
+    assert [p.id for p in store.recent_posts("mention")] == ["5", "1"]
+
+
+def test_deletion_removes_the_post(tmp_path: Path) -> None:
+    store = Store(tmp_path / "w.db")
+    store.apply("s", Batch(posts=(post(1), post(2))))
+    change = store.apply("s", Batch(deleted=("1",)))
+    assert change.kinds == {"mention"}
+    assert [p.id for p in store.recent_posts("mention")] == ["2"]
+
+
+def test_each_source_is_capped(tmp_path: Path) -> None:
+    store = Store(tmp_path / "w.db", max_posts_per_source=10)
+    store.apply("s", Batch(posts=tuple(post(n) for n in range(25))))
+    store.apply("t", Batch(posts=(post(0, source="t"),)))
+    assert store.post_count("s") == 10 and store.post_count("t") == 1
+    assert store.recent_posts("mention", 1)[0].id == "24"
+
+
+def test_counts_latest_and_history(tmp_path: Path) -> None:
+    store = Store(tmp_path / "w.db")
+    for minutes, value in ((0, 100), (15, 120), (30, 150)):
+        count = Count("s", "mastodon", "brand", value, T0 + timedelta(minutes=minutes), "Brand")
+        store.apply("s", Batch(counts=(count,)), now=T0)
+    (latest,) = store.latest_counts()
+    assert latest.value == 150 and latest.label == "Brand"
+    history = store.count_history(T0 - timedelta(days=1))
+    assert [c.value for c in history[latest.key]] == [100, 120, 150]
+
+
+def test_status_and_cursor_persist(tmp_path: Path) -> None:
+    store = Store(tmp_path / "w.db")
+    store.save_status(SourceStatus("s", "rss", Health.STALE, last_success=T0, last_error="HTTP 500"))
+    store.save_state("s", {"since_id": "42"})
+    store.close()
+    again = Store(tmp_path / "w.db")
+    (status,) = again.statuses()
+    assert status.health is Health.STALE and status.last_error == "HTTP 500" and status.last_success == T0
+    assert again.load_state("s") == {"since_id": "42"}
+
+
+def test_forgetting_removed_sources(tmp_path: Path) -> None:
+    store = Store(tmp_path / "w.db")
+    store.apply("old", Batch(posts=(post(1, source="old"),)))
+    store.apply("kept", Batch(posts=(post(2, source="kept"),)))
+    assert store.forget_sources(["kept"]) == 1
+    assert [p.source for p in store.recent_posts("mention")] == ["kept"]
