@@ -1,0 +1,535 @@
+"""`rss` source: RSS 2.0, Atom and JSON Feed 1.x, Google Alerts' Atom feeds included.
+
+Fetching goes through `HttpFetcher` (conditional GET, size cap, error mapping); parsing is pure
+(`parse_feed`). feedparser only ever receives a byte stream, so it never fetches or opens anything
+itself (given a `str` or `bytes` it would try a URL or a file name first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import hashlib
+import io
+import json
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal
+from urllib.parse import parse_qs, urljoin, urlsplit
+from xml.etree import ElementTree
+
+import feedparser  # type: ignore[import-untyped]
+from pydantic import Field, field_validator
+
+from sources.base import HttpFetcher, SourceSettings, TransientError, redact_url
+from wall.model import Author, Batch, Media, Post, PostKind, as_utc, parse_iso, utcnow
+from wall.text import clean_text, html_to_text
+
+NETWORK_RSS = "rss"
+NETWORK_GOOGLE_ALERTS = "google-alerts"
+MAX_MEDIA_PER_POST = 4  # a card shows one or two images; more would only cost downloads
+MAX_TAGS_PER_POST = 20
+
+_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+_JSON_FEED_VERSION = "https://jsonfeed.org/version/"
+_GOOGLE_ALERTS_FEED_ID = re.compile(r"^tag:google\.com,2005:reader/user/[^/]+/state/com\.google/alerts/")
+_GOOGLE_HOSTS = frozenset({"google.com", "www.google.com"})
+_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*$")
+# An e-mail address with the brackets around it, as in "a@b.org (Name)" or "Name <a@b.org>".
+_EMAIL_IN_NAME = re.compile(r"[(<]?\s*[^\s()<>@]+@[^\s()<>@]+\s*[)>]?")
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif")
+_MRSS = "{http://search.yahoo.com/mrss/}"
+_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
+_MAX_ID_CHARS = 256
+_MAX_URL_CHARS = 2048
+
+
+class RssSettings(SourceSettings):
+    """A feed to poll: RSS 2.0, Atom (Google Alerts included) or JSON Feed."""
+
+    type: Literal["rss"] = Field(description="RSS 2.0, Atom or JSON Feed")
+    url: str = Field(description="Address of the feed, http:// or https://")
+    network: str = Field(
+        "",
+        max_length=32,
+        description="Label shown on cards; default 'google-alerts' for Google Alerts feeds, else 'rss'",
+    )
+    max_items: int = Field(50, ge=1, le=500, description="How many of the newest entries each poll keeps")
+
+    @field_validator("url")
+    @classmethod
+    def _http_only(cls, value: str) -> str:
+        value = value.strip()
+        parts = urlsplit(value)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            # The query may carry a key (private feeds): never echo it back.
+            raise ValueError(f"{redact_url(value)!r} is not a feed address: use an http:// or https:// URL")
+        return value
+
+
+class RssSource:
+    """Polls one feed; each poll returns the feed's newest entries (the store drops the ones it has)."""
+
+    network: ClassVar[str] = NETWORK_RSS
+
+    def __init__(
+        self, settings: RssSettings, http: HttpFetcher, *, clock: Callable[[], datetime] = utcnow
+    ) -> None:
+        self.settings = settings
+        self.http = http
+        self._clock = clock
+
+    async def poll(self) -> Batch:
+        """Fetch the feed (conditionally) and parse it; a 304 gives `Batch(not_modified=True)`."""
+        fetched = await self.http.get(self.settings.url, headers={"Accept": _ACCEPT})
+        if fetched.not_modified:
+            return Batch(not_modified=True)
+        if not 200 <= fetched.status < 300:
+            # A 3xx reaches us only if the shared client does not follow redirects.
+            raise TransientError(f"unexpected HTTP {fetched.status} from {redact_url(fetched.url)}")
+        # feedparser is pure Python: in a worker thread a big feed no longer freezes the event loop
+        # (and the GUI sharing it) for the whole parse.
+        posts = await asyncio.to_thread(
+            parse_feed,
+            fetched.content,
+            source=self.settings.name,
+            kind=self.settings.kind,
+            network=self.settings.network,
+            now=self._clock(),
+            max_items=self.settings.max_items,
+            url=fetched.url,
+        )
+        return Batch(posts=tuple(posts))
+
+    def state(self) -> dict[str, Any]:
+        """Nothing to keep: a feed is read whole each time and the store deduplicates."""
+        return {}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Accepts (and ignores) what `state()` returned."""
+
+
+def parse_feed(
+    content: bytes,
+    *,
+    source: str,
+    kind: PostKind,
+    network: str = "",
+    now: datetime | None = None,
+    max_items: int = 50,
+    url: str = "",
+) -> list[Post]:
+    """Posts from an RSS, Atom or JSON Feed body, newest first, at most `max_items`.
+
+    `url` (where the body came from) resolves relative links and names the feed in errors;
+    a body that is not a feed raises `TransientError`. An empty `network` is auto-detected.
+    """
+    ctx = _Context(source=source, kind=kind, network=network, now=as_utc(now or utcnow()), base=url)
+    posts = _parse_json_feed(content, ctx) if _looks_like_json(content) else _parse_xml_feed(content, ctx)
+    posts.sort(key=lambda post: post.created_at, reverse=True)
+    return _unique_ids(posts)[:max_items]
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What every entry of one parse shares."""
+
+    source: str
+    kind: PostKind
+    network: str
+    now: datetime
+    base: str
+
+
+def _not_a_feed(ctx: _Context, reason: str) -> TransientError:
+    where = redact_url(ctx.base) if ctx.base else "the body"
+    return TransientError(f"not a feed: {where} is not RSS, Atom or JSON Feed ({reason})")
+
+
+def _looks_like_json(content: bytes) -> bool:
+    return content.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{")
+
+
+def _unique_ids(posts: list[Post]) -> list[Post]:
+    # Some feeds repeat an entry; one batch must not carry two posts with the same key.
+    seen: set[str] = set()
+    unique = []
+    for post in posts:
+        if post.id not in seen:
+            seen.add(post.id)
+            unique.append(post)
+    return unique
+
+
+# --- RSS and Atom (feedparser) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _FeedInfo:
+    """Feed-level facts entries fall back on."""
+
+    author_name: str  # for entries without an author: the feed's author, else its title
+    avatar_url: str
+    language: str | None
+    google_alerts: bool
+    network: str
+
+
+def _parse_xml_feed(content: bytes, ctx: _Context) -> list[Post]:
+    headers = {"content-location": ctx.base} if ctx.base else None
+    parsed = feedparser.parse(io.BytesIO(content), response_headers=headers)
+    if not parsed.entries:
+        if not parsed.get("version"):
+            raise _not_a_feed(ctx, "no feed element found")
+        exc = parsed.get("bozo_exception")
+        # Encoding and content-type warnings are harmless; a syntax error may have hidden entries.
+        if parsed.get("bozo") and not isinstance(exc, feedparser.ThingsNobodyCaresAboutButMe):
+            raise _not_a_feed(ctx, f"malformed: {exc}")
+        return []
+    feed = parsed.feed
+    google = _is_google_alerts(feed)
+    info = _FeedInfo(
+        author_name=_display_name(feed.get("author")) or clean_text(feed.get("title")),
+        avatar_url=_feed_avatar(feed, ctx.base),
+        language=_language(feed.get("language")),
+        google_alerts=google,
+        network=ctx.network or (NETWORK_GOOGLE_ALERTS if google else NETWORK_RSS),
+    )
+    alts = _media_alts(content)
+    return [post for entry in parsed.entries if (post := _entry_post(entry, info, alts, ctx)) is not None]
+
+
+def _entry_post(entry: Any, info: _FeedInfo, alts: Mapping[str, str], ctx: _Context) -> Post | None:
+    link = _http_url(_unwrap_google_redirect(entry.get("link") or ""), ctx.base)
+    title = _detail_text(entry.get("title_detail"), entry.get("title"))
+    body = _entry_body(entry)
+    # A Google Alert's title is the headline and its content a snippet around the match: show both.
+    text = "\n".join(part for part in (title, body) if part) if info.google_alerts else body or title
+    media = _entry_media(entry, ctx.base, alts)
+    if not text and not media:
+        return None  # a blank card looks broken
+    published = _struct_time_utc(entry.get("published_parsed"))
+    # dict.get: feedparser's own `get("updated…")` silently (and with a warning) returns `published`.
+    updated = _struct_time_utc(dict.get(entry, "updated_parsed"))
+    created_at = min(published or updated or ctx.now, ctx.now)
+    edited_at = min(updated, ctx.now) if published and updated and updated > published else None
+    author_name = _display_name(entry.get("author"))
+    if info.google_alerts:
+        # Alerts have an empty <author>; the site that published the page is what readers want.
+        author_name = _site_name(link) or author_name
+    raw_date = entry.get("published") or dict.get(entry, "updated") or ""
+    return Post(
+        id=_post_id(entry.get("id"), link, f"{title}\x00{raw_date}"),
+        source=ctx.source,
+        network=info.network,
+        kind=ctx.kind,
+        author=Author(author_name or info.author_name, "", info.avatar_url),
+        text=text,
+        created_at=created_at,
+        url=link,
+        media=media,
+        sensitive=_is_adult(entry.get("media_rating")),
+        language=_entry_language(entry) or info.language,
+        edited_at=edited_at,
+        tags=_tags(tag.get("label") or tag.get("term") for tag in entry.get("tags") or ()),
+    )
+
+
+def _is_google_alerts(feed: Any) -> bool:
+    return bool(_GOOGLE_ALERTS_FEED_ID.match(feed.get("id") or ""))
+
+
+def _unwrap_google_redirect(link: str) -> str:
+    """The real target of a `https://www.google.com/url?...&url=<REAL>&...` link (else `link`)."""
+    parts = urlsplit(link.strip())
+    if (parts.hostname or "") in _GOOGLE_HOSTS and parts.path == "/url":
+        query = parse_qs(parts.query)
+        for key in ("url", "q"):
+            if query.get(key):
+                return query[key][0]
+    return link
+
+
+def _site_name(url: str) -> str:
+    host = urlsplit(url).hostname or ""
+    return host.removeprefix("www.")
+
+
+def _detail_text(detail: Any, fallback: Any) -> str:
+    """Plain text of a feedparser text construct, honouring its declared type."""
+    if detail:
+        value = detail.get("value") or ""
+        return clean_text(value) if detail.get("type") == "text/plain" else html_to_text(value)
+    return html_to_text(fallback) if isinstance(fallback, str) else ""
+
+
+def _entry_body(entry: Any) -> str:
+    # feedparser copies the content into `summary` when there is no summary, without its detail.
+    if entry.get("summary_detail"):
+        return _detail_text(entry["summary_detail"], None)
+    contents = entry.get("content") or ()
+    if contents:
+        return _detail_text(contents[0], None)
+    return _detail_text(None, entry.get("summary"))
+
+
+def _entry_language(entry: Any) -> str | None:
+    details = [entry.get("summary_detail"), *(entry.get("content") or ()), entry.get("title_detail")]
+    for detail in details:
+        if detail and (language := _language(detail.get("language"))):
+            return language
+    return None
+
+
+def _display_name(raw: Any) -> str:
+    """A person's name without any e-mail address: the lobby is no place to publish one.
+
+    RSS writes authors as "a@b.org (Name)"; feedparser's own split truncates long TLDs, so the
+    raw string is cleaned here instead.
+    """
+    if not isinstance(raw, str):
+        return ""
+    name = clean_text(_EMAIL_IN_NAME.sub(" ", raw)).strip()
+    if name.startswith("(") and name.endswith(")"):
+        name = name[1:-1].strip()
+    return name
+
+
+def _feed_avatar(feed: Any, base: str) -> str:
+    image = feed.get("image") or {}
+    for candidate in (feed.get("icon"), feed.get("logo"), image.get("href"), image.get("url")):
+        if url := _http_url(candidate, base):
+            return url
+    return ""
+
+
+def _entry_media(entry: Any, base: str, alts: Mapping[str, str]) -> tuple[Media, ...]:
+    found: list[Media] = []
+    for enclosure in entry.get("enclosures") or ():
+        if _is_image(enclosure.get("type"), None, enclosure.get("href")):
+            found.append(_media(enclosure.get("href"), base, alts, enclosure.get("title")))
+    for content in entry.get("media_content") or ():
+        if _is_image(content.get("type"), content.get("medium"), content.get("url")):
+            found.append(_media(content.get("url"), base, alts, None))
+    if not any(m.url for m in found):
+        # Thumbnails are smaller copies of the media above; use them only when nothing else is an image.
+        thumbnails = entry.get("media_thumbnail") or ()
+        found.extend(_media(thumb.get("url"), base, alts, None) for thumb in thumbnails)
+    return _unique_media(found)
+
+
+def _media(url: Any, base: str, alts: Mapping[str, str], alt: Any) -> Media:
+    safe = _http_url(url, base)
+    text = clean_text(alt) if isinstance(alt, str) else ""
+    return Media(safe, text or alts.get(safe, "") or alts.get(str(url or "").strip(), ""))
+
+
+def _unique_media(media: Iterable[Media]) -> tuple[Media, ...]:
+    seen: set[str] = set()
+    kept: list[Media] = []
+    for item in media:
+        if item.url and item.url not in seen and len(kept) < MAX_MEDIA_PER_POST:
+            seen.add(item.url)
+            kept.append(item)
+    return tuple(kept)
+
+
+def _is_image(mime: Any, medium: Any, url: Any) -> bool:
+    if isinstance(mime, str) and mime:
+        return mime.lower().startswith("image/")
+    if isinstance(medium, str) and medium:
+        return medium.lower() == "image"
+    # Untyped enclosures are common; trust the file name then.
+    return isinstance(url, str) and urlsplit(url.strip()).path.lower().endswith(_IMAGE_SUFFIXES)
+
+
+def _is_adult(rating: Any) -> bool:
+    """Media RSS `<media:rating>adult</media:rating>` marks content not for all audiences."""
+    return bool(rating) and str(rating.get("content", "")).strip().lower() == "adult"
+
+
+def _media_alts(content: bytes) -> dict[str, str]:
+    """Alt text of Media RSS items by URL.
+
+    feedparser folds `media:description`/`media:title` into the entry's own text and title, so the
+    alt text is read here with a second, tolerant pass (skipped when the feed has no Media RSS).
+    """
+    # A DOCTYPE can declare entities; alt text is not worth parsing those a second time.
+    if b"search.yahoo.com/mrss" not in content or _DOCTYPE.search(content):
+        return {}
+    try:
+        root = ElementTree.fromstring(content)
+    except ElementTree.ParseError:
+        return {}
+    alts: dict[str, str] = {}
+    for parent in root.iter():
+        parent_alt = _mrss_alt(parent)
+        for child in parent:
+            is_media = child.tag in (f"{_MRSS}content", f"{_MRSS}thumbnail")
+            if is_media and (url := child.get("url")) and (alt := _mrss_alt(child) or parent_alt):
+                alts.setdefault(url.strip(), alt)
+    return alts
+
+
+def _mrss_alt(element: ElementTree.Element) -> str:
+    for name in ("description", "title"):
+        child = element.find(f"{_MRSS}{name}")
+        if child is not None and (text := html_to_text(child.text)):
+            return text
+    return ""
+
+
+def _struct_time_utc(value: time.struct_time | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+# --- JSON Feed (https://www.jsonfeed.org/version/1.1/) -------------------------------------------
+
+
+def _parse_json_feed(content: bytes, ctx: _Context) -> list[Post]:
+    try:
+        doc = json.loads(content)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _not_a_feed(ctx, f"malformed JSON: {exc}") from None
+    if not isinstance(doc, dict) or not _str(doc, "version").startswith(_JSON_FEED_VERSION):
+        raise _not_a_feed(ctx, "JSON without a JSON Feed version")
+    items = doc.get("items")
+    if not isinstance(items, list):
+        raise _not_a_feed(ctx, "JSON Feed without items")
+    feed_author = _json_author(doc)
+    info = _FeedInfo(
+        author_name=feed_author.name or clean_text(_str(doc, "title")),
+        avatar_url=feed_author.avatar_url
+        or _http_url(_str(doc, "icon"), ctx.base)
+        or _http_url(_str(doc, "favicon"), ctx.base),
+        language=_language(doc.get("language")),
+        google_alerts=False,
+        network=ctx.network or NETWORK_RSS,
+    )
+    return [
+        post
+        for item in items
+        if isinstance(item, dict) and (post := _json_item_post(item, info, ctx)) is not None
+    ]
+
+
+def _json_item_post(item: Mapping[str, Any], info: _FeedInfo, ctx: _Context) -> Post | None:
+    link = _http_url(_str(item, "url") or _str(item, "external_url"), ctx.base)
+    title = clean_text(_str(item, "title"))
+    text = (
+        clean_text(_str(item, "summary"))
+        or html_to_text(_str(item, "content_html"))
+        or clean_text(_str(item, "content_text"))
+        or title
+    )
+    media = _json_media(item, ctx.base)
+    if not text and not media:
+        return None
+    published = _iso_utc(item.get("date_published"))
+    modified = _iso_utc(item.get("date_modified"))
+    author = _json_author(item)
+    raw_id = item.get("id")
+    # The spec says a string, but numeric ids are common in the wild.
+    usable_id = raw_id if isinstance(raw_id, str | int) and not isinstance(raw_id, bool) else None
+    return Post(
+        id=_post_id(usable_id, link, f"{title}\x00{_str(item, 'date_published')}"),
+        source=ctx.source,
+        network=info.network,
+        kind=ctx.kind,
+        author=Author(author.name or info.author_name, "", author.avatar_url or info.avatar_url),
+        text=text,
+        created_at=min(published or modified or ctx.now, ctx.now),
+        url=link,
+        media=media,
+        language=_language(item.get("language")) or info.language,
+        edited_at=min(modified, ctx.now) if published and modified and modified > published else None,
+        tags=_tags(_list(item, "tags")),
+    )
+
+
+def _json_author(obj: Mapping[str, Any]) -> Author:
+    """The first named author: `authors` (1.1) or `author` (1.0); avatar kept only if http(s)."""
+    candidates = [*_list(obj, "authors"), obj.get("author")]
+    for person in candidates:
+        if isinstance(person, dict) and (name := _display_name(person.get("name"))):
+            return Author(name, "", _http_url(_str(person, "avatar"), ""))
+    return Author("")
+
+
+def _json_media(item: Mapping[str, Any], base: str) -> tuple[Media, ...]:
+    found = [Media(_http_url(_str(item, key), base)) for key in ("image", "banner_image")]
+    for attachment in _list(item, "attachments"):
+        if isinstance(attachment, dict) and _is_image(_str(attachment, "mime_type"), None, ""):
+            alt = clean_text(_str(attachment, "title"))
+            found.append(Media(_http_url(_str(attachment, "url"), base), alt))
+    return _unique_media(found)
+
+
+def _str(obj: Mapping[str, Any], key: str) -> str:
+    value = obj.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _list(obj: Mapping[str, Any], key: str) -> list[Any]:
+    value = obj.get(key)
+    return value if isinstance(value, list) else []
+
+
+def _iso_utc(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return parse_iso(value)
+    except ValueError:
+        return None
+
+
+# --- shared helpers ------------------------------------------------------------------------------
+
+
+def _http_url(value: Any, base: str) -> str:
+    """`value` as an absolute http(s) URL, or '' (javascript:, data:, file: and junk are dropped)."""
+    if not isinstance(value, str) or not value.strip() or len(value) > _MAX_URL_CHARS:
+        return ""
+    url = urljoin(base, value.strip()) if base else value.strip()
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return ""
+    return url
+
+
+def _post_id(raw_id: Any, link: str, fallback: str) -> str:
+    """The entry's own id, else its link, else a stable hash of its title and date."""
+    candidate = clean_text(str(raw_id)) if raw_id is not None else ""
+    candidate = candidate or link
+    if not candidate or len(candidate) > _MAX_ID_CHARS:
+        candidate = "sha256:" + hashlib.sha256((candidate or fallback).encode()).hexdigest()[:32]
+    return candidate
+
+
+def _tags(values: Iterable[Any]) -> tuple[str, ...]:
+    kept: dict[str, str] = {}
+    for value in values:
+        tag = clean_text(value) if isinstance(value, str) else ""
+        if tag and tag.casefold() not in kept and len(kept) < MAX_TAGS_PER_POST:
+            kept[tag.casefold()] = tag
+    return tuple(kept.values())
+
+
+def _language(value: Any) -> str | None:
+    """A plausible BCP 47 tag (`fr`, `fr-FR`), else None."""
+    if not isinstance(value, str):
+        return None
+    tag = value.strip()
+    return tag if _LANGUAGE_TAG.match(tag) else None
