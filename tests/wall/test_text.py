@@ -28,3 +28,7 @@ def test_bidi_overrides_and_zalgo_neutralised() -> None:
 def test_huge_text_is_bounded() -> None:
     text = clean_text("a" * 100_000)
     assert len(text) == MAX_TEXT_CHARS and text.endswith("…")
+
+
+def test_french_no_break_spaces_are_kept() -> None:
+    assert html_to_text("<p>1&nbsp;200 collaborateurs&nbsp;!</p>") == "1\u00a0200 collaborateurs\u00a0!"
