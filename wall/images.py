@@ -47,7 +47,9 @@ def prepare_image(data: bytes, *, max_side: int = MAX_SIDE, max_pixels: int = MA
             image = ImageOps.exif_transpose(probe.convert("RGBA" if _has_alpha(probe) else "RGB"))
     except ImageError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError:
+        raise ImageError("too large: likely a decompression bomb") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise ImageError(f"not a readable image: {type(exc).__name__}") from None
     image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     out = io.BytesIO()

@@ -91,7 +91,9 @@ class Store:
         now = now or utcnow()
         with self._lock, self._transaction():
             for post in batch.posts:
-                row = self._db.execute("SELECT data, created_ts FROM posts WHERE key = ?", (post.key,)).fetchone()
+                row = self._db.execute(
+                    "SELECT data, created_ts FROM posts WHERE key = ?", (post.key,)
+                ).fetchone()
                 if row is not None:
                     # A post keeps the time it was first seen with: undated feed items get "now" on
                     # every poll and would otherwise jump back to the top of the wall.
