@@ -222,7 +222,14 @@ class HttpFetcher:
                 request.headers[name] = value
         shown = redact_url(cache_key)
         try:
-            response = await self.client.send(request, stream=True)
+            try:
+                response = await self.client.send(request, stream=True)
+            except (httpx.ReadError, httpx.RemoteProtocolError):
+                # A server that silently closed a pooled keep-alive connection (snac2 does): the
+                # request never reached it, so one retry on a fresh connection is safe for a GET.
+                if method != "GET":
+                    raise
+                response = await self.client.send(request, stream=True)
         except httpx.TimeoutException:
             raise TransientError(f"timed out: {shown}") from None
         except httpx.TransportError as exc:
