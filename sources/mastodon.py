@@ -7,6 +7,7 @@ Ids are opaque strings (snac2 uses hex): their order comes from the API's lists,
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -30,6 +31,7 @@ from wall.text import clean_text, html_to_text
 NETWORK = "mastodon"
 MAX_LIMIT = 40  # Mastodon refuses more than 40 statuses a page
 MEDIA_KINDS = frozenset({"image", "gifv", "video", "audio"})
+PARSE_CHUNK = 20  # statuses parsed between two yields to the event loop
 # Unlisted, private and direct statuses asked not to be shown publicly; the lobby is public.
 SHOWN_VISIBILITIES = frozenset({"public"})
 
@@ -126,8 +128,10 @@ class MastodonSource:
         posts: dict[str, Post] = {}
         for tag in self.settings.hashtags:
             items, cursors[tag] = await self._fetch_tag(tag, cursors.get(tag))
-            for post in self._parse(items):
-                posts.setdefault(post.id, post)
+            for start in range(0, len(items), PARSE_CHUNK):
+                for post in self._parse(items[start : start + PARSE_CHUNK]):
+                    posts.setdefault(post.id, post)
+                await asyncio.sleep(0)  # parsing runs on the GUI thread's loop: let a frame through
         observed_at = self.clock()
         counts = [await self._fetch_count(acct, observed_at) for acct in self.settings.accounts]
         self._cursors = {tag: cursor for tag, cursor in cursors.items() if cursor is not None}

@@ -21,6 +21,11 @@ _MANY_NEWLINES = re.compile(r"\n{3,}")
 # Embedding/override/isolate controls can flip the rest of a card around; marks (LRM/RLM) are harmless.
 _BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
 _MAX_COMBINING = 2  # more stacked marks than this is "zalgo" text that overflows a card
+# C0/C1 controls and lone surrogates (tab and newline are kept).
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+# A quick test for combining marks, so plain text skips the per-character pass below.
+_MAYBE_COMBINING = re.compile(r"[\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f"
+                              r"\u0900-\u0dff\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
 def html_to_text(markup: str | None) -> str:
@@ -38,27 +43,30 @@ def clean_text(text: str | None) -> str:
     collapsed blank space, bounded length."""
     if not text:
         return ""
-    text = unicodedata.normalize("NFC", text).translate(_BIDI_CONTROLS)
+    text = _CONTROLS.sub("", unicodedata.normalize("NFC", text).translate(_BIDI_CONTROLS))
+    if _MAYBE_COMBINING.search(text) or not text.isascii() and _has_other_marks(text):
+        text = _limit_combining(text)
+    text = "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    text = _MANY_NEWLINES.sub("\n\n", text).strip()
+    if len(text) > MAX_TEXT_CHARS:
+        text = text[: MAX_TEXT_CHARS - 1].rstrip() + "…"
+    return text
+
+
+def _has_other_marks(text: str) -> bool:
+    return any(unicodedata.category(ch) in ("Mn", "Me") for ch in text if ord(ch) >= 0x300)
+
+
+def _limit_combining(text: str) -> str:
+    """At most `_MAX_COMBINING` combining marks in a row (zalgo text stacks dozens)."""
     out: list[str] = []
     combining = 0
     for ch in text:
-        if ch in "\n\t":
-            out.append(ch)
-            combining = 0
-            continue
-        category = unicodedata.category(ch)
-        if category == "Cc" or category == "Cs":
-            continue
-        if category == "Mn" or category == "Me":
+        if unicodedata.category(ch) in ("Mn", "Me"):
             combining += 1
             if combining > _MAX_COMBINING:
                 continue
         else:
             combining = 0
         out.append(ch)
-    text = "".join(out).replace("\r", "")
-    text = "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n"))
-    text = _MANY_NEWLINES.sub("\n\n", text).strip()
-    if len(text) > MAX_TEXT_CHARS:
-        text = text[: MAX_TEXT_CHARS - 1].rstrip() + "…"
-    return text
+    return "".join(out)
