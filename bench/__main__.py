@@ -32,7 +32,11 @@ def run_one(name: str) -> dict[str, object]:
     """Run one measurement in a child process and return its JSON result."""
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", f"bench.{name}"], capture_output=True, text=True, env=bench_env(), cwd=ROOT,
+        [sys.executable, "-m", f"bench.{name}"],
+        capture_output=True,
+        text=True,
+        env=bench_env(),
+        cwd=ROOT,
         timeout=900,
     )
     if proc.returncode != 0:
@@ -45,7 +49,11 @@ def run_one(name: str) -> dict[str, object]:
 def main(argv: list[str]) -> int:
     names = argv or list(ALL)
     report: dict[str, object] = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": "offscreen 1920x1080"},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": "offscreen 1920x1080",
+        },
     }
     for name in names:
         report[name] = run_one(name)

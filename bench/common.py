@@ -33,5 +33,7 @@ def rss_mb() -> dict[str, float]:
     fields = {line.split(":")[0]: line.split()[1] for line in status.splitlines() if line.startswith("Vm")}
     return {
         "rss_mb": round(int(fields["VmRSS"]) / 1024, 1),
-        "peak_rss_mb": round(max(int(fields["VmHWM"]) / 1024, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024), 1),
+        "peak_rss_mb": round(
+            max(int(fields["VmHWM"]) / 1024, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024), 1
+        ),
     }

@@ -32,7 +32,9 @@ def main() -> None:
         started = time.monotonic()
         proc = subprocess.Popen(
             [sys.executable, "-m", "wall.cli", "run", "--exit-after-first-frame", "--config", str(path)],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
         )
         assert proc.stdout is not None
         for line in proc.stdout:
@@ -41,17 +43,21 @@ def main() -> None:
                 in_process.append(float(line.split()[1]))
                 break
         proc.wait(timeout=60)
-    print(json.dumps({
-        "target_s": 1.0,
-        "cached_posts": posts,
-        "runs": RUNS,
-        "spawn_to_first_frame_s": {
-            "median": round(statistics.median(spawn_to_frame), 3),
-            "max": round(max(spawn_to_frame), 3),
-            "first_run": round(spawn_to_frame[0], 3),
-        },
-        "main_to_first_frame_s": {"median": round(statistics.median(in_process), 3)},
-    }))
+    print(
+        json.dumps(
+            {
+                "target_s": 1.0,
+                "cached_posts": posts,
+                "runs": RUNS,
+                "spawn_to_first_frame_s": {
+                    "median": round(statistics.median(spawn_to_frame), 3),
+                    "max": round(max(spawn_to_frame), 3),
+                    "first_run": round(spawn_to_frame[0], 3),
+                },
+                "main_to_first_frame_s": {"median": round(statistics.median(in_process), 3)},
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,21 @@ import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
-WORDS = "merci bravo atelier équipe accueil service voiture vélo café qualité rapide sympa".split()
+WORDS = [
+    "merci",
+    "bravo",
+    "atelier",
+    "équipe",
+    "accueil",
+    "service",
+    "voiture",
+    "vélo",
+    "café",
+    "qualité",
+    "rapide",
+    "sympa",
+]
+HASHTAG = '<a href="https://bench.example/tags/brand" class="mention hashtag">#<span>brand</span></a>'
 
 
 def status(n: int) -> dict[str, object]:
@@ -29,7 +43,7 @@ def status(n: int) -> dict[str, object]:
         "language": "fr",
         "uri": f"https://bench.example/users/u{n % 50}/statuses/{n}",
         "url": f"https://bench.example/@u{n % 50}/{n}",
-        "content": f"<p>Post {n} : {words} <a href=\"https://bench.example/tags/brand\" class=\"mention hashtag\">#<span>brand</span></a></p>",
+        "content": f"<p>Post {n} : {words} {HASHTAG}</p>",
         "reblog": None,
         "account": {
             "id": str(n % 50),
@@ -74,7 +88,9 @@ class Timeline(BaseHTTPRequestHandler):
         if ids:
             base = f"http://{self.headers['Host']}{url.path}"
             self.send_header(
-                "Link", f'<{base}?limit={limit}&max_id={ids[-1]}>; rel="next", <{base}?limit={limit}&min_id={ids[0]}>; rel="prev"'
+                "Link",
+                f'<{base}?limit={limit}&max_id={ids[-1]}>; rel="next", '
+                f'<{base}?limit={limit}&min_id={ids[0]}>; rel="prev"',
             )
         self.end_headers()
         self.wfile.write(body)

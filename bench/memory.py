@@ -55,14 +55,18 @@ def main() -> None:
             gc.collect()
             samples.append(rss_mb()["rss_mb"])
     after = rss_mb()
-    print(json.dumps({
-        "target_rss_mb": 150,
-        "rotations": ROTATIONS,
-        "rss_before_mb": before["rss_mb"],
-        "rss_after_mb": after["rss_mb"],
-        "peak_rss_mb": after["peak_rss_mb"],
-        "rss_every_100_rotations_mb": samples,
-    }))
+    print(
+        json.dumps(
+            {
+                "target_rss_mb": 150,
+                "rotations": ROTATIONS,
+                "rss_before_mb": before["rss_mb"],
+                "rss_after_mb": after["rss_mb"],
+                "peak_rss_mb": after["peak_rss_mb"],
+                "rss_every_100_rotations_mb": samples,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

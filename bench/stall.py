@@ -17,11 +17,10 @@ import subprocess
 import sys
 import time
 
+import qasync
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
-
-import qasync  # noqa: I001  (after PySide6)
 
 from bench.common import make_config, rss_mb
 from wall.app import Engine
@@ -47,7 +46,9 @@ def percentile(values: list[float], share: float) -> float:
 def main() -> None:
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "bench.mastodon_server", str(port), str(POSTS + 40)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", "bench.mastodon_server", str(port), str(POSTS + 40)],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert server.stdout is not None and server.stdout.readline().strip() == "ready"
     config, _ = make_config(

@@ -24,8 +24,10 @@ _MAX_COMBINING = 2  # more stacked marks than this is "zalgo" text that overflow
 # C0/C1 controls and lone surrogates (tab and newline are kept).
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 # A quick test for combining marks, so plain text skips the per-character pass below.
-_MAYBE_COMBINING = re.compile(r"[\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f"
-                              r"\u0900-\u0dff\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+_MAYBE_COMBINING = re.compile(
+    r"[\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f"
+    r"\u0900-\u0dff\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]"
+)
 
 
 def html_to_text(markup: str | None) -> str:
@@ -44,7 +46,7 @@ def clean_text(text: str | None) -> str:
     if not text:
         return ""
     text = _CONTROLS.sub("", unicodedata.normalize("NFC", text).translate(_BIDI_CONTROLS))
-    if _MAYBE_COMBINING.search(text) or not text.isascii() and _has_other_marks(text):
+    if _MAYBE_COMBINING.search(text) or (not text.isascii() and _has_other_marks(text)):
         text = _limit_combining(text)
     text = "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n"))
     text = _MANY_NEWLINES.sub("\n\n", text).strip()
