@@ -1,0 +1,80 @@
+"""The header: brand or logo, the panel's title, the local time, and a discreet stale marker."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from wall.config import BrandingSettings, PanelSettings, WallSection
+from wall.hub import Hub
+from wall.model import Health, SourceStatus
+from widgets.window import WallWindow
+
+from .conftest import NOW, labels_text, png_bytes, settle
+
+MENTIONS = PanelSettings(type="mentions")
+
+
+def test_stale_marker_names_the_stale_source_and_hides_when_it_recovers(
+    hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow]
+) -> None:
+    window = open_window(hub, wall_fr, [MENTIONS])
+    marker = window.header.stale_marker
+    assert not marker.isVisibleTo(window)
+
+    hub.set_statuses(
+        [
+            SourceStatus("bluesky-brand", "bluesky", Health.STALE, last_success=NOW),
+            SourceStatus("masto", "mastodon", Health.OK, last_success=NOW),
+        ]
+    )
+    settle(hub)
+    assert marker.isVisibleTo(window)
+    assert window.header.stale_label.text() == "Données anciennes : bluesky-brand"
+
+    hub.update_status(SourceStatus("bluesky-brand", "bluesky", Health.OK, last_success=NOW))
+    settle(hub)
+    assert not marker.isVisibleTo(window)
+
+
+def test_clock_shows_local_time_and_date_of_the_configured_zone(
+    hub: Hub, wall_fr: WallSection, wall_en: WallSection, open_window: Callable[..., WallWindow]
+) -> None:
+    paris = open_window(hub, wall_fr, [MENTIONS])
+    assert paris.header.clock_label.text() == "14:30"
+    assert paris.header.date_label.text() == "mardi 3 juin"
+    montreal = open_window(hub, WallSection(timezone="America/Montreal", language="en"), [MENTIONS])
+    assert montreal.header.clock_label.text() == "08:30"
+    assert montreal.header.date_label.text() == "Tuesday 3 June"
+
+
+def test_brand_name_and_panel_title_are_shown(
+    hub: Hub, wall_en: WallSection, open_window: Callable[..., WallWindow]
+) -> None:
+    window = open_window(hub, wall_en, [PanelSettings(type="fans", title="Our fans")])
+    texts = labels_text(window.header)
+    assert "ACME" in texts and "Our fans" in texts
+
+
+def test_logo_file_replaces_the_brand_name(
+    hub: Hub, tmp_path: Path, open_window: Callable[..., WallWindow]
+) -> None:
+    logo = tmp_path / "logo.png"
+    logo.write_bytes(png_bytes(300, 100))
+    window = open_window(hub, WallSection(branding=BrandingSettings(name="ACME", logo=str(logo))), [MENTIONS])
+    assert window.header.has_logo_image()
+    assert "ACME" not in labels_text(window.header)
+
+
+@pytest.mark.qt_log_ignore("Cannot read file")  # Qt says why the SVG is unusable: expected here
+def test_unreadable_logo_falls_back_to_the_brand_name(
+    hub: Hub, tmp_path: Path, open_window: Callable[..., WallWindow]
+) -> None:
+    broken = tmp_path / "logo.svg"
+    broken.write_text("<svg this is not svg")
+    for path in (str(broken), str(tmp_path / "missing.png")):
+        window = open_window(hub, WallSection(branding=BrandingSettings(name="ACME", logo=path)), [MENTIONS])
+        assert not window.header.has_logo_image()
+        assert "ACME" in labels_text(window.header)

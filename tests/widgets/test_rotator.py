@@ -1,0 +1,86 @@
+"""The rotation: one panel at a time, empty panels skipped, a crossfade, never a blank screen."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from pytestqt.qtbot import QtBot
+
+from wall.config import PanelSettings, WallSection
+from wall.hub import Hub
+from widgets.window import WallWindow
+
+from .conftest import current, labels_text, make_count, make_post, settle
+
+PANELS = [PanelSettings(type="fans"), PanelSettings(type="mentions"), PanelSettings(type="internal")]
+
+
+@dataclass(frozen=True)
+class QuickPanel:
+    """A `[[panels]]` entry with a duration below the config's minimum, to watch the timer rotate."""
+
+    type: str
+    duration: float = 0.05
+    title: str = ""
+    sources: Sequence[str] = field(default_factory=list)
+    limit: int = 3
+
+
+def test_empty_panel_is_skipped_and_advance_moves_on(
+    hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow], qtbot: QtBot
+) -> None:
+    hub.set_posts("mention", [make_post()])
+    hub.set_posts("internal", [make_post(kind="internal")])
+    window = open_window(hub, wall_fr, PANELS)
+    rotator = window.rotator
+    assert current(window).panel_type() == "mentions"  # fans has nothing yet
+    with qtbot.waitSignal(rotator.panel_changed) as changed:
+        rotator.advance()
+    assert changed.args == ["internal"]
+    assert window.header.title_label.text() == "Dans l'entreprise"
+    rotator.advance()
+    assert current(window).panel_type() == "mentions"
+
+
+def test_crossfade_runs_and_completes(
+    hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow], qtbot: QtBot
+) -> None:
+    hub.set_posts("mention", [make_post()])
+    hub.set_counts([make_count()])
+    window = open_window(hub, wall_fr, PANELS, fade_ms=200)
+    rotator = window.rotator
+    rotator.advance()
+    assert rotator.is_fading()
+    qtbot.waitUntil(lambda: not rotator.is_fading(), timeout=3000)
+    assert current(window).panel_type() == "mentions"
+    assert "Superbe accueil dans votre agence de Lille" in labels_text(window)
+
+
+def test_with_no_content_the_first_panel_stays_with_its_message(
+    hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow]
+) -> None:
+    window = open_window(hub, wall_fr, PANELS)
+    assert current(window).panel_type() == "fans"
+    window.rotator.advance()
+    assert current(window).panel_type() == "fans"
+    assert "Les compteurs arrivent…" in labels_text(window)
+
+
+def test_content_arriving_elsewhere_leaves_the_empty_panel_at_once(
+    hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow]
+) -> None:
+    window = open_window(hub, wall_fr, PANELS)
+    hub.set_posts("internal", [make_post(kind="internal", text="Bienvenue aux nouveaux")])
+    settle(hub)
+    assert current(window).panel_type() == "internal"
+
+
+def test_timer_rotates_after_each_panel_duration(hub: Hub, wall_fr: WallSection, qtbot: QtBot) -> None:
+    hub.set_posts("mention", [make_post()])
+    hub.set_posts("internal", [make_post(kind="internal")])
+    window = WallWindow(hub, wall_fr, [QuickPanel("mentions"), QuickPanel("internal")], fade_ms=0)
+    qtbot.addWidget(window)
+    seen: list[str] = []
+    window.rotator.panel_changed.connect(seen.append)
+    qtbot.waitUntil(lambda: seen[:3] == ["internal", "mentions", "internal"], timeout=3000)

@@ -1,0 +1,40 @@
+"""`render_panel` draws a whole screen offscreen (used by `wall snapshot` and the demo)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication
+
+from wall.config import PanelSettings, WallSection
+from wall.hub import Hub
+from widgets.snapshot import render_panel, save_png
+
+from .conftest import clock, make_count, make_post
+from .test_window import distinct_colours
+
+
+def test_render_panel_returns_a_full_hd_picture_of_the_panel(qapp: QApplication, hub: Hub) -> None:
+    hub.set_posts("mention", [make_post(str(i), minutes_ago=i + 1) for i in range(5)])
+    image = render_panel(hub, WallSection(), PanelSettings(type="mentions"), QSize(1920, 1080), clock=clock)
+    assert image.size() == QSize(1920, 1080)
+    assert distinct_colours(image) > 10
+
+
+def test_render_panel_of_an_empty_panel_is_not_blank(qapp: QApplication, hub: Hub) -> None:
+    image = render_panel(hub, WallSection(), PanelSettings(type="internal"), QSize(1280, 720), clock=clock)
+    assert image.size() == QSize(1280, 720)
+    assert distinct_colours(image, step=8) > 3
+
+
+def test_save_png_writes_a_readable_file(qapp: QApplication, hub: Hub, tmp_path: Path) -> None:
+    hub.set_counts([make_count()])
+    image = render_panel(hub, WallSection(), PanelSettings(type="fans"), QSize(800, 450), clock=clock)
+    target = tmp_path / "fans.png"
+    save_png(image, target)
+    assert QImage(str(target)).size() == QSize(800, 450)
+    with pytest.raises(OSError, match="missing"):
+        save_png(image, tmp_path / "missing" / "fans.png")

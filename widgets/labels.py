@@ -1,0 +1,180 @@
+"""Labels for text that came from the outside world: always plain text, elided to fit.
+
+Remote text must never reach Qt's rich-text engine (which would render markup and could load a
+resource named in it), so every label here is created with `Qt.TextFormat.PlainText`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPalette, QResizeEvent
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+
+from widgets.text import WRAP_FLAGS, elide_to_fit
+
+GROWTH_STEP = 1.1
+
+
+def plain_label(
+    text: str = "", *, font: QFont | None = None, colour: QColor | None = None, parent: QWidget | None = None
+) -> QLabel:
+    """A QLabel that shows `text` literally (never as rich text)."""
+    label = QLabel(parent)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setText(text)
+    style_label(label, font, colour)
+    return label
+
+
+def style_label(label: QLabel, font: QFont | None, colour: QColor | None) -> None:
+    """Set a label's font and text colour (palette, not a stylesheet: cheap and local)."""
+    if font is not None:
+        label.setFont(font)
+    if colour is not None:
+        palette = label.palette()
+        palette.setColor(QPalette.ColorRole.WindowText, colour)
+        label.setPalette(palette)
+
+
+class ElidedLabel(QLabel):
+    """A word-wrapped plain-text label that shows as much of its text as fits, ending with `…`.
+
+    With `set_grow_limit(factor)`, a short text is shown larger (up to `factor` times the font size)
+    so a featured post without a picture fills its card instead of leaving it half empty.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setWordWrap(True)
+        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.setMinimumSize(1, 1)
+        self._full_text = ""
+        self._base_font = QFont(self.font())
+        self._grow_limit = 1.0
+        self._fitted_for: tuple[str, int, int, str, float] | None = None
+
+    def full_text(self) -> str:
+        """The whole text, before eliding."""
+        return self._full_text
+
+    def set_full_text(self, text: str) -> None:
+        """Show `text`, elided to the label's current size."""
+        if text != self._full_text:
+            self._full_text = text
+            self._refit()
+
+    def set_grow_limit(self, factor: float) -> None:
+        """Let a text that fits easily grow up to `factor` times the base font size (1 = never)."""
+        if factor != self._grow_limit:
+            self._grow_limit = max(1.0, factor)
+            self._refit()
+
+    def needed_height(self, width: int) -> int:
+        """Height the whole text would take at `width` pixels wide, in the base font."""
+        margins = self.contentsMargins()
+        inner = max(1, width - margins.left() - margins.right())
+        box = QFontMetrics(self._base_font).boundingRect(
+            QRect(0, 0, inner, 100_000), WRAP_FLAGS, self._full_text
+        )
+        return box.height() + margins.top() + margins.bottom()
+
+    def line_height(self) -> int:
+        """Height of one wrapped line in the base font, rounded as the fitting measures it."""
+        return (
+            QFontMetrics(self._base_font)
+            .boundingRect(QRect(0, 0, 100_000, 100_000), WRAP_FLAGS, "Ag")
+            .height()
+        )
+
+    def hasHeightForWidth(self) -> bool:
+        """No: the label fits its text to the box it is given, the text does not size the box."""
+        return False
+
+    def setFont(self, font: QFont | str | Sequence[str]) -> None:
+        """The base font; the text is refitted."""
+        self._base_font = QFont(font)
+        super().setFont(self._base_font)
+        self._refit()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Refit the text to the new size."""
+        super().resizeEvent(event)
+        self._refit()
+
+    def _refit(self) -> None:
+        rect = self.contentsRect()
+        key = (self._full_text, rect.width(), rect.height(), self._base_font.key(), self._grow_limit)
+        if key == self._fitted_for:
+            return
+        self._fitted_for = key
+        font = self._grown_font(rect.width(), rect.height())
+        if font.key() != self.font().key():
+            super().setFont(font)
+        shown = elide_to_fit(self._full_text, QFontMetrics(font), rect.width(), rect.height())
+        super().setText(shown)
+
+    def _grown_font(self, width: int, height: int) -> QFont:
+        """The largest font, in steps of 10 % up to the grow limit, in which the whole text fits.
+
+        Few sizes means Qt's glyph cache is reused: rasterising glyphs at a new size is what costs.
+        """
+        base = self._base_font.pixelSize()
+        if self._grow_limit <= 1.0 or base <= 0 or not self._full_text or width <= 0:
+            return self._base_font
+        font = QFont(self._base_font)
+        steps = [
+            round(base * GROWTH_STEP**k) for k in range(1, 8) if GROWTH_STEP**k <= self._grow_limit + 1e-6
+        ]
+        best = base
+        for size in steps:  # the first that does not fit ends it: at most a handful of measurements
+            font.setPixelSize(size)
+            box = QFontMetrics(font).boundingRect(QRect(0, 0, width, 100_000), WRAP_FLAGS, self._full_text)
+            if box.height() > height or box.width() > width:
+                break
+            best = size
+        font.setPixelSize(best)
+        return font
+
+
+class OneLineLabel(QLabel):
+    """A single line of plain text, elided at the end when it does not fit."""
+
+    def __init__(self, parent: QWidget | None = None, *, all_or_nothing: bool = False) -> None:
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.setMinimumWidth(1)
+        self._full_text = ""
+        self._all_or_nothing = all_or_nothing
+
+    def full_text(self) -> str:
+        """The whole text, before eliding."""
+        return self._full_text
+
+    def set_full_text(self, text: str) -> None:
+        """Show `text` (elided to the label's width)."""
+        self._full_text = " ".join(text.split())
+        self._refit()
+        self.updateGeometry()
+
+    def sizeHint(self) -> QSize:
+        """Wide enough for the whole text."""
+        hint = super().sizeHint()
+        hint.setWidth(QFontMetrics(self.font()).horizontalAdvance(self._full_text) + 2)
+        return hint
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Elide again for the new width."""
+        super().resizeEvent(event)
+        self._refit()
+
+    def _refit(self) -> None:
+        metrics = QFontMetrics(self.font())
+        shown = metrics.elidedText(self._full_text, Qt.TextElideMode.ElideRight, self.width())
+        if self._all_or_nothing and shown != self._full_text:
+            shown = ""  # a handle cut in the middle says nothing: leave it out
+        super().setText(shown)

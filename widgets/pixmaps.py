@@ -1,0 +1,156 @@
+"""Pictures by URL, decoded and scaled off the GUI thread.
+
+The hub hands out *encoded* bytes. Decoding a 1600-pixel JPEG takes ~15 ms and a smooth scale to a
+card ~3 ms, so both run in a small thread pool: `QImageReader.read()` and `QImage.scaled()` release
+the GIL, whereas `QImage.fromData` keeps it. Only `QPixmap.fromImage` (~0.1 ms) runs on the GUI
+thread. Broken bytes are remembered so they are not decoded again; the card shows no picture.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QSize, Qt, QThread, QThreadPool, Signal
+from PySide6.QtGui import QImage, QImageReader, QPixmap
+from PySide6.QtWidgets import QApplication
+
+from wall.hub import Hub
+
+SOURCE_CACHE_SIZE = 48  # a screen shows at most ~25 pictures (12 cards and their avatars)
+SCALED_CACHE_SIZE = 64
+DECODER_THREADS = 1  # the lobby PC may have two cores: leave one to the GUI thread
+
+
+def decode_image(data: bytes) -> QImage:
+    """Decode encoded image bytes (a null QImage when they are not a readable picture)."""
+    buffer = QBuffer()
+    buffer.setData(QByteArray(data))
+    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+    reader = QImageReader(buffer)
+    reader.setAutoTransform(True)  # honour EXIF orientation
+    return reader.read()
+
+
+def cover_scaled(image: QImage, size: QSize) -> QImage:
+    """`image` scaled to cover `size`, cropped to its centre."""
+    scaled = image.scaled(
+        size, Qt.AspectRatioMode.KeepAspectRatioByExpanding, Qt.TransformationMode.SmoothTransformation
+    )
+    x = max(0, (scaled.width() - size.width()) // 2)
+    y = max(0, (scaled.height() - size.height()) // 2)
+    return scaled.copy(x, y, size.width(), size.height())
+
+
+class _Results(QObject):
+    """Carries worker results to the GUI thread (queued signals)."""
+
+    decoded = Signal(str, QImage)
+    scaled = Signal(str, QSize, QImage)
+
+
+class PixmapCache(QObject):
+    """Decoded pictures by URL and their cover-scaled versions, least recently used dropped first.
+
+    `pixmap_ready(url)` is emitted when a decode or a scale of `url` finishes: ask again then.
+    """
+
+    pixmap_ready = Signal(str)
+
+    def __init__(self, hub: Hub, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        # The pool is created first so it is destroyed first: its destructor waits for running
+        # jobs, which still need `_results` to report to.
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(DECODER_THREADS)
+        # Pictures may wait, frames may not: on a two-core lobby PC a decode at normal priority
+        # competes with the GUI thread and costs it a frame now and then (measured).
+        self._pool.setThreadPriority(QThread.Priority.IdlePriority)
+        self._results = _Results(self)
+        self._results.decoded.connect(self._on_decoded)
+        self._results.scaled.connect(self._on_scaled)
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shut_down)
+        self._hub = hub
+        self._sources: OrderedDict[str, QImage] = OrderedDict()
+        self._scaled: OrderedDict[tuple[str, int, int], QPixmap] = OrderedDict()
+        self._broken: set[str] = set()
+        self._jobs: set[tuple[str, int, int]] = set()  # (url, 0, 0) is a decode, else a scale
+
+    def has_picture(self, url: str) -> bool:
+        """True when `url` is decoded; otherwise it gets asked for (hub) or decoded (pool)."""
+        return self._source(url) is not None
+
+    def scaled(self, url: str, size: QSize) -> QPixmap | None:
+        """`url` covering `size` exactly, when ready; otherwise None and it gets prepared."""
+        key = (url, size.width(), size.height())
+        pixmap = self._scaled.get(key)
+        if pixmap is not None:
+            self._scaled.move_to_end(key)
+            return pixmap
+        source = self._source(url)
+        if source is not None and size.width() > 0 and size.height() > 0 and key not in self._jobs:
+            self._jobs.add(key)
+            done = self._results.scaled
+            self._pool.start(lambda: done.emit(url, size, cover_scaled(source, size)))
+        return None
+
+    def is_broken(self, url: str) -> bool:
+        """True when the bytes for `url` could not be decoded."""
+        return url in self._broken
+
+    def retry(self, url: str) -> None:
+        """New bytes arrived for `url`: decode them next time even if the last ones were broken."""
+        self._broken.discard(url)
+
+    def is_busy(self) -> bool:
+        """True while pictures are being decoded or scaled."""
+        return bool(self._jobs)
+
+    def shut_down(self) -> None:
+        """Drop queued jobs and wait for running ones (before the application and Python go away)."""
+        self._pool.clear()
+        self._pool.waitForDone()
+
+    def wait_until_idle(self, timeout_ms: int = 5000) -> bool:
+        """Block until every job is done and delivered (snapshots, tests); False on timeout."""
+        self._pool.waitForDone(timeout_ms)
+        QApplication.processEvents()
+        return not self._jobs
+
+    def _source(self, url: str) -> QImage | None:
+        if not url or url in self._broken:
+            return None
+        image = self._sources.get(url)
+        if image is not None:
+            self._sources.move_to_end(url)
+            return image
+        key = (url, 0, 0)
+        if key not in self._jobs:
+            data = self._hub.image(url)
+            if data is not None:
+                self._jobs.add(key)
+                done = self._results.decoded
+                self._pool.start(lambda: done.emit(url, decode_image(data)))
+        return None
+
+    def _on_decoded(self, url: str, image: QImage) -> None:
+        self._jobs.discard((url, 0, 0))
+        if image.isNull():
+            self._broken.add(url)
+        else:
+            self._sources[url] = image
+            _trim(self._sources, SOURCE_CACHE_SIZE)
+        self.pixmap_ready.emit(url)
+
+    def _on_scaled(self, url: str, size: QSize, image: QImage) -> None:
+        key = (url, size.width(), size.height())
+        self._jobs.discard(key)
+        self._scaled[key] = QPixmap.fromImage(image)
+        _trim(self._scaled, SCALED_CACHE_SIZE)
+        self.pixmap_ready.emit(url)
+
+
+def _trim(cache: OrderedDict[str, QImage] | OrderedDict[tuple[str, int, int], QPixmap], size: int) -> None:
+    while len(cache) > size:
+        cache.popitem(last=False)

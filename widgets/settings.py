@@ -1,0 +1,59 @@
+"""What the widgets read from the configuration, as structural types.
+
+`wall.config` imports the source adapters (to validate `[[sources]]`), and widgets must not depend on
+`sources` even indirectly (import-linter contract), so views type their settings with these protocols.
+`wall.config.WallSection` and `wall.config.PanelSettings` satisfy them as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+
+class BrandingLook(Protocol):
+    """The `[wall.branding]` table: name, logo file, theme and accent colour."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def logo(self) -> str: ...
+
+    @property
+    def theme(self) -> str: ...
+
+    @property
+    def accent(self) -> str: ...
+
+
+class WallLook(Protocol):
+    """The `[wall]` table as the screen uses it (`wall.config.WallSection`)."""
+
+    @property
+    def language(self) -> str: ...
+
+    @property
+    def timezone(self) -> str: ...
+
+    @property
+    def branding(self) -> BrandingLook: ...
+
+
+class PanelLook(Protocol):
+    """One `[[panels]]` entry (`wall.config.PanelSettings`)."""
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def duration(self) -> float: ...
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def sources(self) -> Sequence[str]: ...
+
+    @property
+    def limit(self) -> int: ...

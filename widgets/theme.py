@@ -1,0 +1,163 @@
+"""Colours, fonts and sizes of the wall, scaled to the window height so text reads from 3–5 m.
+
+Sizes are given as a *cap height* (height of a capital letter) in fractions of the window height:
+body text is at least 3.5 % of the screen height, big numbers at least 12 %. The pixel size of each
+font is derived from the cap height the font really has, so a fallback font keeps the same size.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from functools import cache
+
+from PySide6.QtGui import QColor, QFont, QFontMetricsF
+
+from widgets.settings import WallLook
+
+FONT_FAMILIES = ["Noto Sans", "DejaVu Sans", "Noto Color Emoji"]
+DEFAULT_HEIGHT = 1080
+AMBER = "#ffb020"
+
+
+class Role(enum.Enum):
+    """What a piece of text is for; each role has a cap height and a weight."""
+
+    BODY = (0.035, QFont.Weight.Normal)
+    FEATURED = (0.042, QFont.Weight.Normal)
+    NAME = (0.030, QFont.Weight.Bold)
+    META = (0.025, QFont.Weight.Normal)
+    TITLE = (0.032, QFont.Weight.Bold)
+    BRAND = (0.030, QFont.Weight.Bold)
+    CLOCK = (0.030, QFont.Weight.DemiBold)
+    CARD_META = (0.022, QFont.Weight.Normal)
+    STALE = (0.020, QFont.Weight.Normal)
+    TILE_LABEL = (0.035, QFont.Weight.DemiBold)
+    BIG_NUMBER = (0.125, QFont.Weight.Bold)
+    EMPTY = (0.045, QFont.Weight.Normal)
+
+    @property
+    def cap_fraction(self) -> float:
+        """Cap height as a fraction of the window height."""
+        return float(self.value[0])
+
+    @property
+    def weight(self) -> QFont.Weight:
+        """Font weight of the role."""
+        weight: QFont.Weight = self.value[1]
+        return weight
+
+
+@cache
+def cap_ratio(weight: QFont.Weight) -> float:
+    """Cap height of the wall's font per pixel of font size (about 0.71 for Noto Sans)."""
+    font = QFont()
+    font.setFamilies(FONT_FAMILIES)
+    font.setPixelSize(200)
+    font.setWeight(weight)
+    cap = QFontMetricsF(font).capHeight()
+    return cap / 200 if cap > 0 else 0.7
+
+
+def mix(a: QColor, b: QColor, amount: float) -> QColor:
+    """`a` blended towards `b` by `amount` (0..1)."""
+    return QColor.fromRgbF(
+        a.redF() + (b.redF() - a.redF()) * amount,
+        a.greenF() + (b.greenF() - a.greenF()) * amount,
+        a.blueF() + (b.blueF() - a.blueF()) * amount,
+    )
+
+
+@dataclass(frozen=True)
+class Theme:
+    """The look of one window: colours from the branding, sizes from the window height."""
+
+    dark: bool
+    accent: QColor
+    height: int = DEFAULT_HEIGHT
+
+    @classmethod
+    def for_wall(cls, look: WallLook, height: int = DEFAULT_HEIGHT) -> Theme:
+        """The theme the `[wall.branding]` table asks for."""
+        accent = QColor(look.branding.accent)
+        if not accent.isValid():
+            accent = QColor("#e4002b")
+        return cls(dark=look.branding.theme != "light", accent=accent, height=max(240, height))
+
+    def scaled(self, height: int) -> Theme:
+        """The same theme for a window `height` pixels high."""
+        return replace(self, height=max(240, height))
+
+    # --- sizes -----------------------------------------------------------------------------
+    def px(self, fraction: float) -> int:
+        """A length as a fraction of the window height, in pixels (at least 1)."""
+        return max(1, round(self.height * fraction))
+
+    def font(self, role: Role) -> QFont:
+        """The font for `role`, sized so its capitals are `role.cap_fraction` of the height."""
+        font = QFont()
+        font.setFamilies(FONT_FAMILIES)
+        font.setWeight(role.weight)
+        font.setPixelSize(max(6, round(self.height * role.cap_fraction / cap_ratio(role.weight))))
+        font.setHintingPreference(QFont.HintingPreference.PreferNoHinting)
+        return font
+
+    @property
+    def gap(self) -> int:
+        """Space between cards and around the panel."""
+        return self.px(0.018)
+
+    @property
+    def padding(self) -> int:
+        """Space inside a card."""
+        return self.px(0.026)
+
+    @property
+    def radius(self) -> int:
+        """Corner radius of cards and tiles."""
+        return self.px(0.018)
+
+    # --- colours ---------------------------------------------------------------------------
+    @property
+    def window(self) -> QColor:
+        """Behind everything (black on the dark theme)."""
+        return QColor("#000000" if self.dark else "#e9ebef")
+
+    @property
+    def panel(self) -> QColor:
+        """Background of a panel."""
+        return QColor("#0b0d12" if self.dark else "#eef0f3")
+
+    @property
+    def surface(self) -> QColor:
+        """Background of a card or tile."""
+        return QColor("#1b1f27" if self.dark else "#ffffff")
+
+    @property
+    def text(self) -> QColor:
+        """Main text."""
+        return QColor("#f4f5f7" if self.dark else "#14171c")
+
+    @property
+    def muted(self) -> QColor:
+        """Secondary text: handles, times, metric words."""
+        return QColor("#a3aab8" if self.dark else "#59606c")
+
+    @property
+    def amber(self) -> QColor:
+        """The stale marker's dot."""
+        return QColor(AMBER)
+
+    @property
+    def internal_panel(self) -> QColor:
+        """Background of the internal panel: tinted with the brand colour."""
+        return mix(self.panel, self.accent, 0.16 if self.dark else 0.12)
+
+    @property
+    def internal_surface(self) -> QColor:
+        """Cards of the company's own voice: a warmer, brand-tinted surface."""
+        return mix(self.surface, self.accent, 0.22 if self.dark else 0.09)
+
+    def css(self, colour: QColor) -> str:
+        """`colour` as a stylesheet value."""
+        return colour.name(QColor.NameFormat.HexArgb)

@@ -1,0 +1,132 @@
+"""The wall's top-level window: header over the rotating panels, black, no cursor, full screen."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QPainter, QPaintEvent, QResizeEvent, QScreen
+from PySide6.QtWidgets import QApplication, QLayout, QVBoxLayout, QWidget
+
+from wall.hub import Hub
+from wall.model import utcnow
+from widgets.fans import FansPanel
+from widgets.header import Header
+from widgets.internal import InternalPanel
+from widgets.mentions import MentionsPanel
+from widgets.panel import Panel, PanelContext
+from widgets.pixmaps import PixmapCache
+from widgets.rotator import FADE_MS, PanelRotator
+from widgets.settings import PanelLook, WallLook
+from widgets.theme import Theme
+
+WINDOWED_SIZE = QSize(1280, 720)
+PANEL_CLASSES: dict[str, type[Panel]] = {
+    "fans": FansPanel,
+    "mentions": MentionsPanel,
+    "internal": InternalPanel,
+}
+
+
+def make_panel(context: PanelContext, settings: PanelLook, theme: Theme) -> Panel:
+    """The panel widget for one `[[panels]]` entry (unknown types show public mentions)."""
+    return PANEL_CLASSES.get(str(settings.type), MentionsPanel)(context, settings, theme)
+
+
+class WallWindow(QWidget):
+    """One screen of the wall. `first_frame` is emitted once, right after the first paint."""
+
+    first_frame = Signal()
+
+    def __init__(
+        self,
+        hub: Hub,
+        wall: WallLook,
+        panels: Sequence[PanelLook],
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        parent: QWidget | None = None,
+        fade_ms: int = FADE_MS,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(wall.branding.name)
+        self.setCursor(Qt.CursorShape.BlankCursor)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.hub = hub
+        self.context = PanelContext(hub, wall, PixmapCache(hub, self), clock)
+        self.theme = Theme.for_wall(wall)  # sized for 1080 lines until the window gets its real size
+        self.header = Header(hub, wall, self.theme, clock)
+        self.rotator = PanelRotator(fade_ms=fade_ms)
+        for settings in panels:
+            self.rotator.add_panel(make_panel(self.context, settings, self.theme))
+        layout = QVBoxLayout(self)
+        # The screen sets the size, not the text (and offscreen warns about size hints otherwise).
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.header)
+        layout.addWidget(self.rotator, 1)
+        self.rotator.panel_changed.connect(self._on_panel_changed)
+        self._on_panel_changed()
+        self._first_frame_sent = False
+        self.rotator.start()
+
+    def current_panel(self) -> Panel | None:
+        """The panel on screen."""
+        return self.rotator.current_panel()
+
+    def wait_for_pictures(self, timeout_ms: int = 5000) -> bool:
+        """Block until the pictures the hub already has are decoded and shown (snapshots, tests)."""
+        for _ in range(4):  # a decoded avatar can reveal a card whose picture then gets decoded
+            self.hub.flush()
+            if self.context.pixmaps.wait_until_idle(timeout_ms):
+                QApplication.processEvents()
+                if not self.context.pixmaps.is_busy():
+                    return True
+        return False
+
+    def place_on(self, screen: QScreen, fullscreen: bool) -> None:
+        """Show the window on `screen`, full screen or as a 1280x720 window.
+
+        The geometry is set first: without a window manager `showFullScreen()` does not resize.
+        """
+        self.setScreen(screen)
+        area = screen.geometry()
+        if fullscreen:
+            self.setGeometry(area)
+            self.showFullScreen()
+        else:
+            frame = QRect(0, 0, WINDOWED_SIZE.width(), WINDOWED_SIZE.height())
+            frame.moveCenter(area.center())
+            self.setGeometry(frame)
+            self.showNormal()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Stop rotating and let running picture jobs finish before the window goes away."""
+        self.rotator.stop()
+        self.context.pixmaps.shut_down()
+        super().closeEvent(event)
+
+    def _on_panel_changed(self, _kind: str = "") -> None:
+        panel = self.rotator.current_panel()
+        self.header.set_title(panel.title() if panel is not None else "")
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Text sizes follow the window height: re-theme everything when it changes."""
+        super().resizeEvent(event)
+        if event.size().height() != self.theme.height and event.size().height() >= 240:
+            self.theme = self.theme.scaled(event.size().height())
+            self.header.apply_theme(self.theme)
+            for panel in self.rotator.panels():
+                panel.apply_theme(self.theme)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        """Black behind everything; announces the first frame once it is painted."""
+        QPainter(self).fillRect(self.rect(), self.theme.window)
+        if not self._first_frame_sent:
+            self._first_frame_sent = True
+            QTimer.singleShot(0, self, self._announce_first_frame)
+
+    def _announce_first_frame(self) -> None:
+        self.first_frame.emit()
