@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -86,7 +86,14 @@ class PanelSettings(Strict):
     duration: float = Field(15, ge=3, le=3600, description="Seconds on screen")
     title: str = Field("", max_length=80, description="Heading; empty uses the default")
     sources: list[str] = Field(default_factory=list, description="Only these sources; empty means all")
-    limit: int = Field(5, ge=1, le=12, description="Posts shown at once (mentions, internal)")
+    limit: int = Field(5, ge=1, le=12, description="Posts (default 5) or counter tiles (default 12) at once")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_limit(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "limit" not in data and data.get("type") == "fans":
+            return {**data, "limit": 12}
+        return data
 
 
 class ScreenSettings(Strict):

@@ -23,7 +23,7 @@ _STRINGS: dict[str, dict[str, str]] = {
         "empty.fans": "Les compteurs arrivent…",
         "empty.mentions": "Aucune mention pour l'instant",
         "empty.internal": "Pas encore de message interne",
-        "stale": "Données anciennes : {names}",
+        "stale": "Données anciennes\u00a0: {names}",
         "just_now": "à l'instant",
         "followers": "abonnés",
         "fans": "fans",

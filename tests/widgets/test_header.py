@@ -32,7 +32,7 @@ def test_stale_marker_names_the_stale_source_and_hides_when_it_recovers(
     )
     settle(hub)
     assert marker.isVisibleTo(window)
-    assert window.header.stale_label.text() == "Données anciennes : bluesky-brand"
+    assert window.header.stale_label.text() == "Données anciennes\u00a0: bluesky-brand"
 
     hub.update_status(SourceStatus("bluesky-brand", "bluesky", Health.OK, last_success=NOW))
     settle(hub)
