@@ -16,13 +16,13 @@ from PySide6.QtWidgets import QApplication
 
 from bench.common import make_config, rss_mb
 from sources.demo import DemoSettings, DemoSource
-from wall.app import fill_hub_for_snapshot
+from wall.app import fill_hub_for_snapshot, keep_memory_low
 from wall.hub import Hub
 from wall.model import POST_KINDS
 from widgets.window import WallWindow
 
 ROTATIONS = 1000
-FADE_MS = 60
+FADE_MS = 60  # a short crossfade keeps the bench short; the pictures are the same size
 
 
 def main() -> None:
@@ -32,6 +32,7 @@ def main() -> None:
     fill_hub_for_snapshot(config, hub, use_demo=True)
     window = WallWindow(hub, config.wall, config.effective_panels(), fade_ms=FADE_MS)
     window.place_on(QGuiApplication.primaryScreen(), fullscreen=True)
+    keep_memory_low(window)  # as `wall run` does
     window.rotator.stop()
     demo = DemoSource(DemoSettings(name="demo", type="demo"))
     posts = {kind: hub.posts(kind) for kind in POST_KINDS}
@@ -43,6 +44,7 @@ def main() -> None:
         window.rotator.advance()
         while window.rotator.is_fading():
             app.processEvents()
+
         if rotation % 5 == 0:  # a new post and new counts every five rotations
             batch = asyncio.run(demo.poll())
             for post in batch.posts:

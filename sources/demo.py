@@ -19,7 +19,7 @@ from wall.model import Author, Batch, Count, Media, Post, utcnow
 from wall.paths import ASSET_SCHEME, ASSETS_DIR
 from wall.text import clean_text
 
-INITIAL_POSTS = 9
+INITIAL_POSTS = 15
 
 
 class DemoSettings(SourceSettings):

@@ -27,18 +27,19 @@ import qasync
 from PySide6.QtCore import QSocketNotifier, QTimer
 from PySide6.QtGui import QGuiApplication, QScreen
 from PySide6.QtWidgets import QApplication
-from widgets.window import WallWindow
 
 from sources.base import HttpFetcher, Source
 from wall import systemd
 from wall.config import WallConfig
 from wall.hub import Hub
 from wall.images import MAX_DOWNLOAD_BYTES, ImageLoader
+from wall.memory import release_free_memory
 from wall.model import POST_KINDS, Batch, Health, SourceStatus, utcnow
 from wall.paths import cache_dir
 from wall.poller import Poller, RetryPolicy
 from wall.services import USER_AGENT, build_sources, make_client, open_store
 from wall.store import Store
+from widgets.window import WallWindow
 
 log = logging.getLogger("wall.app")
 
@@ -129,6 +130,11 @@ class Engine:
         self.hub.add_image(url, await self.images.load(url))
 
 
+def keep_memory_low(window: WallWindow) -> None:
+    """After each crossfade, hand the freed full-screen pictures back to the system."""
+    window.rotator.transition_finished.connect(release_free_memory)
+
+
 def find_screen(output: int | str) -> QScreen:
     """The screen named or numbered `output`, else the primary one."""
     screens = QGuiApplication.screens()
@@ -187,6 +193,7 @@ def run_wall(
     for screen_settings in config.effective_screens():
         chosen = [panels[i] for i in screen_settings.panels] if screen_settings.panels else panels
         window = WallWindow(hub, config.wall, chosen)
+        keep_memory_low(window)
         windows.append(window)
 
     def on_first_frame() -> None:
@@ -303,6 +310,7 @@ def render_panels(
 ) -> list[str]:
     """Render panels (index into the effective panels, output path) offscreen to PNG files."""
     from PySide6.QtCore import QSize
+
     from widgets.snapshot import render_panel, save_png
 
     if not os.environ.get("QT_QPA_PLATFORM"):

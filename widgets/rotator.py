@@ -1,8 +1,11 @@
 """Shows the panels one at a time, each for its duration, with a short crossfade between them.
 
-The crossfade is cheap: a picture of the outgoing screen is grabbed once and painted over the
-incoming panel with a decreasing opacity. Panels with nothing to show are skipped; when no panel has
-content the first one stays, showing its empty-state message, so the screen is never blank.
+The crossfade is cheap: pictures of the outgoing and incoming screens are grabbed once and blended
+with a decreasing opacity. Each grab repaints a whole screen (about 10 ms at 1920x1080 in software),
+so they are taken ahead of time, one per event-loop turn, shortly before the switch: the switch
+itself then costs a blit, and no single frame pays for two full repaints. Panels with nothing to
+show are skipped; when no panel has content the first one stays, showing its empty-state message,
+so the screen is never blank.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from PySide6.QtWidgets import QStackedLayout, QWidget
 from widgets.panel import Panel
 
 FADE_MS = 600
+PREPARE_AHEAD_MS = 900  # grab the pictures this long before the switch
 
 
 class FadeOverlay(QWidget):
@@ -68,6 +72,7 @@ class PanelRotator(QWidget):
     """Holds the panels and shows one at a time; `advance()` moves on (the timer calls it)."""
 
     panel_changed = Signal(str)
+    transition_finished = Signal()  # a crossfade ended and its pictures were dropped
 
     def __init__(
         self, panels: Sequence[Panel] = (), *, fade_ms: int = FADE_MS, parent: QWidget | None = None
@@ -85,9 +90,15 @@ class PanelRotator(QWidget):
         self._fade.setEasingCurve(QEasingCurve.Type.InOutQuad)
         self._fade.valueChanged.connect(lambda value: self._overlay.set_opacity(float(value)))
         self._fade.finished.connect(self._overlay.end)
+        self._fade.finished.connect(self.transition_finished)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.advance)
+        self._prepare_timer = QTimer(self)
+        self._prepare_timer.setSingleShot(True)
+        self._prepare_timer.timeout.connect(self._prepare_incoming)
+        # (index of the incoming panel, its picture, the outgoing picture or None yet)
+        self._prepared: tuple[int, QPixmap, QPixmap | None] | None = None
         self._running = False
         for panel in panels:
             self.add_panel(panel)
@@ -118,6 +129,8 @@ class PanelRotator(QWidget):
         """Stop rotating; the current panel stays."""
         self._running = False
         self._timer.stop()
+        self._prepare_timer.stop()
+        self._prepared = None
 
     def is_fading(self) -> bool:
         """True while a crossfade is under way."""
@@ -142,24 +155,63 @@ class PanelRotator(QWidget):
             fading = (
                 fade and self.isVisible() and self._fade.duration() > 0 and self.current_panel() is not None
             )
-            outgoing = self.grab() if fading else None  # includes a fade under way, so nothing jumps
+            prepared = self._take_prepared(index) if fading and not self.is_fading() else None
+            if prepared is not None:
+                outgoing, incoming = prepared
+            else:
+                # includes a fade under way, so nothing jumps
+                outgoing, incoming = (self.grab() if fading else None), None
             self._fade.stop()
             self._overlay.end()
             self._index = index
             self._stack.setCurrentIndex(index)
             if outgoing is not None:
-                self._overlay.begin(outgoing, self._panels[index].grab())
+                self._overlay.begin(outgoing, incoming or self._panels[index].grab())
                 self._fade.start()
             self.panel_changed.emit(self._panels[index].panel_type())
         self._restart_timer()
 
     def _restart_timer(self) -> None:
         panel = self.current_panel()
+        self._prepared = None
+        self._prepare_timer.stop()
         if self._running and panel is not None:
-            self._timer.start(panel.duration_ms())
+            duration = panel.duration_ms()
+            self._timer.start(duration)
+            if self._fade.duration() > 0 and len(self._panels) > 1:
+                self._prepare_timer.start(max(0, duration - PREPARE_AHEAD_MS))
+
+    def _prepare_incoming(self) -> None:
+        """First half of the preparation: the incoming panel's picture (off screen)."""
+        index = self._next_index()
+        if index < 0 or index == self._index or not self.isVisible():
+            return
+        panel = self._panels[index]
+        panel.resize(self.size())
+        if (layout := panel.layout()) is not None:
+            layout.activate()
+        self._prepared = (index, panel.grab(), None)
+        QTimer.singleShot(PREPARE_AHEAD_MS // 3, self, self._prepare_outgoing)
+
+    def _prepare_outgoing(self) -> None:
+        """Second half, in a later event-loop turn: the screen as it is now."""
+        if self._prepared is not None and self._prepared[2] is None and not self.is_fading():
+            index, incoming, _ = self._prepared
+            self._prepared = (index, incoming, self.grab())
+
+    def _take_prepared(self, index: int) -> tuple[QPixmap, QPixmap] | None:
+        prepared, self._prepared = self._prepared, None
+        if prepared is None or prepared[0] != index or prepared[2] is None:
+            return None
+        return prepared[2], prepared[1]
 
     def _on_content_changed(self) -> None:
         """Leave an empty panel as soon as another one has something to show."""
+        if self._prepared is not None:
+            self._prepared = None  # the pictures are out of date: take them again, if there is time
+            remaining = self._timer.remainingTime()
+            if self._timer.isActive() and remaining > PREPARE_AHEAD_MS // 2:
+                self._prepare_timer.start(min(100, remaining - PREPARE_AHEAD_MS // 2))
         current = self.current_panel()
         if current is not None and not current.has_content() and self._next_index() != self._index:
             self.advance()
@@ -167,4 +219,5 @@ class PanelRotator(QWidget):
     def resizeEvent(self, event: QResizeEvent) -> None:
         """Keep the fade overlay over the whole rotator."""
         super().resizeEvent(event)
+        self._prepared = None
         self._overlay.setGeometry(self.rect())
