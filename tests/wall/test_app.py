@@ -1,0 +1,148 @@
+"""The wall as facilities run it: starts, tells systemd, survives kills, shows the last content."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from PIL import Image
+from pytest_httpserver import HTTPServer
+
+from wall.config import load_config
+from wall.services import open_store
+
+ROOT = Path(__file__).resolve().parents[2]
+FEED = (ROOT / "tests" / "fixtures" / "rss" / "rss2.xml").read_bytes()
+SCREEN = f"offscreen:configfile={ROOT / 'assets' / 'qt' / 'offscreen-1920x1080.json'}"
+
+
+def write_config(tmp_path: Path, url: str, interval: int = 15) -> Path:
+    path = tmp_path / "wall.toml"
+    path.write_text(
+        f'[storage]\nstate_dir = "{tmp_path / "state"}"\n'
+        f'[[sources]]\nname = "news"\ntype = "rss"\nurl = "{url}"\ninterval = {interval}\n'
+        '[[panels]]\ntype = "mentions"\nduration = 5\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def start_wall(config: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    full_env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC")}
+    full_env.update({"QT_QPA_PLATFORM": SCREEN, **(env or {})})
+    return subprocess.Popen(
+        [sys.executable, "-m", "wall.cli", "run", "--config", str(config), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=full_env,
+        cwd=ROOT,
+    )
+
+
+def wait_for(predicate: object, timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def stored_texts(config: Path) -> list[str]:
+    store = open_store(load_config(config, env={}))
+    try:
+        return [p.text for p in store.recent_posts("mention")]
+    finally:
+        store.close()
+
+
+def test_tells_systemd_it_is_ready_and_stops_cleanly_on_sigterm(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/feed").respond_with_data(FEED, content_type="application/rss+xml")
+    notify_path = str(tmp_path / "notify.sock")
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(notify_path)
+    notify.settimeout(30)
+    wall = start_wall(
+        write_config(tmp_path, httpserver.url_for("/feed")),
+        env={"NOTIFY_SOCKET": notify_path, "WATCHDOG_USEC": "2000000"},
+    )
+    try:
+        messages = []
+        while "READY=1" not in messages:
+            messages.append(notify.recv(4096).decode())
+        assert "WATCHDOG=1" in notify.recv(4096).decode()  # pinged from the GUI thread, every second
+        wall.send_signal(signal.SIGTERM)
+        _, stderr = wall.communicate(timeout=30)
+    finally:
+        wall.kill()
+        notify.close()
+    assert wall.returncode == 0
+    assert "Traceback" not in stderr and "first frame after" in stderr
+
+
+def test_kill_9_then_restart_without_network_shows_the_same_posts(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/feed").respond_with_data(FEED, content_type="application/rss+xml")
+    config = write_config(tmp_path, httpserver.url_for("/feed"))
+    wall = start_wall(config)
+    try:
+        assert wait_for(lambda: len(stored_texts(config)) > 0), "the feed was never stored"
+        before = stored_texts(config)
+        wall.send_signal(signal.SIGKILL)
+        wall.wait(timeout=10)
+    finally:
+        wall.kill()
+    # The network is gone: the feed's server answers nothing useful any more.
+    httpserver.clear()
+    httpserver.expect_request("/feed").respond_with_data("down", status=503)
+    assert stored_texts(config) == before
+    snapshot = tmp_path / "after-restart.png"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "wall.cli",
+            "snapshot",
+            "--config",
+            str(config),
+            "--panel",
+            "mentions",
+            "--out",
+            str(snapshot),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "QT_QPA_PLATFORM": SCREEN},
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    image = Image.open(snapshot)
+    assert image.size == (1920, 1080) and len(image.getcolors(1_000_000) or []) > 50  # not blank
+
+
+def test_demo_without_display_writes_one_png_per_panel(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env["XDG_STATE_HOME"] = str(tmp_path / "state")
+    result = subprocess.run(
+        [sys.executable, "-m", "wall.cli", "demo", "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    paths = [Path(line) for line in result.stdout.splitlines() if line.endswith(".png")]
+    assert [p.name for p in paths] == ["1-fans.png", "2-mentions.png", "3-internal.png"]
+    for path in paths:
+        assert Image.open(path).size == (1920, 1080)
