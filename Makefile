@@ -12,7 +12,9 @@ demo: system-deps $(VENV)/.installed
 
 test: system-deps-test $(VENV)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy wall sources widgets bench tests
 	$(BIN)/pytest -q
 
 bench: system-deps-test $(VENV)/.installed
@@ -20,7 +22,9 @@ bench: system-deps-test $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy wall sources widgets bench tests
 
 run: system-deps $(VENV)/.installed
 	$(BIN)/wall run

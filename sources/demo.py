@@ -81,7 +81,7 @@ class DemoSource:
 
     def _post(self, number: int, when: datetime) -> Post:
         item = self._posts[number % len(self._posts)]
-        media = ()
+        media: tuple[Media, ...] = ()
         if item.get("image"):
             media = (Media(f"{ASSET_SCHEME}demo/images/{item['image']}", item.get("alt", "")),)
         avatar = f"{ASSET_SCHEME}demo/images/{item['avatar']}" if item.get("avatar") else ""

@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qs, urljoin, urlsplit
 from xml.etree import ElementTree
 
-import feedparser  # type: ignore[import-untyped]
+import feedparser
 from pydantic import Field, field_validator
 
 from sources.base import HttpFetcher, SourceSettings, TransientError, redact_url

@@ -47,7 +47,7 @@ class RetryPolicy:
         """Delay after the `failures`-th failure in a row."""
         if isinstance(error, PermanentError):
             return self.permanent_retry
-        backoff = min(self.max_backoff, interval * 2 ** max(0, failures - 1))
+        backoff: float = min(self.max_backoff, interval * 2.0 ** max(0, failures - 1))
         backoff *= 1 + rng.uniform(-self.jitter, self.jitter)
         if isinstance(error, RateLimited):
             return max(backoff, error.retry_after)

@@ -156,6 +156,8 @@ class PanelRotator(QWidget):
                 fade and self.isVisible() and self._fade.duration() > 0 and self.current_panel() is not None
             )
             prepared = self._take_prepared(index) if fading and not self.is_fading() else None
+            outgoing: QPixmap | None
+            incoming: QPixmap | None
             if prepared is not None:
                 outgoing, incoming = prepared
             else:

@@ -104,7 +104,8 @@ async def test_refused_connection_and_bad_token(httpserver: HTTPServer) -> None:
         httpserver.expect_request("/locked").respond_with_data("no", status=401)
         poller = Poller([dead, locked], ignore, statuses.append, policy=NO_JITTER, clock=clock)
         await poller.poll_once(dead)
-        assert statuses[-1].health is Health.RETRYING and "cannot reach" in statuses[-1].last_error
+        dead_status = statuses[-1]
+        assert dead_status.health is Health.RETRYING and "cannot reach" in dead_status.last_error
         assert await poller.poll_once(locked) == 900
         assert statuses[-1].health is Health.NEEDS_ATTENTION
 
