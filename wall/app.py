@@ -44,6 +44,7 @@ from widgets.window import WallWindow
 log = logging.getLogger("wall.app")
 
 POSTS_PER_KIND = 60
+SWITCH_INTERVAL_S = 0.001
 
 
 class Engine:
@@ -81,6 +82,9 @@ class Engine:
             initial=store.statuses(),
         )
         hub.set_image_requester(self._request_image)
+        # The store and image threads hold the GIL in turns with the GUI thread; with the default
+        # 5 ms switch interval a frame that crosses into Qt several times can wait 5 ms each time.
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
 
     def fill_hub_from_store(self) -> None:
         """Show the last stored content at once (before any network call)."""

@@ -2,8 +2,8 @@
 
 The crossfade is cheap: pictures of the outgoing and incoming screens are grabbed once and blended
 with a decreasing opacity. Each grab repaints a whole screen (about 10 ms at 1920x1080 in software),
-so they are taken ahead of time, one per event-loop turn, shortly before the switch: the switch
-itself then costs a blit, and no single frame pays for two full repaints. Panels with nothing to
+so they are taken ahead of time, a strip per event-loop turn, shortly before the switch: the switch
+itself then costs a blit, and no single frame pays for a full repaint. Panels with nothing to
 show are skipped; when no panel has content the first one stays, showing its empty-state message,
 so the screen is never blank.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QEasingCurve, Qt, QTimer, QVariantAnimation, Signal
+from PySide6.QtCore import QEasingCurve, QRect, Qt, QTimer, QVariantAnimation, Signal
 from PySide6.QtGui import QPainter, QPaintEvent, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QStackedLayout, QWidget
 
@@ -20,17 +20,25 @@ from widgets.panel import Panel
 
 FADE_MS = 600
 PREPARE_AHEAD_MS = 900  # grab the pictures this long before the switch
+PREPARE_STRIPS = 4  # each picture is taken in this many horizontal strips…
+PREPARE_STEP_MS = 20  # …one every this many ms, so no frame pays for a whole-screen repaint
 
 
 class FadeOverlay(QWidget):
     """Pictures of the outgoing and incoming screens, blended while the outgoing one fades out.
 
     The overlay is opaque, so Qt does not repaint the panels beneath it on every animation frame:
-    a frame costs two blits, however many cards and pictures the panels hold.
+    a frame costs two blits, however many cards and pictures the panels hold. At the end it
+    uncovers the new panel a strip at a time, so the panel's first real paint is spread over
+    several frames too; `uncovered` is emitted once it is gone and its pictures dropped.
     """
+
+    uncovered = Signal()
 
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
+        self._generation = 0
+        self._strip = 1
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self._outgoing: QPixmap | None = None
@@ -42,6 +50,7 @@ class FadeOverlay(QWidget):
         """Cover the parent, showing `outgoing` fully."""
         self._outgoing, self._incoming = outgoing, incoming
         self._opacity = 1.0
+        self._generation += 1
         parent = self.parentWidget()
         if parent is not None:
             self.setGeometry(parent.rect())
@@ -53,19 +62,44 @@ class FadeOverlay(QWidget):
         self._opacity = opacity
         self.update()
 
-    def end(self) -> None:
-        """Drop the pictures and uncover the parent."""
+    def end(self, *, progressive: bool = False) -> None:
+        """Uncover the parent: at once, or a strip every PREPARE_STEP_MS from the top."""
+        self._outgoing = None
+        self._generation += 1
+        if progressive and self._incoming is not None and self.isVisible():
+            self._uncover_step(self._generation)
+        else:
+            self._finish()
+
+    def _uncover_step(self, generation: int) -> None:
+        parent = self.parentWidget()
+        if generation != self._generation:
+            return  # a new crossfade began meanwhile
+        strip = -(-self.height() // PREPARE_STRIPS) if self.y() == 0 else self._strip
+        self._strip = max(1, strip)
+        top = self.y() + self._strip
+        if parent is None or top >= parent.height():
+            self._finish()
+            return
+        self.setGeometry(0, top, parent.width(), parent.height() - top)
+        QTimer.singleShot(PREPARE_STEP_MS, self, lambda: self._uncover_step(generation))
+
+    def _finish(self) -> None:
+        was_covering = self._incoming is not None
         self._outgoing = self._incoming = None
         self.hide()
+        if was_covering:
+            self.uncovered.emit()
 
     def paintEvent(self, event: QPaintEvent) -> None:
         """The incoming screen, then the outgoing one at the current opacity."""
-        if self._outgoing is None or self._incoming is None:
+        if self._incoming is None:
             return
         painter = QPainter(self)
-        painter.drawPixmap(0, 0, self._incoming)
-        painter.setOpacity(self._opacity)
-        painter.drawPixmap(0, 0, self._outgoing)
+        painter.drawPixmap(0, -self.y(), self._incoming)  # uncovering moves the overlay down
+        if self._outgoing is not None:
+            painter.setOpacity(self._opacity)
+            painter.drawPixmap(0, -self.y(), self._outgoing)
 
 
 class PanelRotator(QWidget):
@@ -89,8 +123,8 @@ class PanelRotator(QWidget):
         self._fade.setDuration(fade_ms)
         self._fade.setEasingCurve(QEasingCurve.Type.InOutQuad)
         self._fade.valueChanged.connect(lambda value: self._overlay.set_opacity(float(value)))
-        self._fade.finished.connect(self._overlay.end)
-        self._fade.finished.connect(self.transition_finished)
+        self._fade.finished.connect(lambda: self._overlay.end(progressive=True))
+        self._overlay.uncovered.connect(self.transition_finished)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.advance)
@@ -98,7 +132,7 @@ class PanelRotator(QWidget):
         self._prepare_timer.setSingleShot(True)
         self._prepare_timer.timeout.connect(self._prepare_incoming)
         # (index of the incoming panel, its picture, the outgoing picture or None yet)
-        self._prepared: tuple[int, QPixmap, QPixmap | None] | None = None
+        self._prepared: _Preparation | None = None
         self._running = False
         for panel in panels:
             self.add_panel(panel)
@@ -133,8 +167,8 @@ class PanelRotator(QWidget):
         self._prepared = None
 
     def is_fading(self) -> bool:
-        """True while a crossfade is under way."""
-        return self._fade.state() == QVariantAnimation.State.Running
+        """True while a crossfade is under way (until the new panel is fully uncovered)."""
+        return self._fade.state() == QVariantAnimation.State.Running or self._overlay.isVisible()
 
     def advance(self) -> None:
         """Show the next panel that has content (or the first panel when none has any)."""
@@ -184,7 +218,7 @@ class PanelRotator(QWidget):
                 self._prepare_timer.start(max(0, duration - PREPARE_AHEAD_MS))
 
     def _prepare_incoming(self) -> None:
-        """First half of the preparation: the incoming panel's picture (off screen)."""
+        """Start taking the pictures of the next switch, a strip per event-loop turn."""
         index = self._next_index()
         if index < 0 or index == self._index or not self.isVisible():
             return
@@ -192,20 +226,22 @@ class PanelRotator(QWidget):
         panel.resize(self.size())
         if (layout := panel.layout()) is not None:
             layout.activate()
-        self._prepared = (index, panel.grab(), None)
-        QTimer.singleShot(PREPARE_AHEAD_MS // 3, self, self._prepare_outgoing)
+        self._prepared = _Preparation(index, panel, self)
+        QTimer.singleShot(0, self, self._prepare_step)
 
-    def _prepare_outgoing(self) -> None:
-        """Second half, in a later event-loop turn: the screen as it is now."""
-        if self._prepared is not None and self._prepared[2] is None and not self.is_fading():
-            index, incoming, _ = self._prepared
-            self._prepared = (index, incoming, self.grab())
+    def _prepare_step(self) -> None:
+        preparation = self._prepared
+        if preparation is None or preparation.done or self.is_fading():
+            return
+        preparation.step()
+        if not preparation.done:
+            QTimer.singleShot(PREPARE_STEP_MS, self, self._prepare_step)
 
     def _take_prepared(self, index: int) -> tuple[QPixmap, QPixmap] | None:
         prepared, self._prepared = self._prepared, None
-        if prepared is None or prepared[0] != index or prepared[2] is None:
+        if prepared is None or prepared.index != index or not prepared.done:
             return None
-        return prepared[2], prepared[1]
+        return prepared.outgoing, prepared.incoming
 
     def _on_content_changed(self) -> None:
         """Leave an empty panel as soon as another one has something to show."""
@@ -223,3 +259,29 @@ class PanelRotator(QWidget):
         super().resizeEvent(event)
         self._prepared = None
         self._overlay.setGeometry(self.rect())
+
+
+class _Preparation:
+    """The two pictures of an upcoming crossfade, taken strip by strip (see PREPARE_STRIPS)."""
+
+    def __init__(self, index: int, incoming: QWidget, outgoing: QWidget) -> None:
+        self.index = index
+        size = outgoing.size()
+        self.incoming = QPixmap(size)
+        self.outgoing = QPixmap(size)
+        height = max(1, -(-size.height() // PREPARE_STRIPS))
+        strips = [QRect(0, top, size.width(), height) for top in range(0, size.height(), height)]
+        self._steps = [(incoming, self.incoming, r) for r in strips] + [
+            (outgoing, self.outgoing, r) for r in strips
+        ]
+
+    @property
+    def done(self) -> bool:
+        return not self._steps
+
+    def step(self) -> None:
+        """Render the next strip."""
+        widget, target, rect = self._steps.pop(0)
+        painter = QPainter(target)
+        painter.drawPixmap(rect.topLeft(), widget.grab(rect))
+        painter.end()
