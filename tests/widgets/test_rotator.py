@@ -84,3 +84,38 @@ def test_timer_rotates_after_each_panel_duration(hub: Hub, wall_fr: WallSection,
     seen: list[str] = []
     window.rotator.panel_changed.connect(seen.append)
     qtbot.waitUntil(lambda: seen[:3] == ["internal", "mentions", "internal"], timeout=3000)
+
+
+def test_timed_crossfade_blends_from_the_old_screen_to_the_new_one(
+    hub: Hub, wall_fr: WallSection, qtbot: QtBot
+) -> None:
+    # The pictures are taken ahead of the switch (in strips) and the new panel is uncovered strip
+    # by strip: what people see must still go from exactly the old screen to exactly the new one.
+    hub.set_posts("mention", [make_post()])
+    hub.set_counts([make_count()])
+    window = WallWindow(
+        hub, wall_fr, [QuickPanel("fans", duration=1.5), QuickPanel("mentions", duration=60)], fade_ms=300
+    )
+    qtbot.addWidget(window)
+    window.resize(960, 540)
+    window.show()
+    qtbot.waitExposed(window)
+    settle(hub)
+    rotator = window.rotator
+    assert current(window).panel_type() == "fans"
+    before = rotator.grab().toImage()
+    qtbot.waitUntil(rotator.is_fading, timeout=5000)
+    first_blend = rotator.grab().toImage()
+    qtbot.waitUntil(lambda: not rotator.is_fading(), timeout=5000)
+    assert current(window).panel_type() == "mentions"
+    after = rotator.grab().toImage()
+    assert after != before
+    assert "Superbe accueil dans votre agence de Lille" in labels_text(window)
+    # The first blended frame is still (nearly) the old screen, not the new one.
+    differs_from_before = sum(
+        first_blend.pixel(x, y) != before.pixel(x, y) for x in range(0, 960, 40) for y in range(0, 500, 40)
+    )
+    differs_from_after = sum(
+        first_blend.pixel(x, y) != after.pixel(x, y) for x in range(0, 960, 40) for y in range(0, 500, 40)
+    )
+    assert differs_from_before < differs_from_after
