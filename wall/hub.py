@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from wall.model import Count, Post, PostKind, SourceStatus
 
 COALESCE_MS = 150
-MAX_IMAGES = 256  # decoded images kept for the widgets (the disk cache keeps more)
+MAX_IMAGES = 64  # encoded images kept in memory for the widgets (the disk cache keeps more)
 
 
 class Hub(QObject):
