@@ -8,6 +8,7 @@ what=${1:-run}
 runtime=(libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libglib2.0-0 libfontconfig1 libdbus-1-3
          libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
          libxcb-shape0 libxcb-xinerama0 libxcb-xfixes0 libxcb-xkb1 libx11-xcb1
+         libwayland-client0 libwayland-cursor0 libwayland-egl1
          fonts-noto-core fonts-noto-color-emoji fonts-dejavu-core xvfb python3-venv)
 tests=(snac2 cage)
 
@@ -25,12 +26,16 @@ export DEBIAN_FRONTEND=noninteractive
 
 # snac2 lives in bookworm-backports: enable that suite on the mirror this machine already uses.
 if [[ " ${missing[*]} " == *" snac2 "* ]] && ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-  mirror=$(grep -rhoE '^(URIs:|deb) +[a-z]+://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
-           | awk 'NR==1 {print $2}' || true)
+  # The first Debian (not security) mirror, from deb822 "URIs:" or one-line "deb [options] URI" entries.
+  mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null \
+           | sed -E 's/\[[^]]*\]//' | awk '($1 == "URIs:" || $1 == "deb") && $2 ~ /^[a-z]+:\/\/.*\/debian\/?$/ {print $2; exit}' || true)
   mirror=${mirror%/}
-  if [ -n "$mirror" ]; then
-    echo "deb $mirror bookworm-backports main" | $SUDO tee /etc/apt/sources.list.d/lobby-wall-backports.list >/dev/null
+  if [ -z "$mirror" ]; then
+    echo "install-debian-deps: no Debian mirror found in /etc/apt/sources.list*; add a line" >&2
+    echo "  deb <your mirror> bookworm-backports main  to /etc/apt/sources.list.d/backports.list" >&2
+    exit 1
   fi
+  echo "deb $mirror bookworm-backports main" | $SUDO tee /etc/apt/sources.list.d/lobby-wall-backports.list >/dev/null
 fi
 
 $SUDO apt-get update -qq

@@ -61,9 +61,11 @@ class TransientError(SourceError):
 class RateLimited(TransientError):
     """The server asked us to wait `retry_after` seconds."""
 
+    MAX_WAIT = 86400.0  # a reset time in milliseconds, or a nonsense one, must not stop the source for ever
+
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
-        self.retry_after = retry_after
+        self.retry_after = min(max(0.0, retry_after), self.MAX_WAIT)
 
 
 class PermanentError(SourceError):
@@ -126,8 +128,13 @@ class Fetched:
 
 
 def redact_url(url: str) -> str:
-    """The URL without its query string (which may carry tokens or keys)."""
-    return url.split("?", 1)[0]
+    """The URL without what may carry a secret: its query string, fragment and user:password@."""
+    base = url.split("?", 1)[0].split("#", 1)[0]
+    scheme, sep, rest = base.partition("://")
+    if not sep:
+        return base
+    host, slash, path = rest.partition("/")
+    return f"{scheme}://{host.rsplit('@', 1)[-1]}{slash}{path}"
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:

@@ -61,9 +61,14 @@ class MastodonSettings(SourceSettings):
     def _check_base_url(cls, value: str) -> str:
         parts = urlsplit(value.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"{value!r} is not an http(s) URL: write it as https://mastodon.example")
-        if parts.query or parts.fragment:
-            raise ValueError(f"{value!r} must not have a query or fragment: give the instance root only")
+            raise ValueError(
+                f"{redact_url(value)!r} is not an http(s) URL: write it as https://mastodon.example"
+            )
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError(
+                f"{redact_url(value)!r} must not have a query, fragment or password: give the instance "
+                "root only (the token goes in `token`)"
+            )
         return value.strip().rstrip("/")
 
     @field_validator("hashtags")
@@ -145,6 +150,7 @@ class MastodonSource:
         """Resume from `state()`; entries for hashtags no longer configured or malformed are dropped."""
         cursors = state.get("cursors")
         if not isinstance(cursors, Mapping):
+            self._cursors = {}
             return
         self._cursors = {
             tag: cursor

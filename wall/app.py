@@ -112,8 +112,14 @@ class Engine:
 
     async def _on_batch(self, source: Source, batch: Batch) -> None:
         name = source.settings.name
-        change = await self._in_db(self.store.apply, name, batch)
-        await self._in_db(self.store.save_state, name, source.state())
+        try:
+            change = await self._in_db(self.store.apply, name, batch)
+            await self._in_db(self.store.save_state, name, source.state())
+        except Exception:
+            # Not stored (disk full, database busy): rewind the source's cursor to the last stored
+            # one, so the next poll fetches these posts again instead of skipping them.
+            source.restore(await self._in_db(self.store.load_state, name))
+            raise
         for kind in sorted(change.kinds):
             self.hub.set_posts(kind, await self._in_db(self.store.recent_posts, kind, POSTS_PER_KIND))
         if change.counts:
@@ -190,7 +196,7 @@ def run_wall(
     asyncio.set_event_loop(loop)
     quit_event = asyncio.Event()
     store = open_store(config)
-    store.forget_sources([s.name for s in config.sources])
+    store.forget_sources([s.name for s in config.sources if s.enabled])
     hub = Hub()
     windows: list[WallWindow] = []
     panels = config.effective_panels()
@@ -269,8 +275,8 @@ def _status_line(statuses: list[SourceStatus]) -> str:
 
 
 def fill_hub_for_snapshot(config: WallConfig, hub: Hub, *, use_demo: bool) -> None:
-    """Fill `hub` with the stored content, or with the demo content when asked or when the store is empty,
-    and load the images the panels will ask for, so the picture is complete."""
+    """Fill `hub` with the stored content (or the demo content when asked) and load the images the
+    panels will ask for, so the picture is complete. An empty store gives the empty-state panels."""
     from sources.demo import DemoSettings, DemoSource
 
     store = open_store(config)
@@ -281,7 +287,7 @@ def fill_hub_for_snapshot(config: WallConfig, hub: Hub, *, use_demo: bool) -> No
         statuses = store.statuses()
     finally:
         store.close()
-    if use_demo or not (any(posts.values()) or counts):
+    if use_demo:
         demo = DemoSource(DemoSettings(name="demo", type="demo"))
         batch = asyncio.run(demo.poll())
         posts = {

@@ -221,14 +221,21 @@ async def _fetch(config: WallConfig, name: str) -> int:
 
 
 def _status(config: WallConfig, args: argparse.Namespace) -> int:
-    from wall.services import open_store
+    from wall.services import store_path
+    from wall.store import Store
 
-    store = open_store(config)
+    path = store_path(config)
+    if not path.is_file():
+        print(f"no state at {path}: the wall has not run with this config (or state_dir differs)")
+        return 1
+    store = Store(path, read_only=True)
     try:
         statuses = {s.source: s for s in store.statuses()}
         runtime = store.meta("runtime")
     finally:
         store.close()
+    if runtime and not _alive(int(runtime.get("pid", 0))):
+        runtime = None  # killed, frozen and restarted, or a power cut: the record is stale
     rows = []
     for source in config.sources:
         status = statuses.get(source.name)
@@ -257,6 +264,18 @@ def _status(config: WallConfig, args: argparse.Namespace) -> int:
     for row in rows:
         print("  ".join(str(row[h]).ljust(widths[h]) for h in headers).rstrip())
     return 0
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, owned by the kiosk user
+    return True
 
 
 def _when(value: datetime | None) -> str:

@@ -368,10 +368,16 @@ def _num(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
+_SECRET_HINTS = ("token", "secret", "password", "key")
+
+
 def _explain(error: Any) -> str:
     kind = error["type"]
     ctx = error.get("ctx", {})
     value = error.get("input")
+    field = str(error["loc"][-1]) if error["loc"] else ""
+    if any(hint in field.lower() for hint in _SECRET_HINTS):
+        value = "(the value, not shown)"  # a secret is never echoed, even a wrong one
     if kind == "missing":
         return f"required key is missing: add `{error['loc'][-1]} = ...`"
     if kind == "extra_forbidden":

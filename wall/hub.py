@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from wall.model import Count, Post, PostKind, SourceStatus
 
 COALESCE_MS = 150
+IMAGE_RETRY_MS = 5 * 60 * 1000
 MAX_IMAGES = 64  # encoded images kept in memory for the widgets (the disk cache keeps more)
 
 
@@ -26,8 +27,15 @@ class Hub(QObject):
     status_changed = Signal()
     image_ready = Signal(str)
 
-    def __init__(self, parent: QObject | None = None, *, coalesce_ms: int = COALESCE_MS) -> None:
+    def __init__(
+        self,
+        parent: QObject | None = None,
+        *,
+        coalesce_ms: int = COALESCE_MS,
+        image_retry_ms: int = IMAGE_RETRY_MS,
+    ) -> None:
         super().__init__(parent)
+        self._image_retry_ms = image_retry_ms
         self._posts: dict[str, list[Post]] = {}
         self._counts: list[Count] = []
         self._history: dict[str, list[Count]] = {}
@@ -107,8 +115,10 @@ class Hub(QObject):
             self._schedule("status")
 
     def add_image(self, url: str, data: bytes | None) -> None:
-        """An image finished loading (`None`: it failed and must not be asked for again)."""
+        """An image finished loading (`None`: it failed; it is asked for again after a while,
+        since the network may have been down)."""
         if data is None:
+            QTimer.singleShot(self._image_retry_ms, self, lambda: self._requested.discard(url))
             return
         self._images[url] = data
         self._images.move_to_end(url)

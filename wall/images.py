@@ -13,6 +13,7 @@ import hashlib
 import io
 import logging
 import os
+import threading
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -79,6 +80,7 @@ class ImageLoader:
         self.cache_dir = cache_dir
         self.cache_bytes = cache_bytes
         self._slots = asyncio.Semaphore(concurrency)
+        self._trim_lock = threading.Lock()
         if cache_dir is not None:
             cache_dir.mkdir(parents=True, exist_ok=True)
 
@@ -99,7 +101,10 @@ class ImageLoader:
                 log.info("image skipped: %s: %s", url.split("?", 1)[0], exc)
                 return None
         if cached is not None:
-            await asyncio.to_thread(self._write_cache, cached, prepared)
+            try:
+                await asyncio.to_thread(self._write_cache, cached, prepared)
+            except OSError as exc:  # a full or read-only disk: show the image anyway
+                log.warning("image cache not written: %s", exc)
         return prepared
 
     async def _fetch(self, url: str) -> bytes:
@@ -117,15 +122,22 @@ class ImageLoader:
         return self.cache_dir / hashlib.sha256(url.encode()).hexdigest()
 
     def _write_cache(self, path: Path, data: bytes) -> None:
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_name(f"{path.name}.{threading.get_ident()}.tmp")
         tmp.write_bytes(data)
         tmp.replace(path)  # atomic: a power cut never leaves half an image under the final name
-        self._trim_cache()
+        with self._trim_lock:
+            self._trim_cache()
 
     def _trim_cache(self) -> None:
         if self.cache_dir is None:
             return
-        files = [(p.stat().st_mtime, p.stat().st_size, p) for p in self.cache_dir.iterdir() if p.is_file()]
+        files = []
+        for entry in self.cache_dir.iterdir():
+            try:
+                info = entry.stat()
+            except FileNotFoundError:  # renamed or removed by another writer meanwhile
+                continue
+            files.append((info.st_mtime, info.st_size, entry))
         total = sum(size for _, size, _ in files)
         for _, size, path in sorted(files):
             if total <= self.cache_bytes:

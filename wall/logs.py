@@ -10,6 +10,8 @@ from pydantic import SecretStr
 
 from wall.config import WallConfig
 
+_TRACEBACKS = logging.Formatter()
+
 
 class SecretMask(logging.Filter):
     """Replaces every configured secret value by `***` in log records, whatever logged it."""
@@ -22,12 +24,19 @@ class SecretMask(logging.Filter):
         if not self.secrets:
             return True
         message = record.getMessage()
-        masked = message
-        for secret in self.secrets:
-            masked = masked.replace(secret, "***")
+        masked = self.mask(message)
         if masked != message:
             record.msg, record.args = masked, None
+        if record.exc_info:  # a traceback may quote a URL or an argument holding a secret
+            record.exc_text = self.mask(_TRACEBACKS.formatException(record.exc_info))
+            record.exc_info = None
         return True
+
+    def mask(self, text: str) -> str:
+        """`text` with every secret replaced by ***."""
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
 
 
 def config_secrets(config: WallConfig) -> list[str]:

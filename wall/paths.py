@@ -8,6 +8,7 @@ from pathlib import Path
 
 ASSETS_DIR = Path(os.environ.get("WALL_ASSETS_DIR") or Path(__file__).resolve().parent.parent / "assets")
 ASSET_SCHEME = "asset:"
+SYSTEM_STATE_DIR = Path("/var/lib/lobby-wall")
 
 
 def asset_path(url: str) -> Path | None:
@@ -28,6 +29,9 @@ def state_dir(configured: str = "", env: Mapping[str, str] | None = None) -> Pat
         return Path(configured)
     if env.get("STATE_DIRECTORY"):
         return Path(env["STATE_DIRECTORY"].split(":")[0])
+    if SYSTEM_STATE_DIR.is_dir() and os.access(SYSTEM_STATE_DIR, os.R_OK):
+        # kiosk.service's StateDirectory: `wall status` typed in a shell reads the running wall's store.
+        return SYSTEM_STATE_DIR
     base = env.get("XDG_STATE_HOME") or str(Path(env.get("HOME", "/tmp")) / ".local" / "state")
     return Path(base) / "lobby-wall"
 

@@ -115,7 +115,15 @@ class Poller:
         first_delay = self.rng.uniform(0, self.policy.first_poll_spread)
         await self.sleep(first_delay)
         while True:
-            delay = await self.poll_once(source)
+            try:
+                delay = await self.poll_once(source)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # supervision point: a bug here must not end this source's polling
+                log.exception(
+                    "%s: poller error; next try in %.0f s", source.settings.name, self.policy.max_backoff
+                )
+                delay = self.policy.max_backoff
             await self.sleep(delay)
 
     async def poll_once(self, source: Source) -> float:

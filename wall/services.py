@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
 from sources.base import HttpFetcher, Source
@@ -34,7 +36,11 @@ def build_sources(config: WallConfig, client: httpx.AsyncClient) -> list[Source]
     ]
 
 
+def store_path(config: WallConfig) -> Path:
+    """Where the SQLite store of this config lives."""
+    return state_dir(config.storage.state_dir) / "wall.sqlite3"
+
+
 def open_store(config: WallConfig) -> Store:
-    """The SQLite store under the state directory."""
-    folder = state_dir(config.storage.state_dir)
-    return Store(folder / "wall.sqlite3", max_posts_per_source=config.storage.max_posts_per_source)
+    """The SQLite store under the state directory (created when missing)."""
+    return Store(store_path(config), max_posts_per_source=config.storage.max_posts_per_source)

@@ -63,12 +63,18 @@ class StoreChange:
 class Store:
     """SQLite-backed posts, counts, statuses and source cursors."""
 
-    def __init__(self, path: Path | str, *, max_posts_per_source: int = 500) -> None:
+    def __init__(self, path: Path | str, *, max_posts_per_source: int = 500, read_only: bool = False) -> None:
         self.path = Path(path)
-        if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
         self.max_posts_per_source = max_posts_per_source
         self._lock = threading.Lock()
+        if read_only:  # `wall status`: never create nor change the running wall's database
+            uri = f"file:{self.path}?mode=ro"
+            self._db = sqlite3.connect(
+                uri, uri=True, check_same_thread=False, isolation_level=None, timeout=10
+            )
+            return
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
@@ -145,12 +151,17 @@ class Store:
         return last is None or last[0] != count.value
 
     def forget_sources(self, keep: Iterable[str]) -> int:
-        """Drop posts of sources no longer configured; returns how many posts went."""
+        """Drop everything of sources no longer configured or disabled: posts, counts, statuses and
+        cursors (comms disable a source to take its content off the screen). Returns the posts gone."""
         names = list(keep)
         marks = ",".join("?" * len(names)) or "''"
         with self._lock, self._transaction():
             cur = self._db.execute(f"DELETE FROM posts WHERE source NOT IN ({marks})", names)
-            self._db.execute(f"DELETE FROM statuses WHERE source NOT IN ({marks})", names)
+            for table in ("statuses", "source_state"):
+                self._db.execute(f"DELETE FROM {table} WHERE source NOT IN ({marks})", names)
+            counts = self._db.execute("SELECT DISTINCT key, data FROM counts").fetchall()
+            gone = {key for key, data in counts if json.loads(data).get("source") not in names}
+            self._db.executemany("DELETE FROM counts WHERE key = ?", [(key,) for key in gone])
             return cur.rowcount
 
     def save_status(self, status: SourceStatus) -> None:

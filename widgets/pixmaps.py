@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication
 
 from wall.hub import Hub
 
-SOURCE_CACHE_SIZE = 12  # full-size decodes are big (up to 10 MB); the scaled ones are kept longer
+SOURCE_CACHE_SIZE = 24  # full-size decodes are big (up to 10 MB); the scaled ones are kept longer
 SCALED_CACHE_SIZE = 64
 DECODER_THREADS = 1  # the lobby PC may have two cores: leave one to the GUI thread
 

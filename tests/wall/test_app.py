@@ -13,7 +13,9 @@ from pathlib import Path
 from PIL import Image
 from pytest_httpserver import HTTPServer
 
+from wall.app import fill_hub_for_snapshot
 from wall.config import load_config
+from wall.hub import Hub
 from wall.services import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,6 +107,10 @@ def test_kill_9_then_restart_without_network_shows_the_same_posts(
     httpserver.clear()
     httpserver.expect_request("/feed").respond_with_data("down", status=503)
     assert stored_texts(config) == before
+    # What a restart paints first: the stored posts, before any network call.
+    hub = Hub()
+    fill_hub_for_snapshot(load_config(config, env={}), hub, use_demo=False)
+    assert [p.text for p in hub.posts("mention")] == before
     snapshot = tmp_path / "after-restart.png"
     result = subprocess.run(
         [
@@ -128,6 +134,13 @@ def test_kill_9_then_restart_without_network_shows_the_same_posts(
     assert result.returncode == 0, result.stderr
     image = Image.open(snapshot)
     assert image.size == (1920, 1080) and len(image.getcolors(1_000_000) or []) > 50  # not blank
+
+
+def test_kiosk_unit_passes_systemd_verification() -> None:
+    result = subprocess.run(
+        ["systemd-analyze", "verify", str(ROOT / "kiosk.service")], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0 and result.stderr.strip() == "", result.stderr
 
 
 def test_demo_without_display_writes_one_png_per_panel(tmp_path: Path) -> None:

@@ -123,7 +123,8 @@ def test_status_before_and_after_a_run(tmp_path: Path, httpserver: HTTPServer) -
         tmp_path, f'[[sources]]\nname = "down"\ntype = "rss"\nurl = "{httpserver.url_for("/down")}"\n'
     )
     before = wall("status", "--config", str(path))
-    assert before.returncode == 0 and "never polled" in before.stdout
+    assert before.returncode == 1 and "the wall has not run with this config" in before.stdout
+    assert not (tmp_path / "state" / "wall.sqlite3").exists()  # status creates nothing
     run = wall(
         "run", "--windowed", "--exit-after", "4", "--config", str(path), env={"QT_QPA_PLATFORM": "offscreen"}
     )

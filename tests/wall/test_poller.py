@@ -146,3 +146,8 @@ async def test_stale_state_survives_restart_via_initial_status(httpserver: HTTPS
         poller = Poller([source], ignore, statuses.append, policy=NO_JITTER, clock=clock, initial=[before])
         await poller.poll_once(source)
     assert statuses[-1].health is Health.STALE  # an hour without success: at once stale
+
+
+def test_a_nonsense_reset_time_cannot_stop_a_source_for_ever() -> None:
+    error = RateLimited("429", 1_832_441_234_000.0)  # a reset time in milliseconds
+    assert NO_JITTER.after_failure(60, 1, error, random.Random(0)) == RateLimited.MAX_WAIT

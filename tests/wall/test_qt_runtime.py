@@ -19,12 +19,14 @@ def test_running_animations_do_not_leak_references_to_none(qtbot: QtBot) -> None
     animation = QVariantAnimation()
     animation.setStartValue(1.0)
     animation.setEndValue(0.0)
-    animation.setDuration(200)
+    animation.setDuration(1000)
     animation.valueChanged.connect(lambda value: seen.append(float(value)))
     before = sys.getrefcount(None)
     animation.start()
-    deadline = time.monotonic() + 0.3
+    deadline = time.monotonic() + 1.1
     while time.monotonic() < deadline:
         app.processEvents()
-    assert len(seen) > 5
-    assert sys.getrefcount(None) >= before - 50
+    ticks = len(seen)
+    assert ticks > 30
+    # 6.12.0 loses one reference per tick; a sound binding stays within a few references.
+    assert sys.getrefcount(None) > before - ticks // 2

@@ -93,3 +93,16 @@ def test_forgetting_removed_sources(tmp_path: Path) -> None:
     store.apply("kept", Batch(posts=(post(2, source="kept"),)))
     assert store.forget_sources(["kept"]) == 1
     assert [p.source for p in store.recent_posts("mention")] == ["kept"]
+
+
+def test_disabling_a_source_takes_its_posts_and_counts_off(tmp_path: Path) -> None:
+    store = Store(tmp_path / "w.db")
+    store.apply(
+        "off", Batch(posts=(post(1, source="off"),), counts=(Count("off", "x", "acct", 5, T0),)), now=T0
+    )
+    store.save_state("off", {"cursor": "1"})
+    store.apply("on", Batch(counts=(Count("on", "x", "acct", 9, T0),)), now=T0)
+    store.forget_sources(["on"])
+    assert store.recent_posts("mention") == []
+    assert [c.source for c in store.latest_counts()] == ["on"]
+    assert store.load_state("off") == {}
