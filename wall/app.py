@@ -187,6 +187,7 @@ def run_wall(
     exit_after: float | None = None,
     exit_after_first_frame: bool = False,
     started: float | None = None,
+    config_problems: list[str] | None = None,
 ) -> int:
     """Run the wall until SIGTERM/SIGINT (or `exit_after` seconds). Returns the exit status."""
     started = started if started is not None else time.monotonic()
@@ -237,7 +238,16 @@ def run_wall(
         hub.flush()
         for window, screen_settings in zip(windows, config.effective_screens(), strict=True):
             window.place_on(find_screen(screen_settings.output), fullscreen=not windowed)
-        store.set_meta("runtime", {"pid": os.getpid(), "started_at": utcnow().isoformat()})
+        store.set_meta(
+            "runtime",
+            {
+                "pid": os.getpid(),
+                "started_at": utcnow().isoformat(),
+                "config_problems": config_problems or [],
+            },
+        )
+        if config_problems:
+            systemd.notify("STATUS=config refused, running on the last good copy: " + config_problems[0])
         engine.start()
         status_timer = QTimer()
         status_timer.timeout.connect(lambda: systemd.notify("STATUS=" + _status_line(hub.statuses())))

@@ -13,7 +13,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from wall.config import ConfigProblems, WallConfig, load_config, resolve_config_path
+from wall.config import (
+    ConfigProblems,
+    WallConfig,
+    load_config,
+    load_last_good,
+    remember_good_config,
+    resolve_config_path,
+)
 from wall.model import Count, Post, as_utc, utcnow
 from wall.paths import ASSETS_DIR, state_dir
 
@@ -30,15 +37,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check_config(args)
         if command == "demo":
             return _demo(args)
-        config = _load(args)
         if command == "run":
-            return _run(config, args, started)
+            return _run_with_fallback(args, started)
+        if command == "status":
+            return _status(_load_or_last_good(args), args)
+        config = _load(args)
         if command == "fetch":
             return asyncio.run(_fetch(config, args.source))
         if command == "snapshot":
             return _snapshot(config, args)
-        if command == "status":
-            return _status(config, args)
     except ConfigProblems as problems:
         for line in problems.lines:
             print(line, file=sys.stderr)
@@ -99,7 +106,37 @@ def _check_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(config: WallConfig, args: argparse.Namespace, started: float) -> int:
+def _load_or_last_good(args: argparse.Namespace) -> WallConfig:
+    """The config, or (saying why) the last good copy the running wall fell back to."""
+    try:
+        return _load(args)
+    except ConfigProblems as problems:
+        fallback = load_last_good()
+        if fallback is None:
+            raise
+        for line in problems.lines:
+            print(line, file=sys.stderr)
+        return fallback
+
+
+def _run_with_fallback(args: argparse.Namespace, started: float) -> int:
+    """`wall run`: on a config that no longer loads, run on the last good one rather than go dark."""
+    path = resolve_config_path(args.config)
+    try:
+        config = load_config(path)
+    except ConfigProblems as problems:
+        fallback = load_last_good()
+        if fallback is None:
+            raise
+        refused = [*problems.lines, f"{path}: refused; running on the last good copy {fallback.path}"]
+        for line in refused:
+            print(line, file=sys.stderr)
+        return _run(fallback, args, started, refused)
+    remember_good_config(config)
+    return _run(config, args, started, [])
+
+
+def _run(config: WallConfig, args: argparse.Namespace, started: float, refused: list[str]) -> int:
     from wall.app import run_wall
     from wall.logs import config_secrets, setup_logging
 
@@ -110,6 +147,7 @@ def _run(config: WallConfig, args: argparse.Namespace, started: float) -> int:
         exit_after=args.exit_after,
         exit_after_first_frame=args.exit_after_first_frame,
         started=started,
+        config_problems=refused,
     )
 
 
@@ -256,6 +294,8 @@ def _status(config: WallConfig, args: argparse.Namespace) -> int:
         return 0
     if runtime:
         print(f"wall running: pid {runtime.get('pid')}, since {runtime.get('started_at', '?')[:19]}")
+        for line in runtime.get("config_problems") or []:
+            print(f"  config: {line}")
     else:
         print("wall not running (last known state below)")
     headers = ["source", "type", "health", "last_success", "next_poll", "last_error"]

@@ -29,6 +29,7 @@ from pydantic_settings import (
 
 from sources.base import SourceSettings
 from sources.registry import ADAPTERS
+from wall.paths import state_dir
 
 DEFAULT_CONFIG_PATH = Path("/etc/lobby-wall/wall.toml")
 ENV_PREFIX = "WALL_"
@@ -400,3 +401,37 @@ def _explain(error: Any) -> str:
     if kind.endswith("_type") or kind.endswith("_parsing"):
         return f"{value!r} has the wrong type: {error['msg'][0].lower()}{error['msg'][1:]}"
     return str(error["msg"])
+
+
+# --- last good config ------------------------------------------------------------------------
+# A typo in wall.toml must not blank the lobby after the next reboot: `wall run` keeps a copy of
+# the last config that loaded, and runs on it (saying so in the log and `wall status`) when the
+# file no longer loads.
+LAST_GOOD_NAME = "last-good-config.toml"
+
+
+def remember_good_config(config: WallConfig) -> Path | None:
+    """Keep a copy of the file `config` came from in its state directory (atomically)."""
+    if not config.path:
+        return None
+    target = state_dir(config.storage.state_dir) / LAST_GOOD_NAME
+    try:
+        text = Path(config.path).read_text(encoding="utf-8")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(target)
+    except OSError:
+        return None
+    return target
+
+
+def load_last_good(env: Mapping[str, str] | None = None) -> WallConfig | None:
+    """The last config that loaded, from the default state directory, if there is a usable one."""
+    path = state_dir("", env) / LAST_GOOD_NAME
+    if not path.is_file():
+        return None
+    try:
+        return load_config(path, env)
+    except ConfigProblems:
+        return None

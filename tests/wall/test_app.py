@@ -159,3 +159,39 @@ def test_demo_without_display_writes_one_png_per_panel(tmp_path: Path) -> None:
     assert [p.name for p in paths] == ["1-fans.png", "2-mentions.png", "3-internal.png"]
     for path in paths:
         assert Image.open(path).size == (1920, 1080)
+
+
+def test_a_config_typo_after_a_good_start_runs_on_the_last_good_copy(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/feed").respond_with_data(FEED, content_type="application/rss+xml")
+    state = tmp_path / "xdg-state"
+    config = tmp_path / "wall.toml"
+    good = f'[[sources]]\nname = "news"\ntype = "rss"\nurl = "{httpserver.url_for("/feed")}"\ninterval = 15\n'
+    config.write_text(good, encoding="utf-8")
+    env = {"XDG_STATE_HOME": str(state)}
+    first = start_wall(config, "--exit-after", "2", env=env)
+    assert first.wait(timeout=60) == 0
+    config.write_text(good.replace("interval = 15", "interval = 5"), encoding="utf-8")  # comms' typo
+    second = start_wall(config, "--exit-after", "4", env=env)
+    try:
+        assert wait_for(lambda: "running on the last good copy" in wall_status(config, env), timeout=30)
+        status = wall_status(config, env)
+        assert "sources[0].interval: 5 is below the minimum of 15 seconds" in status
+        _, stderr = second.communicate(timeout=60)
+    finally:
+        second.kill()
+    assert second.returncode == 0
+    assert "refused; running on the last good copy" in stderr and "Traceback" not in stderr
+
+
+def wall_status(config: Path, env: dict[str, str]) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "wall.cli", "status", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+        cwd=ROOT,
+    )
+    return result.stdout
