@@ -113,10 +113,16 @@ class WallWindow(QWidget):
         self.header.set_title(panel.title() if panel is not None else "")
 
     def resizeEvent(self, event: QResizeEvent) -> None:
-        """Text sizes follow the window height: re-theme everything when it changes."""
+        """Text sizes follow the window height: re-theme everything when it changes.
+
+        A portrait screen is sized as a landscape one of its width (height = 3/4 of the width at
+        most): sized by its 1920 px height, words would not fit in its 1080 px width.
+        """
         super().resizeEvent(event)
-        if event.size().height() != self.theme.height and event.size().height() >= 240:
-            self.theme = self.theme.scaled(event.size().height())
+        size = event.size()
+        type_height = min(size.height(), size.width() * 3 // 4)
+        if type_height != self.theme.height and type_height >= 240:
+            self.theme = self.theme.scaled(type_height)
             self.header.apply_theme(self.theme)
             for panel in self.rotator.panels():
                 panel.apply_theme(self.theme)

@@ -76,3 +76,20 @@ def test_text_sizes_follow_the_window_height(hub: Hub, wall_fr: WallSection, qtb
     window.resize(1280, 720)
     small = window.header.clock_label.font().pixelSize()
     assert big >= 40 and abs(small - big * 720 / 1080) <= 1
+
+
+def test_portrait_screen_keeps_words_whole_in_the_header(hub: Hub, qtbot: QtBot) -> None:
+    wall = WallSection.model_validate({"branding": {"name": "Maison Lumière"}})
+    landscape = WallWindow(hub, wall, [PanelSettings(type="mentions")], clock=clock)
+    portrait = WallWindow(hub, wall, [PanelSettings(type="mentions")], clock=clock)
+    for window, size in ((landscape, QSize(1920, 1080)), (portrait, QSize(1080, 1920))):
+        qtbot.addWidget(window)
+        window.rotator.stop()
+        window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
+        window.resize(size)
+        window.show()
+    hub.flush()
+    QGuiApplication.processEvents()
+    assert portrait.header.logo_label.text() == "Maison Lumière"  # not elided on a 1080 px wide screen
+    # Text on a portrait screen is sized like a landscape screen of its width, not by its tall height.
+    assert portrait.header.clock_label.font().pixelSize() < landscape.header.clock_label.font().pixelSize()
