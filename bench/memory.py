@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication
 
 from bench.common import make_config, rss_mb
 from sources.demo import DemoSettings, DemoSource
-from wall.app import fill_hub_for_snapshot, keep_memory_low
+from wall.app import fill_hub_for_snapshot, keep_memory_low, tune_for_smooth_frames
 from wall.hub import Hub
 from wall.model import POST_KINDS
 from widgets.window import WallWindow
@@ -33,6 +33,7 @@ def main() -> None:
     window = WallWindow(hub, config.wall, config.effective_panels(), fade_ms=FADE_MS)
     window.place_on(QGuiApplication.primaryScreen(), fullscreen=True)
     keep_memory_low(window)  # as `wall run` does
+    tune_for_smooth_frames()
     window.rotator.stop()
     demo = DemoSource(DemoSettings(name="demo", type="demo"))
     posts = {kind: hub.posts(kind) for kind in POST_KINDS}

@@ -12,6 +12,7 @@ import os
 os.environ.setdefault("QT_API", "pyside6")  # qasync must pick PySide6, whatever else is installed
 
 import asyncio
+import gc
 import logging
 import signal
 import socket
@@ -82,9 +83,6 @@ class Engine:
             initial=store.statuses(),
         )
         hub.set_image_requester(self._request_image)
-        # The store and image threads hold the GIL in turns with the GUI thread; with the default
-        # 5 ms switch interval a frame that crosses into Qt several times can wait 5 ms each time.
-        sys.setswitchinterval(SWITCH_INTERVAL_S)
 
     def fill_hub_from_store(self) -> None:
         """Show the last stored content at once (before any network call)."""
@@ -138,6 +136,20 @@ class Engine:
 
     async def _load_image(self, url: str) -> None:
         self.hub.add_image(url, await self.images.load(url))
+
+
+def tune_for_smooth_frames() -> None:
+    """Runtime settings that keep the GUI thread on time (measured in `make bench`: stall).
+
+    - The store and image threads hold the GIL in turns with the GUI thread; with the default 5 ms
+      switch interval a frame that crosses into Qt several times can wait 5 ms each time.
+    - A full garbage collection walks every object, and after start-up there are hundreds of thousands
+      (Qt wrappers, pydantic schemas, modules): 15-25 ms, a visible hitch. Freezing what exists after
+      start-up takes it out of every later collection.
+    """
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    gc.collect()
+    gc.freeze()
 
 
 def keep_memory_low(window: WallWindow) -> None:
@@ -236,6 +248,7 @@ def run_wall(
         engine = Engine(config, store, hub, client)
         engine.fill_hub_from_store()
         hub.flush()
+        tune_for_smooth_frames()
         for window, screen_settings in zip(windows, config.effective_screens(), strict=True):
             window.place_on(find_screen(screen_settings.output), fullscreen=not windowed)
         store.set_meta(
