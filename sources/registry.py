@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sources import demo, mastodon, rss
+from sources import demo, facebook, mastodon, rss, youtube
 from sources.base import HttpFetcher, Source, SourceSettings
 
 
@@ -25,6 +25,8 @@ ADAPTERS: dict[str, Adapter] = {
     "demo": Adapter(demo.DemoSettings, demo.DemoSource),
     "rss": Adapter(rss.RssSettings, rss.RssSource),
     "mastodon": Adapter(mastodon.MastodonSettings, mastodon.MastodonSource),
+    "youtube": Adapter(youtube.YouTubeSettings, youtube.YouTubeSource),
+    "facebook": Adapter(facebook.FacebookSettings, facebook.FacebookSource),
 }
 
 

@@ -149,7 +149,8 @@ class Poller:
         now = self.clock()
         if status.consecutive_failures:
             log.info("%s: recovered after %d failures", name, status.consecutive_failures)
-        delay = self.policy.after_success(interval, self.rng)
+        # A source near its API's usage limit (Facebook's X-App-Usage) asks for an extra wait.
+        delay = self.policy.after_success(interval, self.rng) + float(getattr(source, "slow_down", 0.0))
         self._publish(
             replace(
                 status,
