@@ -45,6 +45,9 @@ class SourceSettings(BaseModel):
     interval: float = Field(300, ge=15, le=86400, description="Seconds between polls")
     enabled: bool = Field(True, description="Set to false to keep an entry but not poll it")
     base_url: str = Field("", description="API root; defaults to the network's public one")
+    moderation: dict[str, Any] = Field(
+        default_factory=dict, description="Keys of [moderation] that differ for this source"
+    )
 
     # Names of SecretStr fields that may be filled from the environment or systemd credentials.
     secret_fields: ClassVar[tuple[str, ...]] = ()

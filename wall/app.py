@@ -35,11 +35,12 @@ from wall.config import WallConfig
 from wall.hub import Hub
 from wall.images import MAX_DOWNLOAD_BYTES, ImageLoader
 from wall.memory import release_free_memory
-from wall.model import POST_KINDS, Batch, Health, SourceStatus, utcnow
+from wall.model import POST_KINDS, Batch, Health, PostKind, SourceStatus, utcnow
+from wall.moderation import Moderator
 from wall.paths import cache_dir
 from wall.poller import Poller, RetryPolicy
 from wall.services import USER_AGENT, build_sources, make_client, open_store
-from wall.store import Store
+from wall.store import Store, StoreChange
 from widgets.window import WallWindow
 
 log = logging.getLogger("wall.app")
@@ -72,6 +73,11 @@ class Engine:
         self._image_tasks: set[asyncio.Task[None]] = set()
         for source in self.sources:
             source.restore(store.load_state(source.settings.name))
+        # One Moderator per source, used only on the store thread (it keeps flood/duplicate memory).
+        self.moderators = {
+            s.settings.name: Moderator(config.moderation_for(s.settings)) for s in self.sources
+        }
+        self._background: set[asyncio.Task[None]] = set()
         self.poller = Poller(
             self.sources,
             self._on_batch,
@@ -94,15 +100,28 @@ class Engine:
         self.hub.set_statuses(self.poller.statuses())
 
     def start(self) -> None:
-        """Start polling."""
+        """Start polling, and re-judge the stored posts with today's moderation rules."""
         self.poller.start()
+        task = asyncio.ensure_future(self._rejudge_stored())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _rejudge_stored(self) -> None:
+        """A word blocked since the last start takes its posts off the screen within a second."""
+        for name, moderator in self.moderators.items():
+
+            def rejudge(name: str = name, moderator: Moderator = moderator) -> set[PostKind]:
+                return self.store.set_verdicts(moderator.judge_many(self.store.posts_of(name)))
+
+            for kind in sorted(await self._in_db(rejudge)):
+                self.hub.set_posts(kind, await self._in_db(self.store.recent_posts, kind, POSTS_PER_KIND))
 
     async def stop(self) -> None:
         """Stop polling and wait for pending writes."""
         await self.poller.stop()
-        for task in list(self._image_tasks):
+        for task in [*self._image_tasks, *self._background]:
             task.cancel()
-        await asyncio.gather(*self._image_tasks, return_exceptions=True)
+        await asyncio.gather(*self._image_tasks, *self._background, return_exceptions=True)
         self._db.shutdown(wait=True)
 
     async def _in_db(self, func: Callable[..., Any], *args: Any) -> Any:
@@ -110,8 +129,15 @@ class Engine:
 
     async def _on_batch(self, source: Source, batch: Batch) -> None:
         name = source.settings.name
+        moderator = self.moderators[name]
+
+        def judge_and_store() -> StoreChange:
+            for post_id in batch.deleted:
+                moderator.forget(f"{name}:{post_id}")
+            return self.store.apply(name, batch, verdicts=moderator.judge_many(batch.posts))
+
         try:
-            change = await self._in_db(self.store.apply, name, batch)
+            change = await self._in_db(judge_and_store)
             await self._in_db(self.store.save_state, name, source.state())
         except Exception:
             # Not stored (disk full, database busy): rewind the source's cursor to the last stored

@@ -22,6 +22,7 @@ from wall.config import (
     resolve_config_path,
 )
 from wall.model import Count, Post, as_utc, utcnow
+from wall.moderation import Moderator, Verdict
 from wall.paths import ASSETS_DIR, state_dir
 
 EXIT_CONFIG = 2
@@ -210,8 +211,9 @@ def _snapshot(config: WallConfig, args: argparse.Namespace) -> int:
     return 0
 
 
-def post_line(post: Post) -> dict[str, Any]:
-    """The `wall fetch --json` line of a post."""
+def post_line(post: Post, verdict: Verdict | None = None) -> dict[str, Any]:
+    """The `wall fetch --json` line of a post, with its moderation verdict."""
+    verdict = verdict or Verdict(True)
     return {
         "type": "post",
         "id": post.id,
@@ -224,6 +226,8 @@ def post_line(post: Post) -> dict[str, Any]:
         "created_at": post.to_dict()["created_at"],
         "media": [m.url for m in post.media],
         "sensitive": post.sensitive,
+        "shown": verdict.shown,
+        "reason": verdict.reason,
     }
 
 
@@ -249,8 +253,9 @@ async def _fetch(config: WallConfig, name: str) -> int:
         except SourceError as exc:
             print(f"{name}: {exc}", file=sys.stderr)
             return 1
+    verdicts = Moderator(config.moderation_for(settings)).judge_many(batch.posts)
     for post in sorted(batch.posts, key=lambda p: p.created_at, reverse=True):
-        print(json.dumps(post_line(post), ensure_ascii=False))
+        print(json.dumps(post_line(post, verdicts.get(post.key)), ensure_ascii=False))
     for post_id in batch.deleted:
         print(json.dumps({"type": "deleted", "id": post_id}))
     for count in batch.counts:

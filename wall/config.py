@@ -29,6 +29,8 @@ from pydantic_settings import (
 
 from sources.base import SourceSettings
 from sources.registry import ADAPTERS
+from wall.moderation import ModerationSettings
+from wall.moderation import merged as merge_moderation
 from wall.paths import state_dir
 
 DEFAULT_CONFIG_PATH = Path("/etc/lobby-wall/wall.toml")
@@ -125,12 +127,17 @@ class WallConfig(Strict):
     """The whole validated configuration."""
 
     wall: WallSection = WallSection()
+    moderation: ModerationSettings = ModerationSettings()
     sources: list[SourceSettings] = Field(default_factory=list)
     panels: list[PanelSettings] = Field(default_factory=list)
     screens: list[ScreenSettings] = Field(default_factory=list)
     network: NetworkSettings = NetworkSettings()
     storage: StorageSettings = StorageSettings()
     path: str = ""
+
+    def moderation_for(self, source: SourceSettings) -> ModerationSettings:
+        """The `[moderation]` rules with the source's own overrides applied."""
+        return merge_moderation(self.moderation, source.moderation)
 
     def source(self, name: str) -> SourceSettings | None:
         """The source called `name`, if configured."""
@@ -181,6 +188,7 @@ class _RawConfig(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="allow")
 
     wall: dict[str, Any] = {}
+    moderation: dict[str, Any] = {}
     network: dict[str, Any] = {}
     storage: dict[str, Any] = {}
 
@@ -282,6 +290,12 @@ def parse_config(
             problems += _describe(exc, shown, (where,))
 
     problems += _cross_check(sources, config, shown)
+    if config is not None:
+        for index, source in enumerate(sources):
+            try:
+                merge_moderation(config.moderation, source.moderation)
+            except ValidationError as exc:
+                problems += _describe(exc, shown, (f"sources[{index}]", "moderation"))
     if problems or config is None:
         raise ConfigProblems(problems)
     return config.model_copy(update={"sources": sources})

@@ -107,10 +107,13 @@ _SUFFIX = r"(?:e?s|e|ed|ers?|ing|in)?"
 _START = r"(?<![^\W_])(?<![@$])(?<![^\W_]-)"
 _END = r"(?![^\W_@$])(?!-[^\W_])"
 # Letters spelled out one by one ("c.o.n", "c o n"): the same separator everywhere, and the run must not
-# continue a longer spaced-out word ("S E C O N D" is innocent).
+# continue a longer spaced-out word ("S E C O N D" is innocent; "quel c o n" is not).
 _SPACED_SEP = r"(?P<sep>\s|[.\-_*·,/~]\s?)"
-_SPACED_START = r"(?<![^\W_])(?<![^\W_]\s)(?<![^\W_][.\-_*·,/~])(?<![^\W_][.\-_*·,/~]\s)"
-_SPACED_END = r"(?![^\W_])(?!(?P=sep)[^\W_])"
+_ONE_LETTER = r"(?<![^\W_])[^\W_]"  # a letter standing alone, as in a spaced-out word
+_SPACED_START = (
+    rf"(?<![^\W_])(?<!{_ONE_LETTER}\s)(?<!{_ONE_LETTER}[.\-_*·,/~])(?<!{_ONE_LETTER}[.\-_*·,/~]\s)"
+)
+_SPACED_END = r"(?![^\W_])(?!(?P=sep)[^\W_](?![^\W_]))"
 _LINK = re.compile(r"(?i)\bhttps?://|(?<![\w.])www\.")
 _NON_WORD = re.compile(r"[\W_]+")
 
@@ -192,7 +195,7 @@ class ModerationSettings(BaseModel):
     min_length: int = Field(0, ge=0, le=5000, description="Hide posts with fewer characters of text")
     languages: list[str] = Field(
         default_factory=list,
-        description="Only posts in these languages (e.g. ['fr', 'en']); empty allows all, untagged posts pass",
+        description="Only posts in these languages, e.g. ['fr', 'en']; empty allows all; untagged posts pass",
     )
     sensitive: Literal["hide_media", "hide_post"] = Field(
         "hide_media", description="Posts marked sensitive: show without their images, or not at all"
@@ -286,9 +289,8 @@ class Moderator:
                 return Verdict(False, "sensitive")
             verdict = Verdict(True, "sensitive: media hidden", hide_media=True)
         if s.max_per_author_per_hour and not self._within_cap(post, now or utcnow()):
-            return Verdict(
-                False, f"flood: more than {s.max_per_author_per_hour} posts in an hour by {_label(post.author)}"
-            )
+            cap, who = s.max_per_author_per_hour, _label(post.author)
+            return Verdict(False, f"flood: more than {cap} posts in an hour by {who}")
         if s.hide_duplicates and self._is_duplicate(post):
             return Verdict(False, "duplicate text")
         return verdict
@@ -297,7 +299,8 @@ class Moderator:
         """Verdicts keyed by post key; posts are judged oldest first so the flood cap keeps the earliest."""
         ordered = list(posts)
         verdicts = {
-            p.key: self.judge(p, now=now) for p in sorted(ordered, key=lambda p: (as_utc(p.created_at), p.key))
+            p.key: self.judge(p, now=now)
+            for p in sorted(ordered, key=lambda p: (as_utc(p.created_at), p.key))
         }
         return {p.key: verdicts[p.key] for p in ordered}
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from wall.model import Batch, Count, Post, PostKind, SourceStatus, as_utc, utcnow
+from wall.moderation import Verdict
 
 SCHEMA_VERSION = 1
 COUNT_HISTORY_DAYS = 30
@@ -32,7 +33,8 @@ CREATE TABLE IF NOT EXISTS posts (
     id TEXT NOT NULL,
     kind TEXT NOT NULL,
     created_ts REAL NOT NULL,
-    data TEXT NOT NULL
+    data TEXT NOT NULL,
+    verdict TEXT
 );
 CREATE INDEX IF NOT EXISTS posts_by_kind_time ON posts (kind, created_ts DESC);
 CREATE INDEX IF NOT EXISTS posts_by_source_time ON posts (source, created_ts DESC);
@@ -79,6 +81,9 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(posts)")}
+        if "verdict" not in columns:  # a store written before moderation existed
+            self._db.execute("ALTER TABLE posts ADD COLUMN verdict TEXT")
         self._db.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
         )
@@ -89,8 +94,16 @@ class Store:
             self._db.close()
 
     # --- writes ------------------------------------------------------------------------
-    def apply(self, source: str, batch: Batch, *, now: datetime | None = None) -> StoreChange:
-        """Record one batch from `source` in a single transaction."""
+    def apply(
+        self,
+        source: str,
+        batch: Batch,
+        *,
+        now: datetime | None = None,
+        verdicts: Mapping[str, Verdict] | None = None,
+    ) -> StoreChange:
+        """Record one batch from `source` in a single transaction, with each post's moderation
+        verdict (by post key; a post without one is shown)."""
         change = StoreChange()
         if not batch:
             return change
@@ -98,19 +111,28 @@ class Store:
         with self._lock, self._transaction():
             for post in batch.posts:
                 row = self._db.execute(
-                    "SELECT data, created_ts FROM posts WHERE key = ?", (post.key,)
+                    "SELECT data, created_ts, verdict FROM posts WHERE key = ?", (post.key,)
                 ).fetchone()
+                verdict = _verdict_json((verdicts or {}).get(post.key))
                 if row is not None:
                     # A post keeps the time it was first seen with: undated feed items get "now" on
                     # every poll and would otherwise jump back to the top of the wall.
                     post = replace(post, created_at=datetime.fromtimestamp(row[1], UTC))
                 data = json.dumps(post.to_dict(), ensure_ascii=False, sort_keys=True)
-                if row is not None and row[0] == data:
+                if row is not None and row[0] == data and row[2] == verdict:
                     continue
                 self._db.execute(
-                    "INSERT OR REPLACE INTO posts (key, source, id, kind, created_ts, data) "
-                    "VALUES (?,?,?,?,?,?)",
-                    (post.key, post.source, post.id, post.kind, as_utc(post.created_at).timestamp(), data),
+                    "INSERT OR REPLACE INTO posts (key, source, id, kind, created_ts, data, verdict) "
+                    "VALUES (?,?,?,?,?,?,?)",
+                    (
+                        post.key,
+                        post.source,
+                        post.id,
+                        post.kind,
+                        as_utc(post.created_at).timestamp(),
+                        data,
+                        verdict,
+                    ),
                 )
                 change.kinds.add(post.kind)
             for post_id in batch.deleted:
@@ -189,12 +211,50 @@ class Store:
 
     # --- reads -------------------------------------------------------------------------
     def recent_posts(self, kind: PostKind, limit: int = 50) -> list[Post]:
-        """Newest posts of one kind."""
+        """Newest posts of one kind that moderation lets on screen (pictures removed where it said so)."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT data FROM posts WHERE kind = ? ORDER BY created_ts DESC LIMIT ?", (kind, limit)
+                "SELECT data, verdict FROM posts WHERE kind = ? "
+                "AND (verdict IS NULL OR json_extract(verdict, '$.shown')) "
+                "ORDER BY created_ts DESC LIMIT ?",
+                (kind, limit),
+            ).fetchall()
+        posts = []
+        for data, verdict in rows:
+            post = Post.from_dict(json.loads(data))
+            if verdict and json.loads(verdict).get("hide_media"):
+                post = replace(post, media=())
+            posts.append(post)
+        return posts
+
+    def posts_of(self, source: str) -> list[Post]:
+        """Every kept post of one source, oldest first, whatever its verdict (for re-judging)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT data FROM posts WHERE source = ? ORDER BY created_ts", (source,)
             ).fetchall()
         return [Post.from_dict(json.loads(r[0])) for r in rows]
+
+    def verdicts(self, source: str) -> dict[str, Verdict]:
+        """The stored verdict of each judged post of one source, by post key."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key, verdict FROM posts WHERE source = ? AND verdict IS NOT NULL", (source,)
+            ).fetchall()
+        return {key: Verdict(**json.loads(v)) for key, v in rows}
+
+    def set_verdicts(self, verdicts: Mapping[str, Verdict]) -> set[PostKind]:
+        """Replace the verdicts of already stored posts; returns the kinds whose screen changed."""
+        kinds: set[PostKind] = set()
+        with self._lock, self._transaction():
+            for key, verdict in verdicts.items():
+                row = self._db.execute(
+                    "UPDATE posts SET verdict = ? WHERE key = ? AND verdict IS NOT ? RETURNING kind",
+                    (_verdict_json(verdict), key, _verdict_json(verdict)),
+                ).fetchone()
+                if row is not None:
+                    kinds.add(row[0])
+        return kinds
 
     def post_count(self, source: str | None = None) -> int:
         """How many posts are kept (for one source, or in all)."""
@@ -263,3 +323,11 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+def _verdict_json(verdict: Verdict | None) -> str | None:
+    if verdict is None:
+        return None
+    return json.dumps(
+        {"shown": verdict.shown, "reason": verdict.reason, "hide_media": verdict.hide_media}, sort_keys=True
+    )
