@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from wall.model import Batch, PostKind
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024  # a feed or API page larger than this is refused, not parsed
+ERROR_BODY_MAX_BYTES = 64 * 1024  # an error body is read only for its code or reason: truncated is fine
 
 
 class SourceSettings(BaseModel):
@@ -205,9 +206,16 @@ class HttpFetcher:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         conditional: bool | None = None,
+        raise_errors: bool = True,
     ) -> Fetched:
-        """GET `url`; returns a `Fetched` (status 200..299 or 304) or raises a SourceError."""
-        return await self.request("GET", url, params=params, headers=headers, conditional=conditional)
+        """GET `url`; returns a `Fetched` (status 200..299 or 304) or raises a SourceError.
+
+        With `raise_errors=False` an HTTP error is returned too, its body read (cut at
+        ERROR_BODY_MAX_BYTES), for APIs whose error body says what went wrong (YouTube, Graph).
+        """
+        return await self.request(
+            "GET", url, params=params, headers=headers, conditional=conditional, raise_errors=raise_errors
+        )
 
     async def request(
         self,
@@ -219,6 +227,7 @@ class HttpFetcher:
         json_body: Any = None,
         data: Mapping[str, str] | None = None,
         conditional: bool | None = None,
+        raise_errors: bool = True,
     ) -> Fetched:
         """Any request, with the same error mapping and size cap as `get`."""
         use_validators = (self.conditional if conditional is None else conditional) and method == "GET"
@@ -248,13 +257,20 @@ class HttpFetcher:
             status = response.status_code
             if status == 304:
                 return Fetched(304, response.headers, b"", cache_key)
-            content = await self._read_capped(response, shown) if status < 400 else b""
+            if status < 400:
+                content = await self._read_capped(response, shown)
+            elif not raise_errors:
+                content = await _read_truncated(response, ERROR_BODY_MAX_BYTES)
+            else:
+                content = b""
         except httpx.TimeoutException:
             raise TransientError(f"timed out reading {shown}") from None
         except httpx.TransportError as exc:
             raise TransientError(f"connection lost reading {shown}: {type(exc).__name__}") from None
         finally:
             await response.aclose()
+        if not raise_errors and status >= 400:
+            return Fetched(status, response.headers, content, cache_key)
         raise_for_status(status, response.headers, shown)
         if use_validators:
             validators = {}
@@ -278,6 +294,17 @@ class HttpFetcher:
                 raise TransientError(f"answer too large from {shown}: over {self.max_bytes} bytes")
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+async def _read_truncated(response: httpx.Response, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk[: max(0, limit - size)])
+        size += len(chunk)
+        if size >= limit:
+            break
+    return b"".join(chunks)
 
 
 def raise_for_status(status: int, headers: httpx.Headers, shown: str) -> None:

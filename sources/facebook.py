@@ -5,9 +5,9 @@ Fetching is `FacebookSource.poll`; parsing is pure (`parse_page_counts`, `graph_
 
 Two things need more than `HttpFetcher.get`:
 - Graph errors come as HTTP 400 for everything (expired token, unknown page, throttling); only the
-  JSON body's `error.code` tells them apart, and `HttpFetcher` does not read 4xx bodies. So this module
-  reads the answer itself with `fetch_any_status` (same size cap, network-error mapping and URL
-  redaction; the token travels in the query string).
+  JSON body's `error.code` tells them apart, so the module asks `HttpFetcher.get(raise_errors=False)`
+  for the error body (same size cap, network-error mapping and URL redaction; the token travels in
+  the query string).
 - Meta throttles by usage percentages sent in `X-App-Usage` / `X-Business-Use-Case-Usage` headers.
   At `SLOW_DOWN_AT` percent `slow_down` suggests an extra wait; at 100 the counts of that answer are
   still returned, and the next polls raise RateLimited until access is regained, without a request.
@@ -22,13 +22,11 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote, urlsplit
 
-import httpx
 from pydantic import Field, SecretStr, field_validator
 
 from sources.base import (
     AuthError,
     ConfigError,
-    Fetched,
     HttpFetcher,
     RateLimited,
     SourceError,
@@ -44,7 +42,6 @@ from wall.text import clean_text
 NETWORK = "facebook"
 DEFAULT_BASE_URL = "https://graph.facebook.com/v21.0"
 FIELDS = "name,fan_count,followers_count"
-ERROR_BODY_MAX_BYTES = 64 * 1024  # an error body is only read for its code: a truncated one is fine
 USAGE_HEADERS = ("x-app-usage", "x-page-usage", "x-business-use-case-usage")
 USAGE_KEYS = ("call_count", "total_time", "total_cputime")
 SLOW_DOWN_AT = 90.0  # percent of a usage budget from which polls should space out
@@ -134,7 +131,9 @@ class FacebookSource:
                 f"WALL_SOURCES__{env_name}__TOKEN or the credential {self.settings.name}.token"
             )
         url = f"{self.settings.base_url}/{quote(self.settings.page_id, safe='')}"
-        fetched = await fetch_any_status(self.http, url, {"fields": FIELDS, "access_token": token})
+        fetched = await self.http.get(
+            url, params={"fields": FIELDS, "access_token": token}, conditional=False, raise_errors=False
+        )
         shown = redact_url(fetched.url)
         self.usage, regain = graph_usage(fetched.headers)
         if self.usage >= 100:
@@ -159,55 +158,6 @@ class FacebookSource:
 
     def restore(self, state: Mapping[str, Any]) -> None:
         """Nothing to restore (see `state`)."""
-
-
-# -- HTTP with error bodies ---------------------------------------------------------------------------
-
-
-async def fetch_any_status(http: HttpFetcher, url: str, params: Mapping[str, str]) -> Fetched:
-    """GET `url` and return the answer whatever its status, body read within the fetcher's cap.
-
-    A success body over the cap is a TransientError; an error body is cut at `ERROR_BODY_MAX_BYTES`.
-    Network failures map to TransientError with the URL redacted (the query carries the token).
-    """
-    request = http.client.build_request("GET", url, params=params)
-    shown = redact_url(str(request.url))
-    try:
-        try:
-            response = await http.client.send(request, stream=True)
-        except (httpx.ReadError, httpx.RemoteProtocolError):
-            # A pooled keep-alive connection the server closed: the GET never arrived, retry once.
-            response = await http.client.send(request, stream=True)
-    except httpx.TimeoutException:
-        raise TransientError(f"timed out: {shown}") from None
-    except httpx.TransportError as exc:
-        raise TransientError(f"cannot reach {shown}: {type(exc).__name__}") from None
-    try:
-        if response.status_code < 400:
-            content = await _read_capped(response, http.max_bytes, shown, truncate=False)
-        else:
-            content = await _read_capped(response, ERROR_BODY_MAX_BYTES, shown, truncate=True)
-    except httpx.TimeoutException:
-        raise TransientError(f"timed out reading {shown}") from None
-    except httpx.TransportError as exc:
-        raise TransientError(f"connection lost reading {shown}: {type(exc).__name__}") from None
-    finally:
-        await response.aclose()
-    return Fetched(response.status_code, response.headers, content, str(request.url))
-
-
-async def _read_capped(response: httpx.Response, limit: int, shown: str, *, truncate: bool) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > limit:
-            if truncate:
-                chunks.append(chunk[: limit - (size - len(chunk))])
-                break
-            raise TransientError(f"answer too large from {shown}: over {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 # -- pure helpers ---------------------------------------------------------------------------------------

@@ -6,8 +6,8 @@ Fetching is `YouTubeSource.poll`; parsing is pure (`parse_channels`, `parse_chan
 Why this module reads error bodies itself instead of using `HttpFetcher.get`: on YouTube a 403 means
 either "the daily quota is spent" (wait until it resets at midnight Pacific time) or "this key may
 not do that" (a person must act). Only the JSON body's `error.errors[].reason` tells them apart, and
-`HttpFetcher` does not read bodies of 4xx answers. `fetch_any_status` keeps its size cap, its error
-mapping for network failures and its redaction of the URL (the API key travels in the query string).
+so the module asks `HttpFetcher.get(raise_errors=False)` for the error body (same size cap, network
+error mapping and URL redaction: the API key travels in the query string).
 """
 
 from __future__ import annotations
@@ -20,13 +20,11 @@ from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-import httpx
 from pydantic import Field, SecretStr, field_validator
 
 from sources.base import (
     AuthError,
     ConfigError,
-    Fetched,
     HttpFetcher,
     RateLimited,
     SourceError,
@@ -42,7 +40,6 @@ from wall.text import clean_text
 NETWORK = "youtube"
 DEFAULT_BASE_URL = "https://www.googleapis.com/youtube/v3"
 MAX_IDS = 50  # channels.list takes at most 50 ids a request
-ERROR_BODY_MAX_BYTES = 64 * 1024  # an error body is only read for its reason: a truncated one is fine
 QUOTA_TIMEZONE = ZoneInfo("America/Los_Angeles")  # the daily quota resets at midnight Pacific time
 QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
 SHORT_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
@@ -168,7 +165,9 @@ class YouTubeSource:
     async def _list(self, key: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
         """Items of one `channels.list` call, or the error-tree exception its answer means."""
         query = {"part": "snippet,statistics", **params, "key": key}
-        fetched = await fetch_any_status(self.http, f"{self.settings.base_url}/channels", query)
+        fetched = await self.http.get(
+            f"{self.settings.base_url}/channels", params=query, conditional=False, raise_errors=False
+        )
         shown = redact_url(fetched.url)
         if fetched.status >= 400:
             error = classify_error(fetched.status, fetched.content, shown=shown, now=self.clock())
@@ -176,55 +175,6 @@ class YouTubeSource:
                 raise error
             raise_for_status(fetched.status, fetched.headers, shown)
         return parse_channels(fetched.json(), shown=shown)
-
-
-# -- HTTP with error bodies ---------------------------------------------------------------------------
-
-
-async def fetch_any_status(http: HttpFetcher, url: str, params: Mapping[str, str]) -> Fetched:
-    """GET `url` and return the answer whatever its status, body read within the fetcher's cap.
-
-    A success body over the cap is a TransientError; an error body is cut at `ERROR_BODY_MAX_BYTES`.
-    Network failures map to TransientError with the URL redacted (the query carries the key).
-    """
-    request = http.client.build_request("GET", url, params=params)
-    shown = redact_url(str(request.url))
-    try:
-        try:
-            response = await http.client.send(request, stream=True)
-        except (httpx.ReadError, httpx.RemoteProtocolError):
-            # A pooled keep-alive connection the server closed: the GET never arrived, retry once.
-            response = await http.client.send(request, stream=True)
-    except httpx.TimeoutException:
-        raise TransientError(f"timed out: {shown}") from None
-    except httpx.TransportError as exc:
-        raise TransientError(f"cannot reach {shown}: {type(exc).__name__}") from None
-    try:
-        if response.status_code < 400:
-            content = await _read_capped(response, http.max_bytes, shown, truncate=False)
-        else:
-            content = await _read_capped(response, ERROR_BODY_MAX_BYTES, shown, truncate=True)
-    except httpx.TimeoutException:
-        raise TransientError(f"timed out reading {shown}") from None
-    except httpx.TransportError as exc:
-        raise TransientError(f"connection lost reading {shown}: {type(exc).__name__}") from None
-    finally:
-        await response.aclose()
-    return Fetched(response.status_code, response.headers, content, str(request.url))
-
-
-async def _read_capped(response: httpx.Response, limit: int, shown: str, *, truncate: bool) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > limit:
-            if truncate:
-                chunks.append(chunk[: limit - (size - len(chunk))])
-                break
-            raise TransientError(f"answer too large from {shown}: over {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 # -- pure helpers ---------------------------------------------------------------------------------------
