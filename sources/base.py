@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -323,6 +324,21 @@ def raise_for_status(status: int, headers: httpx.Headers, shown: str) -> None:
     if status >= 500:
         raise TransientError(f"server error from {shown} (HTTP {status})")
     raise ConfigError(f"request refused by {shown} (HTTP {status})")
+
+
+def check_api_root(value: str, *, example: str, secret: str) -> str:
+    """A configured API root: http(s), and no query, fragment or password, since a secret written
+    there would travel in every URL and log line (`secret` names the key it belongs in)."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{redact_url(value)!r} is not an http(s) URL: write it as {example}")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        what = "key" if secret == "api_key" else secret
+        raise ValueError(
+            f"{redact_url(value)!r} must not have a query, fragment or password: give the API root only "
+            f"(the {what} goes in `{secret}`)"
+        )
+    return value.strip().rstrip("/")
 
 
 def secret_value(secret: SecretStr | None) -> str:

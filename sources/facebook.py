@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from pydantic import Field, SecretStr, field_validator
 
@@ -32,6 +32,7 @@ from sources.base import (
     SourceError,
     SourceSettings,
     TransientError,
+    check_api_root,
     raise_for_status,
     redact_url,
     secret_value,
@@ -67,15 +68,7 @@ class FacebookSettings(SourceSettings):
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, value: str) -> str:
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"{redact_url(value)!r} is not an http(s) URL: write it as {DEFAULT_BASE_URL}")
-        if parts.query or parts.fragment or parts.username or parts.password:
-            raise ValueError(
-                f"{redact_url(value)!r} must not have a query, fragment or password: give the API root "
-                "only (the token goes in `token`)"
-            )
-        return value.strip().rstrip("/")
+        return check_api_root(value, example=DEFAULT_BASE_URL, secret="token")
 
     @field_validator("page_id")
     @classmethod

@@ -22,6 +22,7 @@ from sources.base import (
     HttpFetcher,
     SourceSettings,
     TransientError,
+    check_api_root,
     redact_url,
     secret_value,
 )
@@ -59,17 +60,7 @@ class MastodonSettings(SourceSettings):
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, value: str) -> str:
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(
-                f"{redact_url(value)!r} is not an http(s) URL: write it as https://mastodon.example"
-            )
-        if parts.query or parts.fragment or parts.username or parts.password:
-            raise ValueError(
-                f"{redact_url(value)!r} must not have a query, fragment or password: give the instance "
-                "root only (the token goes in `token`)"
-            )
-        return value.strip().rstrip("/")
+        return check_api_root(value, example="https://mastodon.example", secret="token")
 
     @field_validator("hashtags")
     @classmethod

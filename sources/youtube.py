@@ -17,7 +17,6 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, time, timedelta
 from typing import Any, ClassVar, Literal
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator
@@ -30,6 +29,7 @@ from sources.base import (
     SourceError,
     SourceSettings,
     TransientError,
+    check_api_root,
     raise_for_status,
     redact_url,
     secret_value,
@@ -70,15 +70,7 @@ class YouTubeSettings(SourceSettings):
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, value: str) -> str:
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"{redact_url(value)!r} is not an http(s) URL: write it as {DEFAULT_BASE_URL}")
-        if parts.query or parts.fragment or parts.username or parts.password:
-            raise ValueError(
-                f"{redact_url(value)!r} must not have a query, fragment or password: give the API root "
-                "only (the key goes in `api_key`)"
-            )
-        return value.strip().rstrip("/")
+        return check_api_root(value, example=DEFAULT_BASE_URL, secret="api_key")
 
     @field_validator("channels")
     @classmethod
