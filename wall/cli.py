@@ -26,6 +26,7 @@ from wall.moderation import Moderator, Verdict
 from wall.paths import ASSETS_DIR, state_dir
 
 EXIT_CONFIG = 2
+PROBE_HEADERS = ("source", "type", "health", "detail")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -75,7 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--windowed", action="store_true")
     demo.add_argument("--out", default="demo-out", help="folder for the PNG files without a display")
     demo.add_argument("--size", default="1920x1080", help="WxH of the PNG files")
-    sub.add_parser("check-config", parents=[common], help="validate the config file")
+    check = sub.add_parser("check-config", parents=[common], help="validate the config file")
+    check.add_argument("--probe", action="store_true", help="also poll every enabled source once and report")
     fetch = sub.add_parser(
         "fetch", parents=[common], help="poll one source once and print what it would show"
     )
@@ -104,7 +106,37 @@ def _check_config(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr)
         return EXIT_CONFIG
     print(f"{path}: OK: {len(config.sources)} source(s), {len(config.effective_panels())} panel(s)")
+    if args.probe:
+        return asyncio.run(_probe(config))
     return 0
+
+
+async def _probe(config: WallConfig) -> int:
+    """Poll every enabled source once, concurrently, and print one line each: what comms need to
+    know before the wall goes live (a token refused shows as needs_attention, never on screen)."""
+    from sources.base import PermanentError, SourceError
+    from wall.services import build_sources, make_client
+
+    async with make_client(config) as client:
+        sources = build_sources(config, client)
+
+        async def one(source: Any) -> tuple[str, str]:
+            try:
+                batch = await asyncio.wait_for(source.poll(), timeout=max(30.0, config.network.timeout * 2))
+            except PermanentError as exc:
+                return "needs_attention", str(exc)
+            except (SourceError, TimeoutError) as exc:
+                return "failing", str(exc) or "no answer in time"
+            return "ok", f"{len(batch.posts)} post(s), {len(batch.counts)} count(s)"
+
+        results = await asyncio.gather(*(one(s) for s in sources))
+    rows = [
+        (s.settings.name, s.settings.type, health, detail)
+        for s, (health, detail) in zip(sources, results, strict=True)
+    ]
+    rows += [(s.name, s.type, "disabled", "") for s in config.sources if not s.enabled]
+    print_table(PROBE_HEADERS, rows)
+    return 0 if all(r[2] in ("ok", "disabled") for r in rows) else 1
 
 
 def _load_or_last_good(args: argparse.Namespace) -> WallConfig:
@@ -303,12 +335,17 @@ def _status(config: WallConfig, args: argparse.Namespace) -> int:
             print(f"  config: {line}")
     else:
         print("wall not running (last known state below)")
-    headers = ["source", "type", "health", "last_success", "next_poll", "last_error"]
-    widths = {h: max(len(h), *(len(str(r[h])) for r in rows)) if rows else len(h) for h in headers}
-    print("  ".join(h.upper().ljust(widths[h]) for h in headers))
-    for row in rows:
-        print("  ".join(str(row[h]).ljust(widths[h]) for h in headers).rstrip())
+    headers = ("source", "type", "health", "last_success", "next_poll", "last_error")
+    print_table(headers, [tuple(str(row[h]) for h in headers) for row in rows])
     return 0
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """Aligned columns for a terminal: a header line in capitals, then one line per row."""
+    widths = [max([len(h), *(len(row[i]) for row in rows)]) for i, h in enumerate(headers)]
+    print("  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    for row in rows:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
 
 
 def _alive(pid: int) -> bool:

@@ -134,3 +134,24 @@ def test_status_before_and_after_a_run(tmp_path: Path, httpserver: HTTPServer) -
     (row,) = after["sources"]
     assert row["health"] == "retrying" and "HTTP 500" in row["last_error"]
     assert after["running"] is None
+
+
+def test_check_config_probe_reports_each_source(tmp_path: Path, httpserver: HTTPServer) -> None:
+    feed = (FIXTURES / "rss" / "rss2.xml").read_bytes()
+    httpserver.expect_request("/feed").respond_with_data(feed, content_type="application/rss+xml")
+    httpserver.expect_request("/api/v1/timelines/tag/brand").respond_with_data("no", status=401)
+    base = httpserver.url_for("/").rstrip("/")
+    path = config(
+        tmp_path,
+        f'[[sources]]\nname = "news"\ntype = "rss"\nurl = "{base}/feed"\n'
+        f'[[sources]]\nname = "masto"\ntype = "mastodon"\nbase_url = "{base}"\nhashtags = ["brand"]\n'
+        f'[[sources]]\nname = "down"\ntype = "rss"\nurl = "http://127.0.0.1:9/feed"\n'
+        '[[sources]]\nname = "later"\ntype = "demo"\nenabled = false\n',
+    )
+    result = wall("check-config", "--probe", "--config", str(path))
+    assert result.returncode == 1, result.stderr
+    rows = {line.split()[0]: line.split(None, 3)[2:] for line in result.stdout.splitlines()[2:]}
+    assert rows["news"][0] == "ok" and "post(s)" in rows["news"][1]
+    assert rows["masto"][0] == "needs_attention" and "401" in rows["masto"][1]
+    assert rows["down"][0] == "failing" and "cannot reach" in rows["down"][1]
+    assert rows["later"] == ["disabled"]
