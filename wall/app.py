@@ -21,17 +21,18 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import qasync
-from PySide6.QtCore import QSocketNotifier, QTimer
+from PySide6.QtCore import QFileSystemWatcher, QSocketNotifier, QTimer
 from PySide6.QtGui import QGuiApplication, QScreen
 from PySide6.QtWidgets import QApplication
 
 from sources.base import HttpFetcher, Source
 from wall import systemd
-from wall.config import WallConfig
+from wall.config import ConfigProblems, WallConfig, load_config, remember_good_config
 from wall.hub import Hub
 from wall.images import MAX_DOWNLOAD_BYTES, ImageLoader
 from wall.memory import release_free_memory
@@ -46,6 +47,7 @@ from widgets.window import WallWindow
 log = logging.getLogger("wall.app")
 
 POSTS_PER_KIND = 60
+RELOAD_DEBOUNCE_MS = 300
 SWITCH_INTERVAL_S = 0.001
 
 
@@ -226,8 +228,13 @@ def run_wall(
     exit_after_first_frame: bool = False,
     started: float | None = None,
     config_problems: list[str] | None = None,
+    config_path: Path | None = None,
 ) -> int:
-    """Run the wall until SIGTERM/SIGINT (or `exit_after` seconds). Returns the exit status."""
+    """Run the wall until SIGTERM/SIGINT (or `exit_after` seconds). Returns the exit status.
+
+    With `config_path`, the file is read again on SIGHUP and whenever it changes: a valid new config
+    applies within a second; an invalid one is refused with a log line and the wall runs on.
+    """
     started = started if started is not None else time.monotonic()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("lobby-wall")
@@ -237,13 +244,7 @@ def run_wall(
     store = open_store(config)
     store.forget_sources([s.name for s in config.sources if s.enabled])
     hub = Hub()
-    windows: list[WallWindow] = []
-    panels = config.effective_panels()
-    for screen_settings in config.effective_screens():
-        chosen = [panels[i] for i in screen_settings.panels] if screen_settings.panels else panels
-        window = WallWindow(hub, config.wall, chosen)
-        keep_memory_low(window)
-        windows.append(window)
+    windows = build_windows(config, hub)
 
     def on_first_frame() -> None:
         elapsed = time.monotonic() - started
@@ -255,12 +256,24 @@ def run_wall(
 
     windows[0].first_frame.connect(on_first_frame)
 
+    reload_requests: asyncio.Queue[str] = asyncio.Queue()
+
     def on_signal(number: int) -> None:
         if number == signal.SIGHUP:
-            log.info("SIGHUP: configuration reload is not supported yet; restart the service")
+            reload_requests.put_nowait("SIGHUP")
             return
         log.info("signal %d: stopping", number)
         quit_event.set()
+
+    watcher = QFileSystemWatcher()
+    debounce = QTimer()
+    debounce.setSingleShot(True)
+    debounce.setInterval(RELOAD_DEBOUNCE_MS)  # editors write a file in several steps
+    debounce.timeout.connect(lambda: reload_requests.put_nowait("file change"))
+    if config_path is not None:
+        watcher.addPath(str(config_path))
+        # Editors often replace the file (write, rename): the watch is put back on the new file.
+        watcher.fileChanged.connect(lambda _path: (debounce.start(), watcher.addPath(str(config_path))))
 
     waker = _SignalWaker(on_signal)
     watchdog = QTimer()
@@ -270,21 +283,22 @@ def run_wall(
         watchdog.start(int(interval * 1000))
 
     async def main() -> None:
+        nonlocal windows
         client = make_client(config)
         engine = Engine(config, store, hub, client)
+        running = config
         engine.fill_hub_from_store()
         hub.flush()
         tune_for_smooth_frames()
         for window, screen_settings in zip(windows, config.effective_screens(), strict=True):
             window.place_on(find_screen(screen_settings.output), fullscreen=not windowed)
-        store.set_meta(
-            "runtime",
-            {
-                "pid": os.getpid(),
-                "started_at": utcnow().isoformat(),
-                "config_problems": config_problems or [],
-            },
-        )
+        started_at = utcnow().isoformat()
+
+        def record_runtime(problems: list[str]) -> None:
+            runtime = {"pid": os.getpid(), "started_at": started_at, "config_problems": problems}
+            store.set_meta("runtime", runtime)
+
+        record_runtime(config_problems or [])
         if config_problems:
             systemd.notify("STATUS=config refused, running on the last good copy: " + config_problems[0])
         engine.start()
@@ -293,9 +307,53 @@ def run_wall(
         status_timer.start(30_000)
         if exit_after is not None:
             loop.call_later(exit_after, quit_event.set)
+
+        async def apply_reloads() -> None:
+            nonlocal engine, running, windows
+            while True:
+                reason = await reload_requests.get()
+                if config_path is None:
+                    log.info("%s: no config file to read again (demo)", reason)
+                    continue
+                try:
+                    new = load_config(config_path)
+                except ConfigProblems as problems:
+                    log.warning(
+                        "%s: config refused, the wall keeps the running one: %s",
+                        reason,
+                        "; ".join(problems.lines),
+                    )
+                    record_runtime(
+                        [*problems.lines, f"{config_path}: refused; the wall runs on its previous config"]
+                    )
+                    continue
+                if new == running:
+                    continue
+                await engine.stop()
+                store.forget_sources([s.name for s in new.sources if s.enabled])
+                engine = Engine(new, store, hub, client)
+                engine.fill_hub_from_store()
+                engine.start()
+                if (new.wall, new.effective_panels(), new.effective_screens()) != (
+                    running.wall,
+                    running.effective_panels(),
+                    running.effective_screens(),
+                ):
+                    for window in windows:
+                        window.close()
+                    windows = build_windows(new, hub)
+                    for window, screen_settings in zip(windows, new.effective_screens(), strict=True):
+                        window.place_on(find_screen(screen_settings.output), fullscreen=not windowed)
+                running = new
+                remember_good_config(new)
+                record_runtime([])
+                log.info("%s: config reloaded from %s", reason, config_path)
+
+        reloader = asyncio.ensure_future(apply_reloads())
         try:
             await quit_event.wait()
         finally:
+            reloader.cancel()
             status_timer.stop()
             systemd.notify("STOPPING=1")
             await engine.stop()
@@ -311,6 +369,18 @@ def run_wall(
         for window in windows:
             window.close()
     return 0
+
+
+def build_windows(config: WallConfig, hub: Hub) -> list[WallWindow]:
+    """One window per configured screen, each with its playlist."""
+    windows = []
+    panels = config.effective_panels()
+    for screen_settings in config.effective_screens():
+        chosen = [panels[i] for i in screen_settings.panels] if screen_settings.panels else panels
+        window = WallWindow(hub, config.wall, chosen)
+        keep_memory_low(window)
+        windows.append(window)
+    return windows
 
 
 def _status_line(statuses: list[SourceStatus]) -> str:

@@ -144,7 +144,7 @@ def _load_or_last_good(args: argparse.Namespace) -> WallConfig:
     try:
         return _load(args)
     except ConfigProblems as problems:
-        fallback = load_last_good()
+        fallback = load_last_good(resolve_config_path(args.config))
         if fallback is None:
             raise
         for line in problems.lines:
@@ -158,18 +158,18 @@ def _run_with_fallback(args: argparse.Namespace, started: float) -> int:
     try:
         config = load_config(path)
     except ConfigProblems as problems:
-        fallback = load_last_good()
+        fallback = load_last_good(path)
         if fallback is None:
             raise
         refused = [*problems.lines, f"{path}: refused; running on the last good copy {fallback.path}"]
         for line in refused:
             print(line, file=sys.stderr)
-        return _run(fallback, args, started, refused)
+        return _run(fallback, args, started, refused, path)
     remember_good_config(config)
-    return _run(config, args, started, [])
+    return _run(config, args, started, [], path)
 
 
-def _run(config: WallConfig, args: argparse.Namespace, started: float, refused: list[str]) -> int:
+def _run(config: WallConfig, args: argparse.Namespace, started: float, refused: list[str], path: Path) -> int:
     from wall.app import run_wall
     from wall.logs import config_secrets, setup_logging
 
@@ -181,6 +181,7 @@ def _run(config: WallConfig, args: argparse.Namespace, started: float, refused: 
         exit_after_first_frame=args.exit_after_first_frame,
         started=started,
         config_problems=refused,
+        config_path=path,
     )
 
 

@@ -440,12 +440,22 @@ def remember_good_config(config: WallConfig) -> Path | None:
     return target
 
 
-def load_last_good(env: Mapping[str, str] | None = None) -> WallConfig | None:
-    """The last config that loaded, from the default state directory, if there is a usable one."""
-    path = state_dir("", env) / LAST_GOOD_NAME
-    if not path.is_file():
-        return None
-    try:
-        return load_config(path, env)
-    except ConfigProblems:
-        return None
+def load_last_good(broken: Path | None = None, env: Mapping[str, str] | None = None) -> WallConfig | None:
+    """The last config that loaded, if there is a usable one: in the state directory the broken
+    file still names (when it is readable TOML), else in the default one."""
+    folders = [state_dir("", env)]
+    if broken is not None:
+        try:
+            named = tomllib.loads(broken.read_text(encoding="utf-8")).get("storage", {}).get("state_dir", "")
+            if isinstance(named, str) and named:
+                folders.insert(0, Path(named))
+        except (AttributeError, OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            pass
+    for folder in folders:
+        path = folder / LAST_GOOD_NAME
+        if path.is_file():
+            try:
+                return load_config(path, env)
+            except ConfigProblems:
+                continue
+    return None

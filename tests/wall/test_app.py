@@ -195,3 +195,56 @@ def wall_status(config: Path, env: dict[str, str]) -> str:
         cwd=ROOT,
     )
     return result.stdout
+
+
+def test_config_changes_apply_while_running_and_a_broken_one_is_refused(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    feed = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>News</title>'
+        '<item><guid isPermaLink="false">a</guid><title>Bravo Lyon</title>'
+        "<pubDate>Mon, 23 Nov 2026 08:00:00 GMT</pubDate></item>"
+        '<item><guid isPermaLink="false">c</guid><title>Des tomates à l\'accueil</title>'
+        "<pubDate>Mon, 23 Nov 2026 08:01:00 GMT</pubDate></item></channel></rss>"
+    )
+    httpserver.expect_request("/feed").respond_with_data(feed, content_type="application/rss+xml")
+    config = write_config(tmp_path, httpserver.url_for("/feed"))
+    wall = start_wall(config, env={"XDG_STATE_HOME": str(tmp_path / "xdg")})
+    try:
+        assert wait_for(lambda: sorted(stored_ids(config)) == ["a", "c"]), stored_ids(config)
+        # Comms save a typo: refused, the wall keeps running and `wall status` says why.
+        text = config.read_text(encoding="utf-8")
+        config.write_text(text.replace("interval = 15", "interval = 5"), encoding="utf-8")
+        assert wait_for(lambda: "refused" in status_text(config, tmp_path))
+        assert wall.poll() is None
+        # Then a valid change, applied without a restart (file watch; SIGHUP does the same).
+        config.write_text(text + '[moderation]\nblocked_words = ["tomates"]\n', encoding="utf-8")
+        wall.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: stored_ids(config) == ["a"], timeout=10)
+        assert "refused" not in status_text(config, tmp_path)
+        wall.send_signal(signal.SIGTERM)
+        _, stderr = wall.communicate(timeout=30)
+    finally:
+        wall.kill()
+    assert wall.returncode == 0
+    assert "config refused, the wall keeps the running one" in stderr and "config reloaded" in stderr
+
+
+def stored_ids(config: Path) -> list[str]:
+    store = open_store(load_config(config, env={}))
+    try:
+        return [p.id for p in store.recent_posts("mention")]
+    finally:
+        store.close()
+
+
+def status_text(config: Path, tmp_path: Path) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "wall.cli", "status", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={**os.environ, "XDG_STATE_HOME": str(tmp_path / "xdg")},
+    )
+    return result.stdout + result.stderr
