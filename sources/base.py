@@ -34,7 +34,8 @@ ERROR_BODY_MAX_BYTES = 64 * 1024  # an error body is read only for its code or r
 class SourceSettings(BaseModel):
     """Keys every `[[sources]]` entry takes; each adapter subclasses it with its own keys."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # hide_input_in_errors: a whole-entry check would otherwise repeat the entry, secrets included.
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     name: str = Field(
         min_length=1,

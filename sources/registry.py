@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sources import demo, facebook, mastodon, rss, youtube
+from sources import bluesky, demo, facebook, mastodon, rss, youtube
 from sources.base import HttpFetcher, Source, SourceSettings
 
 
@@ -27,6 +27,7 @@ ADAPTERS: dict[str, Adapter] = {
     "mastodon": Adapter(mastodon.MastodonSettings, mastodon.MastodonSource),
     "youtube": Adapter(youtube.YouTubeSettings, youtube.YouTubeSource),
     "facebook": Adapter(facebook.FacebookSettings, facebook.FacebookSource),
+    "bluesky": Adapter(bluesky.BlueskySettings, bluesky.BlueskySource),
 }
 
 
