@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import email.utils
 import json
+import re
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
@@ -340,6 +341,18 @@ def check_api_root(value: str, *, example: str, secret: str) -> str:
             f"(the {what} goes in `{secret}`)"
         )
     return value.strip().rstrip("/")
+
+
+def unique_hashtags(values: Iterable[str], pattern: re.Pattern[str], example: str) -> list[str]:
+    """Configured hashtags without their '#', checked against `pattern`, duplicates (any case) dropped."""
+    tags: list[str] = []
+    for raw in values:
+        tag = raw.strip().lstrip("#")
+        if not pattern.match(tag):
+            raise ValueError(f"{raw!r} is not a hashtag: {example}")
+        if tag.casefold() not in (seen.casefold() for seen in tags):
+            tags.append(tag)
+    return tags
 
 
 def secret_value(secret: SecretStr | None) -> str:

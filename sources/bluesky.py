@@ -33,6 +33,7 @@ from sources.base import (
     raise_for_status,
     redact_url,
     secret_value,
+    unique_hashtags,
 )
 from wall.model import Author, Batch, Count, Media, Post, PostKind, parse_iso, utcnow
 from wall.text import clean_text
@@ -90,14 +91,7 @@ class BlueskySettings(SourceSettings):
     @field_validator("hashtags")
     @classmethod
     def _check_hashtags(cls, values: list[str]) -> list[str]:
-        tags: list[str] = []
-        for raw in values:
-            tag = raw.strip().removeprefix("#")
-            if not _TAG.match(tag):
-                raise ValueError(f"{raw!r} is not a hashtag: write it as 'norauto' (no spaces)")
-            if tag.lower() not in (t.lower() for t in tags):
-                tags.append(tag)
-        return tags
+        return unique_hashtags(values, _TAG, "write it as 'norauto' (no spaces)")
 
     @field_validator("accounts")
     @classmethod

@@ -25,6 +25,7 @@ from sources.base import (
     check_api_root,
     redact_url,
     secret_value,
+    unique_hashtags,
 )
 from wall.model import Author, Batch, Count, Media, Post, PostKind, parse_iso, utcnow
 from wall.text import clean_text, html_to_text
@@ -65,14 +66,7 @@ class MastodonSettings(SourceSettings):
     @field_validator("hashtags")
     @classmethod
     def _check_hashtags(cls, values: list[str]) -> list[str]:
-        tags: list[str] = []
-        for raw in values:
-            tag = raw.strip().lstrip("#")
-            if not _HASHTAG.match(tag):
-                raise ValueError(f"{raw!r} is not a hashtag: use letters, digits and _ only, as in 'brand'")
-            if tag.casefold() not in (seen.casefold() for seen in tags):
-                tags.append(tag)
-        return tags
+        return unique_hashtags(values, _HASHTAG, "use letters, digits and _ only, as in 'brand'")
 
     @field_validator("accounts")
     @classmethod
