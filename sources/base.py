@@ -24,11 +24,12 @@ from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from wall.model import Batch, PostKind
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024  # a feed or API page larger than this is refused, not parsed
+_TAG = re.compile(r"^#?[^\W_][\w-]*$")
 ERROR_BODY_MAX_BYTES = 64 * 1024  # an error body is read only for its code or reason: truncated is fine
 
 
@@ -52,9 +53,44 @@ class SourceSettings(BaseModel):
     moderation: dict[str, Any] = Field(
         default_factory=dict, description="Keys of [moderation] that differ for this source"
     )
+    # Consent and privacy (wall/consent.py applies them). Defaults depend on `kind`: an internal
+    # source needs a tag by default, shows first name + initial and keeps posts 7 days.
+    require_tag: bool | str | list[str] | None = Field(
+        None,
+        description="Tags a post must carry to be shown, e.g. ['mur', 'lobby']; true: those two; false: none",
+    )
+    opt_out: list[str] = Field(
+        default_factory=list, description="Authors (handle or full name) never shown, whatever they post"
+    )
+    show_authors: Literal["full", "first_initial", "none"] | None = Field(
+        None, description="How authors are named on screen: full, first_initial ('Alice M.') or none"
+    )
+    retention_days: float | None = Field(
+        None, gt=0, le=3650, description="Posts older than this are purged with their images"
+    )
 
     # Names of SecretStr fields that may be filled from the environment or systemd credentials.
     secret_fields: ClassVar[tuple[str, ...]] = ()
+
+    @field_validator("require_tag")
+    @classmethod
+    def _check_tags(cls, value: bool | str | list[str] | None) -> bool | str | list[str] | None:
+        if value is None or isinstance(value, bool):
+            return value
+        items = [value] if isinstance(value, str) else value
+        if not items:
+            raise ValueError("is empty: write false to show posts without a tag, or list the tags")
+        for item in items:
+            if not _TAG.match(item.strip()):
+                raise ValueError(f"{item!r} is not a tag: write it like 'mur' or '#mur'")
+        return value
+
+    @field_validator("opt_out")
+    @classmethod
+    def _check_opt_out(cls, values: list[str]) -> list[str]:
+        if any(not v.strip().lstrip("@") for v in values):
+            raise ValueError("has an empty entry: write each author's handle or full name")
+        return values
 
 
 class SourceError(Exception):

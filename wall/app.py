@@ -18,8 +18,9 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,20 +34,22 @@ from PySide6.QtWidgets import QApplication
 from sources.base import HttpFetcher, Source
 from wall import systemd
 from wall.config import ConfigProblems, WallConfig, load_config, remember_good_config
+from wall.consent import split
 from wall.hub import Hub
 from wall.images import MAX_DOWNLOAD_BYTES, ImageLoader
 from wall.memory import release_free_memory
-from wall.model import POST_KINDS, Batch, Health, PostKind, SourceStatus, utcnow
+from wall.model import POST_KINDS, Batch, Health, Post, PostKind, SourceStatus, utcnow
 from wall.moderation import Moderator
 from wall.paths import cache_dir
 from wall.poller import Poller, RetryPolicy
-from wall.services import USER_AGENT, build_sources, make_client, open_store
+from wall.services import USER_AGENT, Purged, build_sources, consents, make_client, open_store, purge
 from wall.store import Store, StoreChange
 from widgets.window import WallWindow
 
 log = logging.getLogger("wall.app")
 
 POSTS_PER_KIND = 60
+PURGE_EVERY = 3600.0
 RELOAD_DEBOUNCE_MS = 300
 SWITCH_INTERVAL_S = 0.001
 
@@ -68,9 +71,12 @@ class Engine:
         self.hub = hub
         self.clock = clock
         self.sources = build_sources(config, client)
+        self.consents = consents(config)
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         self.images = ImageLoader(
-            HttpFetcher(client, max_bytes=MAX_DOWNLOAD_BYTES, conditional=False), cache_dir()
+            HttpFetcher(client, max_bytes=MAX_DOWNLOAD_BYTES, conditional=False),
+            cache_dir(),
+            headers=self._image_headers,
         )
         self._image_tasks: set[asyncio.Task[None]] = set()
         for source in self.sources:
@@ -95,18 +101,63 @@ class Engine:
     def fill_hub_from_store(self) -> None:
         """Show the last stored content at once (before any network call)."""
         for kind in POST_KINDS:
-            self.hub.set_posts(kind, self.store.recent_posts(kind, POSTS_PER_KIND))
+            self.hub.set_posts(kind, self._shown(self.store.recent_posts(kind, POSTS_PER_KIND)))
         self.hub.set_counts(
             self.store.latest_counts(), self.store.count_history(self.clock() - timedelta(days=7))
         )
         self.hub.set_statuses(self.poller.statuses())
 
     def start(self) -> None:
-        """Start polling, and re-judge the stored posts with today's moderation rules."""
+        """Start polling, re-judge the stored posts with today's moderation rules, and purge what
+        consent and retention no longer allow (now, then every `PURGE_EVERY` seconds)."""
         self.poller.start()
-        task = asyncio.ensure_future(self._rejudge_stored())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        for job in (self._rejudge_stored(), self._purge_regularly()):
+            task = asyncio.ensure_future(job)
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    def _shown(self, posts: list[Post]) -> list[Post]:
+        """Stored posts as the screen may show them: consented, and authors named as configured."""
+        now = self.clock()
+        shown: list[Post] = []
+        for post in posts:
+            consent = self.consents.get(post.source)
+            if consent is None:
+                shown.append(post)
+            elif not consent.refusal(post, now):
+                shown.append(consent.present(post))
+        return shown
+
+    async def _refresh(self, kinds: Iterable[PostKind]) -> None:
+        for kind in sorted(kinds):
+            posts = await self._in_db(self.store.recent_posts, kind, POSTS_PER_KIND)
+            self.hub.set_posts(kind, self._shown(posts))
+
+    async def purge(self) -> Purged:
+        """Remove from the store and the image cache what consent and retention no longer allow."""
+        purged: Purged = await self._in_db(purge, self.store, self.consents, self.clock())
+        if purged.posts:
+            removed = await asyncio.to_thread(self.images.forget, purged.image_urls)
+            self.hub.forget_images(purged.image_urls)
+            log.info("purged %d posts and %d cached pictures (consent, retention)", purged.posts, removed)
+        await self._refresh(purged.kinds)
+        return purged
+
+    async def _purge_regularly(self) -> None:
+        while True:
+            try:
+                await self.purge()
+            except Exception:  # a locked or full disk: keep the wall running, try again later
+                log.exception("purge failed; next try in %d s", PURGE_EVERY)
+            await asyncio.sleep(PURGE_EVERY)
+
+    def _image_headers(self, url: str) -> dict[str, str]:
+        """Headers a source asks for when loading one of its own pictures (an RSE token)."""
+        for source in self.sources:
+            ask = getattr(source, "image_headers", None)
+            if ask is not None and (headers := ask(url)):
+                return dict(headers)
+        return {}
 
     async def _rejudge_stored(self) -> None:
         """A word blocked since the last start takes its posts off the screen within a second."""
@@ -115,8 +166,7 @@ class Engine:
             def rejudge(name: str = name, moderator: Moderator = moderator) -> set[PostKind]:
                 return self.store.set_verdicts(moderator.judge_many(self.store.posts_of(name)))
 
-            for kind in sorted(await self._in_db(rejudge)):
-                self.hub.set_posts(kind, await self._in_db(self.store.recent_posts, kind, POSTS_PER_KIND))
+            await self._refresh(await self._in_db(rejudge))
 
     async def stop(self) -> None:
         """Stop polling and wait for pending writes."""
@@ -132,6 +182,9 @@ class Engine:
     async def _on_batch(self, source: Source, batch: Batch) -> None:
         name = source.settings.name
         moderator = self.moderators[name]
+        admitted, refused = split(batch.posts, self.consents[name], self.clock())
+        if refused:  # never stored; an edit that dropped the tag takes the post off the screen
+            batch = replace(batch, posts=tuple(admitted), deleted=(*batch.deleted, *(p.id for p in refused)))
 
         def judge_and_store() -> StoreChange:
             for post_id in batch.deleted:
@@ -146,8 +199,7 @@ class Engine:
             # one, so the next poll fetches these posts again instead of skipping them.
             source.restore(await self._in_db(self.store.load_state, name))
             raise
-        for kind in sorted(change.kinds):
-            self.hub.set_posts(kind, await self._in_db(self.store.recent_posts, kind, POSTS_PER_KIND))
+        await self._refresh(change.kinds)
         if change.counts:
             since = self.clock() - timedelta(days=7)
             counts = await self._in_db(self.store.latest_counts)

@@ -9,7 +9,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from wall.config import (
     remember_good_config,
     resolve_config_path,
 )
+from wall.consent import consent_for
 from wall.model import Count, Post, as_utc, utcnow
 from wall.moderation import Moderator, Verdict
 from wall.paths import ASSETS_DIR, state_dir
@@ -48,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_fetch(config, args.source))
         if command == "snapshot":
             return _snapshot(config, args)
+        if command == "purge":
+            return _purge(config)
     except ConfigProblems as problems:
         for line in problems.lines:
             print(line, file=sys.stderr)
@@ -88,6 +91,11 @@ def _parser() -> argparse.ArgumentParser:
     snap.add_argument("--out", required=True, help="PNG file to write")
     snap.add_argument("--size", default="1920x1080", help="WxH")
     snap.add_argument("--demo", action="store_true", help="use the demo content instead of the stored one")
+    sub.add_parser(
+        "purge",
+        parents=[common],
+        help="remove now what consent and retention no longer allow (the running wall does it hourly)",
+    )
     status = sub.add_parser("status", parents=[common], help="each source's health")
     status.add_argument("--json", action="store_true")
     return parser
@@ -286,13 +294,38 @@ async def _fetch(config: WallConfig, name: str) -> int:
         except SourceError as exc:
             print(f"{name}: {exc}", file=sys.stderr)
             return 1
-    verdicts = Moderator(config.moderation_for(settings)).judge_many(batch.posts)
+    consent = consent_for(settings)
+    now = datetime.now(UTC)
+    verdicts = Moderator(config.moderation_for(settings)).judge_many(
+        [p for p in batch.posts if not consent.refusal(p, now)]
+    )
     for post in sorted(batch.posts, key=lambda p: p.created_at, reverse=True):
-        print(json.dumps(post_line(post, verdicts.get(post.key)), ensure_ascii=False))
+        refusal = consent.refusal(post, now)
+        verdict = Verdict(False, refusal) if refusal else verdicts.get(post.key)
+        print(json.dumps(post_line(consent.present(post), verdict), ensure_ascii=False))
     for post_id in batch.deleted:
         print(json.dumps({"type": "deleted", "id": post_id}))
     for count in batch.counts:
         print(json.dumps(count_line(count), ensure_ascii=False))
+    return 0
+
+
+def _purge(config: WallConfig) -> int:
+    from wall.images import forget_cached
+    from wall.paths import cache_dir
+    from wall.services import consents, open_store, purge
+
+    store = open_store(config)
+    try:
+        gone = store.forget_sources([s.name for s in config.sources if s.enabled])
+        purged = purge(store, consents(config), datetime.now(UTC))
+    finally:
+        store.close()
+    pictures = forget_cached(cache_dir(), purged.image_urls)
+    print(
+        f"purged {purged.posts} posts (consent, retention), {gone} of sources no longer configured, "
+        f"and {pictures} cached pictures"
+    )
     return 0
 
 

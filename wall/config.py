@@ -398,12 +398,18 @@ def _explain(error: Any) -> str:
     if kind == "extra_forbidden":
         return "unknown key: remove it or check its spelling"
     unit = " seconds" if error["loc"] and error["loc"][-1] in _SECONDS_FIELDS else ""
-    if kind in ("greater_than_equal", "greater_than"):
-        limit = _num(ctx.get("ge", ctx.get("gt")))
+    if kind == "greater_than_equal":
+        limit = _num(ctx.get("ge"))
         return f"{value} is below the minimum of {limit}{unit}: use a value of at least {limit}"
-    if kind in ("less_than_equal", "less_than"):
-        limit = _num(ctx.get("le", ctx.get("lt")))
+    if kind == "greater_than":
+        limit = _num(ctx.get("gt"))
+        return f"{value} is too small{unit}: use a value above {limit}"
+    if kind == "less_than_equal":
+        limit = _num(ctx.get("le"))
         return f"{value} is above the maximum of {limit}{unit}: use a value of at most {limit}"
+    if kind == "less_than":
+        limit = _num(ctx.get("lt"))
+        return f"{value} is too large{unit}: use a value below {limit}"
     if kind == "literal_error":
         return f"{value!r} is not allowed: use one of {ctx.get('expected')}"
     if kind == "string_pattern_mismatch":

@@ -127,6 +127,12 @@ class Hub(QObject):
             self._requested.discard(old)
         self.image_ready.emit(url)
 
+    def forget_images(self, urls: Iterable[str]) -> None:
+        """Drop these pictures from memory (an author opted out, a post passed its retention)."""
+        for url in urls:
+            self._images.pop(url, None)
+            self._requested.discard(url)
+
     def flush(self) -> None:
         """Emit pending change signals now (tests, snapshots)."""
         self._timer.stop()

@@ -30,6 +30,7 @@ _STRINGS: dict[str, dict[str, str]] = {
         "subscribers": "abonnés",
         "members": "membres",
         "sensitive": "Contenu masqué",
+        "colleague": "Un·e collègue",
         "unknown": "—",
     },
     "en": {
@@ -38,6 +39,7 @@ _STRINGS: dict[str, dict[str, str]] = {
         "panel.internal": "Inside the company",
         "panel.announcement": "Announcement",
         "empty.fans": "Counters are on their way…",
+        "colleague": "A colleague",
         "empty.mentions": "No mentions yet",
         "empty.internal": "No internal posts yet",
         "stale": "Old data: {names}",

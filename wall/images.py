@@ -14,6 +14,7 @@ import io
 import logging
 import os
 import threading
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -75,8 +76,12 @@ class ImageLoader:
         *,
         concurrency: int = 2,
         cache_bytes: int = CACHE_BYTES,
+        headers: Callable[[str], Mapping[str, str]] | None = None,
     ) -> None:
         self.http = http
+        # Extra request headers for one URL: an internal network's pictures may need its token,
+        # which each source gives only for its own server (`image_headers`).
+        self.headers = headers
         self.cache_dir = cache_dir
         self.cache_bytes = cache_bytes
         self._slots = asyncio.Semaphore(concurrency)
@@ -113,13 +118,18 @@ class ImageLoader:
             return await asyncio.to_thread(local.read_bytes)
         if not url.startswith(("https://", "http://")) or self.http is None:
             raise ImageError("only http(s) and built-in asset images are loaded")
-        fetched = await self.http.get(url, conditional=False)
+        headers = self.headers(url) if self.headers is not None else None
+        fetched = await self.http.get(url, headers=headers or None, conditional=False)
         return fetched.content
+
+    def forget(self, urls: Iterable[str]) -> int:
+        """Remove these pictures from the disk cache (consent, retention); returns how many were there."""
+        return forget_cached(self.cache_dir, urls) if self.cache_dir is not None else 0
 
     def _cache_file(self, url: str) -> Path | None:
         if self.cache_dir is None or asset_path(url) is not None:
             return None
-        return self.cache_dir / hashlib.sha256(url.encode()).hexdigest()
+        return cache_file(self.cache_dir, url)
 
     def _write_cache(self, path: Path, data: bytes) -> None:
         tmp = path.with_name(f"{path.name}.{threading.get_ident()}.tmp")
@@ -144,3 +154,21 @@ class ImageLoader:
                 break
             path.unlink(missing_ok=True)
             total -= size
+
+
+def cache_file(cache_dir: Path, url: str) -> Path:
+    """Where the prepared picture of `url` is cached."""
+    return cache_dir / hashlib.sha256(url.encode()).hexdigest()
+
+
+def forget_cached(cache_dir: Path, urls: Iterable[str]) -> int:
+    """Delete the cached pictures of `urls`; returns how many files were removed."""
+    removed = 0
+    for url in urls:
+        path = cache_file(cache_dir, url)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        removed += 1
+    return removed

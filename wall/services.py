@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -10,6 +13,8 @@ from sources.base import HttpFetcher, Source
 from sources.registry import build_source
 from wall import __version__
 from wall.config import WallConfig
+from wall.consent import Consent, consent_for, image_urls, split
+from wall.model import Batch, PostKind
 from wall.paths import state_dir
 from wall.store import Store
 
@@ -44,3 +49,35 @@ def store_path(config: WallConfig) -> Path:
 def open_store(config: WallConfig) -> Store:
     """The SQLite store under the state directory (created when missing)."""
     return Store(store_path(config), max_posts_per_source=config.storage.max_posts_per_source)
+
+
+def consents(config: WallConfig) -> dict[str, Consent]:
+    """The consent rules of every configured source, by name."""
+    return {s.name: consent_for(s) for s in config.sources}
+
+
+@dataclass(slots=True)
+class Purged:
+    """What a consent and retention purge removed from the store."""
+
+    posts: int = 0
+    kinds: set[PostKind] = field(default_factory=set)
+    image_urls: set[str] = field(default_factory=set)  # pictures no kept post uses any more
+
+
+def purge(store: Store, rules: Mapping[str, Consent], now: datetime) -> Purged:
+    """Remove the stored posts that consent or retention no longer allow (opted-out authors, a
+    tag now required, posts past `retention_days`), and name the pictures only they used."""
+    result = Purged()
+    kept_urls: set[str] = set()
+    for name in store.sources():
+        posts = store.posts_of(name)
+        admitted, refused = split(posts, rules[name], now) if name in rules else (posts, [])
+        kept_urls |= image_urls(admitted)
+        if refused:
+            change = store.apply(name, Batch(deleted=tuple(p.id for p in refused)), now=now)
+            result.posts += len(refused)
+            result.kinds |= change.kinds
+            result.image_urls |= image_urls(refused)
+    result.image_urls -= kept_urls
+    return result

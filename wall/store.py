@@ -227,6 +227,12 @@ class Store:
             posts.append(post)
         return posts
 
+    def sources(self) -> list[str]:
+        """Names of the sources that have posts in the store."""
+        with self._lock:
+            rows = self._db.execute("SELECT DISTINCT source FROM posts ORDER BY source").fetchall()
+        return [r[0] for r in rows]
+
     def posts_of(self, source: str) -> list[Post]:
         """Every kept post of one source, oldest first, whatever its verdict (for re-judging)."""
         with self._lock:

@@ -98,7 +98,8 @@ class PostCard(QWidget):
             return
         self._post = post
         hidden = post.sensitive or bool(post.spoiler_text)
-        self.name_label.set_full_text(post.author.name or post.author.handle)
+        anonymous = tr("colleague", self._context.language) if post.kind == "internal" else ""
+        self.name_label.set_full_text(post.author.name or post.author.handle or anonymous)
         handle = post.author.handle
         self.handle_label.set_full_text(handle if handle and handle != post.author.name else "")
         self.mark.set_network(post.network)
