@@ -19,6 +19,7 @@ from wall.model import Author, Batch, Count, Media, Post, utcnow
 from wall.paths import ASSET_SCHEME, ASSETS_DIR
 from wall.text import clean_text
 
+HISTORY_DAYS = 7
 INITIAL_POSTS = 15
 
 
@@ -65,19 +66,31 @@ class DemoSource:
             self._next += 1
             for account in self._accounts:
                 self._values[account["account"]] += self._random.randint(0, int(account["growth"]))
-        counts = tuple(
-            Count(
-                source=self.settings.name,
-                network=a["network"],
-                account=a["account"],
-                value=self._values[a["account"]],
-                observed_at=now,
-                label=a["label"],
-                metric=a["metric"],
-            )
-            for a in self._accounts
+        counts = [self._count(a, self._values[a["account"]], now) for a in self._accounts]
+        if self._next == INITIAL_POSTS:  # first poll: a week of history, for the trends and lines
+            counts[:0] = self._past_week(now)
+        return Batch(posts=tuple(posts), counts=tuple(counts))
+
+    def _count(self, account: dict[str, Any], value: int, when: datetime) -> Count:
+        return Count(
+            source=self.settings.name,
+            network=account["network"],
+            account=account["account"],
+            value=value,
+            observed_at=when,
+            label=account["label"],
+            metric=account["metric"],
         )
-        return Batch(posts=tuple(posts), counts=counts)
+
+    def _past_week(self, now: datetime) -> list[Count]:
+        """Each counter a day ago, two days ago... back to a week, growing about 30 polls a day."""
+        counts: list[Count] = []
+        for account in self._accounts:
+            value = self._values[account["account"]]
+            for days in range(1, HISTORY_DAYS + 1):
+                value -= round(int(account["growth"]) * 30 * self._random.uniform(0.6, 1.4))
+                counts.append(self._count(account, value, now - timedelta(days=days)))
+        return sorted(counts, key=lambda c: c.observed_at)
 
     def _post(self, number: int, when: datetime) -> Post:
         item = self._posts[number % len(self._posts)]

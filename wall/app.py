@@ -21,9 +21,10 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import qasync
@@ -34,11 +35,12 @@ from PySide6.QtWidgets import QApplication
 from sources.base import HttpFetcher, Source
 from wall import systemd
 from wall.config import ConfigProblems, WallConfig, load_config, remember_good_config
-from wall.consent import split
+from wall.consent import shown_posts, split
+from wall.counts import HISTORY_WINDOW, daily_history
 from wall.hub import Hub
 from wall.images import MAX_DOWNLOAD_BYTES, ImageLoader
 from wall.memory import release_free_memory
-from wall.model import POST_KINDS, Batch, Health, Post, PostKind, SourceStatus, utcnow
+from wall.model import POST_KINDS, Batch, Count, Health, Post, PostKind, SourceStatus, utcnow
 from wall.moderation import Moderator
 from wall.paths import cache_dir
 from wall.poller import Poller, RetryPolicy
@@ -102,10 +104,14 @@ class Engine:
         """Show the last stored content at once (before any network call)."""
         for kind in POST_KINDS:
             self.hub.set_posts(kind, self._shown(self.store.recent_posts(kind, POSTS_PER_KIND)))
-        self.hub.set_counts(
-            self.store.latest_counts(), self.store.count_history(self.clock() - timedelta(days=7))
-        )
+        self.hub.set_counts(*self._counts())
         self.hub.set_statuses(self.poller.statuses())
+
+    def _counts(self) -> tuple[list[Count], dict[str, list[Count]]]:
+        """Latest counters and their daily history (runs on the store thread once started)."""
+        zone = ZoneInfo(self.config.wall.timezone)
+        history = self.store.count_history(self.clock() - HISTORY_WINDOW)
+        return self.store.latest_counts(), daily_history(history, zone)
 
     def start(self) -> None:
         """Start polling, re-judge the stored posts with today's moderation rules, and purge what
@@ -117,16 +123,7 @@ class Engine:
             task.add_done_callback(self._background.discard)
 
     def _shown(self, posts: list[Post]) -> list[Post]:
-        """Stored posts as the screen may show them: consented, and authors named as configured."""
-        now = self.clock()
-        shown: list[Post] = []
-        for post in posts:
-            consent = self.consents.get(post.source)
-            if consent is None:
-                shown.append(post)
-            elif not consent.refusal(post, now):
-                shown.append(consent.present(post))
-        return shown
+        return shown_posts(posts, self.consents, self.clock())
 
     async def _refresh(self, kinds: Iterable[PostKind]) -> None:
         for kind in sorted(kinds):
@@ -201,9 +198,7 @@ class Engine:
             raise
         await self._refresh(change.kinds)
         if change.counts:
-            since = self.clock() - timedelta(days=7)
-            counts = await self._in_db(self.store.latest_counts)
-            self.hub.set_counts(counts, await self._in_db(self.store.count_history, since))
+            self.hub.set_counts(*await self._in_db(self._counts))
 
     def _on_status(self, status: SourceStatus) -> None:
         self.hub.update_status(status)
@@ -452,9 +447,10 @@ def fill_hub_for_snapshot(config: WallConfig, hub: Hub, *, use_demo: bool) -> No
 
     store = open_store(config)
     try:
-        posts = {kind: store.recent_posts(kind, POSTS_PER_KIND) for kind in POST_KINDS}
+        rules, now = consents(config), utcnow()
+        posts = {k: shown_posts(store.recent_posts(k, POSTS_PER_KIND), rules, now) for k in POST_KINDS}
         counts = store.latest_counts()
-        history = store.count_history(utcnow() - timedelta(days=7))
+        history = daily_history(store.count_history(now - HISTORY_WINDOW), ZoneInfo(config.wall.timezone))
         statuses = store.statuses()
     finally:
         store.close()
@@ -465,7 +461,9 @@ def fill_hub_for_snapshot(config: WallConfig, hub: Hub, *, use_demo: bool) -> No
             kind: sorted((p for p in batch.posts if p.kind == kind), key=lambda p: p.created_at, reverse=True)
             for kind in POST_KINDS
         }
-        counts, history, statuses = list(batch.counts), {}, []
+        latest = {c.key: c for c in sorted(batch.counts, key=lambda c: c.observed_at)}
+        history = {key: [c for c in batch.counts if c.key == key] for key in latest}
+        counts, statuses = list(latest.values()), []
     for kind, items in posts.items():
         hub.set_posts(kind, items)
     hub.set_counts(counts, history)

@@ -16,7 +16,7 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -90,6 +90,10 @@ class PanelSettings(Strict):
     title: str = Field("", max_length=80, description="Heading; empty uses the default")
     sources: list[str] = Field(default_factory=list, description="Only these sources; empty means all")
     limit: int = Field(5, ge=1, le=12, description="Posts (default 5) or counter tiles (default 12) at once")
+    milestones: list[Annotated[int, Field(gt=0)]] = Field(
+        default_factory=list,
+        description="fans: follower counts celebrated on screen the day they are crossed, e.g. [200000]",
+    )
 
     @model_validator(mode="before")
     @classmethod

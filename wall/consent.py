@@ -163,6 +163,14 @@ def image_urls(posts: Iterable[Post]) -> set[str]:
     return urls
 
 
-def present_all(posts: Iterable[Post], consents: Mapping[str, Consent]) -> list[Post]:
-    """Posts of several sources, each named as its source's consent allows."""
-    return [consents[p.source].present(p) if p.source in consents else p for p in posts]
+def shown_posts(posts: Iterable[Post], consents: Mapping[str, Consent], now: datetime) -> list[Post]:
+    """Stored posts of several sources as the screen may show them: only those their source's rules
+    still allow (retention may have passed since they were stored), authors named as configured."""
+    shown: list[Post] = []
+    for post in posts:
+        consent = consents.get(post.source)
+        if consent is None:
+            shown.append(post)
+        elif not consent.refusal(post, now):
+            shown.append(consent.present(post))
+    return shown

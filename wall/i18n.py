@@ -31,6 +31,8 @@ _STRINGS: dict[str, dict[str, str]] = {
         "members": "membres",
         "sensitive": "Contenu masqué",
         "colleague": "Un·e collègue",
+        "today": "{change} aujourd'hui",
+        "milestone": "🎉 {value} {metric}\u00a0!",
         "unknown": "—",
     },
     "en": {
@@ -40,6 +42,8 @@ _STRINGS: dict[str, dict[str, str]] = {
         "panel.announcement": "Announcement",
         "empty.fans": "Counters are on their way…",
         "colleague": "A colleague",
+        "today": "{change} today",
+        "milestone": "🎉 {value} {metric}!",
         "empty.mentions": "No mentions yet",
         "empty.internal": "No internal posts yet",
         "stale": "Old data: {names}",
@@ -66,6 +70,12 @@ def format_number(value: int | None, lang: str = "fr") -> str:
     if value is None:
         return tr("unknown", lang)
     return format_decimal(value, locale=lang)
+
+
+def format_change(value: int, lang: str = "fr") -> str:
+    """`+1 204` / `+1,204`; a loss with a true minus sign (`−12`)."""
+    sign = "+" if value >= 0 else "\u2212"
+    return sign + format_decimal(abs(value), locale=lang)
 
 
 def relative_time(when: datetime, now: datetime, lang: str = "fr") -> str:

@@ -159,6 +159,15 @@ class Store:
         return {r[0] for r in rows}
 
     def _record_count(self, count: Count) -> bool:
+        if (
+            count.value == 0
+            and self._db.execute(
+                "SELECT 1 FROM counts WHERE key = ? AND value > 0 LIMIT 1", (count.key,)
+            ).fetchone()
+        ):
+            # An account does not lose every fan at once: the API hid the number (YouTube's
+            # hidden subscriber count, a Graph permission gone). Unknown, not a loss.
+            count = replace(count, value=None)
         ts = as_utc(count.observed_at).timestamp()
         last = self._db.execute(
             "SELECT value, observed_ts FROM counts WHERE key = ? ORDER BY observed_ts DESC LIMIT 1",

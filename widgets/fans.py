@@ -1,14 +1,30 @@
-"""The fans panel: one tile per audience counter, with a big locale-formatted number (`180 000`)."""
+"""The fans panel: one tile per audience counter, with a big locale-formatted number (`180 000`), the
+change since the start of the day, a 7-day line and a celebration the day a milestone is crossed."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from functools import cached_property
+from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QFont, QFontMetricsF, QPainter, QPainterPath, QPaintEvent, QPalette, QResizeEvent
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QPainter,
+    QPainterPath,
+    QPaintEvent,
+    QPalette,
+    QPen,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from wall.i18n import format_number, tr
+from wall.counts import Trend
+from wall.counts import trend as count_trend
+from wall.i18n import format_change, format_number, tr
 from wall.model import Count
 from widgets.labels import OneLineLabel, plain_label, style_label
 from widgets.marks import NetworkMark
@@ -87,8 +103,59 @@ class BigNumberLabel(QLabel):
         painter.drawText(QPointF(0, baseline), self.text())
 
 
+class Sparkline(QWidget):
+    """A counter's last days as a thin line, its last point marked; hidden with fewer than 2 days."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._values: tuple[int, ...] = ()
+        self._colour = QColor("#ffffff")
+        self._width = 2.0
+
+    def values(self) -> tuple[int, ...]:
+        """The values drawn, oldest first."""
+        return self._values
+
+    def set_values(self, values: Sequence[int], colour: QColor, width: float) -> None:
+        """Draw `values` in `colour` with lines `width` pixels wide."""
+        self._values, self._colour, self._width = tuple(values), colour, width
+        self.setVisible(len(self._values) >= 2)
+        self.update()
+
+    def points(self) -> list[QPointF]:
+        """Where each value is drawn: oldest at the left, the range filling the height."""
+        values = self._values
+        if len(values) < 2:
+            return []
+        low, high = min(values), max(values)
+        span = high - low
+        margin = self._width * 2
+        width, height = self.width() - 2 * margin, self.height() - 2 * margin
+        step = width / (len(values) - 1)
+        return [
+            QPointF(margin + i * step, margin + (height / 2 if span == 0 else height * (high - v) / span))
+            for i, v in enumerate(values)
+        ]
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        """The line, with a dot on today's value."""
+        points = self.points()
+        if not points:
+            return
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pen = QPen(self._colour, self._width)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+        painter.setPen(pen)
+        painter.drawPolyline(points)
+        painter.setBrush(self._colour)
+        painter.drawEllipse(points[-1], self._width * 1.8, self._width * 1.8)
+
+
 class FanTile(QWidget):
-    """One counter: network mark and account, then the number and what it counts."""
+    """One counter: network mark and account, the number and what it counts, today's change and
+    the week's line; the day a milestone is crossed, a celebration line and a brighter tile."""
 
     def __init__(
         self,
@@ -101,31 +168,72 @@ class FanTile(QWidget):
         self._language = language
         self._theme = theme
         self._count: Count | None = None
+        self._trend: Trend | None = None
         self.mark = NetworkMark()
         self.account_label = OneLineLabel()
         self.number_label = BigNumberLabel(number_peers)
-        self.metric_label = plain_label()
+        self.metric_label = OneLineLabel()
+        self.change_label = plain_label()
+        self.change_label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
+        self.change_label.hide()
+        self.sparkline = Sparkline()
+        self.sparkline.hide()
+        # mark and account / the number / what it counts (or the milestone) / today's change and the line
         top = QHBoxLayout()
         top.addWidget(self.mark)
         top.addWidget(self.account_label, 1)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.change_label)
+        bottom.addWidget(self.sparkline, 1)
         self._layout = QVBoxLayout(self)
         self._layout.addLayout(top)
         self._layout.addWidget(self.number_label, 1)
         self._layout.addWidget(self.metric_label)
+        self._layout.addLayout(bottom)
         self._top = top
+        self._bottom = bottom
         self.apply_theme(theme)
 
     def count(self) -> Count | None:
         """The counter shown."""
         return self._count
 
-    def set_count(self, count: Count) -> None:
-        """Show `count`; an unknown value shows a dash."""
-        self._count = count
+    def trend(self) -> Trend | None:
+        """The trend shown (change today, the week's values, a milestone)."""
+        return self._trend
+
+    def set_count(self, count: Count, trend: Trend | None = None) -> None:
+        """Show `count` and its trend; an unknown value shows its last known one, or a dash."""
+        self._count, self._trend = count, trend
+        language, theme = self._language, self._theme
+        value = trend.value if trend is not None else count.value
         self.mark.set_network(count.network)
         self.account_label.set_full_text(count.label or count.account)
-        self.number_label.set_number(format_number(count.value, self._language), self._number_size())
-        self.metric_label.setText(tr(count.metric, self._language))
+        self.number_label.set_number(format_number(value, language), self._number_size())
+        words = tr(count.metric, language)
+        milestone = trend.milestone if trend is not None else None
+        if milestone is None:
+            self.metric_label.set_full_text(words)
+        else:  # the day a milestone is crossed, it replaces the metric word
+            shown = format_number(milestone, language)
+            self.metric_label.set_full_text(tr("milestone", language, value=shown, metric=words))
+        style_label(
+            self.metric_label,
+            theme.font(Role.TILE_LABEL),
+            theme.muted if milestone is None else theme.celebration,
+        )
+        change = trend.today if trend is not None else None
+        self.change_label.setText(
+            tr("today", language, change=format_change(change, language)) if change else ""
+        )
+        self.change_label.setVisible(bool(change))
+        style_label(
+            self.change_label,
+            theme.font(Role.TILE_LABEL),
+            theme.positive if change and change > 0 else theme.muted,
+        )
+        self.sparkline.set_values(trend.daily if trend is not None else (), theme.accent, theme.px(0.0035))
+        self.update()
 
     def apply_theme(self, theme: Theme) -> None:
         """Fonts and spacing for a new window height."""
@@ -135,11 +243,15 @@ class FanTile(QWidget):
         self._layout.setSpacing(theme.px(0.006))
         self._top.setSpacing(theme.px(0.016))
         self.mark.set_side(theme.px(0.065))
+        self._bottom.setSpacing(theme.px(0.016))
+        self.sparkline.setFixedHeight(theme.px(0.045))
+        self.sparkline.setMinimumWidth(theme.px(0.05))
         style_label(self.account_label, theme.font(Role.TILE_LABEL), theme.text)
         style_label(self.number_label, theme.font(Role.BIG_NUMBER), theme.text)
         style_label(self.metric_label, theme.font(Role.TILE_LABEL), theme.muted)
+        style_label(self.change_label, theme.font(Role.TILE_LABEL), theme.muted)
         if self._count is not None:
-            self.set_count(self._count)
+            self.set_count(self._count, self._trend)
         self.update()
 
     def _number_size(self) -> int:
@@ -151,9 +263,12 @@ class FanTile(QWidget):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         shape = QPainterPath()
         shape.addRoundedRect(QRectF(self.rect()), self._theme.radius, self._theme.radius)
-        painter.fillPath(shape, self._theme.surface)
+        celebrating = self._trend is not None and self._trend.milestone is not None
+        surface = self._theme.celebration_surface if celebrating else self._theme.surface
+        painter.fillPath(shape, surface)
         painter.setClipPath(shape)
-        painter.fillRect(0, 0, self.width(), self._theme.px(0.008), self._theme.accent)
+        line = self._theme.px(0.016 if celebrating else 0.008)
+        painter.fillRect(0, 0, self.width(), line, self._theme.accent)
 
 
 class FansPanel(Panel):
@@ -163,7 +278,7 @@ class FansPanel(Panel):
         self, context: PanelContext, settings: PanelLook, theme: Theme, parent: QWidget | None = None
     ) -> None:
         super().__init__(context, settings, theme, parent)
-        self._shown: list[Count] = []
+        self._shown: list[tuple[Count, Trend]] = []
         self.tiles: list[FanTile] = []
         self._number_peers: list[BigNumberLabel] = []
         self._grid = QGridLayout(self.content)
@@ -175,17 +290,27 @@ class FansPanel(Panel):
         """True when at least one counter is shown."""
         return bool(self._shown)
 
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        """The wall's time zone: "today" starts at its midnight."""
+        return ZoneInfo(self.context.look.timezone)
+
     def refresh(self) -> None:
         """Show the latest counters; tiles are reused, the grid is redone only when their number changes."""
-        counts = self.filter_sources(self.context.hub.counts(), lambda count: count.source)
-        shown = counts[: self.settings.limit]
+        hub, now = self.context.hub, self.context.clock()
+        milestones = getattr(self.settings, "milestones", ())
+        counts = self.filter_sources(hub.counts(), lambda count: count.source)[: self.settings.limit]
+        shown = [
+            (c, count_trend(c, hub.count_history(c.key), now=now, zone=self.zone, milestones=milestones))
+            for c in counts
+        ]
         if shown == self._shown:
             return
         if len(shown) != len(self._shown):
             self._lay_out_tiles(len(shown))
         self._shown = shown
-        for tile, count in zip(self.tiles, shown, strict=True):
-            tile.set_count(count)
+        for tile, (count, trend) in zip(self.tiles, shown, strict=True):
+            tile.set_count(count, trend)
         self.show_content(bool(shown))
 
     def _lay_out_tiles(self, count: int) -> None:

@@ -6,6 +6,7 @@ resource named in it), so every label here is created with `Qt.TextFormat.PlainT
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from PySide6.QtCore import QRect, QSize, Qt
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 from widgets.text import WRAP_FLAGS, elide_to_fit
 
 GROWTH_STEP = 1.1
+_SPACES = re.compile(r"[ \t\r\n\f\v]+")
 
 
 def plain_label(
@@ -157,7 +159,9 @@ class OneLineLabel(QLabel):
 
     def set_full_text(self, text: str) -> None:
         """Show `text` (elided to the label's width)."""
-        self._full_text = " ".join(text.split())
+        # Runs of ordinary white space become one space; no-break spaces (French `200 000`,
+        # `abonnés !`) stay, so numbers and punctuation are never split or respaced.
+        self._full_text = _SPACES.sub(" ", text).strip(" ")
         self._refit()
         self.updateGeometry()
 

@@ -57,3 +57,6 @@ class PanelLook(Protocol):
 
     @property
     def limit(self) -> int: ...
+
+    @property
+    def milestones(self) -> Sequence[int]: ...

@@ -144,6 +144,21 @@ class Theme:
         return QColor("#a3aab8" if self.dark else "#59606c")
 
     @property
+    def positive(self) -> QColor:
+        """A gain (`+1 204 aujourd'hui`): green with AA contrast on cards."""
+        return QColor("#5ee08f" if self.dark else "#16753a")
+
+    @property
+    def celebration(self) -> QColor:
+        """The milestone line: the brand colour, lightened or darkened until it reads on its tile."""
+        return mix(self.accent, self.text, 0.45)
+
+    @property
+    def celebration_surface(self) -> QColor:
+        """A tile the day its milestone is crossed."""
+        return mix(self.surface, self.accent, 0.18 if self.dark else 0.08)
+
+    @property
     def amber(self) -> QColor:
         """The stale marker's dot."""
         return QColor(AMBER)

@@ -10,7 +10,7 @@ import pytest
 
 from sources.rss import RssSettings
 from wall.config import ConfigProblems, load_config
-from wall.consent import Consent, consent_for, first_initial, image_urls, present_all, split
+from wall.consent import Consent, consent_for, first_initial, image_urls, shown_posts, split
 from wall.model import Author, Media, Post
 from wall.services import purge
 from wall.store import Store
@@ -143,10 +143,10 @@ def test_first_initial(name: str, shown: str) -> None:
     assert first_initial(name) == shown
 
 
-def test_present_all_uses_each_sources_rules() -> None:
-    posts = [post(source="rse"), post(source="other")]
-    shown = present_all(posts, {"rse": rules()})
-    assert [p.author.name for p in shown] == ["Alice M.", "Alice Martin"]
+def test_shown_posts_use_each_sources_rules() -> None:
+    posts = [post(source="rse"), post("2", source="rse", text="sans tag"), post(source="other", text="x")]
+    shown = shown_posts(posts, {"rse": rules()}, NOW)
+    assert [(p.source, p.author.name) for p in shown] == [("rse", "Alice M."), ("other", "Alice Martin")]
 
 
 # --- retention ------------------------------------------------------------------------------------

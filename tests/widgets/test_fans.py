@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
+
+from PySide6.QtCore import QPoint
+from PySide6.QtGui import QColor
 
 from wall.config import PanelSettings, WallSection
 from wall.hub import Hub
-from widgets.fans import FansPanel
+from wall.model import Count
+from widgets.fans import FansPanel, FanTile
 from widgets.window import WallWindow
 
 from .conftest import current, labels_text, make_count, settle
@@ -90,3 +96,79 @@ def test_tiles_are_reused_when_a_number_changes(
     settle(hub)
     assert panel.tiles == tiles
     assert tiles[0].number_label.text() == "11"
+
+
+def week(count: Count, values: list[int]) -> dict[str, list[Count]]:
+    """A counter's history: one value a day, the last one yesterday."""
+    days = len(values)
+    return {
+        count.key: [
+            replace(count, value=v, observed_at=count.observed_at - timedelta(days=days - i))
+            for i, v in enumerate(values)
+        ]
+    }
+
+
+def test_tile_shows_todays_change_and_the_weeks_line(
+    hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow]
+) -> None:
+    count = make_count(180_000, label="Brand France")
+    hub.set_counts([count], week(count, [170_000, 172_000, 175_000, 176_000, 177_000, 178_796]))
+    window = open_window(hub, wall_fr, [FANS])
+    panel = current(window)
+    assert isinstance(panel, FansPanel)
+    assert "+1\u202f204 aujourd'hui" in labels_text(panel)
+    tile = panel.tiles[0]
+    assert tile.sparkline.isVisibleTo(window)
+    assert tile.sparkline.values() == (170_000, 172_000, 175_000, 176_000, 177_000, 178_796, 180_000)
+    points = tile.sparkline.points()
+    assert points[0].x() < points[-1].x() and points[0].y() > points[-1].y()  # rising: up and to the right
+    assert min(p.y() for p in points) >= 0 and max(p.y() for p in points) <= tile.sparkline.height()
+
+
+def test_english_change_and_a_loss_is_shown_plainly(
+    hub: Hub, wall_en: WallSection, open_window: Callable[..., WallWindow]
+) -> None:
+    count = make_count(9_988)
+    hub.set_counts([count], week(count, [10_000]))
+    window = open_window(hub, wall_en, [FANS])
+    texts = labels_text(current(window))
+    assert "\u221212 today" in texts
+    assert all("+" not in text for text in texts)
+
+
+def test_no_change_line_without_yesterday_and_no_line_with_one_day(
+    hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow]
+) -> None:
+    hub.set_counts([make_count(42)])
+    window = open_window(hub, wall_fr, [FANS])
+    panel = current(window)
+    assert isinstance(panel, FansPanel)
+    assert not any("aujourd'hui" in text for text in labels_text(panel))
+    assert not panel.tiles[0].sparkline.isVisibleTo(window)
+
+
+def test_a_crossed_milestone_is_celebrated_on_its_tile(
+    hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow]
+) -> None:
+    crossed = make_count(200_150, account="@brand")
+    quiet = make_count(5_000, source="yt", account="@other")
+    hub.set_counts([crossed, quiet], {**week(crossed, [199_900]), **week(quiet, [4_990])})
+    panel_settings = PanelSettings(type="fans", milestones=[100_000, 200_000])
+    window = open_window(hub, wall_fr, [panel_settings])
+    panel = current(window)
+    assert isinstance(panel, FansPanel)
+    celebrated, other = panel.tiles
+    assert celebrated.metric_label.text() == "🎉 200\u202f000 abonnés\u00a0!"
+    assert other.metric_label.text() == "abonnés"
+    assert "+250 aujourd'hui" in labels_text(celebrated) and "+10 aujourd'hui" in labels_text(other)
+    trend = celebrated.trend()
+    assert trend is not None and trend.milestone == 200_000
+    # The celebrating tile is painted brighter than its neighbour.
+    image = window.grab().toImage()
+
+    def tile_colour(tile: FanTile) -> QColor:
+        centre = tile.mapTo(window, tile.rect().bottomLeft()) + QPoint(tile.width() // 2, -4)
+        return image.pixelColor(centre)
+
+    assert tile_colour(celebrated) != tile_colour(other)
