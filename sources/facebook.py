@@ -1,24 +1,22 @@
 """A Facebook Page's fan and follower counts, read with the Graph API and a Page access token.
 
-Fetching is `FacebookSource.poll`; parsing is pure (`parse_page_counts`, `graph_usage`,
-`classify_graph_error`) and tested on payloads and headers shaped as Meta documents them.
-
-Two things need more than `HttpFetcher.get`:
+Fetching is `FacebookSource.poll`; parsing is pure (`parse_page_counts`) and tested on payloads shaped
+as Meta documents them. What every Graph adapter shares lives in `sources.graph`:
 - Graph errors come as HTTP 400 for everything (expired token, unknown page, throttling); only the
-  JSON body's `error.code` tells them apart, so the module asks `HttpFetcher.get(raise_errors=False)`
-  for the error body (same size cap, network-error mapping and URL redaction; the token travels in
-  the query string).
-- Meta throttles by usage percentages sent in `X-App-Usage` / `X-Business-Use-Case-Usage` headers.
-  At `SLOW_DOWN_AT` percent `slow_down` suggests an extra wait; at 100 the counts of that answer are
-  still returned, and the next polls raise RateLimited until access is regained, without a request.
+  JSON body's `error.code` tells them apart (`classify_graph_error`), so the module asks
+  `HttpFetcher.get(raise_errors=False)` for the error body (same size cap, network-error mapping and
+  URL redaction; the token travels in the query string).
+- Meta throttles by usage percentages sent in `X-App-Usage` / `X-Business-Use-Case-Usage` headers
+  (`graph_usage`, `UsageBudget`). At `SLOW_DOWN_AT` percent `slow_down` suggests an extra wait; at
+  100 the counts of that answer are still returned, and the next polls raise RateLimited until
+  access is regained, without a request.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote
 
@@ -26,10 +24,7 @@ from pydantic import Field, SecretStr, field_validator
 
 from sources.base import (
     AuthError,
-    ConfigError,
     HttpFetcher,
-    RateLimited,
-    SourceError,
     SourceSettings,
     TransientError,
     check_api_root,
@@ -37,20 +32,13 @@ from sources.base import (
     redact_url,
     secret_value,
 )
+from sources.graph import DEFAULT_BASE_URL, UsageBudget, classify_graph_error
+from sources.graph import graph_usage as graph_usage  # re-exported: its home was this module
 from wall.model import Batch, Count, utcnow
 from wall.text import clean_text
 
 NETWORK = "facebook"
-DEFAULT_BASE_URL = "https://graph.facebook.com/v21.0"
 FIELDS = "name,fan_count,followers_count"
-USAGE_HEADERS = ("x-app-usage", "x-page-usage", "x-business-use-case-usage")
-USAGE_KEYS = ("call_count", "total_time", "total_cputime")
-SLOW_DOWN_AT = 90.0  # percent of a usage budget from which polls should space out
-BLOCKED_WAIT = 3600.0  # seconds to wait at 100 % when Meta does not say how long
-# Graph error codes: https://developers.facebook.com/docs/graph-api/guides/error-handling
-RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80001})
-AUTH_CODES = frozenset({102, 190, 10})
-TRANSIENT_CODES = frozenset({1, 2})
 
 _PAGE_ID = re.compile(r"^[\w.-]{1,100}$")
 
@@ -97,25 +85,25 @@ class FacebookSource:
         self.settings = settings
         self.http = http
         self.clock = clock
-        self.usage = 0.0  # the highest usage percentage Meta reported in the last answer
-        self._blocked_until: datetime | None = None
+        self.budget = UsageBudget(NETWORK)
 
     def __repr__(self) -> str:
         return f"FacebookSource(name={self.settings.name!r}, page_id={self.settings.page_id!r})"
 
     @property
+    def usage(self) -> float:
+        """The highest usage percentage Meta reported in the last answer."""
+        return self.budget.usage
+
+    @property
     def slow_down(self) -> float:
         """Extra seconds to wait before the next poll: one more interval once usage nears the limit."""
-        return self.settings.interval if self.usage >= SLOW_DOWN_AT else 0.0
+        return self.budget.slow_down(self.settings.interval)
 
     async def poll(self) -> Batch:
         """The Page's fans and followers; RateLimited while Meta's usage budget is spent."""
         now = self.clock()
-        if self._blocked_until is not None:
-            if now < self._blocked_until:
-                wait = (self._blocked_until - now).total_seconds()
-                raise RateLimited(f"facebook usage limit reached: waiting {wait:.0f} s", wait)
-            self._blocked_until = None
+        self.budget.check(now)
         token = secret_value(self.settings.token)
         if not token:
             env_name = "".join(c if c.isalnum() else "_" for c in self.settings.name).upper()
@@ -128,12 +116,18 @@ class FacebookSource:
             url, params={"fields": FIELDS, "access_token": token}, conditional=False, raise_errors=False
         )
         shown = redact_url(fetched.url)
-        self.usage, regain = graph_usage(fetched.headers)
-        if self.usage >= 100:
-            self._blocked_until = now + timedelta(seconds=regain if regain is not None else BLOCKED_WAIT)
+        regain = self.budget.record(fetched.headers, now)
         if fetched.status >= 400:
             error = classify_graph_error(
-                fetched.content, shown=shown, page_id=self.settings.page_id, secret=token, regain=regain
+                fetched.content,
+                shown=shown,
+                secret=token,
+                regain=regain,
+                network=NETWORK,
+                credential="the Page token",
+                renew="renew `token` with the pages_read_engagement permission",
+                subject=f"Page {self.settings.page_id!r}",
+                key="page_id",
             )
             if error is not None:
                 raise error
@@ -154,91 +148,6 @@ class FacebookSource:
 
 
 # -- pure helpers ---------------------------------------------------------------------------------------
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
-def _usage_entries(header: str, raw: str) -> list[Mapping[str, Any]]:
-    try:
-        payload = json.loads(raw)
-    except ValueError:
-        return []
-    if header != "x-business-use-case-usage":
-        return [payload] if isinstance(payload, dict) else []
-    # {"<business id>": [{"type": "pages", "call_count": 28, ..., "estimated_time_to_regain_access": 0}]}
-    if not isinstance(payload, dict):
-        return []
-    return [
-        entry
-        for entries in payload.values()
-        if isinstance(entries, list)
-        for entry in entries
-        if isinstance(entry, dict)
-    ]
-
-
-def graph_usage(headers: Mapping[str, str]) -> tuple[float, float | None]:
-    """The highest usage percentage in Meta's usage headers, and seconds until access is regained.
-
-    The wait is None unless a Business Use Case entry gives `estimated_time_to_regain_access`
-    (minutes) above zero. Missing or malformed headers mean 0 % used.
-    """
-    highest = 0.0
-    regain: float | None = None
-    for header in USAGE_HEADERS:
-        raw = headers.get(header)
-        if not raw:
-            continue
-        for entry in _usage_entries(header, raw):
-            for key in USAGE_KEYS:
-                value = _number(entry.get(key))
-                if value is not None:
-                    highest = max(highest, value)
-            minutes = _number(entry.get("estimated_time_to_regain_access"))
-            if minutes is not None and minutes > 0:
-                regain = max(regain or 0.0, minutes * 60)
-    return highest, regain
-
-
-def classify_graph_error(
-    body: bytes, *, shown: str, page_id: str, secret: str, regain: float | None = None
-) -> SourceError | None:
-    """The error a Graph error body means from its `code`; None when the body is not a Graph error.
-
-    Graph messages can quote the token ("Malformed access token EAAB..."): it is blanked out.
-    """
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    error = payload.get("error") if isinstance(payload, dict) else None
-    if not isinstance(error, dict) or not isinstance(error.get("code"), int):
-        return None
-    code: int = error["code"]
-    subcode = error.get("error_subcode")
-    raw_message = error.get("message")
-    message = raw_message if isinstance(raw_message, str) else ""
-    if secret:
-        message = message.replace(secret, "***")
-    detail = f"code {code}" + (f"/{subcode}" if isinstance(subcode, int) else "")
-    said = f": {clean_text(message)[:200]}" if message else ""
-    if code in RATE_LIMIT_CODES:
-        wait = regain if regain is not None else BLOCKED_WAIT
-        return RateLimited(f"facebook throttled the requests ({detail}) at {shown}{said}", wait)
-    if code in AUTH_CODES or 200 <= code <= 299:
-        return AuthError(
-            f"facebook refused the Page token ({detail}) at {shown}{said}: renew `token` with the "
-            "pages_read_engagement permission"
-        )
-    if code == 100:
-        return ConfigError(f"facebook refused Page {page_id!r} ({detail}) at {shown}{said}: check `page_id`")
-    if code in TRANSIENT_CODES:
-        return TransientError(f"facebook is unavailable ({detail}) at {shown}{said}")
-    return None
 
 
 def _count(value: Any) -> int | None:

@@ -9,7 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sources import bluesky, demo, facebook, mastodon, rss, youtube
+from sources import (
+    bluesky,
+    demo,
+    facebook,
+    instagram,
+    linkedin,
+    mastodon,
+    rss,
+    x,
+    youtube,
+)
 from sources.base import HttpFetcher, Source, SourceSettings
 
 
@@ -28,6 +38,9 @@ ADAPTERS: dict[str, Adapter] = {
     "youtube": Adapter(youtube.YouTubeSettings, youtube.YouTubeSource),
     "facebook": Adapter(facebook.FacebookSettings, facebook.FacebookSource),
     "bluesky": Adapter(bluesky.BlueskySettings, bluesky.BlueskySource),
+    "instagram": Adapter(instagram.InstagramSettings, instagram.InstagramSource),
+    "linkedin": Adapter(linkedin.LinkedInSettings, linkedin.LinkedInSource),
+    "x": Adapter(x.XSettings, x.XSource),
 }
 
 

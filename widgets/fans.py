@@ -298,7 +298,7 @@ class FansPanel(Panel):
     def refresh(self) -> None:
         """Show the latest counters; tiles are reused, the grid is redone only when their number changes."""
         hub, now = self.context.hub, self.context.clock()
-        milestones = getattr(self.settings, "milestones", ())
+        milestones = self.settings.milestones
         counts = self.filter_sources(hub.counts(), lambda count: count.source)[: self.settings.limit]
         shown = [
             (c, count_trend(c, hub.count_history(c.key), now=now, zone=self.zone, milestones=milestones))

@@ -25,6 +25,7 @@ class QuickPanel:
     title: str = ""
     sources: Sequence[str] = field(default_factory=list)
     limit: int = 3
+    milestones: Sequence[int] = ()
 
 
 def test_empty_panel_is_skipped_and_advance_moves_on(
