@@ -12,11 +12,15 @@ from typing import Any
 from sources import (
     bluesky,
     demo,
+    discourse,
     facebook,
+    humhub,
     instagram,
     linkedin,
     mastodon,
     rss,
+    teams,
+    vivaengage,
     x,
     youtube,
 )
@@ -41,6 +45,10 @@ ADAPTERS: dict[str, Adapter] = {
     "instagram": Adapter(instagram.InstagramSettings, instagram.InstagramSource),
     "linkedin": Adapter(linkedin.LinkedInSettings, linkedin.LinkedInSource),
     "x": Adapter(x.XSettings, x.XSource),
+    "teams": Adapter(teams.TeamsSettings, teams.TeamsSource),
+    "vivaengage": Adapter(vivaengage.VivaEngageSettings, vivaengage.VivaEngageSource),
+    "discourse": Adapter(discourse.DiscourseSettings, discourse.DiscourseSource),
+    "humhub": Adapter(humhub.HumHubSettings, humhub.HumHubSource),
 }
 
 
