@@ -15,6 +15,7 @@ test: system-deps-test $(VENV)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy wall sources widgets bench tests
+	bash scripts/install-synapse.sh
 	$(BIN)/pytest -q
 
 bench: system-deps-test $(VENV)/.installed

@@ -267,12 +267,20 @@ class HttpFetcher:
         data: Mapping[str, str] | None = None,
         conditional: bool | None = None,
         raise_errors: bool = True,
+        timeout: float | None = None,
     ) -> Fetched:
-        """Any request, with the same error mapping and size cap as `get`."""
+        """Any request, with the same error mapping and size cap as `get`; `timeout` (seconds)
+        replaces the client's for this request only (a long-poll waits longer than a normal call)."""
         use_validators = (self.conditional if conditional is None else conditional) and method == "GET"
         all_headers = dict(headers or {})
         request = self.client.build_request(
-            method, url, params=params, headers=all_headers, json=json_body, data=data
+            method,
+            url,
+            params=params,
+            headers=all_headers,
+            json=json_body,
+            data=data,
+            timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
         )
         cache_key = str(request.url)
         if use_validators:

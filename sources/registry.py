@@ -18,6 +18,7 @@ from sources import (
     instagram,
     linkedin,
     mastodon,
+    matrix,
     rss,
     teams,
     vivaengage,
@@ -49,6 +50,7 @@ ADAPTERS: dict[str, Adapter] = {
     "vivaengage": Adapter(vivaengage.VivaEngageSettings, vivaengage.VivaEngageSource),
     "discourse": Adapter(discourse.DiscourseSettings, discourse.DiscourseSource),
     "humhub": Adapter(humhub.HumHubSettings, humhub.HumHubSource),
+    "matrix": Adapter(matrix.MatrixSettings, matrix.MatrixSource),
 }
 
 
