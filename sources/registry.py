@@ -19,7 +19,9 @@ from sources import (
     linkedin,
     mastodon,
     matrix,
+    mattermost,
     rss,
+    slack,
     teams,
     vivaengage,
     x,
@@ -51,6 +53,8 @@ ADAPTERS: dict[str, Adapter] = {
     "discourse": Adapter(discourse.DiscourseSettings, discourse.DiscourseSource),
     "humhub": Adapter(humhub.HumHubSettings, humhub.HumHubSource),
     "matrix": Adapter(matrix.MatrixSettings, matrix.MatrixSource),
+    "mattermost": Adapter(mattermost.MattermostSettings, mattermost.MattermostSource),
+    "slack": Adapter(slack.SlackSettings, slack.SlackSource),
 }
 
 
