@@ -4,11 +4,12 @@ change since the start of the day, a 7-day line and a celebration the day a mile
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -103,6 +104,20 @@ class BigNumberLabel(QLabel):
         painter.drawText(QPointF(0, baseline), self.text())
 
 
+COUNT_UP_SECONDS = 1.6
+COUNT_UP_FRAME_MS = 33
+
+
+def counting_value(start: int, end: int, elapsed: float, duration: float = COUNT_UP_SECONDS) -> int:
+    """The number shown `elapsed` seconds into counting from `start` to `end`: fast at first, then
+    slowing down onto the new value (ease-out cubic)."""
+    if elapsed >= duration or duration <= 0:
+        return end
+    progress = max(0.0, elapsed) / duration
+    eased = 1 - (1 - progress) ** 3
+    return start + round((end - start) * eased)
+
+
 class Sparkline(QWidget):
     """A counter's last days as a thin line, its last point marked; hidden with fewer than 2 days."""
 
@@ -163,12 +178,22 @@ class FanTile(QWidget):
         theme: Theme,
         number_peers: list[BigNumberLabel] | None = None,
         parent: QWidget | None = None,
+        *,
+        ticker: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(parent)
         self._language = language
         self._theme = theme
         self._count: Count | None = None
         self._trend: Trend | None = None
+        # Counting up: the value on screen moves from `_from` to `_to` from `_started` (ticker seconds).
+        self._ticker = ticker
+        self._shown: int | None = None
+        self._from = self._to = 0
+        self._started: float | None = None
+        self._frames = QTimer(self)
+        self._frames.setInterval(COUNT_UP_FRAME_MS)
+        self._frames.timeout.connect(self.advance)
         self.mark = NetworkMark()
         self.account_label = OneLineLabel()
         self.number_label = BigNumberLabel(number_peers)
@@ -202,14 +227,49 @@ class FanTile(QWidget):
         """The trend shown (change today, the week's values, a milestone)."""
         return self._trend
 
+    def set_ticker(self, ticker: Callable[[], float]) -> None:
+        """The seconds clock counting up follows."""
+        self._ticker = ticker
+
+    def shown_value(self) -> int | None:
+        """The number on screen right now (between two values while counting up)."""
+        return self._shown
+
+    def advance(self) -> None:
+        """One frame of counting up (the timer calls it; tests with an injected ticker too)."""
+        if self._started is None:
+            return
+        elapsed = self._ticker() - self._started
+        self._shown = counting_value(self._from, self._to, elapsed)
+        if elapsed >= COUNT_UP_SECONDS:
+            self._stop_counting(self._to)
+        self._show_number()
+
+    def _stop_counting(self, value: int | None) -> None:
+        self._frames.stop()
+        self._started = None
+        self._shown = value
+        if value is not None:
+            self._from = self._to = value
+
+    def _show_number(self) -> None:
+        self.number_label.set_number(format_number(self._shown, self._language), self._number_size())
+
     def set_count(self, count: Count, trend: Trend | None = None) -> None:
-        """Show `count` and its trend; an unknown value shows its last known one, or a dash."""
-        self._count, self._trend = count, trend
+        """Show `count` and its trend; an unknown value shows its last known one, or a dash. A new
+        value of the same counter is counted up to, not jumped to."""
         language, theme = self._language, self._theme
         value = trend.value if trend is not None else count.value
         self.mark.set_network(count.network)
         self.account_label.set_full_text(count.label or count.account)
-        self.number_label.set_number(format_number(value, language), self._number_size())
+        same_counter = self._count is not None and self._count.key == count.key
+        self._count, self._trend = count, trend
+        if same_counter and value is not None and self._shown is not None and value != self._to:
+            self._from, self._to, self._started = self._shown, value, self._ticker()
+            self._frames.start()
+        elif not (same_counter and value == self._to and self._started is not None):
+            self._stop_counting(value)
+        self._show_number()
         words = tr(count.metric, language)
         milestone = trend.milestone if trend is not None else None
         if milestone is None:
@@ -279,6 +339,7 @@ class FansPanel(Panel):
     ) -> None:
         super().__init__(context, settings, theme, parent)
         self._shown: list[tuple[Count, Trend]] = []
+        self._ticker: Callable[[], float] = time.monotonic
         self.tiles: list[FanTile] = []
         self._number_peers: list[BigNumberLabel] = []
         self._grid = QGridLayout(self.content)
@@ -289,6 +350,12 @@ class FansPanel(Panel):
     def has_content(self) -> bool:
         """True when at least one counter is shown."""
         return bool(self._shown)
+
+    def set_ticker(self, ticker: Callable[[], float]) -> None:
+        """The seconds clock the counting-up animation follows (tests step it by hand)."""
+        self._ticker = ticker
+        for tile in self.tiles:
+            tile.set_ticker(ticker)
 
     @cached_property
     def zone(self) -> ZoneInfo:
@@ -315,7 +382,9 @@ class FansPanel(Panel):
 
     def _lay_out_tiles(self, count: int) -> None:
         while len(self.tiles) < count:
-            self.tiles.append(FanTile(self.context.language, self.theme, self._number_peers))
+            self.tiles.append(
+                FanTile(self.context.language, self.theme, self._number_peers, ticker=self._ticker)
+            )
         for tile in self.tiles:
             self._grid.removeWidget(tile)
             tile.hide()

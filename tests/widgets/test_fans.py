@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor
 from wall.config import PanelSettings, WallSection
 from wall.hub import Hub
 from wall.model import Count
-from widgets.fans import FansPanel, FanTile
+from widgets.fans import COUNT_UP_SECONDS, FansPanel, FanTile, counting_value
 from widgets.window import WallWindow
 
 from .conftest import current, labels_text, make_count, settle
@@ -84,6 +84,16 @@ def test_panel_keeps_only_its_sources_and_its_limit(
     assert len(panel.tiles) == 1
 
 
+class Ticker:
+    """A seconds clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_tiles_are_reused_when_a_number_changes(
     hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow]
 ) -> None:
@@ -92,9 +102,13 @@ def test_tiles_are_reused_when_a_number_changes(
     panel = current(window)
     assert isinstance(panel, FansPanel)
     tiles = list(panel.tiles)
+    ticker = Ticker()
+    panel.set_ticker(ticker)
     hub.set_counts([make_count(11, account="@a"), make_count(20, account="@b")])
     settle(hub)
     assert panel.tiles == tiles
+    ticker.now += COUNT_UP_SECONDS
+    tiles[0].advance()
     assert tiles[0].number_label.text() == "11"
 
 
@@ -172,3 +186,46 @@ def test_a_crossed_milestone_is_celebrated_on_its_tile(
         return image.pixelColor(centre)
 
     assert tile_colour(celebrated) != tile_colour(other)
+
+
+def test_a_new_value_is_counted_up_to_not_jumped_to(
+    hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow]
+) -> None:
+    hub.set_counts([make_count(180_000)])
+    window = open_window(hub, wall_fr, [FANS])
+    panel = current(window)
+    assert isinstance(panel, FansPanel)
+    ticker = Ticker()
+    panel.set_ticker(ticker)
+    tile = panel.tiles[0]
+
+    hub.set_counts([make_count(181_000)])
+    settle(hub, window)
+    assert tile.shown_value() == 180_000  # the count starts from what was on screen
+    seen: list[int] = []
+    for _ in range(8):
+        ticker.now += 0.2
+        tile.advance()
+        value = tile.shown_value()
+        assert value is not None
+        seen.append(value)
+    assert seen == sorted(seen) and len(set(seen)) == len(seen)  # always rising, never stuck
+    assert 180_000 < seen[0] < seen[1] < 181_000
+    assert seen[0] - 180_000 > seen[1] - seen[0]  # fast first, then slowing down onto the value
+    assert seen[-1] == 181_000
+    assert "181\u202f000" in labels_text(panel)
+
+    # A value arriving mid-count continues from the number on screen.
+    hub.set_counts([make_count(182_000)])
+    settle(hub, window)
+    ticker.now += 0.1
+    tile.advance()
+    value = tile.shown_value()
+    assert value is not None and 181_000 < value < 182_000
+
+
+def test_counting_value_eases_out_and_ends_exactly() -> None:
+    assert counting_value(0, 1000, 0.0) == 0
+    assert counting_value(0, 1000, 0.8) > 500  # half the time, well past half the way
+    assert counting_value(0, 1000, COUNT_UP_SECONDS) == 1000
+    assert counting_value(1000, 900, 99.0) == 900
