@@ -22,6 +22,7 @@ FADE_MS = 600
 PREPARE_AHEAD_MS = 900  # grab the pictures this long before the switch
 PREPARE_STRIPS = 4  # each picture is taken in this many horizontal strips…
 PREPARE_STEP_MS = 20  # …one every this many ms, so no frame pays for a whole-screen repaint
+UNCOVER_STEP_MS = 16  # after the fade, a strip of the live panel is uncovered every frame (60 Hz)
 
 
 class FadeOverlay(QWidget):
@@ -63,7 +64,7 @@ class FadeOverlay(QWidget):
         self.update()
 
     def end(self, *, progressive: bool = False) -> None:
-        """Uncover the parent: at once, or a strip every PREPARE_STEP_MS from the top."""
+        """Uncover the parent: at once, or a strip every UNCOVER_STEP_MS from the top."""
         self._outgoing = None
         self._generation += 1
         if progressive and self._incoming is not None and self.isVisible():
@@ -82,7 +83,7 @@ class FadeOverlay(QWidget):
             self._finish()
             return
         self.setGeometry(0, top, parent.width(), parent.height() - top)
-        QTimer.singleShot(PREPARE_STEP_MS, self, lambda: self._uncover_step(generation))
+        QTimer.singleShot(UNCOVER_STEP_MS, self, lambda: self._uncover_step(generation))
 
     def _finish(self) -> None:
         was_covering = self._incoming is not None

@@ -1,0 +1,160 @@
+"""Frame intervals during panel crossfades on a software-rendered 1920x1080 X screen (Xvfb).
+
+Target (issue 7): mean 16.7 ms, max <= 20 ms between frames while a transition runs.
+
+The measurement starts its own Xvfb on a free display and runs the wall's window there through
+Qt's xcb platform (no GPU: what a small lobby PC without drivers does). A frame is one flush of the
+window's backing store to X: Qt delivers an `UpdateRequest` event to the top-level window for each,
+so their times while `rotator.is_fading()` are the frame times people see.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_API", "pyside6")
+
+import itertools
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FADES = 12
+SECONDS_BETWEEN_FADES = 2.0
+FRAME_TARGET_MS = 20.0
+
+
+def free_display() -> int:
+    """A display number with no X server (no lock file)."""
+    for number in range(91, 140):
+        if not Path(f"/tmp/.X{number}-lock").exists() and not Path(f"/tmp/.X11-unix/X{number}").exists():
+            return number
+    raise RuntimeError("no free X display number between :91 and :139")
+
+
+def under_xvfb() -> int:
+    """Start Xvfb, run this module inside it, stop Xvfb; print the child's JSON line."""
+    display = free_display()
+    xvfb = subprocess.Popen(
+        ["Xvfb", f":{display}", "-screen", "0", "1920x1080x24", "-nolisten", "tcp", "-noreset"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        socket_path = Path(f"/tmp/.X11-unix/X{display}")
+        deadline = time.monotonic() + 10
+        while not socket_path.exists():
+            if time.monotonic() > deadline or xvfb.poll() is not None:
+                raise RuntimeError("Xvfb did not start")
+            time.sleep(0.05)
+        env = {**os.environ, "DISPLAY": f":{display}", "QT_QPA_PLATFORM": "xcb", "BENCH_IN_XVFB": "1"}
+        child = subprocess.run(
+            [sys.executable, "-m", "bench.frames"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if child.returncode != 0:
+            sys.stderr.write(child.stderr)
+            return child.returncode
+        print(child.stdout.strip().splitlines()[-1])
+        return 0
+    finally:
+        xvfb.terminate()
+        xvfb.wait(timeout=10)
+
+
+def measure() -> None:
+    """Inside Xvfb: the demo wall full screen, crossfades back to back, frame times recorded."""
+    import asyncio
+
+    import qasync
+    from PySide6.QtCore import QEvent, QObject, QTimer
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
+
+    from bench.common import make_config
+    from wall.app import fill_hub_for_snapshot, tune_for_smooth_frames
+    from wall.hub import Hub
+    from widgets.window import WallWindow
+
+    config, _ = make_config(
+        '[[panels]]\ntype = "fans"\n[[panels]]\ntype = "mentions"\n[[panels]]\ntype = "internal"\n'
+    )
+    app = QApplication(sys.argv[:1])
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    hub = Hub()
+    fill_hub_for_snapshot(config, hub, use_demo=True)
+    window = WallWindow(hub, config.wall, config.effective_panels())
+    window.place_on(QGuiApplication.primaryScreen(), fullscreen=True)
+    window.rotator.stop()
+    tune_for_smooth_frames()
+    fades: list[list[float]] = []
+
+    class FrameClock(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.UpdateRequest and window.rotator.is_fading():
+                if not fades or (fades[-1] and time.perf_counter() - fades[-1][-1] > 0.5):
+                    fades.append([])
+                fades[-1].append(time.perf_counter())
+            return False
+
+    clock = FrameClock()
+    window.installEventFilter(clock)
+    done = asyncio.Event()
+    started = [0]
+
+    def next_fade() -> None:
+        if started[0] >= FADES:
+            done.set()
+            return
+        started[0] += 1
+        window.rotator.advance()
+
+    timer = QTimer()
+    timer.timeout.connect(next_fade)
+    QTimer.singleShot(1500, lambda: timer.start(int(SECONDS_BETWEEN_FADES * 1000)))
+
+    async def main() -> None:
+        await done.wait()
+        await asyncio.sleep(SECONDS_BETWEEN_FADES)
+
+    with loop:
+        loop.run_until_complete(main())
+    intervals = [(b - a) * 1000 for fade in fades for a, b in itertools.pairwise(fade)]
+    intervals.sort()
+    # The first interval of a fade runs from the switch frame (the old screen, unchanged) to the
+    # first blended one; reported apart, since nothing moves on the switch frame.
+    moving = sorted((b - a) * 1000 for fade in fades for a, b in itertools.pairwise(fade[1:]))
+    first = [(fade[1] - fade[0]) * 1000 for fade in fades if len(fade) > 1]
+    result = {
+        "platform": "xcb on Xvfb 1920x1080x24 (software rendering)",
+        "fades": len(fades),
+        "frames": sum(len(f) for f in fades),
+        "mean_ms": round(sum(intervals) / len(intervals), 2) if intervals else None,
+        "p95_ms": round(intervals[int(0.95 * (len(intervals) - 1))], 2) if intervals else None,
+        "max_ms": round(intervals[-1], 2) if intervals else None,
+        "over_20ms": sum(1 for i in intervals if i > FRAME_TARGET_MS),
+        "max_ms_while_moving": round(moving[-1], 2) if moving else None,
+        "first_interval_ms": {"mean": round(sum(first) / len(first), 2), "max": round(max(first), 2)}
+        if first
+        else None,
+        "target": "mean 16.7 ms, max <= 20 ms",
+    }
+    if os.environ.get("BENCH_FRAMES_DEBUG"):
+        for fade in fades:
+            print([round((b - a) * 1000, 1) for a, b in itertools.pairwise(fade)], file=sys.stderr)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    if os.environ.get("BENCH_IN_XVFB"):
+        measure()
+    else:
+        raise SystemExit(under_xvfb())
