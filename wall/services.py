@@ -28,7 +28,11 @@ def make_client(config: WallConfig) -> httpx.AsyncClient:
         timeout=timeout,
         headers={"User-Agent": USER_AGENT},
         follow_redirects=True,
-        limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+        # A streaming source holds a connection per stream (Mastodon: one a hashtag, up to 4;
+        # Matrix: its long-poll): room for them on top of the polls and pictures.
+        limits=httpx.Limits(
+            max_connections=20 + 4 * sum(1 for s in config.sources if s.enabled), max_keepalive_connections=10
+        ),
     )
 
 
