@@ -27,7 +27,9 @@ from PIL import Image
 from sources.base import AuthError, HttpFetcher
 from sources.matrix import MatrixSettings, MatrixSource
 from tests.servers.synapse import SynapseError, SynapseServer, User, start_synapse
+from wall.config import load_config
 from wall.model import Batch, utcnow
+from wall.services import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 STREAM_DELIVERY = 2.0  # seconds: a message must reach a waiting stream() sooner than this
@@ -392,3 +394,46 @@ def test_cli_fetch_prints_posts_and_count_without_the_token(
     assert posts[0]["shown"] is True and posts[0]["author_name"].startswith("Alice")  # as consent presents it
     assert [(c["account"], c["value"]) for c in counts] == [(room_id, 3)]
     assert hs.wall.token not in result.stdout + result.stderr
+
+
+def test_the_running_wall_gets_room_messages_by_long_poll_with_consent_applied(
+    synapse: Homeserver | SynapseError, tmp_path: Path
+) -> None:
+    """`wall run` with a 300 s interval: what arrives during a 12 s run came by the long-poll stream."""
+    hs = running(synapse)
+    room_id = room(hs, "Hall d'accueil")
+    config = tmp_path / "wall.toml"
+    config.write_text(
+        f'[storage]\nstate_dir = "{tmp_path / "state"}"\n'
+        f'[[sources]]\nname = "rse"\ntype = "matrix"\nbase_url = "{hs.server.base_url}"\n'
+        f'rooms = ["{room_id}"]\ninterval = 300\nopt_out = ["bob"]\n',
+        encoding="utf-8",
+    )
+    screen = f"offscreen:configfile={ROOT / 'assets' / 'qt' / 'offscreen-1920x1080.json'}"
+    wall = subprocess.Popen(
+        [sys.executable, "-m", "wall.cli", "run", "--exit-after", "12", "--config", str(config)],
+        cwd=ROOT,
+        env={**os.environ, "QT_QPA_PLATFORM": screen, "WALL_SOURCES__RSE__TOKEN": hs.wall.token},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(6)  # started, first poll done, long-poll waiting
+        hs.server.send_text(hs.alice, room_id, "Petit-déjeuner offert au 3e #mur")
+        hs.server.send_text(hs.alice, room_id, "Réunion budget à 14 h")  # no tag: never shown
+        hs.server.send_text(hs.bob, room_id, "Photo de l'équipe #mur")  # opted out
+        gone = hs.server.send_text(hs.alice, room_id, "Message envoyé par erreur #mur")
+        time.sleep(1)
+        hs.server.redact(hs.alice, room_id, gone)
+        _, stderr = wall.communicate(timeout=60)
+    finally:
+        if wall.poll() is None:
+            wall.kill()
+    assert wall.returncode == 0, stderr
+    assert hs.wall.token not in stderr
+    store = open_store(load_config(config, env={}))
+    try:
+        shown = [(p.author.name, p.text) for p in store.recent_posts("internal")]
+    finally:
+        store.close()
+    assert shown == [("Alice Martin", "Petit-déjeuner offert au 3e #mur")]
