@@ -1,5 +1,8 @@
 """A panel of posts of one kind: the newest one featured large, the next ones as compact cards.
 
+Landscape screens put the featured post on the left and the others in a column beside it; portrait
+screens (taller than wide) put the featured post on top and the others below it.
+
 The hub may announce changes often; the panel redoes work only when the posts it shows changed
 (posts are compared whole, which covers keys and `edited_at`), and it reuses its card widgets.
 """
@@ -9,7 +12,8 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QSizePolicy, QWidget
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QBoxLayout, QGridLayout, QSizePolicy, QWidget
 
 from wall.model import Post, PostKind
 from widgets.cards import PostCard
@@ -51,7 +55,7 @@ class PostsPanel(Panel):
         for row in range(rows):
             grid.setRowStretch(row, 1)
         self._grid = grid
-        self._row = QHBoxLayout(self.content)
+        self._row = QBoxLayout(QBoxLayout.Direction.LeftToRight, self.content)
         self._row.addWidget(self.featured, 56)
         self._row.addWidget(self._column, 44)
         self._column.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -116,6 +120,20 @@ class PostsPanel(Panel):
 
     def _cards_showing(self, url: str) -> list[PostCard]:
         return [card for card in self.cards() if url in card.image_urls()]
+
+    def is_portrait(self) -> bool:
+        """True when the featured post is laid out on top of the others (a screen taller than wide)."""
+        return self._row.direction() == QBoxLayout.Direction.TopToBottom
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Featured post beside the others in landscape, above them in portrait."""
+        portrait = event.size().height() > event.size().width()
+        if portrait != self.is_portrait():
+            direction = QBoxLayout.Direction.TopToBottom if portrait else QBoxLayout.Direction.LeftToRight
+            self._row.setDirection(direction)
+            self._row.setStretch(0, 50 if portrait else 56)
+            self._row.setStretch(1, 50 if portrait else 44)
+        super().resizeEvent(event)
 
     def apply_theme(self, theme: Theme) -> None:
         """Resize margins and every card for a new window height."""

@@ -213,3 +213,29 @@ def test_empty_panel_says_so(hub: Hub, wall_fr: WallSection, open_window: Callab
     window = open_window(hub, wall_fr, [MENTIONS, PanelSettings(type="internal")])
     assert not posts_panel(window).has_content()
     assert "Aucune mention pour l'instant" in labels_text(window)
+
+
+def test_portrait_screen_puts_the_featured_post_on_top_of_the_others(
+    hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow]
+) -> None:
+    hub.set_posts(
+        "mention", [make_post(str(i), text=f"Message numéro {i}", minutes_ago=i + 1) for i in range(5)]
+    )
+    window = open_window(hub, wall_fr, [MENTIONS])
+    panel = posts_panel(window)
+    assert not panel.is_portrait()
+    first, second = panel.cards()[:2]
+    assert first.geometry().right() < second.mapTo(panel, second.rect().topLeft()).x()  # side by side
+
+    window.resize(1080, 1920)
+    settle(hub, window)
+    assert panel.is_portrait()
+    top = first.mapTo(panel, first.rect().bottomLeft())
+    below = second.mapTo(panel, second.rect().topLeft())
+    assert top.y() < below.y()  # the others come below the featured post
+    assert first.width() > 0.9 * panel.width()  # which takes the whole width
+    assert all(card.isVisibleTo(window) and card.height() > 100 for card in panel.cards())
+
+    window.resize(1920, 1080)
+    settle(hub, window)
+    assert not panel.is_portrait()
