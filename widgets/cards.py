@@ -178,8 +178,9 @@ class PostCard(QWidget):
         name_font = theme.font(Role.NAME) if self.featured else QFont(meta)
         name_font.setBold(True)
         style_label(self.name_label, name_font, theme.text)
-        style_label(self.handle_label, meta, theme.muted)
-        style_label(self.time_label, meta, theme.muted)
+        muted = theme.muted_on(theme.internal_surface if self.internal else theme.surface)
+        style_label(self.handle_label, meta, muted)
+        style_label(self.time_label, meta, muted)
         style_label(self.note_label, meta, theme.amber)
         style_label(self.text_label, theme.font(Role.FEATURED if self.featured else Role.BODY), theme.text)
         if not self.featured:

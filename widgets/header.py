@@ -145,7 +145,7 @@ class Header(QWidget):
             self.logo_label.setPixmap(logo)
         else:
             self.logo_label.setText(self._look.branding.name)
-        style_label(self.logo_label, theme.font(Role.BRAND), theme.accent if theme.dark else theme.text)
+        style_label(self.logo_label, theme.font(Role.BRAND), theme.accent_text if theme.dark else theme.text)
         style_label(self.title_label, theme.font(Role.TITLE), theme.text)
         style_label(self.stale_label, theme.font(Role.STALE), theme.amber)
         style_label(self.clock_label, theme.font(Role.CLOCK), theme.text)

@@ -108,7 +108,7 @@ class Panel(QWidget):
     def apply_theme(self, theme: Theme) -> None:
         """Adopt new colours and sizes (the window was resized)."""
         self.theme = theme
-        style_label(self._empty, theme.font(Role.EMPTY), theme.muted)
+        style_label(self._empty, theme.font(Role.EMPTY), theme.muted_on(self.background()))
         self._empty.setContentsMargins(theme.gap * 3, 0, theme.gap * 3, 0)
         self.update()
 

@@ -59,6 +59,35 @@ def cap_ratio(weight: QFont.Weight) -> float:
     return cap / 200 if cap > 0 else 0.7
 
 
+MIN_CONTRAST = 4.5  # WCAG AA for text
+
+
+def luminance(colour: QColor) -> float:
+    """WCAG relative luminance of an opaque colour (0 black .. 1 white)."""
+
+    def channel(value: float) -> float:
+        return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
+
+    return (
+        0.2126 * channel(colour.redF()) + 0.7152 * channel(colour.greenF()) + 0.0722 * channel(colour.blueF())
+    )
+
+
+def contrast(a: QColor, b: QColor) -> float:
+    """WCAG contrast ratio between two colours (1 .. 21)."""
+    light, dark = sorted((luminance(a), luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def readable(colour: QColor, background: QColor, towards: QColor, minimum: float = MIN_CONTRAST) -> QColor:
+    """`colour`, blended towards `towards` (the theme's text colour) just enough to read on `background`."""
+    for step in range(11):
+        candidate = mix(colour, towards, step / 10)
+        if contrast(candidate, background) >= minimum:
+            return candidate
+    return towards
+
+
 def mix(a: QColor, b: QColor, amount: float) -> QColor:
     """`a` blended towards `b` by `amount` (0..1)."""
     return QColor.fromRgbF(
@@ -148,10 +177,19 @@ class Theme:
         """A gain (`+1 204 aujourd'hui`): green with AA contrast on cards."""
         return QColor("#5ee08f" if self.dark else "#16753a")
 
+    def muted_on(self, background: QColor) -> QColor:
+        """Secondary text on `background` (a brand-tinted surface may need it a little stronger)."""
+        return readable(self.muted, background, self.text)
+
+    @property
+    def accent_text(self) -> QColor:
+        """The brand colour for text on the window background (the header's name), made readable."""
+        return readable(self.accent, self.window, self.text)
+
     @property
     def celebration(self) -> QColor:
         """The milestone line: the brand colour, lightened or darkened until it reads on its tile."""
-        return mix(self.accent, self.text, 0.45)
+        return readable(self.accent, self.celebration_surface, self.text)
 
     @property
     def celebration_surface(self) -> QColor:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtGui import QFontMetricsF
+from PySide6.QtGui import QColor, QFontMetricsF
 from PySide6.QtWidgets import QApplication
 
 from wall.config import BrandingSettings, WallSection
-from widgets.theme import Role, Theme
+from widgets.theme import Role, Theme, contrast
 
 
 @pytest.mark.parametrize("height", [720, 1080, 2160])
@@ -38,3 +38,38 @@ def test_accent_and_light_theme_come_from_the_branding(qapp: QApplication) -> No
 def test_sizes_scale_with_the_window_height(qapp: QApplication) -> None:
     theme = Theme.for_wall(WallSection(), 1080)
     assert theme.scaled(2160).font(Role.BODY).pixelSize() >= 2 * theme.font(Role.BODY).pixelSize() - 1
+
+
+ACCENTS = ["#e4002b", "#ffd700", "#0057b8", "#00a651", "#ff6f00", "#000000", "#ffffff"]
+
+
+@pytest.mark.parametrize("accent", ACCENTS)
+@pytest.mark.parametrize("mode", ["dark", "light"])
+def test_every_text_colour_reads_on_its_background_whatever_the_brand_colour(
+    qapp: QApplication, mode: str, accent: str
+) -> None:
+    """WCAG AA (4.5:1) for every pair of text and background the screens paint."""
+    theme = Theme.for_wall(WallSection(branding=BrandingSettings(theme=mode, accent=accent)))
+    pairs = {
+        "header name": (theme.accent_text if theme.dark else theme.text, theme.window),
+        "header text": (theme.text, theme.window),
+        "header date": (theme.muted, theme.window),
+        "card text": (theme.text, theme.surface),
+        "card handle and time": (theme.muted, theme.surface),
+        "internal card text": (theme.text, theme.internal_surface),
+        "internal card time": (theme.muted_on(theme.internal_surface), theme.internal_surface),
+        "empty panel": (theme.muted_on(theme.panel), theme.panel),
+        "empty internal panel": (theme.muted_on(theme.internal_panel), theme.internal_panel),
+        "fan number": (theme.text, theme.surface),
+        "today's gain": (theme.positive, theme.surface),
+        "milestone": (theme.celebration, theme.celebration_surface),
+        "number on a celebrating tile": (theme.text, theme.celebration_surface),
+    }
+    low = {name: round(contrast(fg, bg), 2) for name, (fg, bg) in pairs.items() if contrast(fg, bg) < 4.5}
+    assert low == {}
+
+
+def test_contrast_is_the_wcag_ratio(qapp: QApplication) -> None:
+    assert contrast(QColor("#000000"), QColor("#ffffff")) == pytest.approx(21.0)
+    assert contrast(QColor("#777777"), QColor("#ffffff")) == pytest.approx(4.48, abs=0.01)
+    assert contrast(QColor("#e4002b"), QColor("#000000")) < 4.5  # why the brand colour is adjusted
