@@ -27,7 +27,7 @@ from wall.counts import Trend
 from wall.counts import trend as count_trend
 from wall.i18n import format_change, format_number, tr
 from wall.model import Count
-from widgets.labels import OneLineLabel, plain_label, style_label
+from widgets.labels import OneLineLabel, style_label
 from widgets.marks import NetworkMark
 from widgets.panel import Panel, PanelContext
 from widgets.settings import PanelLook
@@ -118,6 +118,13 @@ def counting_value(start: int, end: int, elapsed: float, duration: float = COUNT
     return start + round((end - start) * eased)
 
 
+def _columns(count: int, portrait: bool) -> int:
+    """Tiles a row: up to 3 on a landscape screen, up to 2 on a portrait one."""
+    if portrait:
+        return 1 if count <= 3 else 2
+    return 1 if count == 1 else 2 if count <= 4 else 3
+
+
 class Sparkline(QWidget):
     """A counter's last days as a thin line, its last point marked; hidden with fewer than 2 days."""
 
@@ -198,8 +205,7 @@ class FanTile(QWidget):
         self.account_label = OneLineLabel()
         self.number_label = BigNumberLabel(number_peers)
         self.metric_label = OneLineLabel()
-        self.change_label = plain_label()
-        self.change_label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
+        self.change_label = OneLineLabel()  # elided on a word boundary in a narrow tile, never cut
         self.change_label.hide()
         self.sparkline = Sparkline()
         self.sparkline.hide()
@@ -208,7 +214,7 @@ class FanTile(QWidget):
         top.addWidget(self.mark)
         top.addWidget(self.account_label, 1)
         bottom = QHBoxLayout()
-        bottom.addWidget(self.change_label)
+        bottom.addWidget(self.change_label, 3)
         bottom.addWidget(self.sparkline, 1)
         self._layout = QVBoxLayout(self)
         self._layout.addLayout(top)
@@ -283,7 +289,7 @@ class FanTile(QWidget):
             theme.muted if milestone is None else theme.celebration,
         )
         change = trend.today if trend is not None else None
-        self.change_label.setText(
+        self.change_label.set_full_text(
             tr("today", language, change=format_change(change, language)) if change else ""
         )
         self.change_label.setVisible(bool(change))
@@ -340,6 +346,7 @@ class FansPanel(Panel):
         super().__init__(context, settings, theme, parent)
         self._shown: list[tuple[Count, Trend]] = []
         self._ticker: Callable[[], float] = time.monotonic
+        self._portrait = False
         self.tiles: list[FanTile] = []
         self._number_peers: list[BigNumberLabel] = []
         self._grid = QGridLayout(self.content)
@@ -374,13 +381,21 @@ class FansPanel(Panel):
         if shown == self._shown:
             return
         if len(shown) != len(self._shown):
-            self._lay_out_tiles(len(shown))
+            self._lay_out_tiles(len(shown), self._portrait)
         self._shown = shown
         for tile, (count, trend) in zip(self.tiles, shown, strict=True):
             tile.set_count(count, trend)
         self.show_content(bool(shown))
 
-    def _lay_out_tiles(self, count: int) -> None:
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Fewer, wider tiles a row on a portrait screen."""
+        portrait = event.size().height() > event.size().width()
+        if portrait != self._portrait:
+            self._portrait = portrait
+            self._lay_out_tiles(len(self.tiles), portrait)
+        super().resizeEvent(event)
+
+    def _lay_out_tiles(self, count: int, portrait: bool) -> None:
         while len(self.tiles) < count:
             self.tiles.append(
                 FanTile(self.context.language, self.theme, self._number_peers, ticker=self._ticker)
@@ -396,7 +411,7 @@ class FansPanel(Panel):
             self._grid.setRowStretch(row, 0)
         for column in range(self._grid.columnCount()):
             self._grid.setColumnStretch(column, 0)
-        columns = 1 if count == 1 else 2 if count <= 4 else 3
+        columns = _columns(count, portrait)
         rows = math.ceil(count / columns) if count else 0
         for index, tile in enumerate(self.tiles):
             row, column = divmod(index, columns)

@@ -1,0 +1,140 @@
+"""Each panel, rendered with the demo content at a fixed time, compared with its reference picture.
+
+An unintended visual change (a colour, a size, a card that moved) fails here; an intended one is
+accepted by rendering the references again and reviewing them:
+
+    UPDATE_REFERENCE_IMAGES=1 .venv/bin/pytest tests/widgets/test_reference_images.py
+
+The comparison is done at half resolution with a tolerance, so antialiasing noise passes and a
+real change does not. On a failure, the rendered picture and a difference map are written next to
+the test's temporary files and named in the message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from PIL import Image, ImageChops
+from PySide6.QtCore import QBuffer, QIODevice, QSize, Qt
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication
+
+from sources.demo import DemoSettings, DemoSource
+from wall.config import BrandingSettings, PanelSettings, WallSection
+from wall.counts import daily_history
+from wall.hub import Hub
+from wall.images import prepare_image
+from wall.model import POST_KINDS
+from wall.paths import asset_path
+from widgets.snapshot import render_panel
+
+from .conftest import NOW, clock
+
+REFERENCES = Path(__file__).resolve().parents[1] / "fixtures" / "reference"
+MAX_MEAN_DIFFERENCE = 1.5  # average over all channels of all pixels, out of 255
+MAX_CHANGED_SHARE = 0.004  # share of pixels that differ by more than CHANGED
+CHANGED = 48
+
+WALLS = {
+    "fr": WallSection(branding=BrandingSettings(name="Maison Lumière")),
+    "en": WallSection(language="en", branding=BrandingSettings(name="Maison Lumière", theme="light")),
+}
+CASES = [
+    (panel, size, language)
+    for panel in ("fans", "mentions", "internal")
+    for size, language in (("1920x1080", "fr"), ("1080x1920", "fr"), ("1920x1080", "en"))
+]
+
+
+def demo_hub() -> Hub:
+    """The demo's first poll at the tests' fixed time, pictures loaded from the assets."""
+    hub = Hub()
+    batch = asyncio.run(DemoSource(DemoSettings(name="demo", type="demo"), clock=clock).poll())
+    for kind in POST_KINDS:
+        posts = [p for p in batch.posts if p.kind == kind]
+        hub.set_posts(kind, sorted(posts, key=lambda p: p.created_at, reverse=True))
+    latest = {c.key: c for c in sorted(batch.counts, key=lambda c: c.observed_at)}
+    history = {key: [c for c in batch.counts if c.key == key] for key in latest}
+    hub.set_counts(latest.values(), daily_history(history, ZoneInfo("Europe/Paris")))
+    urls = {p.author.avatar_url for p in batch.posts} | {m.url for p in batch.posts for m in p.media}
+    for url in sorted(u for u in urls if u):
+        path = asset_path(url)
+        assert path is not None, url
+        hub.add_image(url, prepare_image(path.read_bytes()))
+    hub.flush()
+    return hub
+
+
+def half(image: QImage) -> Image.Image:
+    """The rendered picture at half size, as a Pillow image."""
+    small = image.scaled(
+        image.size() / 2, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation
+    )
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    small.save(buffer, "PNG")  # type: ignore[call-overload]
+    return Image.open(io.BytesIO(bytes(buffer.data().data()))).convert("RGB")
+
+
+def difference(actual: Image.Image, expected: Image.Image) -> tuple[float, float, Image.Image]:
+    """(mean difference, share of changed pixels, a map of the changed pixels)."""
+    channels = ImageChops.difference(actual, expected).split()
+    strongest = ImageChops.lighter(ImageChops.lighter(channels[0], channels[1]), channels[2])
+    histogram = strongest.histogram()
+    pixels = actual.width * actual.height
+    mean = sum(value * count for value, count in enumerate(histogram)) / pixels
+    changed = sum(histogram[CHANGED + 1 :]) / pixels
+    return mean, changed, strongest.point(lambda v: 255 if v > CHANGED else 0)
+
+
+@pytest.mark.parametrize(("panel", "size", "language"), CASES)
+def test_panel_looks_like_its_reference(
+    qapp: QApplication, tmp_path: Path, panel: str, size: str, language: str
+) -> None:
+    width, height = (int(n) for n in size.split("x"))
+    image = render_panel(
+        demo_hub(),
+        WALLS[language],
+        PanelSettings(type=panel, milestones=[100_000]),
+        QSize(width, height),
+        clock=clock,
+    )
+    actual = half(image)
+    reference = REFERENCES / f"{panel}-{size}-{language}.png"
+    if os.environ.get("UPDATE_REFERENCE_IMAGES"):
+        REFERENCES.mkdir(parents=True, exist_ok=True)
+        actual.save(reference, optimize=True)
+    assert reference.is_file(), f"no reference picture {reference}: render them (see this module's docstring)"
+    with Image.open(reference) as stored:
+        expected = stored.convert("RGB")
+    assert expected.size == actual.size, f"{reference.name}: size {actual.size} != {expected.size}"
+    mean, share, marks = difference(actual, expected)
+    if mean > MAX_MEAN_DIFFERENCE or share > MAX_CHANGED_SHARE:
+        actual.save(tmp_path / reference.name)
+        marks.save(tmp_path / f"diff-{reference.name}")
+        pytest.fail(
+            f"{reference.name} changed: mean difference {mean:.2f}, {share:.2%} of pixels changed; "
+            f"see {tmp_path / reference.name} and {tmp_path / f'diff-{reference.name}'}"
+        )
+
+
+def test_the_comparison_catches_a_small_visual_change(qapp: QApplication) -> None:
+    """A card's worth of change fails; the same picture passes."""
+    image = half(
+        render_panel(demo_hub(), WALLS["fr"], PanelSettings(type="mentions"), QSize(1920, 1080), clock=clock)
+    )
+    mean, share, _ = difference(image, image)
+    assert (mean, share) == (0.0, 0.0)
+    changed = image.copy()
+    changed.paste((255, 255, 255), (500, 100, 620, 160))  # a patch the size of a small avatar
+    mean, share, _ = difference(changed, image)
+    assert mean > MAX_MEAN_DIFFERENCE or share > MAX_CHANGED_SHARE
+
+
+def test_the_fixed_time_is_the_one_the_references_were_drawn_at() -> None:
+    assert NOW.isoformat() == "2025-06-03T12:30:00+00:00"
