@@ -399,6 +399,27 @@ def unique_hashtags(values: Iterable[str], pattern: re.Pattern[str], example: st
     return tags
 
 
+def env_variable(name: str, key: str) -> str:
+    """The environment variable that fills secret `key` of the source called `name`."""
+    env_name = "".join(c if c.isalnum() else "_" for c in name).upper()
+    return f"WALL_SOURCES__{env_name}__{key.upper()}"
+
+
+# A hashtag in plain text: '#' not inside a word, a URL fragment or an entity, with at least one letter.
+_TEXT_HASHTAG = re.compile(r"(?<![\w#&/])#(\w*[^\W\d_][\w-]*)")
+
+
+def text_hashtags(text: str) -> tuple[str, ...]:
+    """The `#words` of a plain text, case folded, without '#', each once, first seen first
+    (what the consent rule `require_tag` looks for when a network has no tag field)."""
+    tags: list[str] = []
+    for match in _TEXT_HASHTAG.finditer(text):
+        tag = match.group(1).rstrip("-").casefold()
+        if tag and tag not in tags:
+            tags.append(tag)
+    return tuple(tags)
+
+
 def secret_value(secret: SecretStr | None) -> str:
     """The raw value of an optional secret ('' when unset)."""
     return secret.get_secret_value() if secret is not None else ""

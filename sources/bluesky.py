@@ -30,6 +30,7 @@ from sources.base import (
     SourceSettings,
     TransientError,
     check_api_root,
+    env_variable,
     raise_for_status,
     redact_url,
     secret_value,
@@ -53,12 +54,6 @@ _HANDLE = re.compile(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0
 _DID = re.compile(r"^did:[a-z]+:[A-Za-z0-9._:%-]{1,2000}$")
 _TAG = re.compile(r"^[^\s#]{1,64}$")
 _ERROR_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,63}$")
-
-
-def env_variable(name: str, key: str) -> str:
-    """The environment variable that fills `key` of the source called `name`."""
-    env_name = "".join(c if c.isalnum() else "_" for c in name).upper()
-    return f"WALL_SOURCES__{env_name}__{key.upper()}"
 
 
 class BlueskySettings(SourceSettings):

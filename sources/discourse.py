@@ -56,6 +56,7 @@ from sources.base import (
     raise_for_status,
     redact_url,
     secret_value,
+    text_hashtags,
 )
 from wall.model import Author, Batch, Media, Post, PostKind, parse_iso, utcnow
 from wall.text import clean_text, html_to_text
@@ -68,7 +69,6 @@ QUOTE_MAX_CHARS = 200
 DEFAULT_RATE_LIMIT_WAIT = 60.0
 
 _CATEGORY = re.compile(r"^[\w-]{1,100}$")
-_HASHTAG = re.compile(r"(?<![\w#&/])#([^\W_][\w-]*)")
 _TAG_SLUG = re.compile(r"^[^\W_][\w-]*$")
 _VOID = frozenset(
     {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
@@ -506,11 +506,6 @@ def parse_cooked(cooked: str, *, base_url: str) -> Cooked:
     reader.feed(cooked)
     reader.close()
     return reader.result()
-
-
-def text_hashtags(text: str) -> list[str]:
-    """`#words` of a plain text, lowercased, without '#'."""
-    return [match.group(1).rstrip("-").casefold() for match in _HASHTAG.finditer(text)]
 
 
 def _unique(values: Sequence[str]) -> tuple[str, ...]:

@@ -53,6 +53,7 @@ from sources.base import (
     raise_for_status,
     redact_url,
     secret_value,
+    text_hashtags,
 )
 from wall.model import Author, Batch, Media, Post, PostKind, as_utc, utcnow
 from wall.text import clean_text
@@ -82,7 +83,6 @@ _EMPHASIS = (
     re.compile(r"(?<![\w_])_(?=\S)(.+?)(?<=\S)_(?![\w_])"),
     re.compile(r"`([^`\n]*)`"),
 )
-_HASHTAG = re.compile(r"(?<![\w#&/])#([^\W_][\w-]*)")
 _PROFILE = re.compile(r"/u/([^/?#]+)/?$")
 
 
@@ -356,11 +356,6 @@ def richtext_to_text(message: str) -> tuple[str, dict[str, str]]:
     for pattern in _EMPHASIS:
         text = pattern.sub(r"\1", text)
     return clean_text(text.translate(_UNPROTECT)), alts
-
-
-def text_hashtags(text: str) -> list[str]:
-    """`#words` of a plain text, lowercased, without '#'."""
-    return [match.group(1).rstrip("-").casefold() for match in _HASHTAG.finditer(text)]
 
 
 def parse_topics(items: Any) -> list[str]:

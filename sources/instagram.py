@@ -40,6 +40,7 @@ from sources.base import (
     SourceSettings,
     TransientError,
     check_api_root,
+    env_variable,
     raise_for_status,
     redact_url,
     secret_value,
@@ -68,12 +69,6 @@ _USER_ID = re.compile(r"^\d{1,40}$")
 _USERNAME = re.compile(r"^[A-Za-z0-9._]{1,30}$")
 _HASHTAG = re.compile(r"^\w{1,100}$")  # Meta refuses emoji in hashtag searches
 _TAG_IN_TEXT = re.compile(r"(?<![\w&#])#(\w{1,100})")
-
-
-def env_variable(name: str, key: str) -> str:
-    """The environment variable that fills `key` of the source called `name`."""
-    env_name = "".join(c if c.isalnum() else "_" for c in name).upper()
-    return f"WALL_SOURCES__{env_name}__{key.upper()}"
 
 
 class InstagramSettings(SourceSettings):

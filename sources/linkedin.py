@@ -40,6 +40,7 @@ from sources.base import (
     SourceSettings,
     TransientError,
     check_api_root,
+    env_variable,
     parse_retry_after,
     raise_for_status,
     redact_url,
@@ -59,12 +60,6 @@ VERSION_CODES = frozenset({"NONEXISTENT_VERSION", "VERSION_MISSING", "INVALID_VE
 _ORGANIZATION = re.compile(r"^(?:urn:li:organization:)?(\d{1,20})$")
 _VERSION = re.compile(r"^(20[2-9]\d)(0[1-9]|1[0-2])(\.\d{2})?$")
 _CODE = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
-
-
-def env_variable(name: str, key: str) -> str:
-    """The environment variable that fills `key` of the source called `name`."""
-    env_name = "".join(c if c.isalnum() else "_" for c in name).upper()
-    return f"WALL_SOURCES__{env_name}__{key.upper()}"
 
 
 class LinkedInSettings(SourceSettings):

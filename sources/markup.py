@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
+from sources.base import text_hashtags
 from wall.text import clean_text
 
 # Shortcode -> emoji for the common ones (the names Slack and Mattermost share).
@@ -76,7 +77,6 @@ EMOJI: dict[str, str] = {
 
 _SHORTCODE = re.compile(r":([a-z0-9_+-]{1,64}):((?::skin-tone-[2-6]:)?)")
 # A hashtag: '#' not glued to a word, an entity (&#39;) or a URL path, then a word with a letter in it.
-_HASHTAG = re.compile(r"(?<![\w#&/])#(\w*[^\W\d_]\w*)")
 _FENCE = re.compile(r"^[ \t]*(```|~~~)[^\n]*\n(.*?)(?:^[ \t]*\1[ \t]*$|\Z)", re.MULTILINE | re.DOTALL)
 _INLINE_CODE = re.compile(r"(`+)(?!`)(.+?)(?<!`)\1(?!`)", re.DOTALL)
 _SLACK_FENCE = re.compile(r"```\n?(.*?)```", re.DOTALL)
@@ -150,16 +150,6 @@ def drop_emphasis(text: str, markers: Iterable[str]) -> str:
     return text
 
 
-def find_hashtags(text: str) -> tuple[str, ...]:
-    """The hashtags of plain text, lowercased, without '#', first occurrence first."""
-    tags: list[str] = []
-    for match in _HASHTAG.finditer(text):
-        tag = match.group(1).lower()
-        if tag not in tags:
-            tags.append(tag)
-    return tuple(tags)
-
-
 def split_hashtag_field(value: str) -> tuple[str, ...]:
     """Tags from a space-separated field such as Mattermost's `hashtags` ("#mur #Lyon")."""
     tags: list[str] = []
@@ -213,4 +203,4 @@ def markdown_hashtags(markdown: str | None) -> tuple[str, ...]:
     """Hashtags of a Markdown message, outside code and link targets."""
     if not markdown:
         return ()
-    return find_hashtags(markdown_to_text(strip_code(markdown)))
+    return text_hashtags(markdown_to_text(strip_code(markdown)))

@@ -55,6 +55,7 @@ from sources.base import (
     SourceSettings,
     TransientError,
     check_api_root,
+    env_variable,
     parse_retry_after,
     raise_for_status,
     redact_url,
@@ -81,12 +82,6 @@ _MXC = re.compile(r"^mxc://([A-Za-z0-9.\-:\[\]]+)/([A-Za-z0-9_-]+)$")
 _MX_REPLY = re.compile(r"(?is)<mx-reply>.*?</mx-reply>")
 # A hashtag: '#' not inside a word, a URL fragment or an entity; not a room alias (#room:server).
 _HASHTAG = re.compile(r"(?<![\w#/&])#(\w[\w-]*)(?![\w:-])")
-
-
-def env_variable(name: str, key: str) -> str:
-    """The environment variable that fills `key` of the source called `name`."""
-    env_name = "".join(c if c.isalnum() else "_" for c in name).upper()
-    return f"WALL_SOURCES__{env_name}__{key.upper()}"
 
 
 class MatrixSettings(SourceSettings):

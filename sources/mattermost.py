@@ -44,6 +44,7 @@ from sources.base import (
     SourceSettings,
     TransientError,
     check_api_root,
+    env_variable,
     raise_for_status,
     redact_url,
     secret_value,
@@ -60,12 +61,6 @@ MAX_USERS = 5000  # cached authors; the cache starts over beyond this
 _ID = re.compile(r"^[a-z0-9]{26}$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _ERROR_ID = re.compile(r"^[A-Za-z0-9_.]{1,128}$")
-
-
-def env_variable(name: str, key: str) -> str:
-    """The environment variable that fills `key` of the source called `name`."""
-    env_name = "".join(c if c.isalnum() else "_" for c in name).upper()
-    return f"WALL_SOURCES__{env_name}__{key.upper()}"
 
 
 class MattermostSettings(SourceSettings):

@@ -58,16 +58,17 @@ from sources.base import (
     SourceSettings,
     TransientError,
     check_api_root,
+    env_variable,
     parse_retry_after,
     raise_for_status,
     redact_url,
     secret_value,
+    text_hashtags,
 )
 from sources.markup import (
     MRKDWN_EMPHASIS,
     Shelf,
     drop_emphasis,
-    find_hashtags,
     replace_emoji,
     shelve_code,
     strip_code,
@@ -107,12 +108,6 @@ _SCOPES = re.compile(r"^[a-z0-9:._,-]{1,200}$")
 _TOKEN = re.compile(r"<([^<>\n]*)>")
 _MENTION = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^<>\n]*)?>")
 _QUOTE = re.compile(r"^(?:&gt;|>){1,3}[ \t]?", re.MULTILINE)  # > quote, >>> block quote
-
-
-def env_variable(name: str, key: str) -> str:
-    """The environment variable that fills `key` of the source called `name`."""
-    env_name = "".join(c if c.isalnum() else "_" for c in name).upper()
-    return f"WALL_SOURCES__{env_name}__{key.upper()}"
 
 
 class SlackSettings(SourceSettings):
@@ -586,7 +581,7 @@ def mrkdwn_hashtags(text: str | None) -> tuple[str, ...]:
     """Hashtags of a mrkdwn message, outside code, links, mentions and channel references."""
     if not text:
         return ()
-    return find_hashtags(_TOKEN.sub(" ", strip_code(text)))
+    return text_hashtags(_TOKEN.sub(" ", strip_code(text)))
 
 
 def parse_files(files: Any) -> tuple[Media, ...]:

@@ -55,10 +55,12 @@ from sources.base import (
     SourceSettings,
     TransientError,
     check_api_root,
+    env_variable,
     parse_retry_after,
     raise_for_status,
     redact_url,
     secret_value,
+    text_hashtags,
 )
 from wall.model import Author, Batch, Media, Post, PostKind, parse_iso, utcnow
 from wall.text import clean_text, html_to_text
@@ -82,18 +84,11 @@ AAD_SECRET_CODES = frozenset({7000215, 7000222, 7000216})
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
 _CHANNEL = re.compile(r"^19:[^/?#\s]{1,200}@thread\.[a-z0-9]{1,20}$")
-_HASHTAG = re.compile(r"(?<![\w&#/])#([^\W_][\w-]{0,99})")
 _IMG = re.compile(r"(?is)<img\b[^>]*>")
 _EMOJI = re.compile(r"(?is)<emoji\b[^>]*>(?:\s*</emoji>)?")
 _ATTR = re.compile(r"""(?is)\b([a-z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
 _HOSTED = re.compile(r"/hostedContents/([^/?#]+)/\$value$")
 _ERROR_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_.]{0,63}$")
-
-
-def env_variable(name: str, key: str) -> str:
-    """The environment variable that fills `key` of the source called `name`."""
-    env_name = "".join(c if c.isalnum() else "_" for c in name).upper()
-    return f"WALL_SOURCES__{env_name}__{key.upper()}"
 
 
 class TeamsSettings(SourceSettings):
@@ -490,16 +485,6 @@ def _http_url(value: Any) -> str:
     return ""
 
 
-def hashtags(text: str) -> tuple[str, ...]:
-    """The `#words` of a text, lowercased without '#', each once."""
-    tags: list[str] = []
-    for match in _HASHTAG.finditer(text):
-        tag = match.group(1).rstrip("-").lower()
-        if tag and tag not in tags:
-            tags.append(tag)
-    return tuple(tags)
-
-
 def _attributes(tag: str) -> dict[str, str]:
     return {
         m.group(1).lower(): html.unescape(m.group(2) or m.group(3) or m.group(4) or "")
@@ -610,7 +595,7 @@ def parse_message(
         media=tuple(media[:MAX_MEDIA_PER_POST]),
         edited_at=_time(obj.get("lastEditedDateTime")),
         is_reply=isinstance(obj.get("replyToId"), str) and bool(obj.get("replyToId")),
-        tags=hashtags(text),
+        tags=text_hashtags(text),
     )
 
 

@@ -46,10 +46,12 @@ from sources.base import (
     SourceSettings,
     TransientError,
     check_api_root,
+    env_variable,
     parse_retry_after,
     raise_for_status,
     redact_url,
     secret_value,
+    text_hashtags,
 )
 from wall.model import Author, Batch, Media, Post, PostKind, parse_iso, utcnow
 from wall.text import clean_text, html_to_text
@@ -64,14 +66,7 @@ MAX_MEDIA_PER_POST = 4
 MAX_GROUPS = 10
 
 _GROUP_ID = re.compile(r"^\d{1,20}$")
-_HASHTAG = re.compile(r"(?<![\w&#/])#([^\W_][\w-]{0,99})")
 _REFERENCE = re.compile(r"\[\[(\w+):(\d{1,20})\]\]")
-
-
-def env_variable(name: str, key: str) -> str:
-    """The environment variable that fills `key` of the source called `name`."""
-    env_name = "".join(c if c.isalnum() else "_" for c in name).upper()
-    return f"WALL_SOURCES__{env_name}__{key.upper()}"
 
 
 class VivaEngageSettings(SourceSettings):
@@ -477,16 +472,6 @@ def message_text(obj: Mapping[str, Any], refs: Mapping[tuple[str, int], dict[str
     return clean_text(f"{title}\n\n{text}") if title else text
 
 
-def hashtags(text: str) -> list[str]:
-    """The `#words` of a text, lowercased without '#', each once."""
-    tags: list[str] = []
-    for match in _HASHTAG.finditer(text):
-        tag = match.group(1).rstrip("-").lower()
-        if tag and tag not in tags:
-            tags.append(tag)
-    return tags
-
-
 def thread_topics(obj: Mapping[str, Any], refs: Mapping[tuple[str, int], dict[str, Any]]) -> list[str]:
     """Names of the topics of the message's thread, from the `thread` and `topic` references."""
     thread_id = _id(obj.get("thread_id"))
@@ -535,7 +520,7 @@ def parse_message(
     if message_id is None or created_at is None or author is None:
         return None
     text = message_text(obj, refs)
-    tags = hashtags(text)
+    tags = list(text_hashtags(text))
     tags += [topic for topic in thread_topics(obj, refs) if topic not in tags]
     return Post(
         id=str(message_id),

@@ -60,6 +60,7 @@ from sources.base import (
     SourceSettings,
     TransientError,
     check_api_root,
+    env_variable,
     parse_retry_after,
     raise_for_status,
     redact_url,
@@ -155,12 +156,6 @@ class XSettings(SourceSettings):
     def requests_per_poll(self) -> int:
         """The fewest requests one poll sends: one search page, one lookup of all accounts."""
         return (1 if self.query else 0) + (1 if self.accounts else 0)
-
-
-def env_variable(name: str, key: str) -> str:
-    """The environment variable that fills `key` of the source called `name`."""
-    env_name = "".join(c if c.isalnum() else "_" for c in name).upper()
-    return f"WALL_SOURCES__{env_name}__{key.upper()}"
 
 
 @dataclass(slots=True)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from sources.base import text_hashtags
 from sources.markup import (
     Shelf,
     drop_emphasis,
-    find_hashtags,
     markdown_hashtags,
     markdown_to_text,
     replace_emoji,
@@ -65,8 +65,8 @@ def test_hashtags_are_found_outside_code_and_link_targets() -> None:
     assert markdown_hashtags(text) == ("mur", "lien")
 
 
-def test_find_hashtags_needs_a_letter_and_lowercases() -> None:
-    assert find_hashtags("#Salon2025 #2025 #été &#39; a#b #mur_du_hall") == (
+def test_text_hashtags_need_a_letter_and_are_lowercased() -> None:
+    assert text_hashtags("#Salon2025 #2025 #été &#39; a#b #mur_du_hall") == (
         "salon2025",
         "été",
         "mur_du_hall",
