@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import qasync
-from PySide6.QtCore import QFileSystemWatcher, QSocketNotifier, QTimer
+from PySide6.QtCore import QBuffer, QFileSystemWatcher, QIODevice, QSocketNotifier, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QScreen
 from PySide6.QtWidgets import QApplication
 
@@ -37,6 +37,7 @@ from wall import systemd
 from wall.config import ConfigProblems, WallConfig, load_config, remember_good_config
 from wall.consent import shown_posts, split
 from wall.counts import HISTORY_WINDOW, daily_history
+from wall.decisions import AuditEntry, Decision, PostAction, QueueItem, author_key
 from wall.hub import Hub
 from wall.images import MAX_DOWNLOAD_BYTES, ImageLoader
 from wall.memory import release_free_memory
@@ -46,6 +47,7 @@ from wall.paths import cache_dir
 from wall.poller import Poller, RetryPolicy
 from wall.services import USER_AGENT, Purged, build_sources, consents, make_client, open_store, purge
 from wall.store import Store, StoreChange
+from wall.web import WebServer
 from widgets.window import WallWindow
 
 log = logging.getLogger("wall.app")
@@ -54,6 +56,13 @@ POSTS_PER_KIND = 60
 PURGE_EVERY = 3600.0
 RELOAD_DEBOUNCE_MS = 300
 SWITCH_INTERVAL_S = 0.001
+SCREEN_PICTURE_WIDTH = 960  # the moderation page's picture of the wall
+_DECISION_OF: dict[PostAction, Decision] = {
+    "approve": "approve",
+    "hide": "hide",
+    "pin": "pin",
+    "unpin": "approve",  # unpinned, the post stays approved
+}
 
 
 class Engine:
@@ -84,8 +93,11 @@ class Engine:
         for source in self.sources:
             source.restore(store.load_state(source.settings.name))
         # One Moderator per source, used only on the store thread (it keeps flood/duplicate memory).
+        # Authors blocked from the moderation page are blocked everywhere, on top of the config's.
+        blocked = store.blocked_authors()
         self.moderators = {
-            s.settings.name: Moderator(config.moderation_for(s.settings)) for s in self.sources
+            s.settings.name: Moderator(config.moderation_for(s.settings), blocked_authors=blocked)
+            for s in self.sources
         }
         self._background: set[asyncio.Task[None]] = set()
         self.poller = Poller(
@@ -165,6 +177,51 @@ class Engine:
 
             await self._refresh(await self._in_db(rejudge))
 
+    # --- people's decisions (the moderation page, issue 5) ----------------------------------
+    async def act(self, key: str, action: PostAction, who: str) -> bool:
+        """Apply a person's action to a stored post and update the screen at once; False when no
+        such post is stored. The decision is kept apart from the verdicts: re-judging keeps it."""
+        if action == "block":
+            return await self.block_author(key, who)
+        decision = _DECISION_OF[action]
+
+        def decide() -> PostKind | None:
+            return self.store.decide(key, decision, who, action=action, now=self.clock())
+
+        kind: PostKind | None = await self._in_db(decide)
+        if kind is None:
+            return False
+        log.info("moderation: %s %r by %r", action, key, who)
+        await self._refresh({kind})
+        return True
+
+    async def block_author(self, key: str, who: str) -> bool:
+        """Block the author of the post `key` for good: their stored posts leave the screen now, and
+        later ones never reach it. False when no such post is stored."""
+
+        def block() -> tuple[str, set[PostKind]] | None:
+            post = self.store.post(key)
+            if post is None or not (author := author_key(post)):
+                return None
+            self.store.block_author(author, who, post_key=key, now=self.clock())
+            kinds = {post.kind}
+            for name, moderator in self.moderators.items():
+                moderator.block(author)
+                kinds |= self.store.set_verdicts(moderator.judge_many(self.store.posts_of(name)))
+            return author, kinds
+
+        done: tuple[str, set[PostKind]] | None = await self._in_db(block)
+        if done is None:
+            return False
+        log.info("moderation: block author %r (post %r) by %r", done[0], key, who)
+        await self._refresh(done[1])
+        return True
+
+    async def set_panic(self, on: bool, who: str) -> None:
+        """Record the panic flag (the windows are switched by the caller, which owns them)."""
+        await self._in_db(lambda: self.store.set_panic(on, who, now=self.clock()))
+        log.warning("moderation: panic screen %s by %r", "ON" if on else "off", who)
+
     async def stop(self) -> None:
         """Stop polling and wait for pending writes."""
         await self.poller.stop()
@@ -211,6 +268,66 @@ class Engine:
 
     async def _load_image(self, url: str) -> None:
         self.hub.add_image(url, await self.images.load(url))
+
+
+class WallDesk:
+    """The moderation page's way into the running wall: reads from the store on a worker thread,
+    actions through the current Engine (a config reload replaces it), panic on every window."""
+
+    def __init__(
+        self, store: Store, engine: Callable[[], Engine], windows: Callable[[], list[WallWindow]]
+    ) -> None:
+        self.store = store
+        self._engine = engine
+        self._windows = windows
+        self._reads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="web-store")
+
+    async def _read(self, func: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._reads, func, *args)
+
+    async def queue(self) -> list[QueueItem]:
+        """Every stored post, newest first."""
+        items: list[QueueItem] = await self._read(self.store.queue, "all", 1000)
+        return items
+
+    async def audit_log(self) -> list[AuditEntry]:
+        """The latest 100 actions."""
+        entries: list[AuditEntry] = await self._read(self.store.audit_log, 100)
+        return entries
+
+    async def panic(self) -> bool:
+        """True while the panic screen is on."""
+        return bool(await self._read(self.store.panic))
+
+    async def act(self, key: str, action: PostAction, who: str) -> bool:
+        """Apply a person's action; the screen follows within a second."""
+        return await self._engine().act(key, action, who)
+
+    async def set_panic(self, on: bool, who: str) -> None:
+        """Record the flag, then switch every window at once."""
+        await self._engine().set_panic(on, who)
+        for window in self._windows():
+            window.set_panic(on)
+
+    def screen_png(self) -> bytes | None:
+        """The first window as a PNG, scaled down (grabbed on the GUI thread, this loop's thread)."""
+        windows = self._windows()
+        return grab_png(windows[0]) if windows else None
+
+    def close(self) -> None:
+        """Stop the reading thread."""
+        self._reads.shutdown(wait=True)
+
+
+def grab_png(window: WallWindow, width: int = SCREEN_PICTURE_WIDTH) -> bytes:
+    """What `window` shows, as a PNG at most `width` pixels wide."""
+    picture = window.grab()
+    if picture.width() > width:
+        picture = picture.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    picture.save(buffer, "PNG")
+    return bytes(buffer.data().data())
 
 
 def tune_for_smooth_frames() -> None:
@@ -292,6 +409,9 @@ def run_wall(
     store.forget_sources([s.name for s in config.sources if s.enabled])
     hub = Hub()
     windows = build_windows(config, hub)
+    panic = store.panic()
+    for window in windows:
+        window.set_panic(panic)  # a panic survives a restart: the first frame is already calm
 
     def on_first_frame() -> None:
         elapsed = time.monotonic() - started
@@ -349,6 +469,7 @@ def run_wall(
         if config_problems:
             systemd.notify("STATUS=config refused, running on the last good copy: " + config_problems[0])
         engine.start()
+        web_server, desk = await start_web(config, store, lambda: engine, lambda: windows)
         status_timer = QTimer()
         status_timer.timeout.connect(lambda: systemd.notify("STATUS=" + _status_line(hub.statuses())))
         status_timer.start(30_000)
@@ -389,7 +510,9 @@ def run_wall(
                     for window in windows:
                         window.close()
                     windows = build_windows(new, hub)
+                    panic = store.panic()
                     for window, screen_settings in zip(windows, new.effective_screens(), strict=True):
+                        window.set_panic(panic)
                         window.place_on(find_screen(screen_settings.output), fullscreen=not windowed)
                 running = new
                 remember_good_config(new)
@@ -403,6 +526,10 @@ def run_wall(
             reloader.cancel()
             status_timer.stop()
             systemd.notify("STOPPING=1")
+            if web_server is not None:
+                await web_server.stop()
+            if desk is not None:
+                desk.close()
             await engine.stop()
             await client.aclose()
             store.set_meta("runtime", None)
@@ -416,6 +543,32 @@ def run_wall(
         for window in windows:
             window.close()
     return 0
+
+
+async def start_web(
+    config: WallConfig,
+    store: Store,
+    engine: Callable[[], Engine],
+    windows: Callable[[], list[WallWindow]],
+) -> tuple[WebServer | None, WallDesk | None]:
+    """Serve the moderation page on this loop when `[web] enabled`; a taken port is logged and the
+    wall runs on without the page (the lobby screen matters more)."""
+    if not config.web.enabled:
+        return None, None
+    desk = WallDesk(store, engine, windows)
+    server = WebServer(config.web, config.wall, desk)
+    try:
+        await server.start()
+    except OSError as exc:
+        log.error(
+            "moderation page: cannot listen on %s:%d (%s): change [web] port or host",
+            config.web.host,
+            config.web.port,
+            exc.strerror or exc,
+        )
+        desk.close()
+        return None, None
+    return server, desk
 
 
 def build_windows(config: WallConfig, hub: Hub) -> list[WallWindow]:

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Sequence
@@ -181,7 +182,8 @@ def _run(config: WallConfig, args: argparse.Namespace, started: float, refused: 
     from wall.app import run_wall
     from wall.logs import config_secrets, setup_logging
 
-    setup_logging(args.log_level, config_secrets(config))
+    web_token = [config.web.token.get_secret_value()] if config.web.token else []
+    setup_logging(args.log_level, [*config_secrets(config), *web_token])
     return run_wall(
         config,
         windowed=args.windowed,
@@ -341,6 +343,11 @@ def _status(config: WallConfig, args: argparse.Namespace) -> int:
     try:
         statuses = {s.source: s for s in store.statuses()}
         runtime = store.meta("runtime")
+        panic = store.panic()
+        try:
+            awaiting = len(store.queue("awaiting", limit=100_000))
+        except sqlite3.OperationalError:  # a store written before the moderation page existed
+            awaiting = 0
     finally:
         store.close()
     if runtime and not _alive(int(runtime.get("pid", 0))):
@@ -361,7 +368,8 @@ def _status(config: WallConfig, args: argparse.Namespace) -> int:
             }
         )
     if args.json:
-        print(json.dumps({"running": runtime, "sources": rows}, ensure_ascii=False))
+        moderation = {"panic": panic, "awaiting_approval": awaiting}
+        print(json.dumps({"running": runtime, "moderation": moderation, "sources": rows}, ensure_ascii=False))
         return 0
     if runtime:
         print(f"wall running: pid {runtime.get('pid')}, since {runtime.get('started_at', '?')[:19]}")
@@ -369,6 +377,9 @@ def _status(config: WallConfig, args: argparse.Namespace) -> int:
             print(f"  config: {line}")
     else:
         print("wall not running (last known state below)")
+    if panic:
+        print("PANIC SCREEN ON: the wall shows only the logo (release it on the moderation page)")
+    print(f"posts awaiting approval: {awaiting}")
     headers = ("source", "type", "health", "last_success", "next_poll", "last_error")
     print_table(headers, [tuple(str(row[h]) for h in headers) for row in rows])
     return 0

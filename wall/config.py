@@ -6,7 +6,8 @@ name the file, the field path and the fix, e.g.
 
 Environment: `WALL_<TABLE>__<KEY>` overrides a key of a table (`WALL_WALL__LANGUAGE=en`); a source's
 secret comes from the TOML, else `WALL_SOURCES__<NAME>__<KEY>`, else the systemd credential file
-`$CREDENTIALS_DIRECTORY/[wall_]<name>.<key>` (see kiosk.service `LoadCredential=`).
+`$CREDENTIALS_DIRECTORY/[wall_]<name>.<key>` (see kiosk.service `LoadCredential=`). The moderation
+page's token comes the same way: `WALL_WEB__TOKEN`, else the credential `[wall_]web.token`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -127,6 +136,31 @@ class StorageSettings(Strict):
     max_posts_per_source: int = Field(500, ge=10, le=100_000, description="Older posts are dropped")
 
 
+MIN_WEB_TOKEN_LENGTH = 16
+
+
+class WebSettings(Strict):
+    """The `[web]` table: the moderation page (issue 5), served by the wall itself."""
+
+    enabled: bool = Field(False, description="Serve the moderation page")
+    host: str = Field("127.0.0.1", min_length=1, description="Address to listen on (keep it local)")
+    port: int = Field(8787, ge=1, le=65535, description="TCP port")
+    token: SecretStr | None = Field(
+        None, description="Shared secret to log in; from WALL_WEB__TOKEN or the credential web.token"
+    )
+    session_hours: float = Field(12, ge=0.25, le=168, description="A login lasts this long")
+
+    @field_validator("token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().strip()) < MIN_WEB_TOKEN_LENGTH:
+            raise ValueError(
+                f"is shorter than {MIN_WEB_TOKEN_LENGTH} characters: use a long random one, "
+                "e.g. from `openssl rand -base64 24`"
+            )
+        return value
+
+
 class WallConfig(Strict):
     """The whole validated configuration."""
 
@@ -137,6 +171,7 @@ class WallConfig(Strict):
     screens: list[ScreenSettings] = Field(default_factory=list)
     network: NetworkSettings = NetworkSettings()
     storage: StorageSettings = StorageSettings()
+    web: WebSettings = WebSettings()
     path: str = ""
 
     def moderation_for(self, source: SourceSettings) -> ModerationSettings:
@@ -195,6 +230,7 @@ class _RawConfig(BaseSettings):
     moderation: dict[str, Any] = {}
     network: dict[str, Any] = {}
     storage: dict[str, Any] = {}
+    web: dict[str, Any] = {}
 
     @classmethod
     def settings_customise_sources(
@@ -265,6 +301,8 @@ def parse_config(
         if table in data:
             body[table] = data[table]
     body["path"] = shown
+    if isinstance(body.get("web"), dict):
+        body["web"] = _fill_web_token(dict(body["web"]), env)
     config: WallConfig | None = None
     try:
         config = WallConfig.model_validate(body)
@@ -318,6 +356,12 @@ def _cross_check(sources: list[SourceSettings], config: WallConfig | None, shown
         seen.setdefault(source.name, index)
     if config is None:
         return problems
+    if config.web.enabled and config.web.token is None:
+        problems.append(
+            f"{shown}: web.token: is missing while web.enabled = true: set the environment variable "
+            "WALL_WEB__TOKEN or the systemd credential web.token (a long random secret), "
+            "or set web.enabled = false"
+        )
     for index, panel in enumerate(config.panels):
         for name in panel.sources:
             if name not in seen:
@@ -357,6 +401,19 @@ def _fill_secrets(raw: dict[str, Any], fields: Iterable[str], env: Mapping[str, 
         if value:
             raw[field] = value
     return raw
+
+
+def _fill_web_token(web: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """The page's token absent from the file and the environment comes from systemd credentials."""
+    cred_dir = env.get("CREDENTIALS_DIRECTORY", "")
+    if web.get("token") or not cred_dir:
+        return web
+    for candidate in ("web.token", "wall_web.token"):
+        path = Path(cred_dir) / candidate
+        if path.is_file():
+            web["token"] = path.read_text(encoding="utf-8").strip()
+            break
+    return web
 
 
 def _describe(exc: ValidationError, shown: str, prefix: tuple[str, ...]) -> list[str]:

@@ -94,6 +94,10 @@ DEFAULT_BLOCKED_WORDS: tuple[str, ...] = (
 )
 
 FLOOD_WINDOW = timedelta(hours=1)
+# Reasons other parts of the wall act on: the moderation page lists posts awaiting a person, and a
+# blocked author's posts stay hidden even where someone approved one before the block (issue 5).
+AWAITING_APPROVAL = "awaiting approval"
+BLOCKED_AUTHOR = "blocked author"
 
 # Characters that hide a word from a naive filter without changing how it looks.
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
@@ -246,16 +250,22 @@ class Verdict:
 
 
 class Moderator:
-    """Applies one `ModerationSettings` to posts; remembers what it needs for flood and duplicates."""
+    """Applies one `ModerationSettings` to posts; remembers what it needs for flood and duplicates.
 
-    def __init__(self, settings: ModerationSettings) -> None:
+    `blocked_authors` adds handles or names blocked from the moderation page (kept in the store) to
+    the configured ones; `block` adds one more while the wall runs.
+    """
+
+    def __init__(self, settings: ModerationSettings, *, blocked_authors: Iterable[str] = ()) -> None:
         self.settings = settings
         words = list(DEFAULT_BLOCKED_WORDS) if settings.use_default_words else []
         words += settings.blocked_words
         unique = dict.fromkeys(words)  # keeps order: the reason names the first matching entry
         self._words = [(word, word_pattern(word)) for word in unique]
-        self._blocked = [_handle_parts(a) for a in settings.blocked_authors]
-        self._blocked_names = {fold(a.strip()) for a in settings.blocked_authors}
+        self._blocked: list[tuple[str, str]] = []
+        self._blocked_names: set[str] = set()
+        for author in [*settings.blocked_authors, *blocked_authors]:
+            self.block(author)
         self._trusted = [_handle_parts(a) for a in settings.trusted_authors]
         self._flood_allowed: dict[str, bool] = {}  # post key -> passed the cap when first judged
         self._counted: dict[str, dict[str, datetime]] = {}  # author -> {post key: time} within the cap
@@ -267,9 +277,9 @@ class Moderator:
         if self._is_trusted(post.author):
             return Verdict(True)
         if self._is_blocked(post.author) or (post.boosted_by and self._is_blocked(post.boosted_by)):
-            return Verdict(False, "blocked author")
+            return Verdict(False, BLOCKED_AUTHOR)
         if s.mode == "pre" and post.kind == "mention":
-            return Verdict(False, "awaiting approval")
+            return Verdict(False, AWAITING_APPROVAL)
         word = self.blocked_word(post.text, post.spoiler_text, post.author.name)
         if word:
             return Verdict(False, f"blocked word: {word}")
@@ -303,6 +313,13 @@ class Moderator:
             for p in sorted(ordered, key=lambda p: (as_utc(p.created_at), p.key))
         }
         return {p.key: verdicts[p.key] for p in ordered}
+
+    def block(self, author: str) -> None:
+        """Hide every later post by `author` (a handle such as @user@host, or a display name)."""
+        if not author.strip().lstrip("@"):
+            return
+        self._blocked.append(_handle_parts(author))
+        self._blocked_names.add(fold(author.strip()))
 
     def forget(self, key: str) -> None:
         """Drop what is remembered about a deleted post, so its slot and its text are free again."""

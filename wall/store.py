@@ -3,6 +3,8 @@
 Posts are upserted by key (source + id), so re-polling is idempotent and an edit replaces the
 old text; deletions remove the row; each source keeps at most `max_posts_per_source` posts.
 Every count observation that changes a value is kept (30 days) for deltas and sparklines.
+People's moderation decisions, the authors they blocked, the panic flag and the audit log of their
+actions are kept apart from the rules' verdicts, so re-judging never undoes them (`wall.decisions`).
 The database runs in WAL mode with `synchronous=FULL`: a kill -9 or a power cut loses nothing that
 was committed. Methods are synchronous and thread-safe; the poller calls `apply` from a worker
 thread so SQLite never blocks the GUI thread.
@@ -19,8 +21,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from wall.decisions import AuditEntry, Decision, QueueFilter, QueueItem
 from wall.model import Batch, Count, Post, PostKind, SourceStatus, as_utc, utcnow
-from wall.moderation import Verdict
+from wall.moderation import BLOCKED_AUTHOR, Verdict
 
 SCHEMA_VERSION = 1
 COUNT_HISTORY_DAYS = 30
@@ -48,7 +51,33 @@ CREATE INDEX IF NOT EXISTS counts_by_key_time ON counts (key, observed_ts DESC);
 CREATE TABLE IF NOT EXISTS statuses (source TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS source_state (source TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS decisions (
+    key TEXT PRIMARY KEY,
+    decision TEXT NOT NULL CHECK (decision IN ('approve', 'hide', 'pin')),
+    who TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS blocked_authors (author TEXT PRIMARY KEY, who TEXT NOT NULL, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at REAL NOT NULL,
+    who TEXT NOT NULL,
+    action TEXT NOT NULL,
+    post_key TEXT NOT NULL DEFAULT '',
+    detail TEXT NOT NULL DEFAULT ''
+);
+-- A post that leaves the store (deleted at its source, capped, purged) takes its decision along.
+-- INSERT OR REPLACE of an edited post does not fire it: recursive triggers are off.
+CREATE TRIGGER IF NOT EXISTS decisions_follow_posts AFTER DELETE ON posts
+BEGIN DELETE FROM decisions WHERE key = OLD.key; END;
 """
+
+# On screen: not hidden by a person, not by a blocked author (stronger than an earlier approval),
+# and approved or pinned by a person, else allowed by the rules. `wall.decisions.status_of` agrees.
+_SHOWN = (
+    "COALESCE(d.decision, '') != 'hide' AND COALESCE(json_extract(p.verdict, '$.reason'), '') != ? "
+    "AND (d.decision IN ('approve', 'pin') OR p.verdict IS NULL OR json_extract(p.verdict, '$.shown'))"
+)
 
 
 @dataclass(slots=True)
@@ -220,13 +249,14 @@ class Store:
 
     # --- reads -------------------------------------------------------------------------
     def recent_posts(self, kind: PostKind, limit: int = 50) -> list[Post]:
-        """Newest posts of one kind that moderation lets on screen (pictures removed where it said so)."""
+        """Posts of one kind that moderation and people let on screen: pinned first, then newest
+        first (pictures removed where moderation said so)."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT data, verdict FROM posts WHERE kind = ? "
-                "AND (verdict IS NULL OR json_extract(verdict, '$.shown')) "
-                "ORDER BY created_ts DESC LIMIT ?",
-                (kind, limit),
+                "SELECT p.data, p.verdict FROM posts p LEFT JOIN decisions d ON d.key = p.key "
+                f"WHERE p.kind = ? AND {_SHOWN} "
+                "ORDER BY COALESCE(d.decision = 'pin', 0) DESC, p.created_ts DESC LIMIT ?",
+                (kind, BLOCKED_AUTHOR, limit),
             ).fetchall()
         posts = []
         for data, verdict in rows:
@@ -322,6 +352,98 @@ class Store:
         with self._lock:
             row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else None
+
+    # --- people's decisions (the moderation page) ------------------------------------------
+    def decide(
+        self, key: str, decision: Decision, who: str, *, action: str = "", now: datetime | None = None
+    ) -> PostKind | None:
+        """Record a person's decision on a stored post (and audit it as `action`, by default the
+        decision's name). Returns the post's kind, or None when no such post is stored."""
+        now = now or utcnow()
+        with self._lock, self._transaction():
+            row = self._db.execute("SELECT kind FROM posts WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                return None
+            self._db.execute(
+                "INSERT OR REPLACE INTO decisions (key, decision, who, at) VALUES (?,?,?,?)",
+                (key, decision, who, as_utc(now).timestamp()),
+            )
+            self._audit(now, who, action or decision, key, "")
+        return row[0]  # type: ignore[no-any-return]
+
+    def decision(self, key: str) -> Decision | None:
+        """A person's decision on one post, if any."""
+        with self._lock:
+            row = self._db.execute("SELECT decision FROM decisions WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def block_author(self, author: str, who: str, *, post_key: str = "", now: datetime | None = None) -> None:
+        """Add `author` (handle or name) to the stored blocklist, and audit it."""
+        now = now or utcnow()
+        with self._lock, self._transaction():
+            self._db.execute(
+                "INSERT OR IGNORE INTO blocked_authors (author, who, at) VALUES (?,?,?)",
+                (author, who, as_utc(now).timestamp()),
+            )
+            self._audit(now, who, "block author", post_key, author)
+
+    def blocked_authors(self) -> list[str]:
+        """Authors blocked from the moderation page, oldest first."""
+        with self._lock:
+            rows = self._db.execute("SELECT author FROM blocked_authors ORDER BY at, author").fetchall()
+        return [r[0] for r in rows]
+
+    def set_panic(self, on: bool, who: str, *, now: datetime | None = None) -> None:
+        """Switch the panic screen on or off (kept across restarts), and audit it."""
+        now = now or utcnow()
+        with self._lock, self._transaction():
+            value = {"on": on, "who": who, "at": as_utc(now).isoformat()}
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('panic', ?)", (json.dumps(value),)
+            )
+            self._audit(now, who, "panic on" if on else "panic off", "", "")
+
+    def panic(self) -> bool:
+        """True while the panic screen replaces every panel."""
+        value = self.meta("panic")
+        return bool(value and value.get("on"))
+
+    def audit_log(self, limit: int = 100) -> list[AuditEntry]:
+        """The latest actions of people, newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT at, who, action, post_key, detail FROM audit ORDER BY id DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [AuditEntry(datetime.fromtimestamp(r[0], UTC), r[1], r[2], r[3], r[4]) for r in rows]
+
+    def post(self, key: str) -> Post | None:
+        """One stored post by key."""
+        with self._lock:
+            row = self._db.execute("SELECT data FROM posts WHERE key = ?", (key,)).fetchone()
+        return Post.from_dict(json.loads(row[0])) if row else None
+
+    def queue(self, show: QueueFilter = "all", limit: int = 200) -> list[QueueItem]:
+        """Stored posts for the moderation page, newest first, with verdict and decision."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT p.data, p.verdict, d.decision FROM posts p LEFT JOIN decisions d ON d.key = p.key "
+                "ORDER BY p.created_ts DESC, p.key"
+            ).fetchall()
+        items: list[QueueItem] = []
+        for data, verdict, decision in rows:
+            judged = Verdict(**json.loads(verdict)) if verdict else None
+            item = QueueItem(Post.from_dict(json.loads(data)), judged, decision)
+            if show == "all" or item.status == show:
+                items.append(item)
+                if len(items) >= limit:
+                    break
+        return items
+
+    def _audit(self, now: datetime, who: str, action: str, post_key: str, detail: str) -> None:
+        self._db.execute(
+            "INSERT INTO audit (at, who, action, post_key, detail) VALUES (?,?,?,?,?)",
+            (as_utc(now).timestamp(), who, action, post_key, detail),
+        )
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication, QLayout, QVBoxLayout, QWidget
 
 from wall.hub import Hub
 from wall.model import utcnow
+from widgets.brand import BrandScreen
 from widgets.fans import FansPanel
 from widgets.header import Header
 from widgets.internal import InternalPanel
@@ -67,10 +68,30 @@ class WallWindow(QWidget):
         layout.setSpacing(0)
         layout.addWidget(self.header)
         layout.addWidget(self.rotator, 1)
+        self.brand_screen = BrandScreen(wall, self.theme)
+        self.brand_screen.hide()
+        layout.addWidget(self.brand_screen, 1)
         self.rotator.panel_changed.connect(self._on_panel_changed)
         self._on_panel_changed()
         self._first_frame_sent = False
         self.rotator.start()
+
+    def set_panic(self, on: bool) -> None:
+        """Replace everything (panels, header) by the calm branded screen, or bring them back."""
+        if on == self.panic_active():
+            return
+        if on:
+            self.rotator.stop()
+        self.header.setVisible(not on)
+        self.rotator.setVisible(not on)
+        self.brand_screen.setVisible(on)
+        if not on:
+            self.rotator.start()
+        self.update()
+
+    def panic_active(self) -> bool:
+        """True while the branded screen replaces the panels."""
+        return not self.brand_screen.isHidden()
 
     def current_panel(self) -> Panel | None:
         """The panel on screen."""
@@ -124,6 +145,7 @@ class WallWindow(QWidget):
         if type_height != self.theme.height and type_height >= 240:
             self.theme = self.theme.scaled(type_height)
             self.header.apply_theme(self.theme)
+            self.brand_screen.apply_theme(self.theme)
             for panel in self.rotator.panels():
                 panel.apply_theme(self.theme)
 

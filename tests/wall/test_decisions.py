@@ -1,0 +1,244 @@
+"""People's moderation decisions hold: re-judging, restarts and new rules never undo them (issue 5)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+from pytest_httpserver import HTTPServer
+
+from wall.app import Engine, WallDesk, build_windows
+from wall.config import WallConfig, parse_config
+from wall.hub import Hub
+from wall.model import Author, Batch, Media, Post
+from wall.moderation import ModerationSettings, Moderator
+from wall.services import make_client, open_store
+from wall.store import Store
+
+T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+PRE = ModerationSettings(mode="pre")
+
+
+def mention(n: int, text: str = "Bravo", *, handle: str = "@fan@masto.example", name: str = "Fan") -> Post:
+    return Post(
+        id=str(n),
+        source="news",
+        network="mastodon",
+        kind="mention",
+        author=Author(name, handle),
+        text=f"{text} {n}",
+        created_at=T0 + timedelta(minutes=n),
+        media=(Media("https://img.example/a.png", "a red bicycle"),),
+    )
+
+
+def judged(store: Store, moderator: Moderator, *posts: Post) -> None:
+    store.apply("news", Batch(posts=posts), verdicts=moderator.judge_many(posts), now=T0)
+
+
+def on_screen(store: Store) -> list[str]:
+    return [p.id for p in store.recent_posts("mention")]
+
+
+def test_pre_moderation_waits_for_a_person_and_their_decisions_hold(tmp_path: Path) -> None:
+    store = Store(tmp_path / "w.db")
+    moderator = Moderator(PRE)
+    judged(store, moderator, mention(1), mention(2), mention(3))
+    assert on_screen(store) == []
+    assert [i.post.id for i in store.queue("awaiting")] == ["3", "2", "1"]
+
+    assert store.decide("news:1", "approve", "Alice", now=T0) == "mention"
+    assert store.decide("news:2", "approve", "Alice", now=T0) == "mention"
+    assert on_screen(store) == ["2", "1"]
+    store.decide("news:2", "hide", "Bob", now=T0)
+    assert on_screen(store) == ["1"]
+    assert store.decide("news:404", "approve", "Alice", now=T0) is None  # not stored: nothing recorded
+
+    # The rules judge everything again at start, and the source sends the posts again: no change.
+    store.set_verdicts(Moderator(PRE).judge_many(store.posts_of("news")))
+    judged(store, Moderator(PRE), mention(1), mention(2), mention(3))
+    assert on_screen(store) == ["1"]
+    store.close()
+    again = Store(tmp_path / "w.db")  # a restart (the database is WAL, synchronous=FULL)
+    assert on_screen(again) == ["1"]
+    assert [i.post.id for i in again.queue("awaiting")] == ["3"]
+    assert [i.post.id for i in again.queue("hidden")] == ["2"]
+    assert [(a.who, a.action, a.post_key) for a in again.audit_log()] == [
+        ("Bob", "hide", "news:2"),
+        ("Alice", "approve", "news:2"),
+        ("Alice", "approve", "news:1"),
+    ]
+
+
+def test_a_hidden_post_stays_hidden_even_when_the_rules_allow_it(tmp_path: Path) -> None:
+    store = Store(tmp_path / "w.db")
+    judged(store, Moderator(ModerationSettings()), mention(1), mention(2))
+    assert on_screen(store) == ["2", "1"]
+    store.decide("news:2", "hide", "Alice")
+    judged(store, Moderator(ModerationSettings()), mention(2, "Bravo, edited"))  # an edit comes in
+    assert on_screen(store) == ["1"]
+
+
+def test_pinned_posts_come_first_and_unpinned_ones_take_their_place_back(tmp_path: Path) -> None:
+    store = Store(tmp_path / "w.db")
+    judged(store, Moderator(ModerationSettings()), mention(1), mention(2), mention(3))
+    store.decide("news:1", "pin", "Alice")
+    assert on_screen(store) == ["1", "3", "2"]
+    assert [i.pinned for i in store.queue()] == [False, False, True]
+    store.decide("news:1", "approve", "Alice", action="unpin")
+    assert on_screen(store) == ["3", "2", "1"]
+    assert store.audit_log()[0].action == "unpin"
+
+
+def test_a_deleted_post_takes_its_decision_along(tmp_path: Path) -> None:
+    store = Store(tmp_path / "w.db")
+    judged(store, Moderator(PRE), mention(1))
+    store.decide("news:1", "approve", "Alice")
+    store.apply("news", Batch(deleted=("1",)))
+    judged(store, Moderator(PRE), mention(1))  # the same id comes back: a person must look again
+    assert on_screen(store) == []
+
+
+def test_panic_is_kept_across_restarts_and_audited(tmp_path: Path) -> None:
+    store = Store(tmp_path / "w.db")
+    assert not store.panic()
+    store.set_panic(True, "Alice")
+    store.close()
+    again = Store(tmp_path / "w.db")
+    assert again.panic()
+    again.set_panic(False, "Bob")
+    assert not again.panic()
+    assert [(a.who, a.action) for a in again.audit_log()] == [("Bob", "panic off"), ("Alice", "panic on")]
+
+
+# --- the running Engine: real RSS over HTTP, a real Hub, the screen within a second -----------------
+
+RSS = "application/rss+xml"
+FEED_ITEMS = (
+    ("a", "Marie", "Bravo pour le nouveau magasin"),
+    ("b", "Troll", "Votre magasin est nul"),
+    ("c", "Paul", "Super accueil ce matin"),
+)
+
+
+def feed(*items: tuple[str, str, str]) -> str:
+    entries = "".join(
+        f'<item><guid isPermaLink="false">{guid}</guid><author>{who}@example.org ({who})</author>'
+        f"<description>{text}</description><pubDate>Mon, 23 Nov 2026 08:0{n}:00 GMT</pubDate></item>"
+        for n, (guid, who, text) in enumerate(items)
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>News</title>{entries}</channel></rss>'
+
+
+def config_for(tmp_path: Path, url: str, mode: str = "pre") -> WallConfig:
+    return parse_config(
+        {
+            "storage": {"state_dir": str(tmp_path / "state")},
+            "moderation": {"mode": mode},
+            "sources": [{"name": "news", "type": "rss", "url": url}],
+        },
+        env={},
+    )
+
+
+async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+def shown_ids(hub: Hub) -> list[str]:
+    return [p.id for p in hub.posts("mention")]
+
+
+async def test_actions_reach_the_hub_at_once_and_survive_a_restart(
+    tmp_path: Path, httpserver: HTTPServer, qapp: QApplication
+) -> None:
+    httpserver.expect_request("/feed").respond_with_data(feed(*FEED_ITEMS), content_type=RSS)
+    config = config_for(tmp_path, httpserver.url_for("/feed"))
+    store, hub, client = open_store(config), Hub(), make_client(config)
+    engine = Engine(config, store, hub, client)
+    (source,) = engine.sources
+    await engine.poller.poll_once(source)
+    assert store.post_count() == 3 and shown_ids(hub) == []  # pre-moderation: nothing on screen yet
+
+    assert await engine.act("news:a", "approve", "Alice")
+    assert shown_ids(hub) == ["a"]  # in the hub already: the screen repaints within 150 ms
+    assert await engine.act("news:c", "approve", "Alice")
+    assert await engine.act("news:a", "pin", "Alice")
+    assert shown_ids(hub) == ["a", "c"]
+    assert await engine.act("news:c", "hide", "Bob")
+    assert shown_ids(hub) == ["a"]
+    assert not await engine.act("news:zzz", "approve", "Alice")
+
+    # Block an author: their stored posts go, even an approved one, and later ones never come.
+    assert await engine.act("news:b", "approve", "Alice")
+    assert shown_ids(hub) == ["a", "b"]
+    assert await engine.act("news:b", "block", "Alice")
+    assert shown_ids(hub) == ["a"]
+    assert store.blocked_authors() == ["Troll"]
+    await engine.stop()
+
+    # Restart: a new Engine re-judges every stored post with the rules, and polls the feed again.
+    engine = Engine(config, store, hub, client)
+    hub.set_posts("mention", [])
+    engine.fill_hub_from_store()
+    assert shown_ids(hub) == ["a"]
+    engine.start()
+    await until(lambda: store.meta("schema_version") is not None and _polled(store))
+    await asyncio.sleep(0.2)
+    assert shown_ids(hub) == ["a"]
+    later = Post("d", "news", "rss", "mention", Author("Troll"), "Encore moi", T0)
+    assert engine.moderators["news"].judge(later).reason == "blocked author"
+    audit = [(a.who, a.action, a.post_key, a.detail) for a in store.audit_log()]
+    assert audit[0] == ("Alice", "block author", "news:b", "Troll")
+    assert ("Alice", "pin", "news:a", "") in audit and ("Bob", "hide", "news:c", "") in audit
+    await engine.stop()
+    await client.aclose()
+    store.close()
+
+
+def _polled(store: Store) -> bool:
+    return any(s.last_success is not None for s in store.statuses())
+
+
+async def test_panic_switches_every_window_to_the_branded_screen(
+    tmp_path: Path, httpserver: HTTPServer, qapp: QApplication
+) -> None:
+    httpserver.expect_request("/feed").respond_with_data(feed(*FEED_ITEMS), content_type=RSS)
+    config = config_for(tmp_path, httpserver.url_for("/feed"), mode="post")
+    store, hub, client = open_store(config), Hub(), make_client(config)
+    engine = Engine(config, store, hub, client)
+    await engine.poller.poll_once(engine.sources[0])
+    windows = build_windows(config, hub)
+    for window in windows:
+        window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
+        window.resize(1280, 720)
+        window.show()
+    desk = WallDesk(store, lambda: engine, lambda: windows)
+    try:
+        hub.flush()
+        assert windows[0].rotator.isVisible() and shown_ids(hub) == ["c", "b", "a"]
+        await desk.set_panic(True, "Alice")
+        assert store.panic() and await desk.panic()
+        window = windows[0]
+        assert window.panic_active() and window.brand_screen.isVisible()
+        assert not window.rotator.isVisible() and not window.header.isVisible()  # no posts, no clock
+        calm = window.grab().toImage()
+        colours = {calm.pixel(x, y) for x in range(0, 1280, 16) for y in range(0, 720, 16)}
+        assert len(colours) < 20  # a plain background with the brand name, not a wall of cards
+        await desk.set_panic(False, "Alice")
+        assert not window.panic_active() and window.rotator.isVisible() and window.header.isVisible()
+        assert [a.action for a in await desk.audit_log()] == ["panic off", "panic on"]
+    finally:
+        for window in windows:
+            window.close()
+        desk.close()
+        await engine.stop()
+        await client.aclose()
+        store.close()

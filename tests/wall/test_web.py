@@ -1,0 +1,376 @@
+"""The moderation page over real HTTP: login, sessions, CSRF, rate limit, headers (issue 5).
+
+The page runs on aiohttp's test server (a real socket on 127.0.0.1) in front of a real Engine, Store,
+Hub and window; requests go through aiohttp's client, cookies and all.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import TypeAlias
+
+import httpx
+import pytest
+from aiohttp import ClientResponse, web
+from aiohttp.test_utils import TestClient, TestServer
+from PIL import Image
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+from pytest_httpserver import HTTPServer
+
+from tests.wall.test_app import ROOT, start_wall, wait_for, write_config
+from wall.app import Engine, WallDesk, build_windows
+from wall.config import ConfigProblems, WallSection, WebSettings, load_config, parse_config
+from wall.hub import Hub
+from wall.model import Author, Batch, Media, Post, utcnow
+from wall.services import make_client, open_store
+from wall.store import Store
+from wall.web import CSP, SESSION_COOKIE, ModerationPage
+from widgets.window import WallWindow
+
+Http: TypeAlias = "TestClient[web.Request, web.Application]"
+TOKEN = "k3y-Of-the-L0bby-Wall-0123456789"
+HOSTILE = "<script>alert('xss')</script><img src=x onerror=alert(2)> \u202eevil\u202c done"
+
+
+@dataclass
+class Clock:
+    """The page's monotonic clock, stepped by the tests."""
+
+    now: float = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Wall:
+    """A wall without its poller: posts arrive as a source's batch, judged by the Engine's rules."""
+
+    store: Store
+    hub: Hub
+    engine: Engine
+    desk: WallDesk
+    page: ModerationPage
+    server: TestServer
+    clock: Clock
+    web: WebSettings
+    window: WallWindow
+    responses: list[str] = field(default_factory=list)
+
+    def arrive(self, *posts: Post) -> None:
+        verdicts = self.engine.moderators["news"].judge_many(posts)
+        self.store.apply("news", Batch(posts=posts), verdicts=verdicts)
+
+
+def mention(post_id: str, text: str, *, author: str = "Camille", alt: str = "", minutes: int = 0) -> Post:
+    media = (Media("https://img.example/1.png", alt),) if alt else ()
+    return Post(
+        id=post_id,
+        source="news",
+        network="mastodon",
+        kind="mention",
+        author=Author(author, f"@{author.lower()}@masto.example"),
+        text=text,
+        created_at=utcnow() - timedelta(minutes=60 - minutes),
+        media=media,
+    )
+
+
+@pytest.fixture
+async def wall(tmp_path: Path, qapp: QApplication) -> AsyncIterator[Wall]:
+    config = parse_config(
+        {
+            "storage": {"state_dir": str(tmp_path / "state")},
+            "moderation": {"mode": "pre"},
+            "sources": [{"name": "news", "type": "rss", "url": "http://127.0.0.1:9/feed"}],
+            "panels": [{"type": "mentions", "duration": 30}],
+            "web": {"enabled": True},
+        },
+        env={"WALL_WEB__TOKEN": TOKEN},
+    )
+    store, hub, client = open_store(config), Hub(), make_client(config)
+    engine = Engine(config, store, hub, client)
+    (window,) = build_windows(config, hub)
+    window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
+    window.resize(1920, 1080)
+    window.show()
+    desk = WallDesk(store, lambda: engine, lambda: [window])
+    clock = Clock()
+    page = ModerationPage(config.web, config.wall, desk, clock=clock)
+    server = TestServer(page.app())
+    await server.start_server()
+    parts = Wall(store, hub, engine, desk, page, server, clock, config.web, window)
+    parts.arrive(
+        mention("1", "Bravo pour le magasin de Lille", alt="a red bicycle", minutes=1),
+        mention("2", HOSTILE, author="Mallory", minutes=2),
+    )
+    try:
+        yield parts
+    finally:
+        await server.close()
+        window.close()
+        desk.close()
+        await engine.stop()
+        await client.aclose()
+        store.close()
+
+
+@pytest.fixture
+async def client(wall: Wall) -> AsyncIterator[Http]:
+    async with TestClient(wall.server) as http:
+        yield http
+
+
+async def read(wall: Wall, response: ClientResponse) -> str:
+    """The body, remembered with the headers so a test can check the token never went out."""
+    body = await response.text() if response.content_type.startswith("text/") else ""
+    wall.responses.append(f"{dict(response.headers)}\n{body}")
+    return body
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, html
+    return found[1]
+
+
+async def login(wall: Wall, http: Http, token: str = TOKEN, who: str = "Alice") -> ClientResponse:
+    form = await http.get("/login")
+    csrf = csrf_of(await read(wall, form))
+    response = await http.post(
+        "/login", data={"csrf": csrf, "who": who, "token": token}, allow_redirects=False
+    )
+    await read(wall, response)
+    return response
+
+
+async def test_every_page_and_the_screen_need_a_login(wall: Wall, client: Http) -> None:
+    page = await client.get("/", allow_redirects=False)
+    assert page.status == 303 and page.headers["Location"] == "/login"
+    screen = await client.get("/screen.png")
+    assert screen.status == 401 and screen.content_type != "image/png"
+    for path in ("/act", "/panic", "/logout"):
+        refused = await client.post(path, data={"key": "news:1", "action": "approve", "on": "1"})
+        assert refused.status == 403, path
+    assert wall.store.decision("news:1") is None and not wall.store.panic()
+    assert wall.hub.posts("mention") == []
+
+
+async def test_a_login_gives_a_safe_session_cookie_never_the_token(wall: Wall, client: Http) -> None:
+    response = await login(wall, client)
+    assert response.status == 303 and response.headers["Location"] == "/"
+    cookie = next(c for c in response.headers.getall("Set-Cookie") if c.startswith(SESSION_COOKIE + "="))
+    flags = {part.strip().split("=")[0].lower() for part in cookie.split(";")}
+    assert {"httponly", "max-age", "path"} <= flags
+    assert "samesite=strict" in cookie.lower()
+    assert re.search(r"max-age=43200\b", cookie.lower())  # 12 hours, then log in again
+    assert TOKEN not in cookie
+
+    page = await client.get("/")
+    html = await read(wall, page)
+    assert page.status == 200
+    assert "Bravo pour le magasin de Lille" in html and "a red bicycle" in html
+    assert "awaiting approval" in html and "Alice" in html
+    screen = await client.get("/screen.png")
+    assert screen.status == 200 and screen.content_type == "image/png"
+    picture = Image.open(io.BytesIO(await screen.read()))
+    assert picture.size == (960, 540)  # the 1920x1080 screen, scaled down
+    approve = await client.post("/act", data={"csrf": csrf_of(html), "key": "news:1", "action": "approve"})
+    await read(wall, approve)
+    assert approve.status == 200 and wall.store.decision("news:1") == "approve"
+    assert [p.id for p in wall.hub.posts("mention")] == ["1"]
+    logout = await client.post("/logout", data={"csrf": csrf_of(html)}, allow_redirects=False)
+    assert logout.status == 303
+    assert (await client.get("/", allow_redirects=False)).status == 303  # logged out
+    assert all(TOKEN not in text for text in wall.responses)
+
+
+async def test_a_wrong_token_is_refused_and_guessing_is_rate_limited(
+    wall: Wall, client: Http, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    for attempt in range(5):
+        wrong = await login(wall, client, token=TOKEN[:-1] + str(attempt))
+        assert wrong.status == 403
+        assert "Nom ou jeton refusé" in wall.responses[-1]
+        assert SESSION_COOKIE not in wrong.cookies
+    limited = await login(wall, client)  # even the right token, while the limit holds
+    assert limited.status == 429 and int(limited.headers["Retry-After"]) > 0
+    assert "réessayez dans quelques minutes" in wall.responses[-1]
+    wall.clock.now += 301
+    assert (await login(wall, client)).status == 303
+    assert TOKEN not in caplog.text and TOKEN[:-1] not in caplog.text
+    assert "failed login" in caplog.text and "'Alice' logged in" in caplog.text
+
+
+async def test_a_login_without_its_form_token_is_refused(wall: Wall, client: Http) -> None:
+    forged = await client.post("/login", data={"who": "Eve", "token": TOKEN}, allow_redirects=False)
+    assert forged.status == 403 and SESSION_COOKIE not in forged.cookies
+    await client.get("/login")
+    wrong = await client.post(
+        "/login", data={"csrf": "guess", "who": "Eve", "token": TOKEN}, allow_redirects=False
+    )
+    assert wrong.status == 403 and SESSION_COOKIE not in wrong.cookies
+
+
+async def test_posts_without_the_right_csrf_token_are_refused(wall: Wall, client: Http) -> None:
+    await login(wall, client)
+    html = await read(wall, await client.get("/"))
+    for data in ({}, {"csrf": "not-the-one"}, {"csrf": csrf_of(html)[:-2]}):
+        act = await client.post("/act", data={**data, "key": "news:1", "action": "approve"})
+        assert act.status == 403 and "expiré" in await act.text()
+        panic = await client.post("/panic", data={**data, "on": "1"})
+        assert panic.status == 403
+    assert wall.store.decision("news:1") is None and not wall.store.panic()
+    assert wall.hub.posts("mention") == [] and wall.store.audit_log() == []
+    # Another session's token is no better.
+    async with TestClient(wall.server) as other:
+        await login(wall, other, who="Bob")
+        act = await other.post("/act", data={"csrf": csrf_of(html), "key": "news:1", "action": "approve"})
+        assert act.status == 403
+    assert wall.store.decision("news:1") is None
+
+
+async def test_every_response_has_the_security_headers(wall: Wall, client: Http) -> None:
+    responses = [await client.get("/login"), await client.get("/screen.png"), await client.post("/act")]
+    await login(wall, client)
+    responses += [await client.get(p) for p in ("/", "/static/page.css", "/static/page.js", "/screen.png")]
+    for response in responses:
+        assert response.headers["Content-Security-Policy"] == CSP, response.url
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "unsafe-inline" not in CSP and "script-src 'self'" in CSP and "default-src 'none'" in CSP
+    html = await responses[3].text()
+    assert "<script>" not in html and not re.search(r"<[^>]*\son\w+=", html)  # no live tag, no handler
+    assert "&lt;script&gt;alert(&#x27;xss&#x27;)&lt;/script&gt;" in html  # shown as text, escaped
+
+
+async def test_the_page_speaks_english_when_the_wall_does(wall: Wall) -> None:
+    english = ModerationPage(wall.web, WallSection(language="en"), wall.desk)
+    async with TestClient(TestServer(english.app())) as http:
+        form = await http.get("/login")
+        assert "Log in" in await form.text()
+        csrf = csrf_of(await form.text())
+        await http.post("/login", data={"csrf": csrf, "who": "Alice", "token": TOKEN})
+        html = await (await http.get("/?show=awaiting")).text()
+    assert "Approve" in html and "Block author" in html and "Panic screen" in html
+    assert "Bravo pour le magasin de Lille" in html
+
+
+# --- end to end: the wall as systemd runs it, pre-moderation, a real feed, the page over HTTP ---------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_post_approved_on_the_page_reaches_the_screen_and_stays_after_a_restart(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    feed = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>News</title>'
+        '<item><guid isPermaLink="false">a</guid><title>Bravo Lyon</title>'
+        "<pubDate>Mon, 23 Nov 2026 08:00:00 GMT</pubDate></item>"
+        '<item><guid isPermaLink="false">b</guid><title>Autre chose</title>'
+        "<pubDate>Mon, 23 Nov 2026 08:01:00 GMT</pubDate></item></channel></rss>"
+    )
+    httpserver.expect_request("/feed").respond_with_data(feed, content_type="application/rss+xml")
+    config = write_config(tmp_path, httpserver.url_for("/feed"))
+    port = free_port()
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        + f'[moderation]\nmode = "pre"\n[web]\nenabled = true\nport = {port}\n',
+        encoding="utf-8",
+    )
+    env = {"WALL_WEB__TOKEN": TOKEN, "XDG_STATE_HOME": str(tmp_path / "xdg")}
+    wall = start_wall(config, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        assert wait_for(lambda: len(stored(config)) == 2), "the feed was never stored"
+        assert on_screen(config) == []  # pre-moderation: not on screen
+        with httpx.Client(base_url=base, timeout=10) as http:
+            assert wait_for(lambda: _answers(http))
+            form = http.get("/login")
+            done = http.post("/login", data={"csrf": csrf_of(form.text), "who": "Alice", "token": TOKEN})
+            assert done.status_code == 303
+            page = http.get("/?show=awaiting")
+            assert "Bravo Lyon" in page.text and TOKEN not in page.text
+            act = http.post("/act", data={"csrf": csrf_of(page.text), "key": "news:a", "action": "approve"})
+            assert act.status_code == 303
+            assert on_screen(config) == ["Bravo Lyon"]  # stored before the answer: on screen now
+            screen = http.get("/screen.png")
+            assert screen.status_code == 200 and Image.open(io.BytesIO(screen.content)).size == (960, 540)
+        wall.send_signal(signal.SIGKILL)  # a power cut right after the click
+        wall.wait(timeout=10)
+    finally:
+        wall.kill()
+    again = start_wall(config, "--exit-after", "5", env=env)
+    _, stderr = again.communicate(timeout=60)
+    assert again.returncode == 0, stderr
+    assert on_screen(config) == ["Bravo Lyon"]  # re-judged at start, polled again: still approved
+    assert "moderation page on http://127.0.0.1" in stderr
+    assert TOKEN not in stderr and "Traceback" not in stderr
+    status = subprocess.run(
+        [sys.executable, "-m", "wall.cli", "status", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+        cwd=ROOT,
+    )
+    assert "posts awaiting approval: 1" in status.stdout
+
+
+def stored(config: Path) -> list[str]:
+    store = open_store(load_config(config, env={"WALL_WEB__TOKEN": TOKEN}))
+    try:
+        return [item.post.id for item in store.queue()]
+    finally:
+        store.close()
+
+
+def on_screen(config: Path) -> list[str]:
+    store = open_store(load_config(config, env={"WALL_WEB__TOKEN": TOKEN}))
+    try:
+        return [p.text for p in store.recent_posts("mention")]
+    finally:
+        store.close()
+
+
+def _answers(http: httpx.Client) -> bool:
+    try:
+        return http.get("/login").status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def test_the_page_needs_a_long_token_from_the_environment_or_a_credential(tmp_path: Path) -> None:
+    with pytest.raises(ConfigProblems) as missing:
+        parse_config({"web": {"enabled": True}}, env={})
+    assert missing.value.lines == [
+        "wall.toml: web.token: is missing while web.enabled = true: set the environment variable "
+        "WALL_WEB__TOKEN or the systemd credential web.token (a long random secret), "
+        "or set web.enabled = false"
+    ]
+    with pytest.raises(ConfigProblems) as short:
+        parse_config({"web": {"enabled": True}}, env={"WALL_WEB__TOKEN": "hunter2hunter"})
+    assert "web.token: is shorter than 16 characters" in short.value.lines[0]
+    assert "hunter2" not in str(short.value)  # a secret is never echoed, even a weak one
+    (tmp_path / "wall_web.token").write_text(TOKEN + "\n", encoding="utf-8")
+    config = parse_config({"web": {"enabled": True}}, env={"CREDENTIALS_DIRECTORY": str(tmp_path)})
+    assert config.web.token is not None and config.web.token.get_secret_value() == TOKEN
+    assert TOKEN not in repr(config) and TOKEN not in str(config.model_dump())

@@ -1,0 +1,152 @@
+"""The moderation page in real headless Chromium (Debian's), driven by Playwright (issue 5).
+
+What comms do: log in, approve a post awaiting approval, pin one, press panic and release it; what
+an attacker tries: a forged form, a wrong token, a post whose text is HTML and script.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest
+from playwright.async_api import Browser, ConsoleMessage, Dialog, Page, async_playwright
+
+from tests.wall.test_web import HOSTILE, TOKEN, Wall, mention, wall  # noqa: F401  (the fixture)
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+]
+
+
+@dataclass
+class Tab:
+    """A browser tab on the page, with what the page said to the console and any dialog it opened."""
+
+    page: Page
+    base: str
+    dialogs: list[str] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
+
+    def url(self, path: str) -> str:
+        return self.base.rstrip("/") + path
+
+    async def login(self, token: str = TOKEN, who: str = "Alice") -> None:
+        await self.page.goto(self.url("/"))
+        await self.page.get_by_label("Votre nom").fill(who)
+        await self.page.get_by_label("Jeton d'accès").fill(token)
+        await self.page.get_by_role("button", name="Se connecter").click()
+
+    def post(self, text: str) -> object:
+        return self.page.locator("li.post").filter(has_text=text)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        await chromium.close()
+
+
+@pytest.fixture
+async def tab(wall: Wall, browser: Browser) -> AsyncIterator[Tab]:  # noqa: F811
+    context = await browser.new_context()
+    page = await context.new_page()
+    opened = Tab(page, str(wall.server.make_url("/")))
+
+    async def on_dialog(dialog: Dialog) -> None:
+        opened.dialogs.append(dialog.message)
+        await dialog.dismiss()
+
+    def on_console(message: ConsoleMessage) -> None:
+        opened.console.append(message.text)
+
+    page.on("dialog", on_dialog)
+    page.on("console", on_console)
+    page.set_default_timeout(5000)
+    yield opened
+    await context.close()
+
+
+async def test_comms_approve_pin_and_use_the_panic_screen(wall: Wall, tab: Tab) -> None:  # noqa: F811
+    page = tab.page
+    await tab.login(token=TOKEN[::-1])
+    await page.get_by_text("Nom ou jeton refusé").wait_for()
+    await tab.login()
+    await page.get_by_role("heading", name="Modération du mur").wait_for()
+
+    await page.get_by_role("link", name="En attente (2)").click()
+    bravo = page.locator("li.post").filter(has_text="Bravo pour le magasin de Lille")
+    await bravo.get_by_text("en attente").wait_for()
+    assert await bravo.locator(".alt").inner_text() == "Image : a red bicycle"
+    assert wall.hub.posts("mention") == []
+    await bravo.get_by_role("button", name="Approuver").click()
+    await page.get_by_role("link", name="En attente (1)").wait_for()
+    assert [p.id for p in wall.hub.posts("mention")] == ["1"]  # on its way to the screen
+
+    wall.arrive(mention("3", "Merci pour l'accueil", author="Paul", minutes=3))
+    await page.goto(tab.url("/?show=awaiting"))
+    thanks = page.locator("li.post").filter(has_text="Merci pour")
+    await thanks.get_by_role("button", name="Approuver").click()
+    assert [p.id for p in wall.hub.posts("mention")] == ["3", "1"]
+    await page.goto(tab.url("/?show=shown"))
+    await bravo.get_by_role("button", name="Épingler").click()
+    await bravo.get_by_text("épinglé en tête").wait_for()
+    assert [p.id for p in wall.hub.posts("mention")] == ["1", "3"]
+
+    assert await page.locator("#screen").evaluate("img => img.complete && img.naturalWidth") == 960
+    await page.get_by_role("button", name="Écran de secours").click()
+    await page.get_by_text("Écran de secours ACTIF").wait_for()
+    assert wall.window.panic_active() and wall.store.panic()
+    await page.get_by_role("button", name="Rétablir le mur").click()
+    await page.get_by_role("button", name="Écran de secours").wait_for()
+    assert not wall.window.panic_active() and not wall.store.panic()
+
+    audit = page.locator("section.audit tbody tr")
+    assert await audit.count() == 5
+    assert "panic off" in await audit.first.inner_text() and "Alice" in await audit.first.inner_text()
+    assert tab.dialogs == []
+
+
+async def test_hostile_post_text_is_shown_as_text_and_never_runs(wall: Wall, tab: Tab) -> None:  # noqa: F811
+    page = tab.page
+    await tab.login()
+    hostile = page.locator("li.post").filter(has_text="done")
+    assert await hostile.locator(".text").inner_text() == HOSTILE
+    await hostile.get_by_role("button", name="Approuver").click()
+    await page.get_by_role("link", name="Affichés (1)").wait_for()
+    assert [p.text for p in wall.hub.posts("mention")] == [HOSTILE]
+    await page.reload()
+    assert await page.locator("li.post img, li.post script").count() == 0
+    assert await page.evaluate("typeof window.alert") == "function"
+    await page.wait_for_timeout(300)
+    assert tab.dialogs == [] and not any("xss" in line for line in tab.console)
+    # The right-to-left override stays inside the post: the buttons after it read as usual.
+    buttons = await hostile.get_by_role("button").all_inner_texts()
+    assert buttons == ["Masquer", "Épingler", "Bloquer l'auteur"]
+
+
+async def test_forged_forms_and_wrong_tokens_are_refused(wall: Wall, tab: Tab) -> None:  # noqa: F811
+    page = tab.page
+    for _ in range(2):
+        await tab.login(token="not-the-token-at-all")
+        await page.get_by_text("Nom ou jeton refusé").wait_for()
+    await tab.login()
+    await page.get_by_role("heading", name="Modération du mur").wait_for()
+    forge = "() => document.querySelectorAll('input[name=csrf]').forEach(i => i.value = 'forged')"
+    await page.evaluate(forge)
+    async with page.expect_response(lambda r: r.url.endswith("/act")) as answer:
+        await page.locator("li.post").first.get_by_role("button", name="Approuver").click()
+    assert (await answer.value).status == 403
+    await page.get_by_text("Ce formulaire a expiré").wait_for()
+    assert wall.store.decision("news:2") is None and wall.hub.posts("mention") == []
+    cookies = await page.context.cookies()
+    session = next(c for c in cookies if c["name"] == "wall_session")
+    assert session["httpOnly"] and session["sameSite"] == "Strict" and session["expires"] > 0
+    assert TOKEN not in str(cookies)

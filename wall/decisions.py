@@ -1,0 +1,74 @@
+"""People's moderation decisions, kept apart from the rules' verdicts (issue 5; pure, Qt-free).
+
+The rules (`wall.moderation`) judge every post again at each start and reload; a person's decision
+must survive that, so it lives in its own table and wins over the verdict:
+
+- `approve`: shown, even in pre-moderation or when a rule hid it;
+- `hide`: never shown;
+- `pin`: shown, and first on its panel (`unpin` turns it back into `approve`).
+
+Blocking an author is stronger than an earlier approval: a blocked author's posts are never shown.
+Every action is written to the audit log: who, when, what, which post.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, get_args
+
+from wall.model import Post
+from wall.moderation import AWAITING_APPROVAL, BLOCKED_AUTHOR, Verdict
+
+Decision = Literal["approve", "hide", "pin"]
+DECISIONS: tuple[Decision, ...] = get_args(Decision)
+PostAction = Literal["approve", "hide", "pin", "unpin", "block"]
+POST_ACTIONS: tuple[PostAction, ...] = get_args(PostAction)
+Status = Literal["awaiting", "shown", "hidden"]
+QueueFilter = Literal["awaiting", "shown", "hidden", "all"]
+QUEUE_FILTERS: tuple[QueueFilter, ...] = get_args(QueueFilter)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueItem:
+    """One stored post as the moderation page lists it."""
+
+    post: Post
+    verdict: Verdict | None
+    decision: Decision | None
+
+    @property
+    def status(self) -> Status:
+        """Whether the post is on screen, hidden, or waiting for a person."""
+        return status_of(self.verdict, self.decision)
+
+    @property
+    def pinned(self) -> bool:
+        """True when a person pinned the post first on its panel."""
+        return self.decision == "pin"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One line of the audit log."""
+
+    at: datetime
+    who: str
+    action: str
+    post_key: str = ""
+    detail: str = ""
+
+
+def status_of(verdict: Verdict | None, decision: Decision | None) -> Status:
+    """What a post's verdict and decision add up to (the same rule as `Store.recent_posts`)."""
+    blocked = verdict is not None and verdict.reason == BLOCKED_AUTHOR
+    if decision == "hide" or blocked:
+        return "hidden"
+    if decision in ("approve", "pin") or verdict is None or verdict.shown:
+        return "shown"
+    return "awaiting" if verdict.reason == AWAITING_APPROVAL else "hidden"
+
+
+def author_key(post: Post) -> str:
+    """What `block author` stores: the handle when the network gives one, else the display name."""
+    return post.author.handle.strip() or post.author.name.strip()

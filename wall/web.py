@@ -1,0 +1,377 @@
+"""The moderation page (issue 5): aiohttp, served by the wall on its own asyncio loop.
+
+Comms log in with their name and the shared `[web] token`, then approve, hide, pin or unpin posts,
+block an author, switch the panic screen on and off, and see the wall's screen and the audit log.
+
+Security, since the page can put anything on the lobby screen:
+- the token is compared in constant time and never leaves the server: the session cookie holds a
+  random id (HttpOnly, SameSite=Strict, expiring), and nothing puts the token in a URL or a log line;
+- failed logins are rate limited per client address and in total;
+- every POST carries a per-session CSRF token (the login form a per-visit one), else 403;
+- every response has a Content-Security-Policy without inline script or remote resources,
+  `X-Frame-Options: DENY`, `nosniff`, no referrer and no caching; posts are escaped (`wall.web_pages`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import time
+import unicodedata
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from wall.config import WallSection, WebSettings
+from wall.decisions import POST_ACTIONS, QUEUE_FILTERS, AuditEntry, PostAction, QueueFilter, QueueItem
+from wall.paths import ASSETS_DIR
+from wall.web_pages import login_page, main_page, refused_page, text
+
+log = logging.getLogger("wall.web")
+
+SESSION_COOKIE = "wall_session"
+LOGIN_COOKIE = "wall_login"
+LOGIN_FORM_SECONDS = 1800
+MAX_FAILURES_PER_CLIENT = 5
+MAX_FAILURES_IN_TOTAL = 20
+FAILURE_WINDOW_S = 300.0
+MAX_SESSIONS = 50
+SCREEN_CACHE_S = 2.0
+MAX_NAME = 40
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+_STATIC = {"page.css": "text/css", "page.js": "text/javascript"}
+
+
+class ModerationDesk(Protocol):
+    """What the page needs from the wall: the store's view of the posts, and actions that reach the
+    screen within a second (`wall.app.WallDesk`)."""
+
+    async def queue(self) -> list[QueueItem]:
+        """Every stored post, newest first."""
+        ...
+
+    async def audit_log(self) -> list[AuditEntry]:
+        """The latest actions, newest first."""
+        ...
+
+    async def panic(self) -> bool:
+        """True while the panic screen is on."""
+        ...
+
+    async def act(self, key: str, action: PostAction, who: str) -> bool:
+        """Apply `action` to the post `key`; False when no such post is stored."""
+        ...
+
+    async def set_panic(self, on: bool, who: str) -> None:
+        """Switch the panic screen on or off."""
+        ...
+
+    def screen_png(self) -> bytes | None:
+        """The wall's first screen as a small PNG (None when there is no window)."""
+        ...
+
+
+@dataclass(slots=True)
+class Session:
+    """A logged-in person: their name (for the audit log), their CSRF token, when it ends."""
+
+    who: str
+    csrf: str
+    expires: float
+
+
+class LoginLimiter:
+    """Counts failed logins per client and in total over a sliding window; past the limit every
+    login, right or wrong, is refused until old failures leave the window."""
+
+    def __init__(
+        self,
+        *,
+        per_client: int = MAX_FAILURES_PER_CLIENT,
+        in_total: int = MAX_FAILURES_IN_TOTAL,
+        window: float = FAILURE_WINDOW_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.per_client, self.in_total, self.window, self.clock = per_client, in_total, window, clock
+        self._failures: deque[tuple[float, str]] = deque()
+
+    def retry_after(self, client: str) -> float:
+        """Seconds before `client` may try again (0: now)."""
+        now = self.clock()
+        while self._failures and self._failures[0][0] <= now - self.window:
+            self._failures.popleft()
+        mine = [t for t, c in self._failures if c == client]
+        if len(mine) >= self.per_client:
+            return mine[-self.per_client] + self.window - now
+        if len(self._failures) >= self.in_total:
+            return self._failures[-self.in_total][0] + self.window - now
+        return 0.0
+
+    def failed(self, client: str) -> None:
+        """Remember one failed login."""
+        self._failures.append((self.clock(), client))
+
+
+def clean_name(raw: str) -> str:
+    """A person's name as the audit log keeps it: no control or direction characters, trimmed."""
+    kept = "".join(ch for ch in raw if unicodedata.category(ch)[0] not in ("C", "Z") or ch == " ")
+    return " ".join(kept.split())[:MAX_NAME]
+
+
+class ModerationPage:
+    """The aiohttp application of the moderation page."""
+
+    def __init__(
+        self,
+        settings: WebSettings,
+        look: WallSection,
+        desk: ModerationDesk,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if settings.token is None:
+            raise ValueError("web.token is required to serve the moderation page")
+        self._token = settings.token
+        self._lifetime = settings.session_hours * 3600
+        self._lang = look.language
+        self._zone = ZoneInfo(look.timezone)
+        self._desk = desk
+        self._clock = clock
+        self._sessions: dict[str, Session] = {}
+        self._login_forms: dict[str, float] = {}
+        self.limiter = LoginLimiter(clock=clock)
+        self._screen: tuple[float, bytes] | None = None
+        self._static = {name: (ASSETS_DIR / "web" / name).read_bytes() for name in _STATIC}
+
+    def app(self) -> web.Application:
+        """A new aiohttp application serving the page."""
+        app = web.Application(client_max_size=64 * 1024)
+        app.on_response_prepare.append(self._secure_headers)
+        app.router.add_get("/", self._index)
+        app.router.add_get("/login", self._login_form)
+        app.router.add_post("/login", self._login)
+        app.router.add_post("/logout", self._logout)
+        app.router.add_post("/act", self._act)
+        app.router.add_post("/panic", self._panic)
+        app.router.add_get("/screen.png", self._screen_png)
+        app.router.add_get("/static/{name}", self._static_file)
+        return app
+
+    # --- sessions ---------------------------------------------------------------------------
+    def _session(self, request: web.Request) -> Session | None:
+        sid = request.cookies.get(SESSION_COOKIE, "")
+        session = self._sessions.get(sid)
+        if session is None:
+            return None
+        if session.expires <= self._clock():
+            del self._sessions[sid]
+            return None
+        return session
+
+    def _new_session(self, who: str) -> str:
+        now = self._clock()
+        for sid in [s for s, v in self._sessions.items() if v.expires <= now]:
+            del self._sessions[sid]
+        while len(self._sessions) >= MAX_SESSIONS:  # the oldest login goes first
+            del self._sessions[next(iter(self._sessions))]
+        sid = secrets.token_urlsafe(32)
+        self._sessions[sid] = Session(who, secrets.token_urlsafe(32), now + self._lifetime)
+        return sid
+
+    def _checked(self, request: web.Request, form: dict[str, str]) -> Session:
+        """The session of a POST whose CSRF token matches, else 403."""
+        session = self._session(request)
+        if session is None:
+            raise self._refused(text("refused.login", self._lang))
+        if not hmac.compare_digest(form.get("csrf", "").encode(), session.csrf.encode()):
+            log.warning("moderation page: a form without its CSRF token was refused (%s)", request.path)
+            raise self._refused(text("refused.csrf", self._lang))
+        return session
+
+    def _refused(self, message: str) -> web.HTTPForbidden:
+        return web.HTTPForbidden(text=refused_page(self._lang, message), content_type="text/html")
+
+    @staticmethod
+    async def _form(request: web.Request) -> dict[str, str]:
+        data = await request.post()
+        return {k: v for k, v in data.items() if isinstance(v, str)}
+
+    # --- handlers ---------------------------------------------------------------------------
+    async def _login_form(self, request: web.Request, message: str = "", status: int = 200) -> web.Response:
+        nonce = secrets.token_urlsafe(32)
+        now = self._clock()
+        self._login_forms = {k: t for k, t in self._login_forms.items() if t > now}
+        if len(self._login_forms) > 1000:  # a flood of page views must not grow memory without end
+            self._login_forms.pop(next(iter(self._login_forms)))
+        self._login_forms[nonce] = now + LOGIN_FORM_SECONDS
+        response = web.Response(
+            text=login_page(self._lang, nonce, message), content_type="text/html", status=status
+        )
+        response.set_cookie(
+            LOGIN_COOKIE, nonce, max_age=LOGIN_FORM_SECONDS, httponly=True, samesite="Strict", path="/"
+        )
+        return response
+
+    async def _login(self, request: web.Request) -> web.StreamResponse:
+        form = await self._form(request)
+        nonce = request.cookies.get(LOGIN_COOKIE, "")
+        if not (
+            nonce
+            and self._login_forms.pop(nonce, 0) > self._clock()
+            and hmac.compare_digest(form.get("csrf", "").encode(), nonce.encode())
+        ):
+            raise self._refused(text("refused.csrf", self._lang))
+        client = request.remote or "?"
+        wait = self.limiter.retry_after(client)
+        if wait > 0:
+            log.warning("moderation page: login refused, too many failures from %s", client)
+            response = await self._login_form(request, text("login.limited", self._lang), status=429)
+            response.headers["Retry-After"] = str(int(wait) + 1)
+            return response
+        who = clean_name(form.get("who", ""))
+        if not (who and _same_secret(form.get("token", ""), self._token.get_secret_value())):
+            self.limiter.failed(client)
+            log.warning("moderation page: failed login from %s", client)
+            return await self._login_form(request, text("login.wrong", self._lang), status=403)
+        sid = self._new_session(who)
+        log.info("moderation page: %r logged in from %s", who, client)
+        response = _redirect("/")
+        response.set_cookie(
+            SESSION_COOKIE,
+            sid,
+            max_age=int(self._lifetime),
+            httponly=True,
+            samesite="Strict",
+            path="/",
+        )
+        response.del_cookie(LOGIN_COOKIE, path="/")
+        return response
+
+    async def _logout(self, request: web.Request) -> web.StreamResponse:
+        session = self._checked(request, await self._form(request))
+        self._sessions.pop(request.cookies.get(SESSION_COOKIE, ""), None)
+        log.info("moderation page: %r logged out", session.who)
+        response = _redirect("/login")
+        response.del_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    async def _index(self, request: web.Request) -> web.StreamResponse:
+        session = self._session(request)
+        if session is None:
+            return _redirect("/login")
+        show = _filter(request.query.get("show", "all"))
+        html = main_page(
+            lang=self._lang,
+            zone=self._zone,
+            who=session.who,
+            csrf=session.csrf,
+            show=show,
+            items=await self._desk.queue(),
+            audit=await self._desk.audit_log(),
+            panic=await self._desk.panic(),
+        )
+        return web.Response(text=html, content_type="text/html")
+
+    async def _act(self, request: web.Request) -> web.StreamResponse:
+        form = await self._form(request)
+        session = self._checked(request, form)
+        action = form.get("action", "")
+        if action not in POST_ACTIONS:
+            raise web.HTTPBadRequest(text=refused_page(self._lang, action[:40]), content_type="text/html")
+        if not await self._desk.act(form.get("key", ""), action, session.who):
+            raise web.HTTPNotFound(
+                text=refused_page(self._lang, text("unknown_post", self._lang)), content_type="text/html"
+            )
+        return _redirect(f"/?show={_filter(form.get('show', 'all'))}")
+
+    async def _panic(self, request: web.Request) -> web.StreamResponse:
+        form = await self._form(request)
+        session = self._checked(request, form)
+        await self._desk.set_panic(form.get("on") == "1", session.who)
+        self._screen = None  # the next picture must show the change
+        return _redirect(f"/?show={_filter(form.get('show', 'all'))}")
+
+    async def _screen_png(self, request: web.Request) -> web.StreamResponse:
+        if self._session(request) is None:
+            raise web.HTTPUnauthorized(text="log in first", content_type="text/plain")
+        now = self._clock()
+        if self._screen is None or now - self._screen[0] > SCREEN_CACHE_S:
+            picture = self._desk.screen_png()  # on the GUI thread, which runs this loop: ~10-30 ms
+            if picture is None:
+                raise web.HTTPServiceUnavailable(text="no screen yet", content_type="text/plain")
+            self._screen = (now, picture)
+        return web.Response(body=self._screen[1], content_type="image/png")
+
+    async def _static_file(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        if name not in self._static:
+            raise web.HTTPNotFound(text="not found", content_type="text/plain")
+        return web.Response(body=self._static[name], content_type=_STATIC[name], charset="utf-8")
+
+    @staticmethod
+    async def _secure_headers(request: web.Request, response: web.StreamResponse) -> None:
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        response.headers["Cache-Control"] = "no-store"
+
+
+def _same_secret(given: str, expected: str) -> bool:
+    """Constant-time comparison; the digests have one length, so not even the length leaks."""
+    return hmac.compare_digest(
+        hashlib.sha256(given.strip().encode()).digest(), hashlib.sha256(expected.strip().encode()).digest()
+    )
+
+
+def _redirect(location: str) -> web.Response:
+    """303 See Other: after a POST, the browser GETs the page again (a reload does not re-send it)."""
+    return web.Response(status=303, headers={"Location": location})
+
+
+def _filter(value: str) -> QueueFilter:
+    return value if value in QUEUE_FILTERS else "all"
+
+
+class WebServer:
+    """Serves a `ModerationPage` on the running asyncio loop (the wall's qasync loop)."""
+
+    def __init__(self, settings: WebSettings, look: WallSection, desk: ModerationDesk) -> None:
+        self.settings = settings
+        self.page = ModerationPage(settings, look, desk)
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        """Listen on `[web] host:port` (raises OSError when the port is taken)."""
+        runner = web.AppRunner(self.page.app(), access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self.settings.host, self.settings.port).start()
+        except OSError:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        log.info("moderation page on http://%s:%d/", self.settings.host, self.port)
+
+    @property
+    def port(self) -> int:
+        """The port listened on."""
+        if self._runner is None or not self._runner.addresses:
+            return self.settings.port
+        return int(self._runner.addresses[0][1])
+
+    async def stop(self) -> None:
+        """Stop listening and close open connections."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None

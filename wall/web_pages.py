@@ -1,0 +1,265 @@
+"""HTML of the moderation page, in French or English (issue 5; pure, Qt-free).
+
+Everything that came from the outside world (post text, author, alt text, source ids) goes through
+`_e` (HTML escaping, quotes included) and sits in a `<bdi>`, so a right-to-left override in a post
+cannot reorder the page around it. No inline script nor style: the Content-Security-Policy forbids
+them; the page's only script and style sheet are files served by the wall itself.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from html import escape
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+
+from wall.decisions import AuditEntry, QueueFilter, QueueItem, author_key
+
+_TEXT: dict[str, dict[str, str]] = {
+    "fr": {
+        "title": "Modération du mur",
+        "login.title": "Connexion à la modération du mur",
+        "login.name": "Votre nom (pour le journal)",
+        "login.token": "Jeton d'accès",
+        "login.submit": "Se connecter",
+        "login.wrong": "Nom ou jeton refusé.",
+        "login.limited": "Trop d'essais : réessayez dans quelques minutes.",
+        "logout": "Se déconnecter",
+        "signed_in": "Connecté·e : {who}",
+        "screen": "Le mur en ce moment",
+        "screen.alt": "Image de l'écran du hall",
+        "panic.on": "Écran de secours",
+        "panic.on.help": "Remplace tout le mur par le logo, tout de suite.",
+        "panic.off": "Rétablir le mur",
+        "panic.active": "Écran de secours ACTIF : le mur n'affiche que le logo.",
+        "filter.awaiting": "En attente",
+        "filter.shown": "Affichés",
+        "filter.hidden": "Masqués",
+        "filter.all": "Tous",
+        "posts": "Messages reçus",
+        "none": "Aucun message ici.",
+        "status.awaiting": "en attente",
+        "status.shown": "affiché",
+        "status.hidden": "masqué",
+        "pinned": "épinglé en tête",
+        "alt": "Image : {alt}",
+        "no_alt": "Image sans description",
+        "approve": "Approuver",
+        "hide": "Masquer",
+        "pin": "Épingler",
+        "unpin": "Désépingler",
+        "block": "Bloquer l'auteur",
+        "audit": "Journal des actions",
+        "audit.when": "Quand",
+        "audit.who": "Qui",
+        "audit.what": "Action",
+        "audit.post": "Message",
+        "audit.detail": "Détail",
+        "audit.none": "Aucune action pour l'instant.",
+        "refused": "Action refusée",
+        "refused.csrf": "Ce formulaire a expiré : rechargez la page et recommencez.",
+        "refused.login": "Connectez-vous d'abord.",
+        "unknown_post": "Ce message n'est plus dans le mur.",
+        "back": "Retour",
+    },
+    "en": {
+        "title": "Wall moderation",
+        "login.title": "Log in to the wall's moderation",
+        "login.name": "Your name (for the audit log)",
+        "login.token": "Access token",
+        "login.submit": "Log in",
+        "login.wrong": "Name or token refused.",
+        "login.limited": "Too many attempts: try again in a few minutes.",
+        "logout": "Log out",
+        "signed_in": "Logged in: {who}",
+        "screen": "The wall right now",
+        "screen.alt": "Picture of the lobby screen",
+        "panic.on": "Panic screen",
+        "panic.on.help": "Replaces the whole wall by the logo, at once.",
+        "panic.off": "Bring the wall back",
+        "panic.active": "Panic screen ON: the wall shows only the logo.",
+        "filter.awaiting": "Awaiting",
+        "filter.shown": "Shown",
+        "filter.hidden": "Hidden",
+        "filter.all": "All",
+        "posts": "Incoming posts",
+        "none": "No posts here.",
+        "status.awaiting": "awaiting approval",
+        "status.shown": "shown",
+        "status.hidden": "hidden",
+        "pinned": "pinned first",
+        "alt": "Image: {alt}",
+        "no_alt": "Image without description",
+        "approve": "Approve",
+        "hide": "Hide",
+        "pin": "Pin",
+        "unpin": "Unpin",
+        "block": "Block author",
+        "audit": "Audit log",
+        "audit.when": "When",
+        "audit.who": "Who",
+        "audit.what": "Action",
+        "audit.post": "Post",
+        "audit.detail": "Detail",
+        "audit.none": "No actions yet.",
+        "refused": "Action refused",
+        "refused.csrf": "This form has expired: reload the page and try again.",
+        "refused.login": "Log in first.",
+        "unknown_post": "This post is no longer on the wall.",
+        "back": "Back",
+    },
+}
+FILTERS: tuple[QueueFilter, ...] = ("awaiting", "shown", "hidden", "all")
+
+
+def text(key: str, lang: str, **values: str) -> str:
+    """The page's wording for `key` in `lang` (French when unknown)."""
+    table = _TEXT.get(lang, _TEXT["fr"])
+    return table.get(key, _TEXT["fr"][key]).format(**values)
+
+
+def _e(value: object) -> str:
+    return escape(str(value), quote=True)
+
+
+def _page(lang: str, title: str, body: str) -> str:
+    return (
+        f'<!DOCTYPE html>\n<html lang="{_e(lang)}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta name="referrer" content="no-referrer">'
+        f'<title>{_e(title)}</title><link rel="stylesheet" href="/static/page.css">'
+        '<script src="/static/page.js" defer></script>'
+        f"</head><body>{body}</body></html>"
+    )
+
+
+def _when(at: datetime, lang: str, zone: ZoneInfo) -> str:
+    return format_datetime(at.astimezone(zone), "short", locale=lang)
+
+
+def login_page(lang: str, csrf: str, message: str = "") -> str:
+    """The login form: a name for the audit log and the shared token (POSTed, never in the URL)."""
+    error = f'<p class="error" role="alert">{_e(message)}</p>' if message else ""
+    body = (
+        f'<main class="login"><h1>{_e(text("login.title", lang))}</h1>{error}'
+        '<form method="post" action="/login" autocomplete="off">'
+        f'<input type="hidden" name="csrf" value="{_e(csrf)}">'
+        f"<label>{_e(text('login.name', lang))}"
+        '<input name="who" required maxlength="40" autocomplete="name"></label>'
+        f"<label>{_e(text('login.token', lang))}"
+        '<input name="token" type="password" required autocomplete="current-password"></label>'
+        f'<button type="submit">{_e(text("login.submit", lang))}</button></form></main>'
+    )
+    return _page(lang, text("login.title", lang), body)
+
+
+def refused_page(lang: str, message: str) -> str:
+    """Why an action was refused, with a way back."""
+    body = (
+        f'<main class="refused"><h1>{_e(text("refused", lang))}</h1><p>{_e(message)}</p>'
+        f'<p><a href="/">{_e(text("back", lang))}</a></p></main>'
+    )
+    return _page(lang, text("refused", lang), body)
+
+
+def main_page(
+    *,
+    lang: str,
+    zone: ZoneInfo,
+    who: str,
+    csrf: str,
+    show: QueueFilter,
+    items: Sequence[QueueItem],
+    audit: Sequence[AuditEntry],
+    panic: bool,
+    limit: int = 200,
+) -> str:
+    """The moderation page: the wall's screen and panic button, the posts with their buttons, the log."""
+    counts = Counter(item.status for item in items)
+    listed = [i for i in items if show == "all" or i.status == show][:limit]
+    tabs = "".join(
+        f'<a href="/?show={f}"{" aria-current=page" if f == show else ""}>'
+        f"{_e(text('filter.' + f, lang))} ({len(items) if f == 'all' else counts[f]})</a>"
+        for f in FILTERS
+    )
+    posts = "".join(_post(item, lang, zone, csrf, show) for item in listed)
+    body = (
+        f'<header><h1>{_e(text("title", lang))}</h1><p class="who">{_e(text("signed_in", lang, who=who))}</p>'
+        f'<form method="post" action="/logout"><input type="hidden" name="csrf" value="{_e(csrf)}">'
+        f'<button type="submit">{_e(text("logout", lang))}</button></form></header>'
+        f"<main>{_panic(lang, csrf, panic, show)}"
+        f'<section class="posts"><h2>{_e(text("posts", lang))}</h2><nav class="filters">{tabs}</nav>'
+        + (f'<ul class="queue">{posts}</ul>' if posts else f'<p class="none">{_e(text("none", lang))}</p>')
+        + f"</section>{_audit(audit, lang, zone)}</main>"
+    )
+    return _page(lang, text("title", lang), body)
+
+
+def _panic(lang: str, csrf: str, panic: bool, show: QueueFilter) -> str:
+    state = f'<p class="panic-active" role="status">{_e(text("panic.active", lang))}</p>' if panic else ""
+    label = text("panic.off" if panic else "panic.on", lang)
+    return (
+        f'<section class="screen{" panic" if panic else ""}"><h2>{_e(text("screen", lang))}</h2>{state}'
+        f'<img id="screen" src="/screen.png" alt="{_e(text("screen.alt", lang))}" width="640" height="360">'
+        f'<form method="post" action="/panic"><input type="hidden" name="csrf" value="{_e(csrf)}">'
+        f'<input type="hidden" name="show" value="{_e(show)}">'
+        f'<input type="hidden" name="on" value="{"0" if panic else "1"}">'
+        f'<button type="submit" class="{"release" if panic else "panic"}">{_e(label)}</button>'
+        + ("" if panic else f'<span class="help">{_e(text("panic.on.help", lang))}</span>')
+        + "</form></section>"
+    )
+
+
+def _post(item: QueueItem, lang: str, zone: ZoneInfo, csrf: str, show: QueueFilter) -> str:
+    post, status = item.post, item.status
+    reason = item.verdict.reason if item.verdict else ""
+    if item.decision is not None:
+        reason = ""  # a person decided: the rules' reason no longer explains what the screen does
+    alt = ""
+    if post.media:
+        first = post.media[0].alt.strip()
+        alt = text("alt", lang, alt="\x00") if first else text("no_alt", lang)
+        alt = _e(alt).replace("\x00", f"<bdi>{_e(first)}</bdi>")
+        alt = f'<p class="alt">{alt}</p>'
+    actions = ["approve"] if status != "shown" else []
+    actions += ["hide"] if status != "hidden" else []
+    actions += ["unpin"] if item.pinned else (["pin"] if status != "hidden" else [])
+    actions += ["block"] if author_key(post) else []
+    buttons = "".join(
+        f'<button type="submit" name="action" value="{a}">{_e(text(a, lang))}</button>' for a in actions
+    )
+    badge = f' <span class="pinned">{_e(text("pinned", lang))}</span>' if item.pinned else ""
+    handle = f' <span class="handle"><bdi>{_e(post.author.handle)}</bdi></span>' if post.author.handle else ""
+    when = _e(_when(post.created_at, lang, zone))
+    return (
+        f'<li class="post {status}" data-key="{_e(post.key)}">'
+        f'<p class="meta"><span class="source">{_e(post.source)} · {_e(post.network)}</span> '
+        f'<span class="author"><bdi>{_e(post.author.name)}</bdi></span>{handle} '
+        f'<time datetime="{_e(post.created_at.isoformat())}">{when}</time></p>'
+        f'<p class="text" dir="auto"><bdi>{_e(post.text)}</bdi></p>{alt}'
+        f'<p class="verdict"><span class="status">{_e(text("status." + status, lang))}</span>{badge}'
+        + (f' — <span class="reason">{_e(reason)}</span>' if reason else "")
+        + "</p>"
+        f'<form method="post" action="/act"><input type="hidden" name="csrf" value="{_e(csrf)}">'
+        f'<input type="hidden" name="key" value="{_e(post.key)}">'
+        f'<input type="hidden" name="show" value="{_e(show)}">{buttons}</form></li>'
+    )
+
+
+def _audit(entries: Sequence[AuditEntry], lang: str, zone: ZoneInfo) -> str:
+    if not entries:
+        rows = f'<p class="none">{_e(text("audit.none", lang))}</p>'
+    else:
+        heads = "".join(
+            f"<th>{_e(text('audit.' + h, lang))}</th>" for h in ("when", "who", "what", "post", "detail")
+        )
+        rows = "".join(
+            f"<tr><td>{_e(_when(a.at, lang, zone))}</td><td><bdi>{_e(a.who)}</bdi></td>"
+            f"<td>{_e(a.action)}</td><td><bdi>{_e(a.post_key)}</bdi></td><td><bdi>{_e(a.detail)}</bdi></td></tr>"
+            for a in entries
+        )
+        rows = f"<table><thead><tr>{heads}</tr></thead><tbody>{rows}</tbody></table>"
+    return f'<section class="audit"><h2>{_e(text("audit", lang))}</h2>{rows}</section>'
