@@ -14,40 +14,32 @@ os.environ.setdefault("QT_API", "pyside6")  # qasync must pick PySide6, whatever
 import asyncio
 import gc
 import logging
-import signal
-import socket
 import sys
-import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-import qasync
-from PySide6.QtCore import QBuffer, QFileSystemWatcher, QIODevice, QSocketNotifier, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QScreen
 from PySide6.QtWidgets import QApplication
 
 from sources.base import HttpFetcher, Source
-from wall import systemd
-from wall.config import ConfigProblems, WallConfig, load_config, remember_good_config
+from wall.config import WallConfig
 from wall.consent import shown_posts, split
 from wall.counts import HISTORY_WINDOW, daily_history
-from wall.decisions import AuditEntry, Decision, PostAction, QueueItem, author_key
+from wall.decisions import Decision, PostAction, author_key
 from wall.hub import Hub
 from wall.images import MAX_DOWNLOAD_BYTES, ImageLoader
 from wall.memory import release_free_memory
-from wall.model import POST_KINDS, Batch, Count, Health, Post, PostKind, SourceStatus, utcnow
+from wall.model import POST_KINDS, Batch, Count, Post, PostKind, SourceStatus, utcnow
 from wall.moderation import Moderator
 from wall.paths import cache_dir
 from wall.poller import Poller, RetryPolicy
-from wall.services import USER_AGENT, Purged, build_sources, consents, make_client, open_store, purge
+from wall.services import USER_AGENT, Purged, build_sources, consents, open_store, purge
 from wall.store import Store, StoreChange
-from wall.web import WebServer
 from widgets.window import WallWindow
 
 log = logging.getLogger("wall.app")
@@ -56,7 +48,6 @@ POSTS_PER_KIND = 60
 PURGE_EVERY = 3600.0
 RELOAD_DEBOUNCE_MS = 300
 SWITCH_INTERVAL_S = 0.001
-SCREEN_PICTURE_WIDTH = 960  # the moderation page's picture of the wall
 _DECISION_OF: dict[PostAction, Decision] = {
     "approve": "approve",
     "hide": "hide",
@@ -270,66 +261,6 @@ class Engine:
         self.hub.add_image(url, await self.images.load(url))
 
 
-class WallDesk:
-    """The moderation page's way into the running wall: reads from the store on a worker thread,
-    actions through the current Engine (a config reload replaces it), panic on every window."""
-
-    def __init__(
-        self, store: Store, engine: Callable[[], Engine], windows: Callable[[], list[WallWindow]]
-    ) -> None:
-        self.store = store
-        self._engine = engine
-        self._windows = windows
-        self._reads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="web-store")
-
-    async def _read(self, func: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self._reads, func, *args)
-
-    async def queue(self) -> list[QueueItem]:
-        """Every stored post, newest first."""
-        items: list[QueueItem] = await self._read(self.store.queue, "all", 1000)
-        return items
-
-    async def audit_log(self) -> list[AuditEntry]:
-        """The latest 100 actions."""
-        entries: list[AuditEntry] = await self._read(self.store.audit_log, 100)
-        return entries
-
-    async def panic(self) -> bool:
-        """True while the panic screen is on."""
-        return bool(await self._read(self.store.panic))
-
-    async def act(self, key: str, action: PostAction, who: str) -> bool:
-        """Apply a person's action; the screen follows within a second."""
-        return await self._engine().act(key, action, who)
-
-    async def set_panic(self, on: bool, who: str) -> None:
-        """Record the flag, then switch every window at once."""
-        await self._engine().set_panic(on, who)
-        for window in self._windows():
-            window.set_panic(on)
-
-    def screen_png(self) -> bytes | None:
-        """The first window as a PNG, scaled down (grabbed on the GUI thread, this loop's thread)."""
-        windows = self._windows()
-        return grab_png(windows[0]) if windows else None
-
-    def close(self) -> None:
-        """Stop the reading thread."""
-        self._reads.shutdown(wait=True)
-
-
-def grab_png(window: WallWindow, width: int = SCREEN_PICTURE_WIDTH) -> bytes:
-    """What `window` shows, as a PNG at most `width` pixels wide."""
-    picture = window.grab()
-    if picture.width() > width:
-        picture = picture.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
-    buffer = QBuffer()
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    picture.save(buffer, "PNG")
-    return bytes(buffer.data().data())
-
-
 def tune_for_smooth_frames() -> None:
     """Runtime settings that keep the GUI thread on time (measured in `make bench`: stall).
 
@@ -360,217 +291,6 @@ def find_screen(output: int | str) -> QScreen:
     return QGuiApplication.primaryScreen()
 
 
-class _SignalWaker:
-    """Turns SIGTERM/SIGINT/SIGHUP into a callback on the Qt loop (signal handlers alone would
-    wait for the interpreter to run, which Qt's C++ loop does not do)."""
-
-    def __init__(self, on_signal: Callable[[int], None]) -> None:
-        self._read, self._write = socket.socketpair()
-        self._read.setblocking(False)
-        self._write.setblocking(False)
-        self._notifier = QSocketNotifier(self._read.fileno(), QSocketNotifier.Type.Read)
-        self._notifier.activated.connect(self._drain)
-        self._on_signal = on_signal
-        signal.set_wakeup_fd(self._write.fileno())
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(sig, lambda *_: None)
-
-    def _drain(self) -> None:
-        try:
-            data = self._read.recv(64)
-        except BlockingIOError:
-            return
-        for byte in data:
-            self._on_signal(byte)
-
-
-def run_wall(
-    config: WallConfig,
-    *,
-    windowed: bool = False,
-    exit_after: float | None = None,
-    exit_after_first_frame: bool = False,
-    started: float | None = None,
-    config_problems: list[str] | None = None,
-    config_path: Path | None = None,
-) -> int:
-    """Run the wall until SIGTERM/SIGINT (or `exit_after` seconds). Returns the exit status.
-
-    With `config_path`, the file is read again on SIGHUP and whenever it changes: a valid new config
-    applies within a second; an invalid one is refused with a log line and the wall runs on.
-    """
-    started = started if started is not None else time.monotonic()
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("lobby-wall")
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    quit_event = asyncio.Event()
-    store = open_store(config)
-    store.forget_sources([s.name for s in config.sources if s.enabled])
-    hub = Hub()
-    windows = build_windows(config, hub)
-    panic = store.panic()
-    for window in windows:
-        window.set_panic(panic)  # a panic survives a restart: the first frame is already calm
-
-    def on_first_frame() -> None:
-        elapsed = time.monotonic() - started
-        log.info("first frame after %.3f s", elapsed)
-        systemd.notify("READY=1")
-        if exit_after_first_frame:
-            print(f"first-frame-seconds {elapsed:.4f}", flush=True)
-            quit_event.set()
-
-    windows[0].first_frame.connect(on_first_frame)
-
-    reload_requests: asyncio.Queue[str] = asyncio.Queue()
-
-    def on_signal(number: int) -> None:
-        if number == signal.SIGHUP:
-            reload_requests.put_nowait("SIGHUP")
-            return
-        log.info("signal %d: stopping", number)
-        quit_event.set()
-
-    watcher = QFileSystemWatcher()
-    debounce = QTimer()
-    debounce.setSingleShot(True)
-    debounce.setInterval(RELOAD_DEBOUNCE_MS)  # editors write a file in several steps
-    debounce.timeout.connect(lambda: reload_requests.put_nowait("file change"))
-    if config_path is not None:
-        watcher.addPath(str(config_path))
-        # Editors often replace the file (write, rename): the watch is put back on the new file.
-        watcher.fileChanged.connect(lambda _path: (debounce.start(), watcher.addPath(str(config_path))))
-
-    waker = _SignalWaker(on_signal)
-    watchdog = QTimer()
-    if (interval := systemd.watchdog_interval()) is not None:
-        # Pinged from the GUI thread: a frozen GUI stops the pings and systemd restarts the wall.
-        watchdog.timeout.connect(lambda: systemd.notify("WATCHDOG=1"))
-        watchdog.start(int(interval * 1000))
-
-    async def main() -> None:
-        nonlocal windows
-        client = make_client(config)
-        engine = Engine(config, store, hub, client)
-        running = config
-        engine.fill_hub_from_store()
-        hub.flush()
-        tune_for_smooth_frames()
-        for window, screen_settings in zip(windows, config.effective_screens(), strict=True):
-            window.place_on(find_screen(screen_settings.output), fullscreen=not windowed)
-        started_at = utcnow().isoformat()
-
-        def record_runtime(problems: list[str]) -> None:
-            runtime = {"pid": os.getpid(), "started_at": started_at, "config_problems": problems}
-            store.set_meta("runtime", runtime)
-
-        record_runtime(config_problems or [])
-        if config_problems:
-            systemd.notify("STATUS=config refused, running on the last good copy: " + config_problems[0])
-        engine.start()
-        web_server, desk = await start_web(config, store, lambda: engine, lambda: windows)
-        status_timer = QTimer()
-        status_timer.timeout.connect(lambda: systemd.notify("STATUS=" + _status_line(hub.statuses())))
-        status_timer.start(30_000)
-        if exit_after is not None:
-            loop.call_later(exit_after, quit_event.set)
-
-        async def apply_reloads() -> None:
-            nonlocal engine, running, windows
-            while True:
-                reason = await reload_requests.get()
-                if config_path is None:
-                    log.info("%s: no config file to read again (demo)", reason)
-                    continue
-                try:
-                    new = load_config(config_path)
-                except ConfigProblems as problems:
-                    log.warning(
-                        "%s: config refused, the wall keeps the running one: %s",
-                        reason,
-                        "; ".join(problems.lines),
-                    )
-                    record_runtime(
-                        [*problems.lines, f"{config_path}: refused; the wall runs on its previous config"]
-                    )
-                    continue
-                if new == running:
-                    continue
-                await engine.stop()
-                store.forget_sources([s.name for s in new.sources if s.enabled])
-                engine = Engine(new, store, hub, client)
-                engine.fill_hub_from_store()
-                engine.start()
-                if (new.wall, new.effective_panels(), new.effective_screens()) != (
-                    running.wall,
-                    running.effective_panels(),
-                    running.effective_screens(),
-                ):
-                    for window in windows:
-                        window.close()
-                    windows = build_windows(new, hub)
-                    panic = store.panic()
-                    for window, screen_settings in zip(windows, new.effective_screens(), strict=True):
-                        window.set_panic(panic)
-                        window.place_on(find_screen(screen_settings.output), fullscreen=not windowed)
-                running = new
-                remember_good_config(new)
-                record_runtime([])
-                log.info("%s: config reloaded from %s", reason, config_path)
-
-        reloader = asyncio.ensure_future(apply_reloads())
-        try:
-            await quit_event.wait()
-        finally:
-            reloader.cancel()
-            status_timer.stop()
-            systemd.notify("STOPPING=1")
-            if web_server is not None:
-                await web_server.stop()
-            if desk is not None:
-                desk.close()
-            await engine.stop()
-            await client.aclose()
-            store.set_meta("runtime", None)
-            store.close()
-
-    try:
-        with loop:
-            loop.run_until_complete(main())
-    finally:
-        del waker
-        for window in windows:
-            window.close()
-    return 0
-
-
-async def start_web(
-    config: WallConfig,
-    store: Store,
-    engine: Callable[[], Engine],
-    windows: Callable[[], list[WallWindow]],
-) -> tuple[WebServer | None, WallDesk | None]:
-    """Serve the moderation page on this loop when `[web] enabled`; a taken port is logged and the
-    wall runs on without the page (the lobby screen matters more)."""
-    if not config.web.enabled:
-        return None, None
-    desk = WallDesk(store, engine, windows)
-    server = WebServer(config.web, config.wall, desk)
-    try:
-        await server.start()
-    except OSError as exc:
-        log.error(
-            "moderation page: cannot listen on %s:%d (%s): change [web] port or host",
-            config.web.host,
-            config.web.port,
-            exc.strerror or exc,
-        )
-        desk.close()
-        return None, None
-    return server, desk
-
-
 def build_windows(config: WallConfig, hub: Hub) -> list[WallWindow]:
     """One window per configured screen, each with its playlist."""
     windows = []
@@ -581,13 +301,6 @@ def build_windows(config: WallConfig, hub: Hub) -> list[WallWindow]:
         keep_memory_low(window)
         windows.append(window)
     return windows
-
-
-def _status_line(statuses: list[SourceStatus]) -> str:
-    ok = sum(1 for s in statuses if s.health == Health.OK)
-    bad = [s.source for s in statuses if s.health in (Health.STALE, Health.NEEDS_ATTENTION)]
-    line = f"{ok}/{len(statuses)} sources OK"
-    return line + (f"; stale: {', '.join(bad)}" if bad else "")
 
 
 # --- offscreen rendering (wall snapshot, wall demo without a display) ----------------------

@@ -179,8 +179,8 @@ def _run_with_fallback(args: argparse.Namespace, started: float) -> int:
 
 
 def _run(config: WallConfig, args: argparse.Namespace, started: float, refused: list[str], path: Path) -> int:
-    from wall.app import run_wall
     from wall.logs import config_secrets, setup_logging
+    from wall.runtime import run_wall
 
     web_token = [config.web.token.get_secret_value()] if config.web.token else []
     setup_logging(args.log_level, [*config_secrets(config), *web_token])
@@ -209,8 +209,8 @@ def _demo(args: argparse.Namespace) -> int:
         update={"storage": config.storage.model_copy(update={"state_dir": demo_state})}
     )
     if _has_display():
-        from wall.app import run_wall
         from wall.logs import setup_logging
+        from wall.runtime import run_wall
 
         setup_logging("INFO")
         return run_wall(config, windowed=args.windowed)

@@ -53,7 +53,7 @@ _STATIC = {"page.css": "text/css", "page.js": "text/javascript"}
 
 class ModerationDesk(Protocol):
     """What the page needs from the wall: the store's view of the posts, and actions that reach the
-    screen within a second (`wall.app.WallDesk`)."""
+    screen within a second (`wall.desk.WallDesk`)."""
 
     async def queue(self) -> list[QueueItem]:
         """Every stored post, newest first."""

@@ -11,8 +11,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytest_httpserver import HTTPServer
 
-from wall.app import Engine, WallDesk, build_windows
+from wall.app import Engine, build_windows
 from wall.config import WallConfig, parse_config
+from wall.desk import WallDesk
 from wall.hub import Hub
 from wall.model import Author, Batch, Media, Post
 from wall.moderation import ModerationSettings, Moderator

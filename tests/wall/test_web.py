@@ -30,8 +30,9 @@ from PySide6.QtWidgets import QApplication
 from pytest_httpserver import HTTPServer
 
 from tests.wall.test_app import ROOT, start_wall, wait_for, write_config
-from wall.app import Engine, WallDesk, build_windows
+from wall.app import Engine, build_windows
 from wall.config import ConfigProblems, WallSection, WebSettings, load_config, parse_config
+from wall.desk import WallDesk
 from wall.hub import Hub
 from wall.model import Author, Batch, Media, Post, utcnow
 from wall.services import make_client, open_store

@@ -1,0 +1,307 @@
+"""The running wall: Qt application, asyncio loop, engine, windows, systemd, reloads.
+
+`WallRuntime.run()` is what `wall run` and `wall demo` call. Its pieces, each a method:
+- start: open the store, build the windows (the last stored content is on them before any network
+  call), place them, start the engine and the moderation page;
+- systemd: READY=1 after the first painted frame, WATCHDOG=1 from a GUI-thread timer (a frozen GUI
+  stops the pings and systemd restarts the wall), STATUS= lines with the sources' health;
+- signals: SIGTERM/SIGINT stop, SIGHUP reloads; the config file is also watched;
+- reload: a valid new config replaces the engine (and the windows when the look changed); an
+  invalid one is refused and logged, the wall runs on.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_API", "pyside6")  # qasync must pick PySide6, whatever else is installed
+
+import asyncio
+import logging
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import qasync
+from PySide6.QtCore import QFileSystemWatcher, QObject, QSocketNotifier, QTimer
+from PySide6.QtWidgets import QApplication
+
+from wall import systemd
+from wall.app import Engine, build_windows, find_screen, tune_for_smooth_frames
+from wall.config import ConfigProblems, WallConfig, load_config, remember_good_config
+from wall.desk import WallDesk, start_web
+from wall.hub import Hub
+from wall.model import Health, SourceStatus, utcnow
+from wall.services import make_client, open_store
+from wall.store import Store
+from wall.web import WebServer
+from widgets.window import WallWindow
+
+log = logging.getLogger("wall.runtime")
+
+RELOAD_DEBOUNCE_MS = 300
+STATUS_EVERY_MS = 30_000
+
+
+class SignalWaker:
+    """Turns SIGTERM/SIGINT/SIGHUP into a callback on the Qt loop (signal handlers alone would
+    wait for the interpreter to run, which Qt's C++ loop does not do)."""
+
+    def __init__(self, on_signal: Callable[[int], None]) -> None:
+        self._read, self._write = socket.socketpair()
+        self._read.setblocking(False)
+        self._write.setblocking(False)
+        self._notifier = QSocketNotifier(self._read.fileno(), QSocketNotifier.Type.Read)
+        self._notifier.activated.connect(self._drain)
+        self._on_signal = on_signal
+        signal.set_wakeup_fd(self._write.fileno())
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, lambda *_: None)
+
+    def _drain(self) -> None:
+        try:
+            data = self._read.recv(64)
+        except BlockingIOError:
+            return
+        for byte in data:
+            self._on_signal(byte)
+
+
+class GuiWatchdog(QObject):
+    """Sends `WATCHDOG=1` to systemd from a timer on the GUI thread, so a frozen GUI (a blocking call,
+    a deadlock, an endless layout loop) stops the pings and systemd restarts the wall."""
+
+    def __init__(self, interval: float | None, notify: Callable[[str], object] = systemd.notify) -> None:
+        super().__init__()
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(lambda: notify("WATCHDOG=1"))
+        if interval is not None:
+            self._timer.start(max(1, int(interval * 1000)))
+
+    def is_active(self) -> bool:
+        """True when systemd asked for pings (WATCHDOG_USEC was set)."""
+        return self._timer.isActive()
+
+
+def status_line(statuses: list[SourceStatus]) -> str:
+    """The `STATUS=` text systemd shows: how many sources are fine, which are not."""
+    ok = sum(1 for s in statuses if s.health == Health.OK)
+    bad = [s.source for s in statuses if s.health in (Health.STALE, Health.NEEDS_ATTENTION)]
+    line = f"{ok}/{len(statuses)} sources OK"
+    return line + (f"; stale: {', '.join(bad)}" if bad else "")
+
+
+class WallRuntime:
+    """One run of the wall, from the first frame to the last write."""
+
+    def __init__(
+        self,
+        config: WallConfig,
+        *,
+        windowed: bool = False,
+        exit_after: float | None = None,
+        exit_after_first_frame: bool = False,
+        started: float | None = None,
+        config_problems: list[str] | None = None,
+        config_path: Path | None = None,
+    ) -> None:
+        self.config = config
+        self.windowed = windowed
+        self.exit_after = exit_after
+        self.exit_after_first_frame = exit_after_first_frame
+        self.started = started if started is not None else time.monotonic()
+        self.config_problems = config_problems or []
+        self.config_path = config_path
+        self.app = QApplication.instance() or QApplication(sys.argv[:1])
+        self.app.setApplicationName("lobby-wall")
+        self.loop = qasync.QEventLoop(self.app)
+        asyncio.set_event_loop(self.loop)
+        self.quit_event = asyncio.Event()
+        self.reload_requests: asyncio.Queue[str] = asyncio.Queue()
+        self.store: Store = open_store(config)
+        self.store.forget_sources([s.name for s in config.sources if s.enabled])
+        self.hub = Hub()
+        self.windows: list[WallWindow] = []
+        self.engine: Engine | None = None
+        self.client: httpx.AsyncClient | None = None
+        self.web: WebServer | None = None
+        self.desk: WallDesk | None = None
+        self._started_at = utcnow().isoformat()
+        self._build_windows(config)
+        self.windows[0].first_frame.connect(self._on_first_frame)
+        self._watcher = QFileSystemWatcher()
+        self._debounce = QTimer()
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(RELOAD_DEBOUNCE_MS)  # editors write a file in several steps
+        self._debounce.timeout.connect(lambda: self.reload_requests.put_nowait("file change"))
+        if config_path is not None:
+            self._watcher.addPath(str(config_path))
+            self._watcher.fileChanged.connect(self._on_file_changed)
+        self._waker = SignalWaker(self._on_signal)
+        self._watchdog = GuiWatchdog(systemd.watchdog_interval())
+        self._status_timer = QTimer()
+        self._status_timer.timeout.connect(
+            lambda: systemd.notify("STATUS=" + status_line(self.hub.statuses()))
+        )
+
+    # --- windows ----------------------------------------------------------------------------
+    def _build_windows(self, config: WallConfig) -> None:
+        """One window per screen; a panic survives a restart, so the first frame is already calm."""
+        self.windows = build_windows(config, self.hub)
+        panic = self.store.panic()
+        for window in self.windows:
+            window.set_panic(panic)
+
+    def _place_windows(self, config: WallConfig) -> None:
+        for window, screen in zip(self.windows, config.effective_screens(), strict=True):
+            window.place_on(find_screen(screen.output), fullscreen=not self.windowed)
+
+    # --- events -----------------------------------------------------------------------------
+    def _on_first_frame(self) -> None:
+        elapsed = time.monotonic() - self.started
+        log.info("first frame after %.3f s", elapsed)
+        systemd.notify("READY=1")
+        if self.exit_after_first_frame:
+            print(f"first-frame-seconds {elapsed:.4f}", flush=True)
+            self.quit_event.set()
+
+    def _on_signal(self, number: int) -> None:
+        if number == signal.SIGHUP:
+            self.reload_requests.put_nowait("SIGHUP")
+            return
+        log.info("signal %d: stopping", number)
+        self.quit_event.set()
+
+    def _on_file_changed(self, _path: str) -> None:
+        # Editors often replace the file (write, rename): the watch is put back on the new file.
+        self._debounce.start()
+        if self.config_path is not None:
+            self._watcher.addPath(str(self.config_path))
+
+    def _record_runtime(self, problems: list[str]) -> None:
+        runtime = {"pid": os.getpid(), "started_at": self._started_at, "config_problems": problems}
+        self.store.set_meta("runtime", runtime)
+
+    # --- the run ----------------------------------------------------------------------------
+    def run(self) -> int:
+        """Run until SIGTERM/SIGINT (or `exit_after` seconds); returns the exit status."""
+        try:
+            with self.loop:
+                self.loop.run_until_complete(self._main())
+        finally:
+            for window in self.windows:
+                window.close()
+        return 0
+
+    async def _main(self) -> None:
+        config = self.config
+        self.client = make_client(config)
+        self.engine = Engine(config, self.store, self.hub, self.client)
+        self.engine.fill_hub_from_store()
+        self.hub.flush()
+        tune_for_smooth_frames()
+        self._place_windows(config)
+        self._record_runtime(self.config_problems)
+        if self.config_problems:
+            systemd.notify("STATUS=config refused, running on the last good copy: " + self.config_problems[0])
+        self.engine.start()
+        self.web, self.desk = await start_web(config, self.store, self._engine, lambda: self.windows)
+        self._status_timer.start(STATUS_EVERY_MS)
+        if self.exit_after is not None:
+            self.loop.call_later(self.exit_after, self.quit_event.set)
+        reloader = asyncio.ensure_future(self._apply_reloads())
+        try:
+            await self.quit_event.wait()
+        finally:
+            reloader.cancel()
+            await self._stop()
+
+    def _engine(self) -> Engine:
+        assert self.engine is not None, "the engine starts before the moderation page"
+        return self.engine
+
+    async def _stop(self) -> None:
+        self._status_timer.stop()
+        systemd.notify("STOPPING=1")
+        if self.web is not None:
+            await self.web.stop()
+        if self.desk is not None:
+            self.desk.close()
+        if self.engine is not None:
+            await self.engine.stop()
+        if self.client is not None:
+            await self.client.aclose()
+        self.store.set_meta("runtime", None)
+        self.store.close()
+
+    # --- reload -----------------------------------------------------------------------------
+    async def _apply_reloads(self) -> None:
+        while True:
+            reason = await self.reload_requests.get()
+            await self.reload(reason)
+
+    async def reload(self, reason: str) -> None:
+        """Read the config file again; apply it if valid and different, else keep the running one."""
+        if self.config_path is None:
+            log.info("%s: no config file to read again (demo)", reason)
+            return
+        try:
+            new = load_config(self.config_path)
+        except ConfigProblems as problems:
+            log.warning(
+                "%s: config refused, the wall keeps the running one: %s", reason, "; ".join(problems.lines)
+            )
+            self._record_runtime(
+                [*problems.lines, f"{self.config_path}: refused; the wall runs on its previous config"]
+            )
+            return
+        if new == self.config:
+            return
+        running = self.config
+        assert self.engine is not None and self.client is not None
+        await self.engine.stop()
+        self.store.forget_sources([s.name for s in new.sources if s.enabled])
+        self.engine = Engine(new, self.store, self.hub, self.client)
+        self.engine.fill_hub_from_store()
+        self.engine.start()
+        looks = (new.wall, new.effective_panels(), new.effective_screens())
+        if looks != (running.wall, running.effective_panels(), running.effective_screens()):
+            for window in self.windows:
+                window.close()
+            self._build_windows(new)
+            self._place_windows(new)
+        self.config = new
+        remember_good_config(new)
+        self._record_runtime([])
+        log.info("%s: config reloaded from %s", reason, self.config_path)
+
+
+def run_wall(
+    config: WallConfig,
+    *,
+    windowed: bool = False,
+    exit_after: float | None = None,
+    exit_after_first_frame: bool = False,
+    started: float | None = None,
+    config_problems: list[str] | None = None,
+    config_path: Path | None = None,
+) -> int:
+    """Run the wall until SIGTERM/SIGINT (or `exit_after` seconds); returns the exit status.
+
+    With `config_path`, the file is read again on SIGHUP and whenever it changes: a valid new config
+    applies within a second; an invalid one is refused with a log line and the wall runs on.
+    """
+    runtime = WallRuntime(
+        config,
+        windowed=windowed,
+        exit_after=exit_after,
+        exit_after_first_frame=exit_after_first_frame,
+        started=started,
+        config_problems=config_problems,
+        config_path=config_path,
+    )
+    return runtime.run()
