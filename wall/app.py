@@ -213,6 +213,15 @@ class Engine:
         await self._in_db(lambda: self.store.set_panic(on, who, now=self.clock()))
         log.warning("moderation: panic screen %s by %r", "ON" if on else "off", who)
 
+    async def pause(self) -> None:
+        """Stop polling (outside opening hours); what is stored stays, pictures and decisions work."""
+        await self.poller.stop()
+
+    def resume(self) -> None:
+        """Poll again after `pause`."""
+        if not self.poller.running():
+            self.poller.start()
+
     async def stop(self) -> None:
         """Stop polling and wait for pending writes."""
         await self.poller.stop()
@@ -296,8 +305,10 @@ def build_windows(config: WallConfig, hub: Hub) -> list[WallWindow]:
     windows = []
     panels = config.effective_panels()
     for screen_settings in config.effective_screens():
-        chosen = [panels[i] for i in screen_settings.panels] if screen_settings.panels else panels
-        window = WallWindow(hub, config.wall, chosen)
+        # Every panel is built on every screen, so a time-of-day playlist ([schedule]) can show any;
+        # the screen's own list is its playlist the rest of the time.
+        window = WallWindow(hub, config.wall, panels)
+        window.set_playlist(screen_settings.panels or None)
         keep_memory_low(window)
         windows.append(window)
     return windows

@@ -373,6 +373,8 @@ def _status(config: WallConfig, args: argparse.Namespace) -> int:
         return 0
     if runtime:
         print(f"wall running: pid {runtime.get('pid')}, since {runtime.get('started_at', '?')[:19]}")
+        if runtime.get("open") is False:
+            print("closed (outside opening hours): screens black, polling paused")
         for line in runtime.get("config_problems") or []:
             print(f"  config: {line}")
     else:

@@ -41,6 +41,7 @@ from sources.registry import ADAPTERS
 from wall.moderation import ModerationSettings
 from wall.moderation import merged as merge_moderation
 from wall.paths import state_dir
+from wall.schedule import ScheduleSettings
 
 DEFAULT_CONFIG_PATH = Path("/etc/lobby-wall/wall.toml")
 ENV_PREFIX = "WALL_"
@@ -172,6 +173,7 @@ class WallConfig(Strict):
     network: NetworkSettings = NetworkSettings()
     storage: StorageSettings = StorageSettings()
     web: WebSettings = WebSettings()
+    schedule: ScheduleSettings | None = None
     path: str = ""
 
     def moderation_for(self, source: SourceSettings) -> ModerationSettings:
@@ -231,6 +233,7 @@ class _RawConfig(BaseSettings):
     network: dict[str, Any] = {}
     storage: dict[str, Any] = {}
     web: dict[str, Any] = {}
+    schedule: dict[str, Any] | None = None
 
     @classmethod
     def settings_customise_sources(
@@ -377,6 +380,15 @@ def _cross_check(sources: list[SourceSettings], config: WallConfig | None, shown
                     f"{shown}: screens[{index}].panels: {ref} is not a panel index: "
                     f"use 0 to {panel_count - 1}"
                 )
+    screen_count = len(config.effective_screens())
+    for index, playlist in enumerate(config.schedule.playlists if config.schedule else []):
+        where = f"{shown}: schedule.playlists[{index}]"
+        for ref in playlist.panels:
+            if not 0 <= ref < panel_count:
+                problems.append(f"{where}.panels: {ref} is not a panel index: use 0 to {panel_count - 1}")
+        for ref in playlist.screens:
+            if not 0 <= ref < screen_count:
+                problems.append(f"{where}.screens: {ref} is not a screen index: use 0 to {screen_count - 1}")
     return problems
 
 

@@ -131,6 +131,10 @@ class Poller:
         """Current health of every source."""
         return list(self._status.values())
 
+    def running(self) -> bool:
+        """True between `start()` and `stop()`."""
+        return bool(self._tasks)
+
     def start(self) -> None:
         """Start one task per source on the running loop."""
         for source in self.sources:

@@ -22,8 +22,10 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import qasync
@@ -32,10 +34,11 @@ from PySide6.QtWidgets import QApplication
 
 from wall import systemd
 from wall.app import Engine, build_windows, find_screen, tune_for_smooth_frames
-from wall.config import ConfigProblems, WallConfig, load_config, remember_good_config
+from wall.config import ConfigProblems, ScreenSettings, WallConfig, load_config, remember_good_config
 from wall.desk import WallDesk, start_web
 from wall.hub import Hub
 from wall.model import Health, SourceStatus, utcnow
+from wall.schedule import Schedule
 from wall.services import make_client, open_store
 from wall.store import Store
 from wall.web import WebServer
@@ -87,6 +90,74 @@ class GuiWatchdog(QObject):
         return self._timer.isActive()
 
 
+class ScheduleDriver(QObject):
+    """Applies `[schedule]`: black screens and `on_close` outside opening hours, `on_open` when they
+    start again, and each screen's time-of-day playlist. Looks again at each boundary (and at least
+    every minute, so a clock set by NTP after a power cut is followed)."""
+
+    def __init__(
+        self,
+        schedule: Schedule,
+        windows: Callable[[], list[WallWindow]],
+        screens: Callable[[], list[ScreenSettings]],
+        *,
+        on_close: Callable[[], object],
+        on_open: Callable[[], object],
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        super().__init__()
+        self.schedule = schedule
+        self._windows = windows
+        self._screens = screens
+        self._on_close = on_close
+        self._on_open = on_open
+        self._clock = clock
+        self.is_open: bool | None = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.apply)
+
+    def apply(self) -> None:
+        """Bring the screens in line with the schedule now, and plan the next look."""
+        now = self._clock()
+        is_open = self.schedule.is_open(now)
+        changed, first = is_open != self.is_open, self.is_open is None
+        self.is_open = is_open
+        for window in self._windows():  # new windows (a reload) included
+            window.set_sleeping(not is_open)
+        if changed and not (first and is_open):  # starting open is the normal case: nothing to do
+            (self._on_open if is_open else self._on_close)()
+        for index, (window, screen) in enumerate(zip(self._windows(), self._screens(), strict=False)):
+            chosen = self.schedule.playlist(now, index)
+            window.set_playlist(chosen if chosen is not None else (screen.panels or None))
+        wait = (self.schedule.next_check(now) - now).total_seconds()
+        self._timer.start(int(max(1.0, wait) * 1000) + 50)
+
+    def stop(self) -> None:
+        """No more looks (the wall is stopping)."""
+        self._timer.stop()
+
+
+async def run_command(command: Sequence[str], what: str, timeout: float = 30.0) -> bool:
+    """Run a configured command (no shell); log its failure in one line. True when it succeeded."""
+    if not command:
+        return True
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+        )
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout)
+    except (OSError, TimeoutError) as exc:
+        log.warning("%s: %s could not run: %s", what, command[0], exc)
+        return False
+    if process.returncode != 0:
+        tail = stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]
+        log.warning("%s: %s exited with status %s %s", what, command[0], process.returncode, tail[0])
+        return False
+    log.info("%s: %s done", what, command[0])
+    return True
+
+
 def status_line(statuses: list[SourceStatus]) -> str:
     """The `STATUS=` text systemd shows: how many sources are fine, which are not."""
     ok = sum(1 for s in statuses if s.health == Health.OK)
@@ -108,8 +179,10 @@ class WallRuntime:
         started: float | None = None,
         config_problems: list[str] | None = None,
         config_path: Path | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.config = config
+        self.clock = clock
         self.windowed = windowed
         self.exit_after = exit_after
         self.exit_after_first_frame = exit_after_first_frame
@@ -131,6 +204,7 @@ class WallRuntime:
         self.web: WebServer | None = None
         self.desk: WallDesk | None = None
         self._started_at = utcnow().isoformat()
+        self._problems: list[str] = self.config_problems
         self._build_windows(config)
         self.windows[0].first_frame.connect(self._on_first_frame)
         self._watcher = QFileSystemWatcher()
@@ -144,9 +218,47 @@ class WallRuntime:
         self._waker = SignalWaker(self._on_signal)
         self._watchdog = GuiWatchdog(systemd.watchdog_interval())
         self._status_timer = QTimer()
-        self._status_timer.timeout.connect(
-            lambda: systemd.notify("STATUS=" + status_line(self.hub.statuses()))
+        self._status_timer.timeout.connect(self._notify_status)
+        self._background: set[asyncio.Future[object]] = set()
+        self.schedule = ScheduleDriver(
+            Schedule.from_settings(config.schedule, ZoneInfo(config.wall.timezone)),
+            lambda: self.windows,
+            lambda: self.config.effective_screens(),
+            on_close=lambda: self._in_background(self._close()),
+            on_open=lambda: self._in_background(self._open()),
+            clock=clock,
         )
+
+    def _notify_status(self) -> None:
+        if self.schedule.is_open is False:
+            systemd.notify("STATUS=closed (outside opening hours): screens black, polling paused")
+        else:
+            systemd.notify("STATUS=" + status_line(self.hub.statuses()))
+
+    def _in_background(self, job: Coroutine[object, object, object]) -> None:
+        task = asyncio.ensure_future(job)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _close(self) -> None:
+        """Opening hours are over: polling stops, the display may be switched off."""
+        log.info("closed (outside opening hours): screens black, polling paused")
+        self._record_runtime(self._problems)
+        self._notify_status()
+        if self.engine is not None:
+            await self.engine.pause()
+        schedule = self.config.schedule
+        await run_command(schedule.display_off if schedule else [], "display off")
+
+    async def _open(self) -> None:
+        """Opening hours again: the display is switched on, polling resumes."""
+        log.info("open: screens on, polling resumed")
+        self._record_runtime(self._problems)
+        self._notify_status()
+        schedule = self.config.schedule
+        await run_command(schedule.display_on if schedule else [], "display on")
+        if self.engine is not None:
+            self.engine.resume()
 
     # --- windows ----------------------------------------------------------------------------
     def _build_windows(self, config: WallConfig) -> None:
@@ -183,7 +295,13 @@ class WallRuntime:
             self._watcher.addPath(str(self.config_path))
 
     def _record_runtime(self, problems: list[str]) -> None:
-        runtime = {"pid": os.getpid(), "started_at": self._started_at, "config_problems": problems}
+        self._problems = problems
+        runtime = {
+            "pid": os.getpid(),
+            "started_at": self._started_at,
+            "config_problems": problems,
+            "open": self.schedule.is_open is not False,
+        }
         self.store.set_meta("runtime", runtime)
 
     # --- the run ----------------------------------------------------------------------------
@@ -209,6 +327,7 @@ class WallRuntime:
         if self.config_problems:
             systemd.notify("STATUS=config refused, running on the last good copy: " + self.config_problems[0])
         self.engine.start()
+        self.schedule.apply()  # outside opening hours: black from the start, polling paused
         self.web, self.desk = await start_web(config, self.store, self._engine, lambda: self.windows)
         self._status_timer.start(STATUS_EVERY_MS)
         if self.exit_after is not None:
@@ -226,6 +345,9 @@ class WallRuntime:
 
     async def _stop(self) -> None:
         self._status_timer.stop()
+        self.schedule.stop()
+        for task in list(self._background):
+            await asyncio.gather(task, return_exceptions=True)
         systemd.notify("STOPPING=1")
         if self.web is not None:
             await self.web.stop()
@@ -275,6 +397,10 @@ class WallRuntime:
             self._build_windows(new)
             self._place_windows(new)
         self.config = new
+        self.schedule.schedule = Schedule.from_settings(new.schedule, ZoneInfo(new.wall.timezone))
+        self.schedule.apply()
+        if self.schedule.is_open is False:  # the new engine must not poll out of hours either
+            await self.engine.pause()
         remember_good_config(new)
         self._record_runtime([])
         log.info("%s: config reloaded from %s", reason, self.config_path)

@@ -135,6 +135,7 @@ class PanelRotator(QWidget):
         # (index of the incoming panel, its picture, the outgoing picture or None yet)
         self._prepared: _Preparation | None = None
         self._running = False
+        self._allowed: frozenset[int] | None = None  # the playlist: panel indexes that may be shown
         for panel in panels:
             self.add_panel(panel)
 
@@ -150,6 +151,22 @@ class PanelRotator(QWidget):
     def panels(self) -> list[Panel]:
         """Every panel, in rotation order."""
         return list(self._panels)
+
+    def set_playlist(self, indexes: Sequence[int] | None) -> None:
+        """Rotate through these panels only (None: all of them); a panel left out is left at once."""
+        allowed = frozenset(i for i in indexes if 0 <= i < len(self._panels)) if indexes is not None else None
+        if allowed == self._allowed:
+            return
+        self._allowed = allowed or None
+        if not self._in_playlist(self._index):
+            self._show(self._next_index(), fade=True)
+
+    def playlist(self) -> list[int]:
+        """The indexes of the panels in rotation."""
+        return [i for i in range(len(self._panels)) if self._in_playlist(i)]
+
+    def _in_playlist(self, index: int) -> bool:
+        return self._allowed is None or index in self._allowed
 
     def current_panel(self) -> Panel | None:
         """The panel on screen."""
@@ -179,9 +196,9 @@ class PanelRotator(QWidget):
         count = len(self._panels)
         for step in range(1, count + 1):
             index = (self._index + step) % count
-            if self._panels[index].has_content():
+            if self._in_playlist(index) and self._panels[index].has_content():
                 return index
-        return 0 if count else -1
+        return next((i for i in range(count) if self._in_playlist(i)), -1)
 
     def _show(self, index: int, *, fade: bool) -> None:
         if index < 0:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QPainter, QPaintEvent, QResizeEvent, QScreen
+from PySide6.QtGui import QCloseEvent, QColor, QPainter, QPaintEvent, QResizeEvent, QScreen
 from PySide6.QtWidgets import QApplication, QLayout, QVBoxLayout, QWidget
 
 from wall.hub import Hub
@@ -61,7 +61,13 @@ class WallWindow(QWidget):
         self.rotator = PanelRotator(fade_ms=fade_ms)
         for settings in panels:
             self.rotator.add_panel(make_panel(self.context, settings, self.theme))
-        layout = QVBoxLayout(self)
+        self._sleeping = False
+        self._content = QWidget(self)  # everything but the black background, hidden when asleep
+        outer = QVBoxLayout(self)
+        outer.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self._content)
+        layout = QVBoxLayout(self._content)
         # The screen sets the size, not the text (and offscreen warns about size hints otherwise).
         layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -92,6 +98,26 @@ class WallWindow(QWidget):
     def panic_active(self) -> bool:
         """True while the branded screen replaces the panels."""
         return not self.brand_screen.isHidden()
+
+    def set_sleeping(self, on: bool) -> None:
+        """Outside opening hours: nothing but black (no header, no panel, no rotation), or back."""
+        if on == self._sleeping:
+            return
+        self._sleeping = on
+        if on:
+            self.rotator.stop()
+        self._content.setVisible(not on)
+        if not on and not self.panic_active():
+            self.rotator.start()
+        self.update()
+
+    def sleeping(self) -> bool:
+        """True while the window shows black outside opening hours."""
+        return self._sleeping
+
+    def set_playlist(self, indexes: Sequence[int] | None) -> None:
+        """Show only these panels (indexes into the window's panels; None: all)."""
+        self.rotator.set_playlist(indexes)
 
     def current_panel(self) -> Panel | None:
         """The panel on screen."""
@@ -151,7 +177,7 @@ class WallWindow(QWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         """Black behind everything; announces the first frame once it is painted."""
-        QPainter(self).fillRect(self.rect(), self.theme.window)
+        QPainter(self).fillRect(self.rect(), QColor("#000000") if self._sleeping else self.theme.window)
         if not self._first_frame_sent:
             self._first_frame_sent = True
             QTimer.singleShot(0, self, self._announce_first_frame)
