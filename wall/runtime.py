@@ -42,12 +42,15 @@ from wall.schedule import Schedule
 from wall.services import make_client, open_store
 from wall.store import Store
 from wall.web import WebServer
-from widgets.window import WallWindow
+from widgets.window import WallWindow, burn_in_offset
 
 log = logging.getLogger("wall.runtime")
 
 RELOAD_DEBOUNCE_MS = 300
 STATUS_EVERY_MS = 30_000
+SCREENS_SETTLE_MS = 1_000  # after a screen is plugged or unplugged, let the system settle first
+BURN_IN_STEP_MS = 180_000  # the picture moves a step every 3 minutes…
+BURN_IN_REACH = 4  # …within 4 pixels of the centre
 
 
 class SignalWaker:
@@ -189,7 +192,8 @@ class WallRuntime:
         self.started = started if started is not None else time.monotonic()
         self.config_problems = config_problems or []
         self.config_path = config_path
-        self.app = QApplication.instance() or QApplication(sys.argv[:1])
+        existing = QApplication.instance()
+        self.app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
         self.app.setApplicationName("lobby-wall")
         self.loop = qasync.QEventLoop(self.app)
         asyncio.set_event_loop(self.loop)
@@ -219,6 +223,17 @@ class WallRuntime:
         self._watchdog = GuiWatchdog(systemd.watchdog_interval())
         self._status_timer = QTimer()
         self._status_timer.timeout.connect(self._notify_status)
+        # A screen unplugged and plugged again (or switched on late): put every window back on its
+        # configured output once the system has settled.
+        self._screens_settle = QTimer()
+        self._screens_settle.setSingleShot(True)
+        self._screens_settle.setInterval(SCREENS_SETTLE_MS)
+        self._screens_settle.timeout.connect(self._on_screens_settled)
+        self.app.screenAdded.connect(lambda _screen: self._screens_settle.start())
+        self.app.screenRemoved.connect(lambda _screen: self._screens_settle.start())
+        self._burn_in_step = 0
+        self._burn_in = QTimer()
+        self._burn_in.timeout.connect(self._next_burn_in_step)
         self._background: set[asyncio.Future[object]] = set()
         self.schedule = ScheduleDriver(
             Schedule.from_settings(config.schedule, ZoneInfo(config.wall.timezone)),
@@ -271,6 +286,19 @@ class WallRuntime:
     def _place_windows(self, config: WallConfig) -> None:
         for window, screen in zip(self.windows, config.effective_screens(), strict=True):
             window.place_on(find_screen(screen.output), fullscreen=not self.windowed)
+            if not self.windowed:
+                window.set_shift(*burn_in_offset(self._burn_in_step, BURN_IN_REACH), BURN_IN_REACH)
+
+    def _on_screens_settled(self) -> None:
+        names = [screen.name() for screen in self.app.screens()]
+        log.info("screens changed (%s): windows placed again", ", ".join(names) or "none")
+        self._place_windows(self.config)
+
+    def _next_burn_in_step(self) -> None:
+        self._burn_in_step += 1
+        offset = burn_in_offset(self._burn_in_step, BURN_IN_REACH)
+        for window in self.windows:
+            window.set_shift(*offset, BURN_IN_REACH)
 
     # --- events -----------------------------------------------------------------------------
     def _on_first_frame(self) -> None:
@@ -330,6 +358,8 @@ class WallRuntime:
         self.schedule.apply()  # outside opening hours: black from the start, polling paused
         self.web, self.desk = await start_web(config, self.store, self._engine, lambda: self.windows)
         self._status_timer.start(STATUS_EVERY_MS)
+        if not self.windowed:
+            self._burn_in.start(BURN_IN_STEP_MS)
         if self.exit_after is not None:
             self.loop.call_later(self.exit_after, self.quit_event.set)
         reloader = asyncio.ensure_future(self._apply_reloads())

@@ -135,7 +135,7 @@ class PanelRotator(QWidget):
         # (index of the incoming panel, its picture, the outgoing picture or None yet)
         self._prepared: _Preparation | None = None
         self._running = False
-        self._allowed: frozenset[int] | None = None  # the playlist: panel indexes that may be shown
+        self._playlist: tuple[int, ...] | None = None  # panel indexes shown, in this order (None: all)
         for panel in panels:
             self.add_panel(panel)
 
@@ -153,20 +153,18 @@ class PanelRotator(QWidget):
         return list(self._panels)
 
     def set_playlist(self, indexes: Sequence[int] | None) -> None:
-        """Rotate through these panels only (None: all of them); a panel left out is left at once."""
-        allowed = frozenset(i for i in indexes if 0 <= i < len(self._panels)) if indexes is not None else None
-        if allowed == self._allowed:
+        """Rotate through these panels only, in this order (None: all of them, in order); a panel
+        left out is left at once."""
+        chosen = tuple(dict.fromkeys(i for i in indexes or () if 0 <= i < len(self._panels))) or None
+        if chosen == self._playlist:
             return
-        self._allowed = allowed or None
-        if not self._in_playlist(self._index):
+        self._playlist = chosen
+        if self._index not in self.playlist():
             self._show(self._next_index(), fade=True)
 
     def playlist(self) -> list[int]:
-        """The indexes of the panels in rotation."""
-        return [i for i in range(len(self._panels)) if self._in_playlist(i)]
-
-    def _in_playlist(self, index: int) -> bool:
-        return self._allowed is None or index in self._allowed
+        """The indexes of the panels in rotation, in rotation order."""
+        return list(self._playlist) if self._playlist is not None else list(range(len(self._panels)))
 
     def current_panel(self) -> Panel | None:
         """The panel on screen."""
@@ -193,12 +191,15 @@ class PanelRotator(QWidget):
         self._show(self._next_index(), fade=True)
 
     def _next_index(self) -> int:
-        count = len(self._panels)
-        for step in range(1, count + 1):
-            index = (self._index + step) % count
-            if self._in_playlist(index) and self._panels[index].has_content():
+        order = self.playlist()
+        if not order:
+            return -1
+        start = order.index(self._index) if self._index in order else -1
+        for step in range(1, len(order) + 1):
+            index = order[(start + step) % len(order)]
+            if self._panels[index].has_content():
                 return index
-        return next((i for i in range(count) if self._in_playlist(i)), -1)
+        return order[0]
 
     def _show(self, index: int, *, fade: bool) -> None:
         if index < 0:

@@ -23,6 +23,16 @@ from widgets.settings import PanelLook, WallLook
 from widgets.theme import Theme
 
 WINDOWED_SIZE = QSize(1280, 720)
+# Burn-in: the whole picture moves around a small loop, a step every few minutes.
+_ORBIT = ((0, 0), (1, 1), (2, 0), (1, -1), (0, -2), (-1, -1), (-2, 0), (-1, 1), (0, 2))
+
+
+def burn_in_offset(step: int, reach: int) -> tuple[int, int]:
+    """The shift (dx, dy) in pixels at `step` of the loop, within `reach` pixels of the centre."""
+    dx, dy = _ORBIT[step % len(_ORBIT)]
+    return dx * reach // 2, dy * reach // 2
+
+
 PANEL_CLASSES: dict[str, type[Panel]] = {
     "fans": FansPanel,
     "mentions": MentionsPanel,
@@ -67,6 +77,7 @@ class WallWindow(QWidget):
         outer.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self._content)
+        self._outer = outer
         layout = QVBoxLayout(self._content)
         # The screen sets the size, not the text (and offscreen warns about size hints otherwise).
         layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
@@ -114,6 +125,16 @@ class WallWindow(QWidget):
     def sleeping(self) -> bool:
         """True while the window shows black outside opening hours."""
         return self._sleeping
+
+    def set_shift(self, dx: int, dy: int, reach: int) -> None:
+        """Move everything by (dx, dy) pixels inside a black frame `reach` pixels wide, so static
+        elements (header, titles, tile edges) do not burn into the screen over the years."""
+        self._outer.setContentsMargins(reach + dx, reach + dy, reach - dx, reach - dy)
+
+    def shift(self) -> tuple[int, int]:
+        """The current (dx, dy) of `set_shift`."""
+        margins = self._outer.contentsMargins()
+        return (margins.left() - margins.right()) // 2, (margins.top() - margins.bottom()) // 2
 
     def set_playlist(self, indexes: Sequence[int] | None) -> None:
         """Show only these panels (indexes into the window's panels; None: all)."""

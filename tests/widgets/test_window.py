@@ -10,9 +10,9 @@ from pytestqt.qtbot import QtBot
 
 from wall.config import PanelSettings, WallSection
 from wall.hub import Hub
-from widgets.window import WallWindow
+from widgets.window import WallWindow, burn_in_offset
 
-from .conftest import clock, labels_text
+from .conftest import clock, labels_text, settle
 
 PANELS = [PanelSettings(type="fans"), PanelSettings(type="mentions"), PanelSettings(type="internal")]
 
@@ -93,3 +93,23 @@ def test_portrait_screen_keeps_words_whole_in_the_header(hub: Hub, qtbot: QtBot)
     assert portrait.header.logo_label.text() == "Maison Lumière"  # not elided on a 1080 px wide screen
     # Text on a portrait screen is sized like a landscape screen of its width, not by its tall height.
     assert portrait.header.clock_label.font().pixelSize() < landscape.header.clock_label.font().pixelSize()
+
+
+def test_burn_in_shift_moves_everything_a_few_pixels_around_a_loop(
+    hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow]
+) -> None:
+    window = open_window(hub, wall_fr, [PanelSettings(type="fans")])
+    offsets = [burn_in_offset(step, 4) for step in range(9)]
+    assert offsets[0] == (0, 0) and burn_in_offset(9, 4) == (0, 0)  # a loop
+    assert len(set(offsets)) == 9 and all(abs(dx) <= 4 and abs(dy) <= 4 for dx, dy in offsets)
+
+    window.set_shift(0, 0, 4)
+    settle(hub, window)
+    home = window.header.mapTo(window, window.header.rect().topLeft())
+    for dx, dy in offsets[1:]:
+        window.set_shift(dx, dy, 4)
+        settle(hub, window)
+        moved = window.header.mapTo(window, window.header.rect().topLeft())
+        assert (moved.x() - home.x(), moved.y() - home.y()) == (dx, dy)
+        assert window.shift() == (dx, dy)
+        assert window.header.width() == 1920 - 8  # the same size, only moved
