@@ -412,6 +412,7 @@ class WallRuntime:
             )
             return
         if new == self.config:
+            log.info("%s: %s read again, nothing changed", reason, self.config_path)
             return
         running = self.config
         assert self.engine is not None and self.client is not None
