@@ -85,10 +85,10 @@ class ScheduleSettings(BaseModel):
     )
     display_off: list[str] = Field(
         default_factory=list,
-        description="Command run when the wall closes, e.g. ['wlopm', '--off', '*'] (no shell)",
+        description="Command run when the wall closes, e.g. ['wlr-randr', '--output', 'HDMI-A-1', '--off']",
     )
     display_on: list[str] = Field(
-        default_factory=list, description="Command run when the wall opens again, e.g. ['wlopm', '--on', '*']"
+        default_factory=list, description="Command run when the wall opens again (the same, with '--on')"
     )
     playlists: list[PlaylistSettings] = Field(default_factory=list)
 
