@@ -2,7 +2,8 @@
 
 Each measurement runs in its own process so one cannot warm up or pollute another. Targets
 (from the foundation issue): first frame <= 1.0 s, GUI stall max <= 17 ms, RSS <= 150 MB; frame
-intervals during crossfades under Xvfb (issue 7): mean 16.7 ms, max <= 20 ms.
+intervals during crossfades under Xvfb (issue 7): mean 16.7 ms, max <= 20 ms; a simulated week
+(soak, issue 6): memory flat from day to day.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 SCREEN = ROOT / "assets" / "qt" / "offscreen-1920x1080.json"
-ALL = ("first_frame", "stall", "memory", "frames")
+ALL = ("first_frame", "stall", "memory", "frames", "soak")
 
 
 def bench_env() -> dict[str, str]:

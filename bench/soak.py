@@ -1,0 +1,111 @@
+"""A simulated week of the wall on an accelerated clock: polls, storage, consent purges, moderation,
+count history and panel rotations, with resident memory recorded each simulated day.
+
+Every step is 10 simulated minutes: the demo source is polled at that time and its batch goes
+through the real `Engine` path (consent, moderation, store, hub), the hourly purge runs on the hour,
+and the screen crossfades to its next panel. 7 days = 1,008 steps. The wall must not creep: the
+memory of day 7 should be that of day 1.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_API", "pyside6")
+
+import asyncio
+import gc
+import json
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+import qasync
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+
+from bench.common import make_config, rss_mb
+from sources.demo import DemoSource
+from wall.app import Engine, keep_memory_low, tune_for_smooth_frames
+from wall.hub import Hub
+from wall.services import make_client, open_store
+from widgets.window import WallWindow
+
+STEP = timedelta(minutes=10)
+DAYS = 7
+FADE_MS = 60
+
+
+def main() -> None:
+    config, _ = make_config(
+        '[[sources]]\nname = "demo"\ntype = "demo"\n'
+        '[[sources]]\nname = "rse"\ntype = "demo"\nkind = "internal"\n'
+        "require_tag = false\nretention_days = 2\n"
+        '[[panels]]\ntype = "fans"\nmilestones = [200000]\n[[panels]]\ntype = "mentions"\n'
+        '[[panels]]\ntype = "internal"\n'
+    )
+    app = QApplication(sys.argv[:1])
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    now = [datetime(2026, 11, 16, 6, 0, tzinfo=UTC)]
+
+    def clock() -> datetime:
+        return now[0]
+
+    store = open_store(config)
+    hub = Hub()
+    window = WallWindow(hub, config.wall, config.effective_panels(), fade_ms=FADE_MS, clock=clock)
+    window.place_on(QGuiApplication.primaryScreen(), fullscreen=True)
+    keep_memory_low(window)
+    tune_for_smooth_frames()
+    window.rotator.stop()
+    samples: list[float] = []
+    started = time.monotonic()
+
+    async def week() -> dict[str, object]:
+        async with make_client(config) as client:
+            engine = Engine(config, store, hub, client, clock=clock)
+            # The engine's own sources, with the accelerated clock.
+            for source in engine.sources:
+                assert isinstance(source, DemoSource)
+                source.clock = clock
+            engine.fill_hub_from_store()
+            steps = int(timedelta(days=DAYS) / STEP)
+            purged = 0
+            for step in range(steps):
+                for source in engine.sources:
+                    await engine._on_batch(source, await source.poll())  # what the poller hands over
+                if now[0].minute == 0:
+                    purged += (await engine.purge()).posts
+                window.rotator.advance()
+                while window.rotator.is_fading():
+                    await asyncio.sleep(0.005)
+                await asyncio.sleep(0)
+                now[0] += STEP
+                if step % int(timedelta(days=1) / STEP) == 0:
+                    gc.collect()
+                    samples.append(rss_mb()["rss_mb"])
+            await engine.stop()
+            return {"steps": steps, "purged_posts": purged, "stored_posts": store.post_count()}
+
+    with loop:
+        outcome = loop.run_until_complete(week())
+    gc.collect()
+    final = rss_mb()
+    print(
+        json.dumps(
+            {
+                "simulated": f"{DAYS} days, a poll and a crossfade every {STEP.seconds // 60} min",
+                **outcome,
+                "rss_each_day_mb": samples,
+                "rss_final_mb": final["rss_mb"],
+                "peak_rss_mb": final["peak_rss_mb"],
+                "growth_day1_to_end_mb": round(final["rss_mb"] - samples[1], 1) if len(samples) > 1 else None,
+                "seconds": round(time.monotonic() - started, 1),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
