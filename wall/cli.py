@@ -88,7 +88,11 @@ def _parser() -> argparse.ArgumentParser:
     fetch.add_argument("source", help="the source's name in the config")
     fetch.add_argument("--json", action="store_true", help="one JSON object a line (the only format)")
     snap = sub.add_parser("snapshot", parents=[common], help="render one panel to a PNG file")
-    snap.add_argument("--panel", required=True, help="panel type (fans, mentions, internal) or index")
+    snap.add_argument(
+        "--panel",
+        required=True,
+        help="panel type (fans, mentions, internal, trends, announcement, clock) or index",
+    )
     snap.add_argument("--out", required=True, help="PNG file to write")
     snap.add_argument("--size", default="1920x1080", help="WxH")
     snap.add_argument("--demo", action="store_true", help="use the demo content instead of the stored one")

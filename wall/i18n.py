@@ -9,6 +9,7 @@ from datetime import datetime
 
 from babel.dates import format_timedelta
 from babel.numbers import format_decimal
+from babel.numbers import format_percent as babel_percent
 
 from wall.model import as_utc
 
@@ -34,6 +35,18 @@ _STRINGS: dict[str, dict[str, str]] = {
         "today": "{change} aujourd'hui",
         "milestone": "🎉 {value} {metric}\u00a0!",
         "unknown": "—",
+        "panel.trends": "Tendances sur 24\u00a0h",
+        "panel.clock": "Bienvenue",
+        "empty.trends": "Pas encore de tendance sur les dernières 24\u00a0h",
+        "empty.announcement": "Pas d'annonce pour l'instant",
+        "empty.clock": "",
+        "trends.hashtags": "Hashtags",
+        "trends.words": "Mots",
+        "trends.networks": "Par réseau",
+        "trends.none": "Aucun pour l'instant",
+        "trends.others": "Autres",
+        "trends.total_one": "Sur {count} message",
+        "trends.total_other": "Sur {count} messages",
     },
     "en": {
         "panel.fans": "Our community",
@@ -54,6 +67,18 @@ _STRINGS: dict[str, dict[str, str]] = {
         "members": "members",
         "sensitive": "Hidden content",
         "unknown": "—",
+        "panel.trends": "Trends over 24\u00a0h",
+        "panel.clock": "Welcome",
+        "empty.trends": "No trends over the last 24\u00a0h yet",
+        "empty.announcement": "No announcement for now",
+        "empty.clock": "",
+        "trends.hashtags": "Hashtags",
+        "trends.words": "Words",
+        "trends.networks": "By network",
+        "trends.none": "None yet",
+        "trends.others": "Others",
+        "trends.total_one": "Out of {count} post",
+        "trends.total_other": "Out of {count} posts",
     },
 }
 
@@ -76,6 +101,11 @@ def format_change(value: int, lang: str = "fr") -> str:
     """`+1 204` / `+1,204`; a loss with a true minus sign (`−12`)."""
     sign = "+" if value >= 0 else "\u2212"
     return sign + format_decimal(abs(value), locale=lang)
+
+
+def format_percent(fraction: float, lang: str = "fr") -> str:
+    """`42 %` in French (narrow no-break space), `42%` in English; `fraction` is 0..1."""
+    return str(babel_percent(fraction, locale=lang))
 
 
 def relative_time(when: datetime, now: datetime, lang: str = "fr") -> str:

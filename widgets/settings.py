@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class BrandingLook(Protocol):
@@ -60,3 +60,29 @@ class PanelLook(Protocol):
 
     @property
     def milestones(self) -> Sequence[int]: ...
+
+
+@runtime_checkable
+class TrendsLook(PanelLook, Protocol):
+    """A `trends` panel entry: the words and hashtags it leaves out.
+
+    Kept apart from `PanelLook` so a panel entry without these keys (a test double) still is one;
+    the panel reads them after an `isinstance` check and uses no exclusions otherwise.
+    """
+
+    @property
+    def exclude(self) -> Sequence[str]: ...
+
+
+@runtime_checkable
+class AnnouncementLook(PanelLook, Protocol):
+    """An `announcement` panel entry: its message, picture and QR code address."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def image(self) -> str: ...
+
+    @property
+    def qr(self) -> str: ...

@@ -11,7 +11,9 @@ from PySide6.QtWidgets import QApplication, QLayout, QVBoxLayout, QWidget
 
 from wall.hub import Hub
 from wall.model import utcnow
+from widgets.announcement import AnnouncementPanel
 from widgets.brand import BrandScreen
+from widgets.clock import ClockPanel
 from widgets.fans import FansPanel
 from widgets.header import Header
 from widgets.internal import InternalPanel
@@ -21,6 +23,7 @@ from widgets.pixmaps import PixmapCache
 from widgets.rotator import FADE_MS, PanelRotator
 from widgets.settings import PanelLook, WallLook
 from widgets.theme import Theme
+from widgets.trends import TrendsPanel
 
 WINDOWED_SIZE = QSize(1280, 720)
 # Burn-in: the whole picture moves around a small loop, a step every few minutes.
@@ -37,6 +40,9 @@ PANEL_CLASSES: dict[str, type[Panel]] = {
     "fans": FansPanel,
     "mentions": MentionsPanel,
     "internal": InternalPanel,
+    "trends": TrendsPanel,
+    "announcement": AnnouncementPanel,
+    "clock": ClockPanel,
 }
 
 

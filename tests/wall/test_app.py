@@ -156,7 +156,9 @@ def test_demo_without_display_writes_one_png_per_panel(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     paths = [Path(line) for line in result.stdout.splitlines() if line.endswith(".png")]
-    assert [p.name for p in paths] == ["1-fans.png", "2-mentions.png", "3-internal.png"]
+    assert [p.name for p in paths] == [
+        "1-fans.png", "2-mentions.png", "3-internal.png", "4-trends.png", "5-announcement.png", "6-clock.png",
+    ]  # fmt: skip
     for path in paths:
         assert Image.open(path).size == (1920, 1080)
 

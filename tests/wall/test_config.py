@@ -27,7 +27,9 @@ def test_shipped_example_and_demo_configs_are_valid() -> None:
     example = load_config(ROOT / "wall.example.toml", env={})
     assert {s.type for s in example.sources} >= {"rss", "mastodon"}
     demo = load_config(ROOT / "assets" / "demo.toml", env={})
-    assert [p.type for p in demo.effective_panels()] == ["fans", "mentions", "internal"]
+    assert [p.type for p in demo.effective_panels()] == [
+        "fans", "mentions", "internal", "trends", "announcement", "clock",
+    ]  # fmt: skip
 
 
 def test_each_problem_names_file_field_and_fix(tmp_path: Path) -> None:
@@ -136,3 +138,92 @@ def test_config_path_resolution() -> None:
     assert str(resolve_config_path("x.toml", env={"WALL_CONFIG": "y.toml"})) == "x.toml"
     assert str(resolve_config_path(None, env={"WALL_CONFIG": "y.toml"})) == "y.toml"
     assert str(resolve_config_path(None, env={})) == "/etc/lobby-wall/wall.toml"
+
+
+def test_new_panel_types_and_their_keys_are_accepted(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+[[panels]]
+type = "trends"
+limit = 6
+exclude = ["Maison Lumière"]
+[[panels]]
+type = "announcement"
+title = "Rejoignez le réseau interne"
+text = "Inscrivez-vous avec votre badge"
+image = "asset:demo/images/equipe.png"
+qr = "https://intranet.example/rse"
+[[panels]]
+type = "clock"
+""",
+    )
+    trends, announcement, clock = load_config(path, env={}).panels
+    assert trends.exclude == ["Maison Lumière"] and trends.limit == 6
+    assert (announcement.text, announcement.qr) == (
+        "Inscrivez-vous avec votre badge",
+        "https://intranet.example/rse",
+    )
+    assert clock.type == "clock"
+
+
+def test_panel_key_mistakes_name_the_field_and_the_fix(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+[[panels]]
+type = "announcement"
+title = "Sans message"
+[[panels]]
+type = "mentions"
+qr = "https://intranet.example/rse"
+exclude = ["Maison Lumière"]
+[[panels]]
+type = "announcement"
+text = "Bonjour"
+qr = "intranet.example/rse"
+image = "https://cdn.example/photo.png"
+[[panels]]
+type = "trends"
+limit = 10
+[[panels]]
+type = "announcement"
+text = "Bonjour"
+image = "asset:../../etc/passwd"
+qr = "https://example.org/"
+""",
+    )
+    lines = problems_of(path)
+    where = f"{path}: panels"
+    assert any(
+        line.startswith(f"{where}[0].text: is missing: an announcement needs its message") for line in lines
+    )
+    assert (
+        f'{where}[1].qr: is only read by announcement panels: remove it, or set type = "announcement"'
+        in lines
+    )
+    assert f'{where}[1].exclude: is only read by trends panels: remove it, or set type = "trends"' in lines
+    assert any(
+        line.startswith(
+            f"{where}[2].qr: 'intranet.example/rse' is not a web address: write the whole address"
+        )
+        for line in lines
+    )
+    assert any(
+        line.startswith(f"{where}[2].image: 'https://cdn.example/photo.png' is a web address")
+        for line in lines
+    )
+    assert f"{where}[3].limit: 10 is above the maximum of 6 for a trends panel" in " ".join(lines)
+    assert any(
+        line.startswith(f"{where}[4].image: 'asset:../../etc/passwd' points outside") for line in lines
+    )
+    assert not any(line.startswith(f"{where}[4].qr") for line in lines)
+    assert len(lines) == 7
+
+
+def test_a_qr_address_too_long_to_scan_is_refused(tmp_path: Path) -> None:
+    long_url = "https://intranet.example/" + "a" * 200
+    path = write(tmp_path, f'[[panels]]\ntype = "announcement"\ntext = "Bonjour"\nqr = "{long_url}"\n')
+    (line,) = problems_of(path)
+    assert line.startswith(f"{path}: panels[0].qr: is 225 characters long")
+    assert line.endswith("use a short link of at most 200 characters")

@@ -44,9 +44,24 @@ WALLS = {
     "fr": WallSection(branding=BrandingSettings(name="Maison Lumière")),
     "en": WallSection(language="en", branding=BrandingSettings(name="Maison Lumière", theme="light")),
 }
+PANELS = {
+    "fans": PanelSettings(type="fans", milestones=[100_000]),
+    "mentions": PanelSettings(type="mentions", milestones=[100_000]),
+    "internal": PanelSettings(type="internal", milestones=[100_000]),
+    "trends": PanelSettings(type="trends", exclude=["Maison Lumière"]),
+    "announcement": PanelSettings(
+        type="announcement",
+        title="Rejoignez le réseau interne",
+        text="Toute l'actualité de Maison Lumière, les offres internes et les projets des équipes : "
+        "inscrivez-vous en deux minutes avec votre badge.",
+        image="asset:demo/images/equipe.png",
+        qr="https://intranet.maisonlumiere.example/rse",
+    ),
+    "clock": PanelSettings(type="clock"),
+}
 CASES = [
     (panel, size, language)
-    for panel in ("fans", "mentions", "internal")
+    for panel in PANELS
     for size, language in (("1920x1080", "fr"), ("1080x1920", "fr"), ("1920x1080", "en"))
 ]
 
@@ -100,7 +115,7 @@ def test_panel_looks_like_its_reference(
     image = render_panel(
         demo_hub(),
         WALLS[language],
-        PanelSettings(type=panel, milestones=[100_000]),
+        PANELS[panel],
         QSize(width, height),
         clock=clock,
     )

@@ -7,6 +7,11 @@ from PySide6.QtGui import QColor, QFontMetricsF
 from PySide6.QtWidgets import QApplication
 
 from wall.config import BrandingSettings, WallSection
+from widgets.clock import BACKGROUND as CLOCK_BACKGROUND
+from widgets.clock import DATE_COLOUR as CLOCK_DATE
+from widgets.clock import TIME_COLOUR as CLOCK_TIME
+from widgets.qr import DARK as QR_DARK
+from widgets.qr import LIGHT as QR_LIGHT
 from widgets.theme import Role, Theme, contrast
 
 
@@ -64,6 +69,13 @@ def test_every_text_colour_reads_on_its_background_whatever_the_brand_colour(
         "today's gain": (theme.positive, theme.surface),
         "milestone": (theme.celebration, theme.celebration_surface),
         "number on a celebrating tile": (theme.text, theme.celebration_surface),
+        "trends card title and total": (theme.muted_on(theme.surface), theme.surface),
+        "trends term and number": (theme.text, theme.surface),
+        "announcement headline and message": (theme.text, theme.surface),
+        "address under the QR code": (theme.muted_on(theme.surface), theme.surface),
+        "QR code modules": (QR_DARK, QR_LIGHT),
+        "clock time": (CLOCK_TIME, CLOCK_BACKGROUND),
+        "clock date": (CLOCK_DATE, CLOCK_BACKGROUND),
     }
     low = {name: round(contrast(fg, bg), 2) for name, (fg, bg) in pairs.items() if contrast(fg, bg) < 4.5}
     assert low == {}
