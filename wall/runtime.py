@@ -116,6 +116,7 @@ class ScheduleDriver(QObject):
         self._on_open = on_open
         self._clock = clock
         self.is_open: bool | None = None
+        self.clock_when_closed = False  # `[schedule] outside_hours = "clock"`
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.apply)
@@ -127,7 +128,7 @@ class ScheduleDriver(QObject):
         changed, first = is_open != self.is_open, self.is_open is None
         self.is_open = is_open
         for window in self._windows():  # new windows (a reload) included
-            window.set_sleeping(not is_open)
+            window.set_sleeping(not is_open, clock=self.clock_when_closed)
         if changed and not (first and is_open):  # starting open is the normal case: nothing to do
             (self._on_open if is_open else self._on_close)()
         for index, (window, screen) in enumerate(zip(self._windows(), self._screens(), strict=False)):
@@ -243,6 +244,7 @@ class WallRuntime:
             on_open=lambda: self._in_background(self._open()),
             clock=clock,
         )
+        self.schedule.clock_when_closed = bool(config.schedule and config.schedule.outside_hours == "clock")
 
     def _notify_status(self) -> None:
         if self.schedule.is_open is False:
@@ -429,6 +431,7 @@ class WallRuntime:
             self._place_windows(new)
         self.config = new
         self.schedule.schedule = Schedule.from_settings(new.schedule, ZoneInfo(new.wall.timezone))
+        self.schedule.clock_when_closed = bool(new.schedule and new.schedule.outside_hours == "clock")
         self.schedule.apply()
         if self.schedule.is_open is False:  # the new engine must not poll out of hours either
             await self.engine.pause()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
@@ -46,6 +47,18 @@ PANEL_CLASSES: dict[str, type[Panel]] = {
 }
 
 
+@dataclass(frozen=True)
+class _QuietHoursClock:
+    """The panel settings of the clock shown outside opening hours (`[schedule] outside_hours`)."""
+
+    type: str = "clock"
+    duration: float = 3600.0
+    title: str = ""
+    sources: Sequence[str] = ()
+    limit: int = 1
+    milestones: Sequence[int] = ()
+
+
 def make_panel(context: PanelContext, settings: PanelLook, theme: Theme) -> Panel:
     """The panel widget for one `[[panels]]` entry (unknown types show public mentions)."""
     return PANEL_CLASSES.get(str(settings.type), MentionsPanel)(context, settings, theme)
@@ -78,6 +91,7 @@ class WallWindow(QWidget):
         for settings in panels:
             self.rotator.add_panel(make_panel(self.context, settings, self.theme))
         self._sleeping = False
+        self._night_clock: Panel | None = None  # made the first time quiet hours ask for it
         self._content = QWidget(self)  # everything but the black background, hidden when asleep
         outer = QVBoxLayout(self)
         outer.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
@@ -116,17 +130,27 @@ class WallWindow(QWidget):
         """True while the branded screen replaces the panels."""
         return not self.brand_screen.isHidden()
 
-    def set_sleeping(self, on: bool) -> None:
-        """Outside opening hours: nothing but black (no header, no panel, no rotation), or back."""
-        if on == self._sleeping:
+    def set_sleeping(self, on: bool, *, clock: bool = False) -> None:
+        """Outside opening hours: nothing but black (no header, no panel, no rotation), or a calm
+        drifting clock with `clock`; or back to the panels."""
+        if on == self._sleeping and clock == self.night_clock_shown():
             return
         self._sleeping = on
         if on:
             self.rotator.stop()
         self._content.setVisible(not on)
+        if on and clock and self._night_clock is None:
+            self._night_clock = make_panel(self.context, _QuietHoursClock(), self.theme)
+            self._outer.addWidget(self._night_clock)
+        if self._night_clock is not None:
+            self._night_clock.setVisible(on and clock)
         if not on and not self.panic_active():
             self.rotator.start()
         self.update()
+
+    def night_clock_shown(self) -> bool:
+        """True while the quiet-hours clock is on screen."""
+        return self._night_clock is not None and not self._night_clock.isHidden()
 
     def sleeping(self) -> bool:
         """True while the window shows black outside opening hours."""

@@ -219,3 +219,29 @@ def test_out_of_hours_the_wall_is_black_polls_nothing_and_turns_the_display_off(
     assert "closed (outside opening hours)" in status.stdout
     assert "closed (outside opening hours): screens black, polling paused" in stderr
     assert [request.path for request, _ in httpserver.log] == []  # not one poll
+
+
+def test_out_of_hours_clock_instead_of_black(qtbot: QtBot) -> None:
+    hub = Hub()
+    window = WallWindow(hub, WallSection(), [PanelSettings(type="mentions")])
+    qtbot.addWidget(window)
+    window.resize(1920, 1080)
+    window.show()
+    now = [paris(21, 21)]
+    driver = ScheduleDriver(
+        Schedule.from_settings(OFFICE, PARIS),
+        lambda: [window],
+        lambda: [ScreenSettings()],
+        on_close=lambda: None,
+        on_open=lambda: None,
+        clock=lambda: now[0],
+    )
+    driver.clock_when_closed = True
+    driver.apply()
+    assert window.sleeping() and window.night_clock_shown()
+    assert not window.header.isVisibleTo(window)
+    now[0] = paris(22, 8)
+    driver.apply()
+    assert not window.sleeping() and not window.night_clock_shown()
+    assert window.header.isVisibleTo(window)
+    driver.stop()
