@@ -376,7 +376,9 @@ def _status(config: WallConfig, args: argparse.Namespace) -> int:
         print(json.dumps({"running": runtime, "moderation": moderation, "sources": rows}, ensure_ascii=False))
         return 0
     if runtime:
-        print(f"wall running: pid {runtime.get('pid')}, since {runtime.get('started_at', '?')[:19]}")
+        print(f"wall running: pid {runtime.get('pid')}, {_uptime(runtime.get('started_at'))}")
+        if runtime.get("on_screen"):
+            print(f"on screen: {' | '.join(runtime['on_screen'])}; memory {runtime.get('memory_mb', '?')} MB")
         if runtime.get("open") is False:
             print("closed (outside opening hours): screens black, polling paused")
         for line in runtime.get("config_problems") or []:
@@ -389,6 +391,18 @@ def _status(config: WallConfig, args: argparse.Namespace) -> int:
     headers = ("source", "type", "health", "last_success", "next_poll", "last_error")
     print_table(headers, [tuple(str(row[h]) for h in headers) for row in rows])
     return 0
+
+
+def _uptime(started_at: str | None) -> str:
+    """'up 2 h 05 min (since 2026-11-24 07:30 UTC)'."""
+    if not started_at:
+        return "since ?"
+    since = as_utc(datetime.fromisoformat(started_at))
+    minutes = int((utcnow() - since).total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    up = (f"{days} d " if days else "") + f"{hours} h {minutes:02d} min"
+    return f"up {up} (since {since:%Y-%m-%d %H:%M} UTC)"
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:

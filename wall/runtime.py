@@ -37,6 +37,7 @@ from wall.app import Engine, build_windows, find_screen, tune_for_smooth_frames
 from wall.config import ConfigProblems, ScreenSettings, WallConfig, load_config, remember_good_config
 from wall.desk import WallDesk, start_web
 from wall.hub import Hub
+from wall.memory import resident_mb
 from wall.model import Health, SourceStatus, utcnow
 from wall.schedule import Schedule
 from wall.services import make_client, open_store
@@ -247,6 +248,7 @@ class WallRuntime:
         self.schedule.clock_when_closed = bool(config.schedule and config.schedule.outside_hours == "clock")
 
     def _notify_status(self) -> None:
+        self._record_runtime(self._problems)  # what `wall status` reads: panels on screen, memory
         if self.schedule.is_open is False:
             systemd.notify("STATUS=closed (outside opening hours): screens black, polling paused")
         else:
@@ -260,7 +262,6 @@ class WallRuntime:
     async def _close(self) -> None:
         """Opening hours are over: polling stops, the display may be switched off."""
         log.info("closed (outside opening hours): screens black, polling paused")
-        self._record_runtime(self._problems)
         self._notify_status()
         if self.engine is not None:
             await self.engine.pause()
@@ -270,7 +271,6 @@ class WallRuntime:
     async def _open(self) -> None:
         """Opening hours again: the display is switched on, polling resumes."""
         log.info("open: screens on, polling resumed")
-        self._record_runtime(self._problems)
         self._notify_status()
         schedule = self.config.schedule
         await run_command(schedule.display_on if schedule else [], "display on")
@@ -331,8 +331,21 @@ class WallRuntime:
             "started_at": self._started_at,
             "config_problems": problems,
             "open": self.schedule.is_open is not False,
+            "on_screen": [self._on_screen(window) for window in self.windows],
+            "memory_mb": round(resident_mb(), 1),
+            "updated_at": utcnow().isoformat(),
         }
         self.store.set_meta("runtime", runtime)
+
+    @staticmethod
+    def _on_screen(window: WallWindow) -> str:
+        """What a window shows, for `wall status`."""
+        if window.sleeping():
+            return "clock (closed)" if window.night_clock_shown() else "black (closed)"
+        if window.panic_active():
+            return "panic screen"
+        panel = window.current_panel()
+        return panel.panel_type() if panel is not None else "nothing"
 
     # --- the run ----------------------------------------------------------------------------
     def run(self) -> int:
@@ -358,6 +371,7 @@ class WallRuntime:
             systemd.notify("STATUS=config refused, running on the last good copy: " + self.config_problems[0])
         self.engine.start()
         self.schedule.apply()  # outside opening hours: black from the start, polling paused
+        self._notify_status()
         self.web, self.desk = await start_web(config, self.store, self._engine, lambda: self.windows)
         self._status_timer.start(STATUS_EVERY_MS)
         if not self.windowed:

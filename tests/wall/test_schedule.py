@@ -217,6 +217,8 @@ def test_out_of_hours_the_wall_is_black_polls_nothing_and_turns_the_display_off(
     assert wall.returncode == 0, stderr
     assert marker.exists(), stderr
     assert "closed (outside opening hours)" in status.stdout
+    assert "on screen: black (closed); memory " in status.stdout and "wall running: pid" in status.stdout
+    assert " up 0 h 0" in status.stdout
     assert "closed (outside opening hours): screens black, polling paused" in stderr
     assert [request.path for request, _ in httpserver.log] == []  # not one poll
 
