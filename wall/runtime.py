@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -35,15 +36,17 @@ from PySide6.QtWidgets import QApplication
 from wall import systemd
 from wall.app import Engine, build_windows, find_screen, tune_for_smooth_frames
 from wall.config import ConfigProblems, ScreenSettings, WallConfig, load_config, remember_good_config
-from wall.desk import WallDesk, start_web
 from wall.hub import Hub
 from wall.memory import resident_mb
 from wall.model import Health, SourceStatus, utcnow
 from wall.schedule import Schedule
 from wall.services import make_client, open_store
 from wall.store import Store
-from wall.web import WebServer
 from widgets.window import WallWindow, burn_in_offset
+
+if TYPE_CHECKING:  # the page's modules (aiohttp: ~23 MB) are imported only when [web] is enabled
+    from wall.desk import WallDesk
+    from wall.web import WebServer
 
 log = logging.getLogger("wall.runtime")
 
@@ -372,7 +375,10 @@ class WallRuntime:
         self.engine.start()
         self.schedule.apply()  # outside opening hours: black from the start, polling paused
         self._notify_status()
-        self.web, self.desk = await start_web(config, self.store, self._engine, lambda: self.windows)
+        if config.web.enabled:
+            from wall.desk import start_web
+
+            self.web, self.desk = await start_web(config, self.store, self._engine, lambda: self.windows)
         self._status_timer.start(STATUS_EVERY_MS)
         if not self.windowed:
             self._burn_in.start(BURN_IN_STEP_MS)
