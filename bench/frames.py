@@ -1,4 +1,4 @@
-"""Frame intervals during panel crossfades on a software-rendered 1920x1080 X screen (Xvfb).
+"""Frame intervals during panel transitions on a software-rendered 1920x1080 X screen (Xvfb).
 
 Target (issue 7): mean 16.7 ms, max <= 20 ms between frames while a transition runs.
 
@@ -6,6 +6,8 @@ The measurement starts its own Xvfb on a free display and runs the wall's window
 Qt's xcb platform (no GPU: what a small lobby PC without drivers does). A frame is one flush of the
 window's backing store to X: Qt delivers an `UpdateRequest` event to the top-level window for each,
 so their times while `rotator.is_fading()` are the frame times people see.
+
+Both transitions are measured, each in its own process: `crossfade` (the default) and `slide`.
 """
 
 from __future__ import annotations
@@ -35,8 +37,11 @@ def free_display() -> int:
     raise RuntimeError("no free X display number between :91 and :139")
 
 
+TRANSITIONS = ("crossfade", "slide")
+
+
 def under_xvfb() -> int:
-    """Start Xvfb, run this module inside it, stop Xvfb; print the child's JSON line."""
+    """Start Xvfb, run this module inside it once per transition, stop Xvfb; print one JSON line."""
     display = free_display()
     xvfb = subprocess.Popen(
         ["Xvfb", f":{display}", "-screen", "0", "1920x1080x24", "-nolisten", "tcp", "-noreset"],
@@ -50,27 +55,36 @@ def under_xvfb() -> int:
             if time.monotonic() > deadline or xvfb.poll() is not None:
                 raise RuntimeError("Xvfb did not start")
             time.sleep(0.05)
-        env = {**os.environ, "DISPLAY": f":{display}", "QT_QPA_PLATFORM": "xcb", "BENCH_IN_XVFB": "1"}
-        child = subprocess.run(
-            [sys.executable, "-m", "bench.frames"],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if child.returncode != 0:
-            sys.stderr.write(child.stderr)
-            return child.returncode
-        print(child.stdout.strip().splitlines()[-1])
+        results: dict[str, object] = {}
+        for transition in TRANSITIONS:
+            env = {
+                **os.environ,
+                "DISPLAY": f":{display}",
+                "QT_QPA_PLATFORM": "xcb",
+                "BENCH_IN_XVFB": "1",
+                "BENCH_TRANSITION": transition,
+            }
+            child = subprocess.run(
+                [sys.executable, "-m", "bench.frames"],
+                env=env,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            if child.returncode != 0:
+                sys.stderr.write(child.stderr)
+                return child.returncode
+            results[transition] = json.loads(child.stdout.strip().splitlines()[-1])
+        print(json.dumps(results))
         return 0
     finally:
         xvfb.terminate()
         xvfb.wait(timeout=10)
 
 
-def measure() -> None:
-    """Inside Xvfb: the demo wall full screen, crossfades back to back, frame times recorded."""
+def measure(transition: str) -> None:
+    """Inside Xvfb: the demo wall full screen, transitions back to back, frame times recorded."""
     import asyncio
 
     import qasync
@@ -84,6 +98,7 @@ def measure() -> None:
     from widgets.window import WallWindow
 
     config, _ = make_config(
+        f'[wall]\ntransition = "{transition}"\n'
         '[[panels]]\ntype = "fans"\n[[panels]]\ntype = "mentions"\n[[panels]]\ntype = "internal"\n'
     )
     app = QApplication(sys.argv[:1])
@@ -135,6 +150,7 @@ def measure() -> None:
     first = [(fade[1] - fade[0]) * 1000 for fade in fades if len(fade) > 1]
     result = {
         "platform": "xcb on Xvfb 1920x1080x24 (software rendering)",
+        "transition": transition,
         "fades": len(fades),
         "frames": sum(len(f) for f in fades),
         "mean_ms": round(sum(intervals) / len(intervals), 2) if intervals else None,
@@ -155,6 +171,6 @@ def measure() -> None:
 
 if __name__ == "__main__":
     if os.environ.get("BENCH_IN_XVFB"):
-        measure()
+        measure(os.environ.get("BENCH_TRANSITION", "crossfade"))
     else:
         raise SystemExit(under_xvfb())

@@ -30,7 +30,7 @@ from sources.base import HttpFetcher, Source
 from wall.config import WallConfig
 from wall.consent import shown_posts, split
 from wall.counts import HISTORY_WINDOW, daily_history
-from wall.decisions import Decision, PostAction, author_key
+from wall.decisions import Decision, PostAction, PublishedAnnouncement, author_key
 from wall.hub import Hub
 from wall.images import MAX_DOWNLOAD_BYTES, ImageLoader
 from wall.memory import release_free_memory
@@ -109,6 +109,7 @@ class Engine:
             self.hub.set_posts(kind, self._shown(self.store.recent_posts(kind, POSTS_PER_KIND)))
         self.hub.set_counts(*self._counts())
         self.hub.set_statuses(self.poller.statuses())
+        self.hub.set_announcement(self.store.announcement())
 
     def _counts(self) -> tuple[list[Count], dict[str, list[Count]]]:
         """Latest counters and their daily history (runs on the store thread once started)."""
@@ -212,6 +213,19 @@ class Engine:
         """Record the panic flag (the windows are switched by the caller, which owns them)."""
         await self._in_db(lambda: self.store.set_panic(on, who, now=self.clock()))
         log.warning("moderation: panic screen %s by %r", "ON" if on else "off", who)
+
+    async def publish_announcement(self, announcement: PublishedAnnouncement | None, who: str) -> None:
+        """Show `announcement` on every announcement panel (None: the configured one again); stored
+        first, so what the screen shows survives a restart. Who published it and when go with it."""
+        now = self.clock()
+        if announcement is not None:
+            announcement = replace(announcement, who=who, at=now)
+        await self._in_db(self.store.set_announcement, announcement, who, now)
+        self.hub.set_announcement(announcement)
+        if announcement is None:
+            log.info("moderation: announcement withdrawn by %r", who)
+        else:
+            log.info("moderation: announcement %r published by %r", announcement.title, who)
 
     async def pause(self) -> None:
         """Stop polling (outside opening hours); what is stored stays, pictures and decisions work."""
@@ -329,6 +343,7 @@ def fill_hub_for_snapshot(config: WallConfig, hub: Hub, *, use_demo: bool) -> No
         counts = store.latest_counts()
         history = daily_history(store.count_history(now - HISTORY_WINDOW), ZoneInfo(config.wall.timezone))
         statuses = store.statuses()
+        published = store.announcement()
     finally:
         store.close()
     if use_demo:
@@ -345,6 +360,7 @@ def fill_hub_for_snapshot(config: WallConfig, hub: Hub, *, use_demo: bool) -> No
         hub.set_posts(kind, items)
     hub.set_counts(counts, history)
     hub.set_statuses(statuses)
+    hub.set_announcement(None if use_demo else published)
     urls = {p.author.avatar_url for items in posts.values() for p in items[:12]}
     urls |= {p.media[0].url for items in posts.values() for p in items[:12] if p.media}
     asyncio.run(_load_images(hub, sorted(u for u in urls if u)))

@@ -40,6 +40,7 @@ from pydantic_settings import (
 
 from sources.base import SourceSettings
 from sources.registry import ADAPTERS
+from wall.branding import check_background, check_font
 from wall.moderation import ModerationSettings
 from wall.moderation import merged as merge_moderation
 from wall.paths import ASSET_SCHEME, asset_path, state_dir
@@ -74,6 +75,38 @@ class BrandingSettings(Strict):
     logo: str = Field("", description="Path to a PNG or SVG logo; empty shows the name only")
     theme: Literal["dark", "light"] = Field("dark", description="Colour theme")
     accent: str = Field("#e4002b", pattern=r"^#[0-9a-fA-F]{6}$", description="Accent colour #rrggbb")
+    font: str = Field(
+        "", description="An installed font family, or a .ttf/.otf file; empty: the wall's fonts"
+    )
+    background: list[str] = Field(
+        default_factory=list,
+        description="A colour #rrggbb and/or a picture file behind the panels; empty: the theme's",
+    )
+
+    @field_validator("font")
+    @classmethod
+    def _font_exists(cls, value: str) -> str:
+        return check_font(value)
+
+    @field_validator("background", mode="before")
+    @classmethod
+    def _one_or_two(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value  # `background = "#102a43"` is allowed too
+
+    @field_validator("background")
+    @classmethod
+    def _background_readable(cls, value: list[str]) -> list[str]:
+        return check_background(value)
+
+    @property
+    def background_colour(self) -> str:
+        """The `#rrggbb` of `background`, or ""."""
+        return next((item for item in self.background if item.startswith("#")), "")
+
+    @property
+    def background_image(self) -> str:
+        """The picture of `background` (a path or asset: address), or ""."""
+        return next((item for item in self.background if not item.startswith("#")), "")
 
 
 class WallSection(Strict):
@@ -83,6 +116,9 @@ class WallSection(Strict):
     timezone: str = Field("Europe/Paris", description="IANA time zone for the clock")
     branding: BrandingSettings = BrandingSettings()
     stale_after_intervals: int = Field(3, ge=1, le=100, description="Missed intervals before 'stale'")
+    transition: Literal["crossfade", "slide"] = Field(
+        "crossfade", description="Between panels: crossfade, or slide (the next one comes in from the right)"
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -9,15 +9,19 @@ must survive that, so it lives in its own table and wins over the verdict:
 
 Blocking an author is stronger than an earlier approval: a blocked author's posts are never shown.
 Every action is written to the audit log: who, when, what, which post.
+
+Comms can also publish an announcement from the page (issue 7 item 5): it replaces the configured
+one on every announcement panel until it is withdrawn; the page checks it with the config's own
+rules (`wall.web.check_announcement`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
-from wall.model import Post
+from wall.model import Post, as_utc
 from wall.moderation import AWAITING_APPROVAL, BLOCKED_AUTHOR, Verdict
 
 Decision = Literal["approve", "hide", "pin"]
@@ -72,3 +76,34 @@ def status_of(verdict: Verdict | None, decision: Decision | None) -> Status:
 def author_key(post: Post) -> str:
     """What `block author` stores: the handle when the network gives one, else the display name."""
     return post.author.handle.strip() or post.author.name.strip()
+
+
+# --- announcements published from the moderation page -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedAnnouncement:
+    """An announcement comms published from the page: shown instead of the configured one."""
+
+    title: str
+    text: str
+    qr: str = ""
+    who: str = ""
+    at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (the store's `meta` value)."""
+        at = as_utc(self.at).isoformat() if self.at is not None else None
+        return {"title": self.title, "text": self.text, "qr": self.qr, "who": self.who, "at": at}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PublishedAnnouncement:
+        """The inverse of `to_dict`."""
+        at = data.get("at")
+        return cls(
+            title=str(data.get("title", "")),
+            text=str(data.get("text", "")),
+            qr=str(data.get("qr", "")),
+            who=str(data.get("who", "")),
+            at=datetime.fromisoformat(at) if at else None,
+        )

@@ -12,7 +12,7 @@ from PySide6.QtCore import QBuffer, QIODevice, Qt
 
 from wall.app import Engine
 from wall.config import WallConfig
-from wall.decisions import AuditEntry, PostAction, QueueItem
+from wall.decisions import AuditEntry, PostAction, PublishedAnnouncement, QueueItem
 from wall.store import Store
 from wall.web import WebServer
 from widgets.window import WallWindow
@@ -50,6 +50,15 @@ class WallDesk:
     async def panic(self) -> bool:
         """True while the panic screen is on."""
         return bool(await self._read(self.store.panic))
+
+    async def announcement(self) -> PublishedAnnouncement | None:
+        """The announcement published from the page, if one is."""
+        published: PublishedAnnouncement | None = await self._read(self.store.announcement)
+        return published
+
+    async def publish_announcement(self, announcement: PublishedAnnouncement | None, who: str) -> None:
+        """Publish (or withdraw, None) the page's announcement; the windows follow the hub."""
+        await self._engine().publish_announcement(announcement, who)
 
     async def act(self, key: str, action: PostAction, who: str) -> bool:
         """Apply a person's action; the screen follows within a second."""

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from wall.decisions import PublishedAnnouncement
 from wall.model import Count, Post, PostKind, SourceStatus
 
 COALESCE_MS = 150
@@ -26,6 +27,7 @@ class Hub(QObject):
     counts_changed = Signal()
     status_changed = Signal()
     image_ready = Signal(str)
+    announcement_changed = Signal()
 
     def __init__(
         self,
@@ -40,6 +42,7 @@ class Hub(QObject):
         self._counts: list[Count] = []
         self._history: dict[str, list[Count]] = {}
         self._statuses: dict[str, SourceStatus] = {}
+        self._announcement: PublishedAnnouncement | None = None
         self._images: OrderedDict[str, bytes] = OrderedDict()
         self._image_requester: Callable[[str], None] | None = None
         self._requested: set[str] = set()
@@ -69,6 +72,10 @@ class Hub(QObject):
     def stale_sources(self) -> list[str]:
         """Names of sources whose content on screen is old."""
         return sorted(s.source for s in self._statuses.values() if s.is_stale)
+
+    def announcement(self) -> PublishedAnnouncement | None:
+        """The announcement published from the moderation page (None: panels show the config's)."""
+        return self._announcement
 
     def image(self, url: str) -> bytes | None:
         """Encoded image bytes (already checked and downscaled off the GUI thread), if loaded.
@@ -113,6 +120,12 @@ class Hub(QObject):
         if self._statuses.get(status.source) != status:
             self._statuses[status.source] = status
             self._schedule("status")
+
+    def set_announcement(self, announcement: PublishedAnnouncement | None) -> None:
+        """Publish or withdraw (None) the page's announcement; told at once, it is rare."""
+        if announcement != self._announcement:
+            self._announcement = announcement
+            self.announcement_changed.emit()
 
     def add_image(self, url: str, data: bytes | None) -> None:
         """An image finished loading (`None`: it failed; it is asked for again after a while,

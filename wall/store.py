@@ -3,8 +3,9 @@
 Posts are upserted by key (source + id), so re-polling is idempotent and an edit replaces the
 old text; deletions remove the row; each source keeps at most `max_posts_per_source` posts.
 Every count observation that changes a value is kept (30 days) for deltas and sparklines.
-People's moderation decisions, the authors they blocked, the panic flag and the audit log of their
-actions are kept apart from the rules' verdicts, so re-judging never undoes them (`wall.decisions`).
+People's moderation decisions, the authors they blocked, the panic flag, the announcement published
+from the page and the audit log of their actions are kept apart from the rules' verdicts, so
+re-judging never undoes them (`wall.decisions`).
 The database runs in WAL mode with `synchronous=FULL`: a kill -9 or a power cut loses nothing that
 was committed. Methods are synchronous and thread-safe; the poller calls `apply` from a worker
 thread so SQLite never blocks the GUI thread.
@@ -21,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from wall.decisions import AuditEntry, Decision, QueueFilter, QueueItem
+from wall.decisions import AuditEntry, Decision, PublishedAnnouncement, QueueFilter, QueueItem
 from wall.model import Batch, Count, Post, PostKind, SourceStatus, as_utc, utcnow
 from wall.moderation import BLOCKED_AUTHOR, Verdict
 
@@ -407,6 +408,35 @@ class Store:
         """True while the panic screen replaces every panel."""
         value = self.meta("panic")
         return bool(value and value.get("on"))
+
+    def set_announcement(
+        self, announcement: PublishedAnnouncement | None, who: str, now: datetime | None = None
+    ) -> None:
+        """Publish an announcement (None: withdraw it) for every announcement panel, kept across
+        restarts, and audit it with what was published (withdrawing nothing records nothing)."""
+        now = now or utcnow()
+        with self._lock, self._transaction():
+            if announcement is None:
+                gone = self._db.execute(
+                    "DELETE FROM meta WHERE key = 'announcement' RETURNING value"
+                ).fetchone()
+                if gone is not None:
+                    title = str(json.loads(gone[0]).get("title", ""))
+                    self._audit(now, who, "withdraw announcement", "", title)
+                return
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('announcement', ?)",
+                (json.dumps(announcement.to_dict(), ensure_ascii=False),),
+            )
+            detail = " — ".join(
+                part for part in (announcement.title, announcement.text, announcement.qr) if part
+            )
+            self._audit(now, who, "publish announcement", "", detail)
+
+    def announcement(self) -> PublishedAnnouncement | None:
+        """The announcement published from the page, if one is."""
+        value = self.meta("announcement")
+        return PublishedAnnouncement.from_dict(value) if isinstance(value, dict) else None
 
     def audit_log(self, limit: int = 100) -> list[AuditEntry]:
         """The latest actions of people, newest first."""

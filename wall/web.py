@@ -1,7 +1,8 @@
 """The moderation page (issue 5): aiohttp, served by the wall on its own asyncio loop.
 
 Comms log in with their name and the shared `[web] token`, then approve, hide, pin or unpin posts,
-block an author, switch the panic screen on and off, and see the wall's screen and the audit log.
+block an author, switch the panic screen on and off, publish or withdraw an announcement (issue 7),
+and see the wall's screen and the audit log.
 
 Security, since the page can put anything on the lobby screen:
 - the token is compared in constant time and never leaves the server: the session cookie holds a
@@ -21,17 +22,26 @@ import secrets
 import time
 import unicodedata
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from pydantic import ValidationError
 
-from wall.config import WallSection, WebSettings
-from wall.decisions import POST_ACTIONS, QUEUE_FILTERS, AuditEntry, PostAction, QueueFilter, QueueItem
+from wall.config import PanelSettings, WallSection, WebSettings
+from wall.decisions import (
+    POST_ACTIONS,
+    QUEUE_FILTERS,
+    AuditEntry,
+    PostAction,
+    PublishedAnnouncement,
+    QueueFilter,
+    QueueItem,
+)
 from wall.paths import ASSETS_DIR
-from wall.web_pages import login_page, main_page, refused_page, text
+from wall.web_pages import ANNOUNCEMENT_FIELDS, AnnouncementField, login_page, main_page, refused_page, text
 
 log = logging.getLogger("wall.web")
 
@@ -69,6 +79,14 @@ class ModerationDesk(Protocol):
 
     async def act(self, key: str, action: PostAction, who: str) -> bool:
         """Apply `action` to the post `key`; False when no such post is stored."""
+        ...
+
+    async def announcement(self) -> PublishedAnnouncement | None:
+        """The announcement published from the page, if one is."""
+        ...
+
+    async def publish_announcement(self, announcement: PublishedAnnouncement | None, who: str) -> None:
+        """Show `announcement` on the wall instead of the configured one (None: withdraw it)."""
         ...
 
     async def set_panic(self, on: bool, who: str) -> None:
@@ -121,6 +139,27 @@ class LoginLimiter:
         self._failures.append((self.clock(), client))
 
 
+def check_announcement(
+    title: str, text: str, qr: str
+) -> tuple[PublishedAnnouncement | None, list[AnnouncementField]]:
+    """The announcement a form asks for, checked by the very rules of `[[panels]]` announcements
+    (`PanelSettings`: message required, lengths, an http(s) QR address); else None and the fields
+    that are wrong, in the form's order."""
+    title, text, qr = _clean_text(title, lines=False), _clean_text(text, lines=True), qr.strip()
+    try:
+        PanelSettings(type="announcement", title=title, text=text, qr=qr)
+    except ValidationError as exc:
+        wrong = {str(error["loc"][0]) for error in exc.errors() if error["loc"]}
+        return None, [name for name in ANNOUNCEMENT_FIELDS if name in wrong] or ["text"]
+    return PublishedAnnouncement(title, text, qr), []
+
+
+def _clean_text(raw: str, *, lines: bool) -> str:
+    """No control characters (a form may carry any) but the message's line breaks; trimmed."""
+    raw = raw.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    return "".join(ch for ch in raw if unicodedata.category(ch) != "Cc" or (lines and ch == "\n")).strip()
+
+
 def clean_name(raw: str) -> str:
     """A person's name as the audit log keeps it: no control or direction characters, trimmed."""
     kept = "".join(ch for ch in raw if unicodedata.category(ch)[0] not in ("C", "Z") or ch == " ")
@@ -162,6 +201,7 @@ class ModerationPage:
         app.router.add_post("/logout", self._logout)
         app.router.add_post("/act", self._act)
         app.router.add_post("/panic", self._panic)
+        app.router.add_post("/announcement", self._announcement)
         app.router.add_get("/screen.png", self._screen_png)
         app.router.add_get("/static/{name}", self._static_file)
         return app
@@ -268,7 +308,17 @@ class ModerationPage:
         session = self._session(request)
         if session is None:
             return _redirect("/login")
-        show = _filter(request.query.get("show", "all"))
+        return await self._main_page(session, _filter(request.query.get("show", "all")))
+
+    async def _main_page(
+        self,
+        session: Session,
+        show: QueueFilter,
+        *,
+        draft: Mapping[str, str] | None = None,
+        errors: Sequence[AnnouncementField] = (),
+        status: int = 200,
+    ) -> web.Response:
         html = main_page(
             lang=self._lang,
             zone=self._zone,
@@ -278,8 +328,11 @@ class ModerationPage:
             items=await self._desk.queue(),
             audit=await self._desk.audit_log(),
             panic=await self._desk.panic(),
+            announcement=await self._desk.announcement(),
+            draft=draft,
+            errors=errors,
         )
-        return web.Response(text=html, content_type="text/html")
+        return web.Response(text=html, content_type="text/html", status=status)
 
     async def _act(self, request: web.Request) -> web.StreamResponse:
         form = await self._form(request)
@@ -299,6 +352,27 @@ class ModerationPage:
         await self._desk.set_panic(form.get("on") == "1", session.who)
         self._screen = None  # the next picture must show the change
         return _redirect(f"/?show={_filter(form.get('show', 'all'))}")
+
+    async def _announcement(self, request: web.Request) -> web.StreamResponse:
+        form = await self._form(request)
+        session = self._checked(request, form)
+        show = _filter(form.get("show", "all"))
+        action = form.get("action", "")
+        if action == "withdraw":
+            await self._desk.publish_announcement(None, session.who)
+        elif action == "publish":
+            announcement, wrong = check_announcement(
+                form.get("title", ""), form.get("text", ""), form.get("qr", "")
+            )
+            if announcement is None:  # the form again, as typed, with what to fix
+                return await self._main_page(session, show, draft=form, errors=wrong, status=400)
+            await self._desk.publish_announcement(announcement, session.who)
+        else:
+            raise web.HTTPBadRequest(
+                text=refused_page(self._lang, text("unknown_action", self._lang)), content_type="text/html"
+            )
+        self._screen = None  # the next picture must show the change
+        return _redirect(f"/?show={show}#announcement")
 
     async def _screen_png(self, request: web.Request) -> web.StreamResponse:
         if self._session(request) is None:

@@ -9,14 +9,17 @@ them; the page's only script and style sheet are files served by the wall itself
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from html import escape
+from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
+from annotated_types import MaxLen
 from babel.dates import format_datetime
 
-from wall.decisions import AuditEntry, QueueFilter, QueueItem, author_key
+from wall.config import MAX_QR_LENGTH, PanelSettings
+from wall.decisions import AuditEntry, PublishedAnnouncement, QueueFilter, QueueItem, author_key
 
 _TEXT: dict[str, dict[str, str]] = {
     "fr": {
@@ -64,6 +67,22 @@ _TEXT: dict[str, dict[str, str]] = {
         "refused.login": "Connectez-vous d'abord.",
         "unknown_post": "Ce message n'est plus dans le mur.",
         "back": "Retour",
+        "announce": "Annonce sur le mur",
+        "announce.help": "Remplace l'annonce de la configuration sur chaque panneau Annonce (ou s'ajoute aux "
+        "panneaux s'il n'y en a pas), jusqu'à ce que vous la retiriez.",
+        "announce.none": "Aucune annonce publiée : le mur montre celle de la configuration, s'il y en a une.",
+        "announce.published": "Publiée par {who} le {when} :",
+        "announce.title": "Titre (facultatif, {max} caractères au plus)",
+        "announce.text": "Message ({max} caractères au plus)",
+        "announce.qr": "Adresse du QR code (facultative, http:// ou https://)",
+        "announce.publish": "Publier",
+        "announce.withdraw": "Retirer l'annonce",
+        "announce.refused": "L'annonce n'a pas été publiée :",
+        "announce.error.title": "le titre fait au plus {max} caractères.",
+        "announce.error.text": "le message est obligatoire et fait au plus {max} caractères.",
+        "announce.error.qr": "l'adresse du QR code doit être une adresse web complète (http:// ou https://), "
+        "sans espace, de {max} caractères au plus.",
+        "unknown_action": "Action inconnue.",
     },
     "en": {
         "title": "Wall moderation",
@@ -110,9 +129,39 @@ _TEXT: dict[str, dict[str, str]] = {
         "refused.login": "Log in first.",
         "unknown_post": "This post is no longer on the wall.",
         "back": "Back",
+        "announce": "Announcement on the wall",
+        "announce.help": "Replaces the configured announcement on every announcement panel (or joins the "
+        "rotation when there is none) until you withdraw it.",
+        "announce.none": "No announcement published: the wall shows the configured one, if any.",
+        "announce.published": "Published by {who} on {when}:",
+        "announce.title": "Title (optional, at most {max} characters)",
+        "announce.text": "Message (at most {max} characters)",
+        "announce.qr": "QR code address (optional, http:// or https://)",
+        "announce.publish": "Publish",
+        "announce.withdraw": "Withdraw the announcement",
+        "announce.refused": "The announcement was not published:",
+        "announce.error.title": "the title is at most {max} characters long.",
+        "announce.error.text": "the message is required, at most {max} characters long.",
+        "announce.error.qr": "the QR code address must be a whole web address (http:// or https://), "
+        "without spaces, at most {max} characters long.",
+        "unknown_action": "Unknown action.",
     },
 }
 FILTERS: tuple[QueueFilter, ...] = ("awaiting", "shown", "hidden", "all")
+AnnouncementField = Literal["title", "text", "qr"]
+ANNOUNCEMENT_FIELDS: tuple[AnnouncementField, ...] = get_args(AnnouncementField)
+
+
+def _config_limit(name: AnnouncementField) -> int:
+    """The config's limit for an announcement key: the page and `wall.toml` never disagree."""
+    if name == "qr":
+        return MAX_QR_LENGTH
+    return next(m.max_length for m in PanelSettings.model_fields[name].metadata if isinstance(m, MaxLen))
+
+
+ANNOUNCEMENT_LIMITS: dict[AnnouncementField, int] = {
+    name: _config_limit(name) for name in ANNOUNCEMENT_FIELDS
+}
 
 
 def text(key: str, lang: str, **values: str) -> str:
@@ -175,9 +224,13 @@ def main_page(
     items: Sequence[QueueItem],
     audit: Sequence[AuditEntry],
     panic: bool,
+    announcement: PublishedAnnouncement | None = None,
+    draft: Mapping[str, str] | None = None,
+    errors: Sequence[AnnouncementField] = (),
     limit: int = 200,
 ) -> str:
-    """The moderation page: the wall's screen and panic button, the posts with their buttons, the log."""
+    """The moderation page: the wall's screen and panic button, the announcement form, the posts with
+    their buttons, the log. `draft` and `errors`: a refused announcement form, shown again."""
     counts = Counter(item.status for item in items)
     listed = [i for i in items if show == "all" or i.status == show][:limit]
     tabs = "".join(
@@ -191,6 +244,7 @@ def main_page(
         f'<form method="post" action="/logout"><input type="hidden" name="csrf" value="{_e(csrf)}">'
         f'<button type="submit">{_e(text("logout", lang))}</button></form></header>'
         f"<main>{_panic(lang, csrf, panic, show)}"
+        f"{_announcement(lang, zone, csrf, show, announcement, draft, errors)}"
         f'<section class="posts"><h2>{_e(text("posts", lang))}</h2><nav class="filters">{tabs}</nav>'
         + (f'<ul class="queue">{posts}</ul>' if posts else f'<p class="none">{_e(text("none", lang))}</p>')
         + f"</section>{_audit(audit, lang, zone)}</main>"
@@ -210,6 +264,66 @@ def _panic(lang: str, csrf: str, panic: bool, show: QueueFilter) -> str:
         f'<button type="submit" class="{"release" if panic else "panic"}">{_e(label)}</button>'
         + ("" if panic else f'<span class="help">{_e(text("panic.on.help", lang))}</span>')
         + "</form></section>"
+    )
+
+
+def _announcement(
+    lang: str,
+    zone: ZoneInfo,
+    csrf: str,
+    show: QueueFilter,
+    published: PublishedAnnouncement | None,
+    draft: Mapping[str, str] | None,
+    errors: Sequence[AnnouncementField],
+) -> str:
+    hidden = (
+        f'<input type="hidden" name="csrf" value="{_e(csrf)}">'
+        f'<input type="hidden" name="show" value="{_e(show)}">'
+    )
+    if published is None:
+        state = f'<p class="none">{_e(text("announce.none", lang))}</p>'
+        values = {"title": "", "text": "", "qr": ""}
+    else:
+        when = _when(published.at, lang, zone) if published.at is not None else "?"
+        said = _e(text("announce.published", lang, who="\x00", when=when)).replace(
+            "\x00", f"<bdi>{_e(published.who)}</bdi>"
+        )
+        qr = f'<p class="qr"><bdi>{_e(published.qr)}</bdi></p>' if published.qr else ""
+        state = (
+            f'<div class="published" role="status"><p class="meta">{said}</p>'
+            + (f'<p class="title" dir="auto"><bdi>{_e(published.title)}</bdi></p>' if published.title else "")
+            + f'<p class="text" dir="auto"><bdi>{_e(published.text)}</bdi></p>{qr}'
+            f'<form method="post" action="/announcement">{hidden}'
+            '<button type="submit" name="action" value="withdraw">'
+            f"{_e(text('announce.withdraw', lang))}</button></form></div>"
+        )
+        values = {"title": published.title, "text": published.text, "qr": published.qr}
+    if draft is not None:
+        values = {name: draft.get(name, "") for name in ANNOUNCEMENT_FIELDS}
+    refused = ""
+    if errors:
+        lines = "".join(
+            f"<li>{_e(text('announce.error.' + name, lang, max=str(ANNOUNCEMENT_LIMITS[name])))}</li>"
+            for name in errors
+        )
+        refused = (
+            f'<div class="error" role="alert"><p>{_e(text("announce.refused", lang))}</p>'
+            f"<ul>{lines}</ul></div>"
+        )
+    limits = ANNOUNCEMENT_LIMITS
+    return (
+        f'<section class="announce" id="announcement"><h2>{_e(text("announce", lang))}</h2>{state}{refused}'
+        f'<form method="post" action="/announcement" class="announce-form">{hidden}'
+        f"<label>{_e(text('announce.title', lang, max=str(limits['title'])))}"
+        f'<input name="title" maxlength="{limits["title"]}" value="{_e(values["title"])}" dir="auto"></label>'
+        f"<label>{_e(text('announce.text', lang, max=str(limits['text'])))}"
+        f'<textarea name="text" rows="4" required maxlength="{limits["text"]}" dir="auto">'
+        f"{_e(values['text'])}</textarea></label>"
+        f"<label>{_e(text('announce.qr', lang))}"
+        f'<input name="qr" type="url" maxlength="{limits["qr"]}" value="{_e(values["qr"])}" '
+        'placeholder="https://"></label>'
+        f'<button type="submit" name="action" value="publish">{_e(text("announce.publish", lang))}</button>'
+        f'<span class="help">{_e(text("announce.help", lang))}</span></form></section>'
     )
 
 

@@ -1,5 +1,9 @@
 """The announcement panel: a message from comms, written in the config, with a picture and a QR code.
 
+Comms can publish another one from the moderation page (issue 7 item 5): the hub carries it, and
+while it is published its title, message and QR code replace the configured ones (the configured
+picture, which illustrates the configured message, is left out); withdrawn, the config's is back.
+
 The header says "Annonce"; the panel's `title` is the headline, large, over the message. The
 picture is a local file chosen by comms (a path or `asset:` URL), read once like the logo is, and
 decoded and cover-cropped with the same helpers as the posts' pictures. The QR code takes a
@@ -137,23 +141,25 @@ class AnnouncementPanel(Panel):
     ) -> None:
         super().__init__(context, settings, theme, parent)
         look = settings if isinstance(settings, AnnouncementLook) else None
-        self.message = look.text.strip() if look is not None else ""
-        self.address = look.qr if look is not None else ""
+        self._configured = (
+            settings.title.strip(),
+            look.text.strip() if look is not None else "",
+            look.qr if look is not None else "",
+        )
+        self.headline = self.message = self.address = ""
         self.card = AnnouncementCard(theme, accent_line=True)
         self.qr_card = AnnouncementCard(theme, accent_line=False)
         self.headline_label = ElidedLabel()
         self.text_label = ElidedLabel()
-        self.qr = QrCodeView(self.address)
+        self.qr = QrCodeView()
         self.address_label = ElidedLabel()
         self.picture = PictureView()
         for label in (self.headline_label, self.address_label):  # as tall as their lines, set below
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.headline_label.set_full_text(settings.title.strip())
-        self.text_label.set_full_text(self.message)
         self.text_label.set_grow_limit(TEXT_GROWTH)
-        self.address_label.set_full_text(display_address(self.address))
         self.address_label.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         self.picture.set_image(read_picture(look.image if look is not None else ""), theme.radius)
+        self._has_picture = self.picture.has_picture()
 
         self._texts = QVBoxLayout(self.card)
         self._texts.addWidget(self.headline_label)
@@ -164,12 +170,10 @@ class AnnouncementPanel(Panel):
         self._grid = QGridLayout(self.content)
         self.card.resized.connect(self._fit_lines)
         self.qr_card.resized.connect(self._fit_lines)
-        # visibility once in the layouts: shown before having a parent, a widget becomes a window
-        self.headline_label.setHidden(not settings.title.strip())
-        self.qr_card.setHidden(not self.address)
-        self.picture.setHidden(not self.picture.has_picture())
         self._portrait = False
+        self._show_message(*self._configured, picture=self._has_picture)
         self.apply_theme(theme)
+        context.hub.announcement_changed.connect(self.refresh)
         self.refresh()
 
     def title(self) -> str:
@@ -177,12 +181,37 @@ class AnnouncementPanel(Panel):
         return tr("panel.announcement", self.context.language)
 
     def has_content(self) -> bool:
-        """True when there is a message (the config requires one)."""
+        """True when there is a message (the config requires one; a published one has one)."""
         return bool(self.message)
 
+    def is_published(self) -> bool:
+        """True while the moderation page's announcement replaces the configured one."""
+        return self.context.hub.announcement() is not None
+
     def refresh(self) -> None:
-        """Nothing comes from the hub: the message is the config's."""
+        """The announcement published from the page while there is one, else the config's."""
+        published = self.context.hub.announcement()
+        if published is None:
+            shown, picture = self._configured, self._has_picture
+        else:
+            shown, picture = (published.title, published.text, published.qr), False
+        if (shown, picture) != ((self.headline, self.message, self.address), not self.picture.isHidden()):
+            self._show_message(*shown, picture=picture)
+            self._lay_out()
+            self._fit_lines()
+            self.update()
         self.show_content(self.has_content())
+
+    def _show_message(self, headline: str, message: str, address: str, *, picture: bool) -> None:
+        self.headline, self.message, self.address = headline, message, address
+        self.headline_label.set_full_text(headline)
+        self.text_label.set_full_text(message)
+        self.qr.set_data(address)
+        self.address_label.set_full_text(display_address(address))
+        # visibility once in the layouts: shown before having a parent, a widget becomes a window
+        self.headline_label.setHidden(not headline)
+        self.qr_card.setHidden(not address)
+        self.picture.setHidden(not picture)
 
     def is_portrait(self) -> bool:
         """True when the picture is laid out above the texts."""

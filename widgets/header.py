@@ -9,17 +9,19 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from PySide6.QtCore import QRectF, Qt, QTimer
-from PySide6.QtGui import QImage, QPainter, QPaintEvent, QPixmap
+from PySide6.QtGui import QImage, QPainter, QPaintEvent, QPixmap, QResizeEvent
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QWidget
 
 from wall.hub import Hub
 from wall.i18n import tr
-from widgets.labels import plain_label, style_label
+from widgets.labels import OneLineLabel, plain_label, style_label
 from widgets.settings import WallLook
 from widgets.theme import Role, Theme
 
 HEADER_FRACTION = 0.065  # of the window height
+QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's "no maximum"
+BRAND_SHARE = 0.34  # of the header's width at most for the brand name, so the title keeps room
 
 
 def load_logo(path: str, height: int) -> QPixmap | None:
@@ -79,8 +81,9 @@ class Header(QWidget):
         self._theme = theme
         self._clock = clock
         self._zone = ZoneInfo(look.timezone)
-        self.logo_label = plain_label()
-        self.title_label = plain_label()
+        # The brand name and the title are cut after a whole word with `…` on a narrow (portrait) screen.
+        self.logo_label = OneLineLabel(words=True)
+        self.title_label = OneLineLabel(words=True)
         self.stale_dot = StaleDot(theme)
         self.stale_label = plain_label()
         self.stale_marker = QWidget()
@@ -113,7 +116,7 @@ class Header(QWidget):
 
     def set_title(self, title: str) -> None:
         """The heading of the panel on screen."""
-        self.title_label.setText(title)
+        self.title_label.set_full_text(title)
 
     def refresh_clock(self) -> None:
         """Show the time (and date) in the configured time zone; labels change only when the minute does."""
@@ -144,18 +147,24 @@ class Header(QWidget):
         if logo is not None:
             self.logo_label.setPixmap(logo)
         else:
-            self.logo_label.setText(self._look.branding.name)
+            self.logo_label.set_full_text(self._look.branding.name)
         style_label(self.logo_label, theme.font(Role.BRAND), theme.accent_text if theme.dark else theme.text)
         style_label(self.title_label, theme.font(Role.TITLE), theme.text)
         style_label(self.stale_label, theme.font(Role.STALE), theme.amber)
         style_label(self.clock_label, theme.font(Role.CLOCK), theme.text)
-        style_label(self.date_label, theme.font(Role.META), theme.muted)
+        style_label(self.date_label, theme.font(Role.META), theme.muted_on(theme.window))
         self.update()
 
     def has_logo_image(self) -> bool:
         """True when the branding logo file is shown (rather than the brand name)."""
         pixmap = self.logo_label.pixmap()
         return pixmap is not None and not pixmap.isNull()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """A long brand name leaves the title room (a logo is already sized by its height)."""
+        super().resizeEvent(event)
+        room = round(event.size().width() * BRAND_SHARE) if not self.has_logo_image() else QWIDGETSIZE_MAX
+        self.logo_label.setMaximumWidth(max(1, room))
 
     def paintEvent(self, event: QPaintEvent) -> None:
         """Black band with a thin rule under it."""

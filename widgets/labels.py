@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtCore import QEvent, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPalette, QResizeEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
-from widgets.text import WRAP_FLAGS, elide_to_fit
+from widgets.text import WRAP_FLAGS, elide_line, elide_to_fit, text_direction
 
 GROWTH_STEP = 1.1
 _SPACES = re.compile(r"[ \t\r\n\f\v]+")
@@ -38,6 +38,36 @@ def style_label(label: QLabel, font: QFont | None, colour: QColor | None) -> Non
         palette = label.palette()
         palette.setColor(QPalette.ColorRole.WindowText, colour)
         label.setPalette(palette)
+
+
+_HORIZONTAL = (
+    Qt.AlignmentFlag.AlignLeft
+    | Qt.AlignmentFlag.AlignRight
+    | Qt.AlignmentFlag.AlignHCenter
+    | Qt.AlignmentFlag.AlignJustify
+    | Qt.AlignmentFlag.AlignAbsolute
+)
+
+
+def align_to_script(label: QLabel, text: str) -> None:
+    """Start `text` on the side its script is read from: the right for Arabic or Hebrew, else the left.
+
+    The direction comes from the first strong character (an emoji, a digit or `#` do not decide), so a
+    Latin brand name inside an Arabic post keeps the post right-to-left. The alignment is absolute and
+    the label's layout direction set too, so neither Qt's own guess nor the window's direction
+    (which stays left-to-right: avatar on the left, time on the right) can flip it.
+    """
+    direction = text_direction(text)
+    side = (
+        Qt.AlignmentFlag.AlignRight
+        if direction == Qt.LayoutDirection.RightToLeft
+        else Qt.AlignmentFlag.AlignLeft
+    )
+    alignment = (label.alignment() & ~_HORIZONTAL) | side | Qt.AlignmentFlag.AlignAbsolute
+    if label.layoutDirection() != direction:
+        label.setLayoutDirection(direction)
+    if label.alignment() != alignment:
+        label.setAlignment(alignment)
 
 
 class ElidedLabel(QLabel):
@@ -67,6 +97,7 @@ class ElidedLabel(QLabel):
         """Show `text`, elided to the label's current size."""
         if text != self._full_text:
             self._full_text = text
+            align_to_script(self, text)
             self._refit()
 
     def set_grow_limit(self, factor: float) -> None:
@@ -143,15 +174,23 @@ class ElidedLabel(QLabel):
 
 
 class OneLineLabel(QLabel):
-    """A single line of plain text, elided at the end when it does not fit."""
+    """A single line of plain text, elided at the end (with `…`) when it does not fit.
 
-    def __init__(self, parent: QWidget | None = None, *, all_or_nothing: bool = False) -> None:
+    With `words`, the cut falls after the last whole word that fits (a title, a name); with
+    `all_or_nothing`, a text that does not fit whole is not shown at all. A pixmap set with
+    `setPixmap` (the header's logo) stays while the label has no text.
+    """
+
+    def __init__(
+        self, parent: QWidget | None = None, *, all_or_nothing: bool = False, words: bool = False
+    ) -> None:
         super().__init__(parent)
         self.setTextFormat(Qt.TextFormat.PlainText)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self.setMinimumWidth(1)
         self._full_text = ""
         self._all_or_nothing = all_or_nothing
+        self._words = words
 
     def full_text(self) -> str:
         """The whole text, before eliding."""
@@ -162,13 +201,22 @@ class OneLineLabel(QLabel):
         # Runs of ordinary white space become one space; no-break spaces (French `200 000`,
         # `abonnés !`) stay, so numbers and punctuation are never split or respaced.
         self._full_text = _SPACES.sub(" ", text).strip(" ")
+        align_to_script(self, self._full_text)
         self._refit()
         self.updateGeometry()
 
     def sizeHint(self) -> QSize:
         """Wide enough for the whole text."""
         hint = super().sizeHint()
-        hint.setWidth(QFontMetrics(self.font()).horizontalAdvance(self._full_text) + 2)
+        metrics = QFontMetrics(self.font())
+        if self._words:  # measured as a QLabel measures its text, so a header is laid out as before
+            margins = self.contentsMargins()
+            box = metrics.boundingRect(
+                QRect(0, 0, 100_000, 1000), int(self.alignment().value), self._full_text
+            )
+            hint.setWidth(box.width() + margins.left() + margins.right())
+        else:
+            hint.setWidth(metrics.horizontalAdvance(self._full_text) + 2)
         return hint
 
     def resizeEvent(self, event: QResizeEvent) -> None:
@@ -176,9 +224,21 @@ class OneLineLabel(QLabel):
         super().resizeEvent(event)
         self._refit()
 
+    def changeEvent(self, event: QEvent) -> None:
+        """Elide again when the font changes (a new window height)."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._refit()
+
     def _refit(self) -> None:
+        if not self._full_text and not self.pixmap().isNull():
+            return  # setText would drop the picture
         metrics = QFontMetrics(self.font())
-        shown = metrics.elidedText(self._full_text, Qt.TextElideMode.ElideRight, self.width())
+        if self._words:
+            margins = self.contentsMargins()
+            shown = elide_line(self._full_text, metrics, self.width() - margins.left() - margins.right())
+        else:
+            shown = metrics.elidedText(self._full_text, Qt.TextElideMode.ElideRight, self.width())
         if self._all_or_nothing and shown != self._full_text:
             shown = ""  # a handle cut in the middle says nothing: leave it out
         super().setText(shown)

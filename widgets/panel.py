@@ -120,5 +120,5 @@ class Panel(QWidget):
             self.content_changed.emit()
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        """Fill the panel background."""
-        QPainter(self).fillRect(self.rect(), self.background())
+        """Fill the panel background (the branding's picture, if any: issue 7)."""
+        self.theme.paint_panel(QPainter(self), self.rect(), self.background())

@@ -5,24 +5,42 @@ screens (taller than wide) put the featured post on top and the others below it.
 
 The hub may announce changes often; the panel redoes work only when the posts it shows changed
 (posts are compared whole, which covers keys and `edited_at`), and it reuses its card widgets.
+When new posts arrive on top while the panel is on screen, the cards slide down to their new
+places (`widgets.arrival`) instead of jumping; off screen, the panel just updates.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QTimer
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtCore import QCoreApplication, QEasingCurve, QEvent, QPoint, QRect, Qt, QTimer
+from PySide6.QtGui import QHideEvent, QPainter, QPixmap, QRegion, QResizeEvent
 from PySide6.QtWidgets import QBoxLayout, QGridLayout, QSizePolicy, QWidget
 
 from wall.model import Post, PostKind
+from widgets.arrival import ArrivalOverlay, Layout, plan
 from widgets.cards import PostCard
+from widgets.motion import Tween
 from widgets.panel import Panel, PanelContext
 from widgets.settings import PanelLook
 from widgets.theme import Theme
 
 TIME_REFRESH_MS = 20_000  # "il y a 5 min" must not lag by more than a fraction of a minute
 MAX_COMPACT_ROWS = 4
+ARRIVAL_MS = 500  # new posts sliding in
+
+
+def arrival_shift(before: Sequence[Post], after: Sequence[Post]) -> int:
+    """How many new posts pushed the others down (0 when the change is anything else)."""
+    if not before or not after:
+        return 0
+    keys = [post.key for post in after]
+    if before[0].key not in keys:
+        return 0
+    shift = keys.index(before[0].key)
+    kept = keys[shift:]
+    return shift if kept == [post.key for post in before[: len(kept)]] else 0
 
 
 class PostsPanel(Panel):
@@ -36,6 +54,12 @@ class PostsPanel(Panel):
     ) -> None:
         super().__init__(context, settings, theme, parent)
         self._shown: list[Post] = []
+        self._arrival = ArrivalOverlay(self)
+        self._arrival_motion = Tween(ARRIVAL_MS, QEasingCurve.Type.InOutCubic, parent=self)
+        self._arrival_motion.progressed.connect(self._arrival.set_progress)
+        self._arrival_motion.finished.connect(self._arrival.end)
+        # before the change: its picture, the layout and the shift (until the picture after it is taken)
+        self._arrival_from: tuple[QPixmap, Layout, int] | None = None
         self.featured = PostCard(context, theme, featured=True, internal=self.internal)
         compact_count = max(0, settings.limit - 1)
         self.compact = [
@@ -91,6 +115,13 @@ class PostsPanel(Panel):
         shown = posts[: self.settings.limit]
         if shown == self._shown:
             return
+        shift = arrival_shift(self._shown, shown)
+        self.finish_arrival()  # a second arrival starts from the real cards
+        if shift and self.isVisible() and self._arrival_motion.duration_ms() > 0:
+            before = self._picture()
+            self._arrival_from = (before, self._layout(), shift)
+            self._arrival.cover(before, self.background())
+            QTimer.singleShot(0, self, self._start_arrival)
         self._shown = shown
         for card, post in zip([self.featured, *self.compact], shown, strict=False):
             card.set_post(post)
@@ -99,6 +130,65 @@ class PostsPanel(Panel):
             card.hide()
         self._column.setVisible(len(shown) > 1)
         self.show_content(bool(shown))
+
+    # --- new posts sliding in ------------------------------------------------------------------
+    def set_ticker(self, ticker: Callable[[], float]) -> None:
+        """The seconds clock the arrival of new posts follows (tests move it, then `step_arrival`)."""
+        self._arrival_motion.set_ticker(ticker)
+
+    def step_arrival(self) -> None:
+        """One frame of new posts sliding in (its timer calls it; tests with a ticker too)."""
+        self._arrival_motion.step()
+
+    def is_arriving(self) -> bool:
+        """True while new posts slide in (the real cards are covered by their moving pictures)."""
+        return not self._arrival.isHidden()
+
+    def arrival_overlay(self) -> ArrivalOverlay:
+        """The moving pictures of an arrival."""
+        return self._arrival
+
+    def finish_arrival(self) -> None:
+        """Show the cards as they are now, at once."""
+        self._arrival_from = None
+        self._arrival_motion.stop()
+        self._arrival.end()
+
+    def _start_arrival(self) -> None:
+        """The turn after the change: lay the cards out, take their picture and start moving."""
+        if self._arrival_from is None:
+            return
+        before, old, shift = self._arrival_from
+        self._arrival_from = None
+        for _ in range(3):
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        after = self._picture()
+        pieces = plan(before, old, after, self._layout(), shift, self._grid.spacing())
+        self._arrival.set_pieces(pieces)
+        self._arrival_motion.start()
+
+    def _picture(self) -> QPixmap:
+        """The panel as it would be painted now, without the arrival overlay."""
+        picture = QPixmap(self.size())
+        picture.fill(Qt.GlobalColor.transparent)  # as `grab()` does: text is antialiased the same way
+        painter = QPainter(picture)
+        painter.fillRect(picture.rect(), self.background())
+        painter.end()
+        self.content.render(picture, self.content.pos(), QRegion(), QWidget.RenderFlag.DrawChildren)
+        return picture
+
+    def _layout(self) -> Layout:
+        """Where the cards are now, in the panel's coordinates."""
+
+        def place(widget: QWidget) -> QRect:
+            return QRect(widget.mapTo(self, QPoint(0, 0)), widget.size())
+
+        return Layout(
+            place(self.featured),
+            [place(card) for card in self.compact],
+            place(self._column),
+            len(self._shown),
+        )
 
     def update_times(self) -> None:
         """Refresh the relative times ("il y a 5 min") of the cards on screen."""
@@ -121,12 +211,18 @@ class PostsPanel(Panel):
     def _cards_showing(self, url: str) -> list[PostCard]:
         return [card for card in self.cards() if url in card.image_urls()]
 
+    def hideEvent(self, event: QHideEvent) -> None:
+        """Off screen, the cards need not move: show them as they are."""
+        self.finish_arrival()
+        super().hideEvent(event)
+
     def is_portrait(self) -> bool:
         """True when the featured post is laid out on top of the others (a screen taller than wide)."""
         return self._row.direction() == QBoxLayout.Direction.TopToBottom
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         """Featured post beside the others in landscape, above them in portrait."""
+        self.finish_arrival()  # the pictures no longer fit
         portrait = event.size().height() > event.size().width()
         if portrait != self.is_portrait():
             direction = QBoxLayout.Direction.TopToBottom if portrait else QBoxLayout.Direction.LeftToRight
@@ -138,6 +234,7 @@ class PostsPanel(Panel):
     def apply_theme(self, theme: Theme) -> None:
         """Resize margins and every card for a new window height."""
         super().apply_theme(theme)
+        self.finish_arrival()
         self._row.setContentsMargins(theme.gap, theme.gap, theme.gap, theme.gap)
         self._row.setSpacing(theme.gap)
         self._grid.setSpacing(theme.gap)

@@ -1,24 +1,28 @@
-"""Shows the panels one at a time, each for its duration, with a short crossfade between them.
+"""Shows the panels one at a time, each for its duration, with a short transition between them.
 
-The crossfade is cheap: pictures of the outgoing and incoming screens are grabbed once and blended
-with a decreasing opacity. Each grab repaints a whole screen (about 10 ms at 1920x1080 in software),
-so they are taken ahead of time, a strip per event-loop turn, shortly before the switch: the switch
-itself then costs a blit, and no single frame pays for a full repaint. Panels with nothing to
-show are skipped; when no panel has content the first one stays, showing its empty-state message,
-so the screen is never blank.
+The transition (`[wall] transition`) is a crossfade or a slide, and both are cheap: pictures of the
+outgoing and incoming screens are grabbed once, then blended with a decreasing opacity (crossfade)
+or drawn side by side at moving offsets, the new screen coming in from the right (slide). Each
+grab repaints a whole screen (about 10 ms at 1920x1080 in software), so they are taken ahead of
+time, a strip per event-loop turn, shortly before the switch: the switch itself then costs a blit,
+and no single frame pays for a full repaint. Panels with nothing to show are skipped; when no
+panel has content the first one stays, showing its empty-state message, so the screen is never
+blank.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QEasingCurve, QRect, Qt, QTimer, QVariantAnimation, Signal
+from PySide6.QtCore import QEasingCurve, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QPainter, QPaintEvent, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QStackedLayout, QWidget
 
+from widgets.motion import Tween
 from widgets.panel import Panel
 
-FADE_MS = 600
+TRANSITIONS = ("crossfade", "slide")
+FADE_MS = 600  # how long a transition lasts, crossfade or slide
 PREPARE_AHEAD_MS = 900  # grab the pictures this long before the switch
 PREPARE_STRIPS = 4  # each picture is taken in this many horizontal strips…
 PREPARE_STEP_MS = 20  # …one every this many ms, so no frame pays for a whole-screen repaint
@@ -26,7 +30,8 @@ UNCOVER_STEP_MS = 16  # after the fade, a strip of the live panel is uncovered e
 
 
 class FadeOverlay(QWidget):
-    """Pictures of the outgoing and incoming screens, blended while the outgoing one fades out.
+    """Pictures of the outgoing and incoming screens, blended while the outgoing one fades out, or
+    side by side while the incoming one slides in from the right (`slide`).
 
     The overlay is opaque, so Qt does not repaint the panels beneath it on every animation frame:
     a frame costs two blits, however many cards and pictures the panels hold. At the end it
@@ -44,13 +49,15 @@ class FadeOverlay(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self._outgoing: QPixmap | None = None
         self._incoming: QPixmap | None = None
-        self._opacity = 0.0
+        self._progress = 0.0
+        self._slide = False
         self.hide()
 
-    def begin(self, outgoing: QPixmap, incoming: QPixmap) -> None:
+    def begin(self, outgoing: QPixmap, incoming: QPixmap, *, slide: bool = False) -> None:
         """Cover the parent, showing `outgoing` fully."""
         self._outgoing, self._incoming = outgoing, incoming
-        self._opacity = 1.0
+        self._progress = 0.0
+        self._slide = slide
         self._generation += 1
         parent = self.parentWidget()
         if parent is not None:
@@ -58,10 +65,25 @@ class FadeOverlay(QWidget):
         self.show()
         self.raise_()
 
-    def set_opacity(self, opacity: float) -> None:
-        """How much of the outgoing screen still shows (1 → 0)."""
-        self._opacity = opacity
+    def set_progress(self, progress: float) -> None:
+        """How far the transition is (0: the outgoing screen, 1: the incoming one)."""
+        self._progress = progress
         self.update()
+
+    def outgoing_x(self) -> int | None:
+        """Where the outgoing picture is drawn (None once it is dropped)."""
+        if self._outgoing is None:
+            return None
+        return -self._slide_offset() if self._slide else 0
+
+    def incoming_x(self) -> int | None:
+        """Where the incoming picture is drawn (None when the overlay is not covering)."""
+        if self._incoming is None:
+            return None
+        return self.width() - self._slide_offset() if self._slide and self._outgoing is not None else 0
+
+    def _slide_offset(self) -> int:
+        return round(self._progress * self.width())
 
     def end(self, *, progressive: bool = False) -> None:
         """Uncover the parent: at once, or a strip every UNCOVER_STEP_MS from the top."""
@@ -93,38 +115,45 @@ class FadeOverlay(QWidget):
             self.uncovered.emit()
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        """The incoming screen, then the outgoing one at the current opacity."""
-        if self._incoming is None:
+        """Crossfade: the incoming screen, then the outgoing one fading out. Slide: both side by side."""
+        incoming_x = self.incoming_x()
+        if self._incoming is None or incoming_x is None:
             return
         painter = QPainter(self)
-        painter.drawPixmap(0, -self.y(), self._incoming)  # uncovering moves the overlay down
+        painter.drawPixmap(incoming_x, -self.y(), self._incoming)  # uncovering moves the overlay down
         if self._outgoing is not None:
-            painter.setOpacity(self._opacity)
-            painter.drawPixmap(0, -self.y(), self._outgoing)
+            if not self._slide:
+                painter.setOpacity(1.0 - self._progress)
+            painter.drawPixmap(self.outgoing_x() or 0, -self.y(), self._outgoing)
 
 
 class PanelRotator(QWidget):
     """Holds the panels and shows one at a time; `advance()` moves on (the timer calls it)."""
 
     panel_changed = Signal(str)
-    transition_finished = Signal()  # a crossfade ended and its pictures were dropped
+    transition_finished = Signal()  # a transition ended and its pictures were dropped
 
     def __init__(
-        self, panels: Sequence[Panel] = (), *, fade_ms: int = FADE_MS, parent: QWidget | None = None
+        self,
+        panels: Sequence[Panel] = (),
+        *,
+        fade_ms: int = FADE_MS,
+        transition: str = "crossfade",
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        if transition not in TRANSITIONS:
+            raise ValueError(f"unknown transition {transition!r}: use one of {', '.join(TRANSITIONS)}")
+        self._transition = transition
         self._panels: list[Panel] = []
         self._stack = QStackedLayout(self)
         self._stack.setContentsMargins(0, 0, 0, 0)
         self._index = -1
         self._overlay = FadeOverlay(self)
-        self._fade = QVariantAnimation(self)
-        self._fade.setStartValue(1.0)
-        self._fade.setEndValue(0.0)
-        self._fade.setDuration(fade_ms)
-        self._fade.setEasingCurve(QEasingCurve.Type.InOutQuad)
-        self._fade.valueChanged.connect(lambda value: self._overlay.set_opacity(float(value)))
-        self._fade.finished.connect(lambda: self._overlay.end(progressive=True))
+        easing = QEasingCurve.Type.InOutCubic if transition == "slide" else QEasingCurve.Type.InOutQuad
+        self._motion = Tween(fade_ms, easing, parent=self)
+        self._motion.progressed.connect(self._overlay.set_progress)
+        self._motion.finished.connect(lambda: self._overlay.end(progressive=True))
         self._overlay.uncovered.connect(self.transition_finished)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -182,9 +211,26 @@ class PanelRotator(QWidget):
         self._prepare_timer.stop()
         self._prepared = None
 
+    def transition(self) -> str:
+        """`crossfade` or `slide`."""
+        return self._transition
+
+    def set_ticker(self, ticker: Callable[[], float]) -> None:
+        """The seconds clock transitions follow (tests move it by hand, then call `step_transition`)."""
+        self._motion.set_ticker(ticker)
+
+    def step_transition(self) -> None:
+        """One frame of the transition under way (its timer calls it; tests with a ticker too)."""
+        self._motion.step()
+
+    def overlay(self) -> FadeOverlay:
+        """The pictures drawn over the panels while a transition runs."""
+        return self._overlay
+
     def is_fading(self) -> bool:
-        """True while a crossfade is under way (until the new panel is fully uncovered)."""
-        return self._fade.state() == QVariantAnimation.State.Running or self._overlay.isVisible()
+        """True while a transition (crossfade or slide) is under way, until the new panel is fully
+        uncovered."""
+        return self._motion.is_running() or self._overlay.isVisible()
 
     def advance(self) -> None:
         """Show the next panel that has content (or the first panel when none has any)."""
@@ -206,7 +252,10 @@ class PanelRotator(QWidget):
             return
         if index != self._index:
             fading = (
-                fade and self.isVisible() and self._fade.duration() > 0 and self.current_panel() is not None
+                fade
+                and self.isVisible()
+                and self._motion.duration_ms() > 0
+                and self.current_panel() is not None
             )
             prepared = self._take_prepared(index) if fading and not self.is_fading() else None
             outgoing: QPixmap | None
@@ -216,13 +265,14 @@ class PanelRotator(QWidget):
             else:
                 # includes a fade under way, so nothing jumps
                 outgoing, incoming = (self.grab() if fading else None), None
-            self._fade.stop()
+            self._motion.stop()
             self._overlay.end()
             self._index = index
             self._stack.setCurrentIndex(index)
             if outgoing is not None:
-                self._overlay.begin(outgoing, incoming or self._panels[index].grab())
-                self._fade.start()
+                slide = self._transition == "slide"
+                self._overlay.begin(outgoing, incoming or self._panels[index].grab(), slide=slide)
+                self._motion.start()
             self.panel_changed.emit(self._panels[index].panel_type())
         self._restart_timer()
 
@@ -233,7 +283,7 @@ class PanelRotator(QWidget):
         if self._running and panel is not None:
             duration = panel.duration_ms()
             self._timer.start(duration)
-            if self._fade.duration() > 0 and len(self._panels) > 1:
+            if self._motion.duration_ms() > 0 and len(self._panels) > 1:
                 self._prepare_timer.start(max(0, duration - PREPARE_AHEAD_MS))
 
     def _prepare_incoming(self) -> None:
@@ -281,7 +331,7 @@ class PanelRotator(QWidget):
 
 
 class _Preparation:
-    """The two pictures of an upcoming crossfade, taken strip by strip (see PREPARE_STRIPS)."""
+    """The two pictures of an upcoming transition, taken strip by strip (see PREPARE_STRIPS)."""
 
     def __init__(self, index: int, incoming: QWidget, outgoing: QWidget) -> None:
         self.index = index

@@ -12,7 +12,7 @@ from typing import Protocol, runtime_checkable
 
 
 class BrandingLook(Protocol):
-    """The `[wall.branding]` table: name, logo file, theme and accent colour."""
+    """The `[wall.branding]` table: name, logo file, theme, accent colour, font and background."""
 
     @property
     def name(self) -> str: ...
@@ -26,6 +26,15 @@ class BrandingLook(Protocol):
     @property
     def accent(self) -> str: ...
 
+    @property
+    def font(self) -> str: ...  # an installed family or a .ttf/.otf path ("" = the wall's fonts)
+
+    @property
+    def background_colour(self) -> str: ...  # "#rrggbb" or ""
+
+    @property
+    def background_image(self) -> str: ...  # a picture path (or asset: address) or ""
+
 
 class WallLook(Protocol):
     """The `[wall]` table as the screen uses it (`wall.config.WallSection`)."""
@@ -38,6 +47,9 @@ class WallLook(Protocol):
 
     @property
     def branding(self) -> BrandingLook: ...
+
+    @property
+    def transition(self) -> str: ...  # "crossfade" or "slide" between panels
 
 
 class PanelLook(Protocol):

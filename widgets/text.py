@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from itertools import pairwise
 
@@ -14,6 +15,18 @@ MAX_SHOWN_CHARS = 700  # a card never shows more; bounds the cost of fitting a 5
 WRAP_FLAGS = int(Qt.TextFlag.TextWordWrap.value)
 ZWSP = "\u200b"  # zero-width space: an invisible line-break opportunity
 _SPACES = re.compile(r"(\s+)")
+
+
+def text_direction(text: str) -> Qt.LayoutDirection:
+    """Right-to-left when the first strong character (a letter, not an emoji, digit or `#`) is Arabic,
+    Hebrew or another right-to-left script; else left-to-right (Unicode bidi rules P2-P3)."""
+    for ch in text:
+        kind = unicodedata.bidirectional(ch)
+        if kind in ("R", "AL"):
+            return Qt.LayoutDirection.RightToLeft
+        if kind == "L":
+            return Qt.LayoutDirection.LeftToRight
+    return Qt.LayoutDirection.LeftToRight
 
 
 def elide_to_fit(text: str, metrics: QFontMetrics, width: int, height: int) -> str:
@@ -37,6 +50,20 @@ def elide_to_fit(text: str, metrics: QFontMetrics, width: int, height: int) -> s
         best = _longest_fitting(text, grapheme_cuts(text), fits)
     if best is None:
         return ""
+    return text[:best].rstrip(" \n,;:.-–—" + ZWSP) + ELLIPSIS
+
+
+def elide_line(text: str, metrics: QFontMetrics, width: int) -> str:
+    """`text` on one line of `width` pixels, cut after the last whole word that fits, with `…`.
+
+    A first word wider than the line is cut between graphemes (Qt's own elision) rather than dropped.
+    No-break spaces are not break opportunities, so `200 000` or `abonnés !` are never split.
+    """
+    if metrics.horizontalAdvance(text) <= width:
+        return text
+    best = _longest_fitting(text, line_break_cuts(text), lambda c: metrics.horizontalAdvance(c) <= width)
+    if best is None or not text[:best].strip():
+        return metrics.elidedText(text, Qt.TextElideMode.ElideRight, width)
     return text[:best].rstrip(" \n,;:.-–—" + ZWSP) + ELLIPSIS
 
 

@@ -2,22 +2,34 @@
 
 Sizes are given as a *cap height* (height of a capital letter) in fractions of the window height:
 body text is at least 3.5 % of the screen height, big numbers at least 12 %. The pixel size of each
-font is derived from the cap height the font really has, so a fallback font keeps the same size.
+font is derived from the cap height the font really has, so a fallback font or the brand's own font
+(`[wall.branding] font`) keeps the same size. A `[wall.branding] background` colour or picture replaces
+the panels' background, made darker or lighter until the theme's text reads on it (WCAG AA).
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cache
+from typing import TYPE_CHECKING
 
-from PySide6.QtGui import QColor, QFont, QFontMetricsF
+from PySide6.QtCore import QRect
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QFontMetricsF, QPainter
 
-from widgets.settings import WallLook
+from wall.branding import local_path, looks_like_a_file
+from widgets.settings import BrandingLook, WallLook
+
+if TYPE_CHECKING:
+    from widgets.backdrop import Backdrop
 
 FONT_FAMILIES = ["Noto Sans", "DejaVu Sans", "Noto Color Emoji"]
 DEFAULT_HEIGHT = 1080
 AMBER = "#ffb020"
+TEXT = {True: "#f4f5f7", False: "#14171c"}  # by `dark`
+WINDOW = {True: "#000000", False: "#e9ebef"}
+PANEL = {True: "#0b0d12", False: "#eef0f3"}
+WINDOW_SHADE = {True: 0.3, False: 0.03}  # a branded window band: the background colour, a little darker
 
 
 class Role(enum.Enum):
@@ -49,10 +61,10 @@ class Role(enum.Enum):
 
 
 @cache
-def cap_ratio(weight: QFont.Weight) -> float:
+def cap_ratio(weight: QFont.Weight, families: tuple[str, ...] = tuple(FONT_FAMILIES)) -> float:
     """Cap height of the wall's font per pixel of font size (about 0.71 for Noto Sans)."""
     font = QFont()
-    font.setFamilies(FONT_FAMILIES)
+    font.setFamilies(list(families))
     font.setPixelSize(200)
     font.setWeight(weight)
     cap = QFontMetricsF(font).capHeight()
@@ -97,21 +109,67 @@ def mix(a: QColor, b: QColor, amount: float) -> QColor:
     )
 
 
+@cache
+def _font_file_family(path: str) -> str:
+    """The family of a .ttf/.otf file, added to the application's fonts ("" if Qt cannot load it)."""
+    font_id = QFontDatabase.addApplicationFont(path)
+    families = QFontDatabase.applicationFontFamilies(font_id) if font_id >= 0 else []
+    return families[0] if families else ""
+
+
+def brand_families(font: str) -> tuple[str, ...]:
+    """The font families to ask for: the brand's font first, then the wall's (for emoji and accents)."""
+    family = font.strip()
+    if family and looks_like_a_file(family):
+        try:
+            family = _font_file_family(str(local_path(family)))
+        except ValueError:  # refused by the config check already; here, simply not used
+            family = ""
+    return (family, *FONT_FAMILIES) if family else tuple(FONT_FAMILIES)
+
+
+def readable_background(colour: QColor, dark: bool, minimum: float = MIN_CONTRAST) -> QColor:
+    """`colour` darkened (dark theme) or lightened (light theme) until the theme's text reads on it."""
+    text = QColor(TEXT[dark])
+    towards = QColor("#000000" if dark else "#ffffff")
+    for step in range(21):
+        candidate = mix(colour, towards, step / 20)
+        if contrast(text, candidate) >= minimum:
+            return candidate
+    return towards
+
+
 @dataclass(frozen=True)
 class Theme:
-    """The look of one window: colours from the branding, sizes from the window height."""
+    """The look of one window: colours from the branding, sizes from the window height.
+
+    `background` is the branding's background colour (already readable), `backdrop` its picture.
+    """
 
     dark: bool
     accent: QColor
     height: int = DEFAULT_HEIGHT
+    families: tuple[str, ...] = tuple(FONT_FAMILIES)
+    background: QColor | None = None
+    backdrop: Backdrop | None = field(default=None, compare=False)
 
     @classmethod
     def for_wall(cls, look: WallLook, height: int = DEFAULT_HEIGHT) -> Theme:
         """The theme the `[wall.branding]` table asks for."""
-        accent = QColor(look.branding.accent)
+        branding = look.branding
+        accent = QColor(branding.accent)
         if not accent.isValid():
             accent = QColor("#e4002b")
-        return cls(dark=look.branding.theme != "light", accent=accent, height=max(240, height))
+        dark = branding.theme != "light"
+        background, backdrop = _background(branding, dark)
+        return cls(
+            dark=dark,
+            accent=accent,
+            height=max(240, height),
+            families=brand_families(branding.font),
+            background=background,
+            backdrop=backdrop,
+        )
 
     def scaled(self, height: int) -> Theme:
         """The same theme for a window `height` pixels high."""
@@ -125,9 +183,10 @@ class Theme:
     def font(self, role: Role) -> QFont:
         """The font for `role`, sized so its capitals are `role.cap_fraction` of the height."""
         font = QFont()
-        font.setFamilies(FONT_FAMILIES)
+        font.setFamilies(list(self.families))
         font.setWeight(role.weight)
-        font.setPixelSize(max(6, round(self.height * role.cap_fraction / cap_ratio(role.weight))))
+        ratio = cap_ratio(role.weight, self.families)
+        font.setPixelSize(max(6, round(self.height * role.cap_fraction / ratio)))
         font.setHintingPreference(QFont.HintingPreference.PreferNoHinting)
         return font
 
@@ -149,13 +208,25 @@ class Theme:
     # --- colours ---------------------------------------------------------------------------
     @property
     def window(self) -> QColor:
-        """Behind everything (black on the dark theme)."""
-        return QColor("#000000" if self.dark else "#e9ebef")
+        """Behind everything and the header band (black on the dark theme, unless branded)."""
+        if self.background is None:
+            return QColor(WINDOW[self.dark])
+        shaded = mix(self.background, QColor("#000000"), WINDOW_SHADE[self.dark])
+        return readable_background(shaded, self.dark)
 
     @property
     def panel(self) -> QColor:
-        """Background of a panel."""
-        return QColor("#0b0d12" if self.dark else "#eef0f3")
+        """Background of a panel; with a picture, the colour of its least readable spot."""
+        if self.backdrop is not None:
+            return self.backdrop.worst
+        return QColor(PANEL[self.dark]) if self.background is None else QColor(self.background)
+
+    def paint_panel(self, painter: QPainter, rect: QRect, fill: QColor) -> None:
+        """Fill a panel's `rect` with `fill`; the panel colour stands for the branding's picture, if any."""
+        if self.backdrop is not None and fill == self.panel:
+            self.backdrop.paint(painter, rect)
+        else:
+            painter.fillRect(rect, fill)
 
     @property
     def surface(self) -> QColor:
@@ -165,7 +236,7 @@ class Theme:
     @property
     def text(self) -> QColor:
         """Main text."""
-        return QColor("#f4f5f7" if self.dark else "#14171c")
+        return QColor(TEXT[self.dark])
 
     @property
     def muted(self) -> QColor:
@@ -203,8 +274,11 @@ class Theme:
 
     @property
     def internal_panel(self) -> QColor:
-        """Background of the internal panel: tinted with the brand colour."""
-        return mix(self.panel, self.accent, 0.16 if self.dark else 0.12)
+        """Background of the internal panel: tinted with the brand colour (the picture, if any, is not:
+        the internal cards are)."""
+        if self.backdrop is not None:
+            return self.panel
+        return readable_background(mix(self.panel, self.accent, 0.16 if self.dark else 0.12), self.dark)
 
     @property
     def internal_surface(self) -> QColor:
@@ -214,3 +288,22 @@ class Theme:
     def css(self, colour: QColor) -> str:
         """`colour` as a stylesheet value."""
         return colour.name(QColor.NameFormat.HexArgb)
+
+
+def _background(branding: BrandingLook, dark: bool) -> tuple[QColor | None, Backdrop | None]:
+    """The branding's background colour (made readable) and picture (veiled), each None when not set."""
+    from widgets.backdrop import BACKDROP_CONTRAST, load_backdrop  # it needs this module's contrast
+
+    colour = QColor(branding.background_colour) if branding.background_colour else None
+    if colour is not None and not colour.isValid():
+        colour = None
+    background = readable_background(colour, dark) if colour is not None else None
+    backdrop = None
+    if branding.background_image:
+        veil = readable_background(colour or QColor(PANEL[dark]), dark, BACKDROP_CONTRAST)
+        try:
+            path = str(local_path(branding.background_image))
+        except ValueError:  # refused by the config check already
+            path = ""
+        backdrop = load_backdrop(path, veil.name(), TEXT[dark]) if path else None
+    return background, backdrop

@@ -59,6 +59,22 @@ class _QuietHoursClock:
     milestones: Sequence[int] = ()
 
 
+@dataclass(frozen=True)
+class _PublishedAnnouncementSlot:
+    """The panel settings of the announcement panel added when comms publish one from the
+    moderation page and the config has none (issue 7 item 5): its message comes from the hub."""
+
+    type: str = "announcement"
+    duration: float = 15.0
+    title: str = ""
+    sources: Sequence[str] = ()
+    limit: int = 1
+    milestones: Sequence[int] = ()
+    text: str = ""
+    image: str = ""
+    qr: str = ""
+
+
 def make_panel(context: PanelContext, settings: PanelLook, theme: Theme) -> Panel:
     """The panel widget for one `[[panels]]` entry (unknown types show public mentions)."""
     return PANEL_CLASSES.get(str(settings.type), MentionsPanel)(context, settings, theme)
@@ -87,7 +103,7 @@ class WallWindow(QWidget):
         self.context = PanelContext(hub, wall, PixmapCache(hub, self), clock)
         self.theme = Theme.for_wall(wall)  # sized for 1080 lines until the window gets its real size
         self.header = Header(hub, wall, self.theme, clock)
-        self.rotator = PanelRotator(fade_ms=fade_ms)
+        self.rotator = PanelRotator(fade_ms=fade_ms, transition=wall.transition)
         for settings in panels:
             self.rotator.add_panel(make_panel(self.context, settings, self.theme))
         self._sleeping = False
@@ -111,6 +127,10 @@ class WallWindow(QWidget):
         self.rotator.panel_changed.connect(self._on_panel_changed)
         self._on_panel_changed()
         self._first_frame_sent = False
+        self._playlist: list[int] | None = None
+        self._published_panel: Panel | None = None  # see `_on_announcement_changed`
+        hub.announcement_changed.connect(self._on_announcement_changed)
+        self._on_announcement_changed()  # published before a restart: still published
         self.rotator.start()
 
     def set_panic(self, on: bool) -> None:
@@ -167,8 +187,26 @@ class WallWindow(QWidget):
         return (margins.left() - margins.right()) // 2, (margins.top() - margins.bottom()) // 2
 
     def set_playlist(self, indexes: Sequence[int] | None) -> None:
-        """Show only these panels (indexes into the window's panels; None: all)."""
-        self.rotator.set_playlist(indexes)
+        """Show only these panels (indexes into the window's panels; None: all). A published
+        announcement's own panel is always in the rotation (it is skipped once withdrawn)."""
+        self._playlist = list(indexes) if indexes else None
+        extra = self._published_panel
+        if self._playlist is not None and extra is not None:
+            self.rotator.set_playlist([*self._playlist, self.rotator.panels().index(extra)])
+        else:
+            self.rotator.set_playlist(self._playlist)
+
+    def _on_announcement_changed(self) -> None:
+        """Without an announcement panel in the config, an announcement published from the page
+        gets its own panel, added to the rotation once; withdrawn, that panel has nothing to show
+        and the rotator skips it (it keeps no panel-removal API, and none is needed)."""
+        if self._published_panel is not None or self.hub.announcement() is None:
+            return
+        if any(isinstance(panel, AnnouncementPanel) for panel in self.rotator.panels()):
+            return  # the configured panels show it instead of their own message
+        self._published_panel = make_panel(self.context, _PublishedAnnouncementSlot(), self.theme)
+        self.rotator.add_panel(self._published_panel)
+        self.set_playlist(self._playlist)
 
     def current_panel(self) -> Panel | None:
         """The panel on screen."""

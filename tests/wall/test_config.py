@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from wall.config import ConfigProblems, load_config, resolve_config_path
 
@@ -227,3 +228,62 @@ def test_a_qr_address_too_long_to_scan_is_refused(tmp_path: Path) -> None:
     (line,) = problems_of(path)
     assert line.startswith(f"{path}: panels[0].qr: is 225 characters long")
     assert line.endswith("use a short link of at most 200 characters")
+
+
+# --- [wall.branding] font and background (issue 7) --------------------------------------------
+SYSTEM_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")
+
+
+def branding(tmp_path: Path, lines: str) -> Path:
+    return write(tmp_path, f'[wall.branding]\nname = "ACME"\n{lines}\n')
+
+
+def test_branding_font_and_background_are_read(tmp_path: Path) -> None:
+    font = tmp_path / "brand.ttf"
+    font.write_bytes(SYSTEM_FONT.read_bytes())
+    picture = tmp_path / "hall.png"
+    Image.new("RGB", (40, 30), "#336699").save(picture)
+    config = load_config(
+        branding(tmp_path, f'font = "{font}"\nbackground = ["#102a43", "{picture}"]'), env={}
+    )
+    assert config.wall.branding.font == str(font)
+    assert config.wall.branding.background_colour == "#102a43"
+    assert config.wall.branding.background_image == str(picture)
+    only_colour = load_config(branding(tmp_path, 'font = "DejaVu Sans"\nbackground = "#f0e6d2"'), env={})
+    assert (only_colour.wall.branding.background_colour, only_colour.wall.branding.background_image) == (
+        "#f0e6d2",
+        "",
+    )
+    default = load_config(write(tmp_path, "[wall]\n"), env={})
+    assert (default.wall.branding.font, default.wall.branding.background) == ("", [])
+
+
+def test_a_font_family_not_installed_lists_the_close_ones(tmp_path: Path) -> None:
+    [line] = problems_of(branding(tmp_path, 'font = "Noto Sanz"'))
+    assert line.startswith(f"{tmp_path / 'wall.toml'}: wall.branding.font: ")
+    assert "'Noto Sanz' is not installed" in line
+    assert "'Noto Sans'" in line  # the close match comes with the message
+    assert "give the path of the file" in line
+
+
+def test_font_and_picture_file_mistakes_name_the_field_and_the_fix(tmp_path: Path) -> None:
+    not_a_font = tmp_path / "brand.ttf"
+    not_a_font.write_text("not a font")
+    broken = tmp_path / "hall.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    cases = {
+        f'font = "{tmp_path / "missing.otf"}"': ("wall.branding.font", "not found", ".ttf or .otf"),
+        f'font = "{not_a_font}"': ("wall.branding.font", "cannot be read as a font", ".ttf or .otf"),
+        f'background = "{tmp_path / "missing.png"}"': (
+            "wall.branding.background",
+            "not found",
+            "PNG or JPEG",
+        ),
+        f'background = "{broken}"': ("wall.branding.background", "not readable", "PNG or JPEG"),
+        'background = "#12345"': ("wall.branding.background", "not a colour", "#rrggbb"),
+        'background = ["#102a43", "#000000"]': ("wall.branding.background", "at most one colour", "e.g."),
+        'background = "https://example.org/hall.jpg"': ("wall.branding.background", "web address", "path"),
+    }
+    for lines, (field, what, fix) in cases.items():
+        [line] = problems_of(branding(tmp_path, lines))
+        assert f": {field}: " in line and what in line and fix in line, line

@@ -13,6 +13,7 @@ from pytest_httpserver import HTTPServer
 
 from wall.app import Engine, build_windows
 from wall.config import WallConfig, parse_config
+from wall.decisions import PublishedAnnouncement
 from wall.desk import WallDesk
 from wall.hub import Hub
 from wall.model import Author, Batch, Media, Post
@@ -243,3 +244,23 @@ async def test_panic_switches_every_window_to_the_branded_screen(
         await engine.stop()
         await client.aclose()
         store.close()
+
+
+def test_a_published_announcement_is_kept_until_withdrawn_and_every_change_is_audited(tmp_path: Path) -> None:
+    store = Store(tmp_path / "w.db")
+    store.set_announcement(None, "Alice", T0)  # nothing published: nothing to withdraw, nothing logged
+    assert store.announcement() is None and store.audit_log() == []
+    drill = PublishedAnnouncement(
+        "Exercice", "Sortie par l'escalier B", "https://intra.example/f", "Alice", T0
+    )
+    store.set_announcement(drill, "Alice", T0)
+    store.close()
+    again = Store(tmp_path / "w.db")  # a restart
+    assert again.announcement() == drill
+    again.set_announcement(None, "Bob", T0 + timedelta(hours=1))
+    assert again.announcement() is None
+    assert [(a.who, a.action, a.detail) for a in again.audit_log()] == [
+        ("Bob", "withdraw announcement", "Exercice"),
+        ("Alice", "publish announcement", "Exercice — Sortie par l'escalier B — https://intra.example/f"),
+    ]
+    again.close()

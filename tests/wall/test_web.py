@@ -15,10 +15,11 @@ import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import httpx
 import pytest
@@ -89,20 +90,25 @@ def mention(post_id: str, text: str, *, author: str = "Camille", alt: str = "", 
     )
 
 
-@pytest.fixture
-async def wall(tmp_path: Path, qapp: QApplication) -> AsyncIterator[Wall]:
+@asynccontextmanager
+async def open_wall(
+    tmp_path: Path, *, panels: list[dict[str, Any]] | None = None, language: str = "fr"
+) -> AsyncIterator[Wall]:
+    """A wall with its page on a test server: one window (the first screen), two posts stored."""
     config = parse_config(
         {
             "storage": {"state_dir": str(tmp_path / "state")},
             "moderation": {"mode": "pre"},
             "sources": [{"name": "news", "type": "rss", "url": "http://127.0.0.1:9/feed"}],
-            "panels": [{"type": "mentions", "duration": 30}],
+            "panels": panels or [{"type": "mentions", "duration": 30}],
+            "wall": {"language": language},
             "web": {"enabled": True},
         },
         env={"WALL_WEB__TOKEN": TOKEN},
     )
     store, hub, client = open_store(config), Hub(), make_client(config)
     engine = Engine(config, store, hub, client)
+    engine.fill_hub_from_store()
     (window,) = build_windows(config, hub)
     window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
     window.resize(1920, 1080)
@@ -126,6 +132,12 @@ async def wall(tmp_path: Path, qapp: QApplication) -> AsyncIterator[Wall]:
         await engine.stop()
         await client.aclose()
         store.close()
+
+
+@pytest.fixture
+async def wall(tmp_path: Path, qapp: QApplication) -> AsyncIterator[Wall]:
+    async with open_wall(tmp_path) as parts:
+        yield parts
 
 
 @pytest.fixture
@@ -162,10 +174,13 @@ async def test_every_page_and_the_screen_need_a_login(wall: Wall, client: Http) 
     assert page.status == 303 and page.headers["Location"] == "/login"
     screen = await client.get("/screen.png")
     assert screen.status == 401 and screen.content_type != "image/png"
-    for path in ("/act", "/panic", "/logout"):
-        refused = await client.post(path, data={"key": "news:1", "action": "approve", "on": "1"})
+    for path in ("/act", "/panic", "/logout", "/announcement"):
+        refused = await client.post(
+            path, data={"key": "news:1", "action": "approve", "on": "1", "text": "Hi"}
+        )
         assert refused.status == 403, path
     assert wall.store.decision("news:1") is None and not wall.store.panic()
+    assert wall.store.announcement() is None
     assert wall.hub.posts("mention") == []
 
 

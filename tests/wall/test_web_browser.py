@@ -1,7 +1,8 @@
 """The moderation page in real headless Chromium (Debian's), driven by Playwright (issue 5).
 
-What comms do: log in, approve a post awaiting approval, pin one, press panic and release it; what
-an attacker tries: a forged form, a wrong token, a post whose text is HTML and script.
+What comms do: log in, approve a post awaiting approval, pin one, press panic and release it,
+publish an announcement and withdraw it; what an attacker tries: a forged form, a wrong token, a post
+whose text is HTML and script.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pytest
 from playwright.async_api import Browser, ConsoleMessage, Dialog, Page, async_playwright
 
 from tests.wall.test_web import HOSTILE, TOKEN, Wall, mention, wall  # noqa: F401  (the fixture)
+from widgets.announcement import AnnouncementPanel
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -150,3 +152,38 @@ async def test_forged_forms_and_wrong_tokens_are_refused(wall: Wall, tab: Tab) -
     session = next(c for c in cookies if c["name"] == "wall_session")
     assert session["httpOnly"] and session["sameSite"] == "Strict" and session["expires"] > 0
     assert TOKEN not in str(cookies)
+
+
+async def test_comms_publish_an_announcement_the_wall_shows_it(wall: Wall, tab: Tab) -> None:  # noqa: F811
+    page = tab.page
+    await tab.login()
+    form = page.locator("form.announce-form")
+    await form.get_by_label("Titre").fill("Exercice incendie")
+    await form.get_by_label("Message").fill("Sortie par l'escalier B <b>calmement</b>")
+    await form.get_by_label("Adresse du QR code").fill("ftp://intra.example/feu")  # a URL, but not http(s)
+    await form.get_by_role("button", name="Publier").click()
+    await page.get_by_text("L'annonce n'a pas été publiée").wait_for()
+    await page.get_by_text("l'adresse du QR code doit être une adresse web complète").wait_for()
+    assert wall.hub.announcement() is None
+    assert await form.get_by_label("Message").input_value() == "Sortie par l'escalier B <b>calmement</b>"
+
+    await form.get_by_label("Adresse du QR code").fill("https://intra.example/feu")
+    await form.get_by_role("button", name="Publier").click()
+    published = page.locator("section.announce .published")
+    await published.get_by_text("Publiée par Alice").wait_for()
+    assert await published.locator(".text").inner_text() == "Sortie par l'escalier B <b>calmement</b>"
+    announcement = wall.hub.announcement()
+    assert announcement is not None and announcement.qr == "https://intra.example/feu"
+    (panel,) = [p for p in wall.window.rotator.panels() if isinstance(p, AnnouncementPanel)]
+    assert panel.has_content() and panel.text_label.full_text() == "Sortie par l'escalier B <b>calmement</b>"
+    assert wall.window.current_panel() is panel  # nothing else approved yet: the lobby sees it
+    first = page.locator("section.audit tbody tr").first
+    assert (
+        "publish announcement" in await first.inner_text() and "Exercice incendie" in await first.inner_text()
+    )
+
+    await published.get_by_role("button", name="Retirer l'annonce").click()
+    await page.get_by_text("Aucune annonce publiée").wait_for()
+    assert wall.hub.announcement() is None and not panel.has_content()
+    assert "withdraw announcement" in await page.locator("section.audit tbody tr").first.inner_text()
+    assert tab.dialogs == []

@@ -12,6 +12,7 @@ from PySide6.QtCore import QRect
 from PySide6.QtGui import QImage
 
 from wall.config import BrandingSettings, PanelSettings, WallSection
+from wall.decisions import PublishedAnnouncement
 from wall.hub import Hub
 from widgets.announcement import AnnouncementPanel
 from widgets.qr import QUIET_MODULES, QrCodeView, display_address
@@ -195,3 +196,58 @@ def test_without_a_message_the_panel_is_empty_and_skipped(
     assert isinstance(bare, AnnouncementPanel)
     assert not bare.has_content()
     assert current(window) is window.rotator.panels()[1]
+
+
+DRILL = PublishedAnnouncement(
+    "Exercice incendie à 15 h", "Sortie par l'escalier B.", "https://intra.example/feu"
+)
+
+
+def test_a_published_announcement_replaces_the_configured_one_until_withdrawn(
+    hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow]
+) -> None:
+    window = open_window(hub, wall_fr, [ANNOUNCEMENT])
+    panel = announcement(window)
+    hub.set_announcement(DRILL)
+    settle(hub, window)
+    texts = labels_text(panel)
+    assert DRILL.title in texts and DRILL.text in texts and "intra.example/feu" in texts
+    assert ANNOUNCEMENT.text not in texts and ANNOUNCEMENT.title not in texts
+    assert panel.qr.data() == DRILL.qr and panel.qr.isVisibleTo(panel)
+    assert not panel.picture.isVisibleTo(panel)  # the configured picture illustrates the configured text
+    assert panel.card.width() > 0.5 * panel.width()  # laid out again without the picture
+    assert window.header.title_label.text() == "Annonce"
+
+    hub.set_announcement(PublishedAnnouncement("", "Bonne année à tous !"))  # no title, no code
+    settle(hub, window)
+    assert labels_text(panel) == ["Bonne année à tous !"]
+    assert not panel.qr_card.isVisibleTo(panel) and panel.card.width() > 0.9 * panel.width()
+
+    hub.set_announcement(None)  # withdrawn: the config's message, picture and code again
+    settle(hub, window)
+    texts = labels_text(panel)
+    assert ANNOUNCEMENT.title in texts and ANNOUNCEMENT.text in texts
+    assert panel.picture.isVisibleTo(panel) and panel.qr.data() == URL
+
+
+def test_without_an_announcement_panel_a_published_one_joins_every_playlist(
+    hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow]
+) -> None:
+    window = open_window(hub, wall_fr, [PanelSettings(type="clock"), PanelSettings(type="mentions")])
+    window.set_playlist([1])
+    assert window.rotator.playlist() == [1] and len(window.rotator.panels()) == 2
+    hub.set_announcement(DRILL)
+    extra = window.rotator.panels()[2]
+    assert isinstance(extra, AnnouncementPanel) and extra.has_content()
+    assert window.rotator.playlist() == [1, 2]
+    assert current(window) is extra  # the mentions panel had nothing to show
+    window.set_playlist([0])  # the schedule's lunchtime playlist: still in the rotation
+    assert window.rotator.playlist() == [0, 2]
+    hub.set_announcement(PublishedAnnouncement("", "Deuxième annonce"))
+    assert len(window.rotator.panels()) == 3 and extra.text_label.full_text() == "Deuxième annonce"
+    hub.set_announcement(None)
+    assert not extra.has_content()
+    window.rotator.advance()
+    assert current(window) is not extra  # skipped while nothing is published
+    window.set_playlist(None)
+    assert window.rotator.playlist() == [0, 1, 2]

@@ -78,3 +78,44 @@ def test_unreadable_logo_falls_back_to_the_brand_name(
         window = open_window(hub, WallSection(branding=BrandingSettings(name="ACME", logo=path)), [MENTIONS])
         assert not window.header.has_logo_image()
         assert "ACME" in labels_text(window.header)
+
+
+LONG_TITLE = "Ce que nos clients et nos équipes disent de Maison Lumière cette semaine"
+
+
+def test_a_long_title_on_a_portrait_screen_ends_with_an_ellipsis_after_a_whole_word(
+    hub: Hub, open_window: Callable[..., WallWindow]
+) -> None:
+    wall = WallSection(branding=BrandingSettings(name="Maison Lumière"))
+    window = open_window(hub, wall, [PanelSettings(type="mentions", title=LONG_TITLE)])
+    window.resize(1080, 1920)
+    settle(hub, window)
+    title = window.header.title_label
+    shown = title.text()
+    assert title.full_text() == LONG_TITLE
+    assert shown.endswith("…") and len(shown) > 5
+    assert LONG_TITLE.startswith(shown[:-1])
+    assert LONG_TITLE[len(shown) - 1] == " "  # cut between two words, never inside one
+    # What is shown fits beside the clock, which stays whole.
+    assert title.fontMetrics().horizontalAdvance(shown) <= title.width()
+    assert title.geometry().right() < window.header.date_label.geometry().left()
+    assert window.header.clock_label.text() == "14:30"
+    assert window.header.logo_label.text() == "Maison Lumière"
+    # On a landscape screen more of the same title shows.
+    window.resize(1920, 1080)
+    settle(hub, window)
+    assert len(title.text()) > len(shown) and LONG_TITLE.startswith(title.text().rstrip("…"))
+
+
+def test_a_long_brand_name_is_cut_after_a_word_and_leaves_the_title_room(
+    hub: Hub, open_window: Callable[..., WallWindow]
+) -> None:
+    name = "Société Coopérative des Artisans Luminaires de la Région Hauts-de-France"
+    window = open_window(hub, WallSection(branding=BrandingSettings(name=name)), [PanelSettings(type="fans")])
+    window.resize(1080, 1920)
+    settle(hub, window)
+    brand = window.header.logo_label
+    assert brand.text().endswith("…") and name.startswith(brand.text()[:-1])
+    assert name[len(brand.text()) - 1] == " "
+    assert brand.width() <= window.width() * 0.35
+    assert window.header.title_label.text()  # the title still shows (whole or cut)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from PySide6.QtGui import QColor, QFontMetricsF
+from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPainter
 from PySide6.QtWidgets import QApplication
 
 from wall.config import BrandingSettings, WallSection
+from widgets.backdrop import Backdrop
 from widgets.clock import BACKGROUND as CLOCK_BACKGROUND
 from widgets.clock import DATE_COLOUR as CLOCK_DATE
 from widgets.clock import TIME_COLOUR as CLOCK_TIME
@@ -55,10 +58,15 @@ def test_every_text_colour_reads_on_its_background_whatever_the_brand_colour(
 ) -> None:
     """WCAG AA (4.5:1) for every pair of text and background the screens paint."""
     theme = Theme.for_wall(WallSection(branding=BrandingSettings(theme=mode, accent=accent)))
+    assert too_low(theme) == {}
+
+
+def too_low(theme: Theme) -> dict[str, float]:
+    """The pairs of text and background whose contrast is below WCAG AA (4.5:1), with their ratio."""
     pairs = {
         "header name": (theme.accent_text if theme.dark else theme.text, theme.window),
         "header text": (theme.text, theme.window),
-        "header date": (theme.muted, theme.window),
+        "header date": (theme.muted_on(theme.window), theme.window),
         "card text": (theme.text, theme.surface),
         "card handle and time": (theme.muted, theme.surface),
         "internal card text": (theme.text, theme.internal_surface),
@@ -77,11 +85,71 @@ def test_every_text_colour_reads_on_its_background_whatever_the_brand_colour(
         "clock time": (CLOCK_TIME, CLOCK_BACKGROUND),
         "clock date": (CLOCK_DATE, CLOCK_BACKGROUND),
     }
-    low = {name: round(contrast(fg, bg), 2) for name, (fg, bg) in pairs.items() if contrast(fg, bg) < 4.5}
-    assert low == {}
+    return {name: round(contrast(fg, bg), 2) for name, (fg, bg) in pairs.items() if contrast(fg, bg) < 4.5}
 
 
 def test_contrast_is_the_wcag_ratio(qapp: QApplication) -> None:
     assert contrast(QColor("#000000"), QColor("#ffffff")) == pytest.approx(21.0)
     assert contrast(QColor("#777777"), QColor("#ffffff")) == pytest.approx(4.48, abs=0.01)
     assert contrast(QColor("#e4002b"), QColor("#000000")) < 4.5  # why the brand colour is adjusted
+
+
+# --- a branded background colour or picture (issue 7) -----------------------------------------
+BACKGROUNDS = ["#ffffff", "#f0e6d2", "#ffd700", "#e4002b", "#102a43", "#000000"]
+
+
+@pytest.mark.parametrize("background", BACKGROUNDS)
+@pytest.mark.parametrize("mode", ["dark", "light"])
+def test_a_background_colour_is_darkened_or_lightened_until_text_reads_on_it(
+    qapp: QApplication, mode: str, background: str
+) -> None:
+    branding = BrandingSettings(theme=mode, accent="#ffd700", background=[background])
+    theme = Theme.for_wall(WallSection(branding=branding))
+    assert too_low(theme) == {}
+    # A colour that already reads is kept as it is: the brand's colour, not a grey approximation.
+    if contrast(theme.text, QColor(background)) >= 4.5:
+        assert theme.panel.name() == background
+
+
+def picture(tmp_path: Path, kind: str) -> Path:
+    """A picture file: all white, all black, or stripes of every brightness with fine detail."""
+    image = QImage(640, 360, QImage.Format.Format_RGB32)
+    image.fill(QColor("#ffffff" if kind == "white" else "#000000"))
+    if kind == "stripes":
+        painter = QPainter(image)
+        for x in range(0, 640, 4):
+            painter.fillRect(x, 0, 2, 360, QColor.fromHsv((x * 7) % 360, 60, 255 - (x % 256)))
+        painter.fillRect(300, 100, 1, 1, QColor("#ffffff"))  # one bright pixel on black
+        painter.end()
+    path = tmp_path / f"{kind}.png"
+    assert image.save(str(path), "PNG")  # type: ignore[call-overload]
+    return path
+
+
+def darkest_and_brightest(image: QImage) -> list[QColor]:
+    colours = {image.pixel(x, y) for y in range(0, image.height(), 3) for x in range(image.width())}
+    return [QColor(c) for c in colours]
+
+
+@pytest.mark.parametrize("kind", ["white", "black", "stripes"])
+@pytest.mark.parametrize("colour", [None, "#102a43", "#f0e6d2"])
+@pytest.mark.parametrize("mode", ["dark", "light"])
+def test_text_reads_on_every_spot_of_a_background_picture(
+    qapp: QApplication, tmp_path: Path, mode: str, colour: str | None, kind: str
+) -> None:
+    path = str(picture(tmp_path, kind))
+    branding = BrandingSettings(theme=mode, background=[colour, path] if colour else [path])
+    theme = Theme.for_wall(WallSection(branding=branding))
+    backdrop = theme.backdrop
+    assert isinstance(backdrop, Backdrop)
+    assert too_low(theme) == {}
+    muted = theme.muted_on(theme.panel)
+    shown = backdrop.pixmap(backdrop.picture.size()).toImage()
+    low = {
+        spot.name(): round(min(contrast(theme.text, spot), contrast(muted, spot)), 2)
+        for spot in darkest_and_brightest(shown)
+        if min(contrast(theme.text, spot), contrast(muted, spot)) < 4.5
+    }
+    assert low == {}
+    if kind == "stripes":  # the picture still shows through the veil
+        assert len({c.name() for c in darkest_and_brightest(shown)}) > 20
