@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from wall.model import Batch, PostKind
+from wall.model import Batch, Post, PostKind
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024  # a feed or API page larger than this is refused, not parsed
 _TAG = re.compile(r"^#?[^\W_][\w-]*$")
@@ -418,6 +418,65 @@ def text_hashtags(text: str) -> tuple[str, ...]:
         if tag and tag not in tags:
             tags.append(tag)
     return tuple(tags)
+
+
+class RecentWindow:
+    """What a source that reads its newest posts again at each poll remembers, to report new posts,
+    edits of posts shown, posts shown again (unhidden, republished) and posts that vanished: the
+    highest id read, and a signature (e.g. `updated_at`) of each post shown in the window read.
+
+    Used by APIs that neither page by "changed since" nor report deletions (Discourse, HumHub).
+    """
+
+    def __init__(self) -> None:
+        self.cursor: int | None = None
+        self.known: dict[int, str] = {}  # shown post id -> signature
+
+    def changes(self, found: Mapping[int, tuple[Post | None, str]]) -> Batch:
+        """The batch for one read of the window: post id -> (the post, or None when it may not be
+        shown any more, and its signature)."""
+        if not found:
+            return Batch()
+        lowest, highest = min(found), max(found)
+        floor = min(self.known) if self.known else None
+        posts: list[Post] = []
+        deleted: list[str] = []
+        known: dict[int, str] = {}
+        for pid in sorted(found, reverse=True):
+            post, signature = found[pid]
+            was = self.known.get(pid)
+            if post is None:
+                if was is not None:
+                    deleted.append(str(pid))
+                continue
+            known[pid] = signature
+            if self.cursor is None or pid > self.cursor:
+                posts.append(post)
+            elif was is not None:
+                if was != signature:
+                    posts.append(post)  # edited
+            elif floor is not None and pid >= floor:
+                posts.append(post)  # shown again
+        deleted.extend(str(pid) for pid in self.known if lowest <= pid <= highest and pid not in found)
+        self.known = known
+        self.cursor = highest if self.cursor is None else max(self.cursor, highest)
+        return Batch(posts=tuple(posts), deleted=tuple(deleted))
+
+    def state(self) -> dict[str, Any]:
+        """The highest post id read and the posts shown in the last window, to resume after a restart."""
+        return {"cursor": self.cursor, "known": {str(pid): sig for pid, sig in self.known.items()}}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Resume from `state()`; malformed entries are dropped."""
+        cursor = state.get("cursor")
+        self.cursor = cursor if isinstance(cursor, int) and not isinstance(cursor, bool) else None
+        known = state.get("known")
+        self.known = {}
+        if self.cursor is None or not isinstance(known, Mapping):
+            return
+        for key, signature in known.items():
+            if isinstance(key, str) and key.isdigit() and isinstance(signature, str):
+                self.known[int(key)] = signature
 
 
 def secret_value(secret: SecretStr | None) -> str:

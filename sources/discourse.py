@@ -48,6 +48,7 @@ from sources.base import (
     Fetched,
     HttpFetcher,
     RateLimited,
+    RecentWindow,
     SourceError,
     SourceSettings,
     TransientError,
@@ -128,8 +129,7 @@ class DiscourseSource:
         self.settings = settings
         self.http = http
         self.clock = clock
-        self._cursor: int | None = None
-        self._known: dict[int, str] = {}  # shown post id -> signature (updated_at|version)
+        self._window = RecentWindow()
         self._categories: frozenset[int] | None = None
 
     def __repr__(self) -> str:
@@ -147,51 +147,22 @@ class DiscourseSource:
             pid = post_id(item)
             if pid is not None:
                 by_id.setdefault(pid, item)
-        if not by_id:
-            return Batch()
-        lowest, highest = min(by_id), max(by_id)
-        floor = min(self._known) if self._known else None
-        posts: list[Post] = []
-        deleted: list[str] = []
-        known: dict[int, str] = {}
-        for pid in sorted(by_id, reverse=True):
-            item = by_id[pid]
-            in_scope = categories is None or item.get("category_id") in categories
-            post = self._parse(item) if in_scope else None
-            was = self._known.get(pid)
-            if post is None:
-                if was is not None:
-                    deleted.append(str(pid))
-                continue
-            signature = post_signature(item)
-            known[pid] = signature
-            if self._cursor is None or pid > self._cursor:
-                posts.append(post)
-            elif was is not None:
-                if was != signature:
-                    posts.append(post)  # edited
-            elif floor is not None and pid >= floor:
-                posts.append(post)  # shown again: unhidden, recovered, or moved into the category
-        deleted.extend(str(pid) for pid in self._known if lowest <= pid <= highest and pid not in by_id)
-        self._known = known
-        self._cursor = highest if self._cursor is None else max(self._cursor, highest)
-        return Batch(posts=tuple(posts), deleted=tuple(deleted))
+        found = {
+            pid: (
+                self._parse(item) if categories is None or item.get("category_id") in categories else None,
+                post_signature(item),
+            )
+            for pid, item in by_id.items()
+        }
+        return self._window.changes(found)
 
     def state(self) -> dict[str, Any]:
         """The highest post id read and the posts shown in the last window, to resume after a restart."""
-        return {"cursor": self._cursor, "known": {str(pid): sig for pid, sig in self._known.items()}}
+        return self._window.state()
 
     def restore(self, state: Mapping[str, Any]) -> None:
         """Resume from `state()`; malformed entries are dropped."""
-        cursor = state.get("cursor")
-        self._cursor = cursor if isinstance(cursor, int) and not isinstance(cursor, bool) else None
-        known = state.get("known")
-        self._known = {}
-        if self._cursor is None or not isinstance(known, Mapping):
-            return
-        for key, signature in known.items():
-            if isinstance(key, str) and key.isdigit() and isinstance(signature, str):
-                self._known[int(key)] = signature
+        self._window.restore(state)
 
     # -- fetching ---------------------------------------------------------------------------------
 
@@ -226,7 +197,7 @@ class DiscourseSource:
             page = latest_posts(payload, shown=redact_url(fetched.url))
             items.extend(page)
             ids = [pid for item in page if (pid := post_id(item)) is not None]
-            if self._cursor is None or not ids or min(ids) <= self._cursor:
+            if self._window.cursor is None or not ids or min(ids) <= self._window.cursor:
                 break
             before = min(ids)
         return items

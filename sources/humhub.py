@@ -47,6 +47,7 @@ from sources.base import (
     AuthError,
     ConfigError,
     HttpFetcher,
+    RecentWindow,
     SourceSettings,
     TransientError,
     check_api_root,
@@ -133,8 +134,7 @@ class HumHubSource:
         self.http = http
         self.clock = clock
         self.zone = ZoneInfo(settings.timezone)
-        self._cursor: int | None = None
-        self._known: dict[int, str] = {}  # shown post id -> updated_at
+        self._window = RecentWindow()
 
     def __repr__(self) -> str:
         return (
@@ -156,50 +156,16 @@ class HumHubSource:
             pid = post_id(item)
             if pid is not None:
                 by_id.setdefault(pid, item)
-        if not by_id:
-            return Batch()
-        lowest, highest = min(by_id), max(by_id)
-        floor = min(self._known) if self._known else None
-        posts: list[Post] = []
-        deleted: list[str] = []
-        known: dict[int, str] = {}
-        for pid in sorted(by_id, reverse=True):
-            item = by_id[pid]
-            post = self._parse(item)
-            was = self._known.get(pid)
-            if post is None:
-                if was is not None:
-                    deleted.append(str(pid))
-                continue
-            signature = post_signature(item)
-            known[pid] = signature
-            if self._cursor is None or pid > self._cursor:
-                posts.append(post)
-            elif was is not None:
-                if was != signature:
-                    posts.append(post)  # edited
-            elif floor is not None and pid >= floor:
-                posts.append(post)  # shown again: unarchived, made public, published
-        deleted.extend(str(pid) for pid in self._known if lowest <= pid <= highest and pid not in by_id)
-        self._known = known
-        self._cursor = highest if self._cursor is None else max(self._cursor, highest)
-        return Batch(posts=tuple(posts), deleted=tuple(deleted))
+        found = {pid: (self._parse(item), post_signature(item)) for pid, item in by_id.items()}
+        return self._window.changes(found)
 
     def state(self) -> dict[str, Any]:
         """The highest post id read and the posts shown in the last window, to resume after a restart."""
-        return {"cursor": self._cursor, "known": {str(pid): sig for pid, sig in self._known.items()}}
+        return self._window.state()
 
     def restore(self, state: Mapping[str, Any]) -> None:
         """Resume from `state()`; malformed entries are dropped."""
-        cursor = state.get("cursor")
-        self._cursor = cursor if isinstance(cursor, int) and not isinstance(cursor, bool) else None
-        known = state.get("known")
-        self._known = {}
-        if self._cursor is None or not isinstance(known, Mapping):
-            return
-        for key, signature in known.items():
-            if isinstance(key, str) and key.isdigit() and isinstance(signature, str):
-                self._known[int(key)] = signature
+        self._window.restore(state)
 
     # -- fetching ---------------------------------------------------------------------------------
 
@@ -238,7 +204,7 @@ class HumHubSource:
             items.extend(results)
             ids = [pid for item in results if (pid := post_id(item)) is not None]
             pages = payload.get("pages")
-            if self._cursor is None or not ids or min(ids) <= self._cursor:
+            if self._window.cursor is None or not ids or min(ids) <= self._window.cursor:
                 break
             if isinstance(pages, int) and page >= pages:
                 break
