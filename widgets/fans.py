@@ -214,8 +214,8 @@ class FanTile(QWidget):
         top.addWidget(self.mark)
         top.addWidget(self.account_label, 1)
         bottom = QHBoxLayout()
-        bottom.addWidget(self.change_label, 3)
-        bottom.addWidget(self.sparkline, 1)
+        bottom.addWidget(self.change_label, 1)  # today's change first; the line takes what is left
+        bottom.addWidget(self.sparkline)
         self._layout = QVBoxLayout(self)
         self._layout.addLayout(top)
         self._layout.addWidget(self.number_label, 1)
@@ -295,7 +295,7 @@ class FanTile(QWidget):
         self.change_label.setVisible(bool(change))
         style_label(
             self.change_label,
-            theme.font(Role.TILE_LABEL),
+            theme.font(Role.META),  # secondary to the number, like a card's time: it fits a third of a row
             theme.positive if change and change > 0 else theme.muted,
         )
         self.sparkline.set_values(trend.daily if trend is not None else (), theme.accent, theme.px(0.0035))
@@ -311,11 +311,11 @@ class FanTile(QWidget):
         self.mark.set_side(theme.px(0.065))
         self._bottom.setSpacing(theme.px(0.016))
         self.sparkline.setFixedHeight(theme.px(0.045))
-        self.sparkline.setMinimumWidth(theme.px(0.05))
+        self.sparkline.setFixedWidth(theme.px(0.085))
         style_label(self.account_label, theme.font(Role.TILE_LABEL), theme.text)
         style_label(self.number_label, theme.font(Role.BIG_NUMBER), theme.text)
         style_label(self.metric_label, theme.font(Role.TILE_LABEL), theme.muted)
-        style_label(self.change_label, theme.font(Role.TILE_LABEL), theme.muted)
+        style_label(self.change_label, theme.font(Role.META), theme.muted)
         if self._count is not None:
             self.set_count(self._count, self._trend)
         self.update()
