@@ -11,11 +11,11 @@ import shutil
 import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tests.servers.common import log_tail, wait_until_answering
 
 INSTALL_HINT = (
     "snac2 is not installed (no `snac` on PATH): run `sudo scripts/install-debian-deps.sh` "
@@ -134,26 +134,15 @@ class SnacServer:
         self.started_in = time.monotonic() - began
 
     def _wait_ready(self, deadline: float) -> None:
-        url = f"{self.base_url}/api/v1/instance"
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                raise SnacError(f"snac httpd exited with {self.process.returncode}: {self.log_tail()}")
-            try:
-                with urllib.request.urlopen(url, timeout=1) as answer:
-                    if answer.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.02)
-        self.stop()
-        raise SnacError(f"snac httpd did not answer {url} in time: {self.log_tail()}")
+        def failed(reason: str) -> SnacError:
+            self.stop()
+            return SnacError(f"snac httpd {reason}: {self.log_tail()}")
+
+        wait_until_answering(f"{self.base_url}/api/v1/instance", deadline, self.process, failed)
 
     def log_tail(self, lines: int = 20) -> str:
         """The last lines of the httpd log, for error messages."""
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        return log_tail(self.log_path, lines)
 
     def stop(self, grace: float = 1.0) -> None:
         """Stop the httpd process: SIGTERM, then SIGKILL after `grace` seconds.

@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from tests.servers.common import log_tail, wait_until_answering
+
 ROOT = Path(__file__).resolve().parents[2]
 SERVER_NAME = "localhost"
 INSTALL_HINT = (
@@ -154,26 +156,15 @@ class SynapseServer:
         self.started_in = time.monotonic() - began
 
     def _wait_ready(self, deadline: float) -> None:
-        url = f"{self.base_url}/health"
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                raise SynapseError(f"synapse exited with {self.process.returncode}: {self.log_tail()}")
-            try:
-                with urllib.request.urlopen(url, timeout=1) as answer:
-                    if answer.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise SynapseError(f"synapse did not answer {url} in time: {self.log_tail()}")
+        def failed(reason: str) -> SynapseError:
+            self.stop()
+            return SynapseError(f"synapse {reason}: {self.log_tail()}")
+
+        wait_until_answering(f"{self.base_url}/health", deadline, self.process, failed, poll=0.05)
 
     def log_tail(self, lines: int = 30) -> str:
         """The last lines of Synapse's output, for error messages."""
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        return log_tail(self.log_path, lines)
 
     def stop(self, grace: float = 5.0) -> None:
         """SIGTERM, then SIGKILL after `grace` seconds."""
