@@ -348,6 +348,7 @@ def _status(config: WallConfig, args: argparse.Namespace) -> int:
         statuses = {s.source: s for s in store.statuses()}
         runtime = store.meta("runtime")
         panic = store.panic()
+        announcement = store.announcement()
         try:
             awaiting = len(store.queue("awaiting", limit=100_000))
         except sqlite3.OperationalError:  # a store written before the moderation page existed
@@ -372,7 +373,8 @@ def _status(config: WallConfig, args: argparse.Namespace) -> int:
             }
         )
     if args.json:
-        moderation = {"panic": panic, "awaiting_approval": awaiting}
+        published = announcement.to_dict() if announcement is not None else None
+        moderation = {"panic": panic, "awaiting_approval": awaiting, "announcement": published}
         print(json.dumps({"running": runtime, "moderation": moderation, "sources": rows}, ensure_ascii=False))
         return 0
     if runtime:
@@ -388,6 +390,9 @@ def _status(config: WallConfig, args: argparse.Namespace) -> int:
     if panic:
         print("PANIC SCREEN ON: the wall shows only the logo (release it on the moderation page)")
     print(f"posts awaiting approval: {awaiting}")
+    if announcement is not None:
+        by = f" by {announcement.who}" if announcement.who else ""
+        print(f"announcement published{by}: {announcement.title or announcement.text[:60]}")
     headers = ("source", "type", "health", "last_success", "next_poll", "last_error")
     print_table(headers, [tuple(str(row[h]) for h in headers) for row in rows])
     return 0

@@ -426,7 +426,7 @@ class Store:
                 return
             self._db.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('announcement', ?)",
-                (json.dumps(announcement.to_dict(), ensure_ascii=False),),
+                (json.dumps(replace(announcement, who=who, at=now).to_dict(), ensure_ascii=False),),
             )
             detail = " — ".join(
                 part for part in (announcement.title, announcement.text, announcement.qr) if part

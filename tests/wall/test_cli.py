@@ -10,6 +10,10 @@ from pathlib import Path
 
 from pytest_httpserver import HTTPServer
 
+from wall.config import load_config
+from wall.decisions import PublishedAnnouncement
+from wall.services import open_store
+
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
 
@@ -155,3 +159,16 @@ def test_check_config_probe_reports_each_source(tmp_path: Path, httpserver: HTTP
     assert rows["masto"][0] == "needs_attention" and "401" in rows["masto"][1]
     assert rows["down"][0] == "failing" and "cannot reach" in rows["down"][1]
     assert rows["later"] == ["disabled"]
+
+
+def test_status_names_a_published_announcement(tmp_path: Path) -> None:
+    path = config(tmp_path, '[[sources]]\nname = "demo"\ntype = "demo"\n')
+    store = open_store(load_config(path, env={}))
+    try:
+        store.set_announcement(PublishedAnnouncement("Portes ouvertes samedi", "Venez nombreux"), "Léa")
+    finally:
+        store.close()
+    shown = wall("status", "--config", str(path))
+    assert "announcement published by Léa: Portes ouvertes samedi" in shown.stdout
+    data = json.loads(wall("status", "--json", "--config", str(path)).stdout)
+    assert data["moderation"]["announcement"]["title"] == "Portes ouvertes samedi"
