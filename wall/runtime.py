@@ -251,7 +251,9 @@ class WallRuntime:
         self.schedule.clock_when_closed = bool(config.schedule and config.schedule.outside_hours == "clock")
 
     def _notify_status(self) -> None:
-        self._record_runtime(self._problems)  # what `wall status` reads: panels on screen, memory
+        # What `wall status` reads (panels on screen, memory), written off the GUI thread: a
+        # synchronous SQLite commit every 30 s must not cost a frame on a slow SD card.
+        self._in_background(asyncio.to_thread(self.store.set_meta, "runtime", self._runtime(self._problems)))
         if self.schedule.is_open is False:
             systemd.notify("STATUS=closed (outside opening hours): screens black, polling paused")
         else:
@@ -328,8 +330,11 @@ class WallRuntime:
             self._watcher.addPath(str(self.config_path))
 
     def _record_runtime(self, problems: list[str]) -> None:
+        self.store.set_meta("runtime", self._runtime(problems))
+
+    def _runtime(self, problems: list[str]) -> dict[str, object]:
         self._problems = problems
-        runtime = {
+        return {
             "pid": os.getpid(),
             "started_at": self._started_at,
             "config_problems": problems,
@@ -338,7 +343,6 @@ class WallRuntime:
             "memory_mb": round(resident_mb(), 1),
             "updated_at": utcnow().isoformat(),
         }
-        self.store.set_meta("runtime", runtime)
 
     @staticmethod
     def _on_screen(window: WallWindow) -> str:
