@@ -132,6 +132,10 @@ class WallSection(Strict):
         return value
 
 
+DEFAULT_FEATURED_SECONDS = 8.0  # a post of 280 characters read from 3 m, and a glance at its picture
+MIN_FEATURED_SECONDS = 4  # below it the featured post changes before anyone has read it
+
+
 class PanelSettings(Strict):
     """One `[[panels]]` entry: a full-screen panel in the rotation."""
 
@@ -152,6 +156,13 @@ class PanelSettings(Strict):
     exclude: list[str] = Field(
         default_factory=list,
         description="trends: words and hashtags left out (the brand's own), e.g. ['Maison Lumière']",
+    )
+    featured_seconds: float = Field(
+        DEFAULT_FEATURED_SECONDS,
+        description=(
+            "mentions, internal: seconds each post stays featured while the panel is on screen, "
+            f"then the next one is (default {DEFAULT_FEATURED_SECONDS:g}; 0 keeps the newest featured)"
+        ),
     )
 
     @model_validator(mode="before")
@@ -184,6 +195,20 @@ class PanelSettings(Strict):
             raise ValueError(
                 "is missing: an announcement needs its message, "
                 'e.g. text = "Rejoignez le réseau interne de l\'entreprise"'
+            )
+        return value
+
+    @field_validator("featured_seconds")
+    @classmethod
+    def _featured_seconds(cls, value: float, info: ValidationInfo) -> float:
+        if info.data.get("type") not in (None, "mentions", "internal") and value != DEFAULT_FEATURED_SECONDS:
+            raise ValueError(
+                'is only read by mentions and internal panels: remove it, or set type = "mentions"'
+            )
+        if value != 0 and not MIN_FEATURED_SECONDS <= value <= 600:
+            raise ValueError(
+                f"{value:g} is out of range: use 0 (the newest post stays featured) or between "
+                f"{MIN_FEATURED_SECONDS} and 600 seconds (e.g. featured_seconds = 8)"
             )
         return value
 

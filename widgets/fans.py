@@ -1,5 +1,10 @@
 """The fans panel: one tile per audience counter, with a big locale-formatted number (`180 000`), the
-change since the start of the day, a 7-day line and a celebration the day a milestone is crossed."""
+change since the start of the day, a 7-day line and a celebration the day a milestone is crossed.
+
+At most four tiles share the screen, so the numbers keep 12 % of its height (issue 7): with more
+counters the panel shows pages of them, as even as can be (6 counters: 2 pages of 3), each for the
+panel's `duration`, turned with the wall's transition (`widgets.turn`).
+"""
 
 from __future__ import annotations
 
@@ -14,12 +19,14 @@ from PySide6.QtGui import (
     QColor,
     QFont,
     QFontMetricsF,
+    QHideEvent,
     QPainter,
     QPainterPath,
     QPaintEvent,
     QPalette,
     QPen,
     QResizeEvent,
+    QShowEvent,
 )
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
@@ -32,6 +39,7 @@ from widgets.marks import NetworkMark
 from widgets.panel import Panel, PanelContext
 from widgets.settings import PanelLook
 from widgets.theme import Role, Theme
+from widgets.turn import PanelTurn
 
 
 class BigNumberLabel(QLabel):
@@ -118,11 +126,22 @@ def counting_value(start: int, end: int, elapsed: float, duration: float = COUNT
     return start + round((end - start) * eased)
 
 
+PAGE_TILES = 4  # more tiles a screen and "182 340" no longer fits at 12 % of the height
+PORTRAIT_PAGE_TILES = 3  # one column: two would halve the numbers' width
+
+
+def page_sizes(count: int, per_page: int = PAGE_TILES) -> list[int]:
+    """How many tiles each page shows: as few pages as can be, as even as can be (7: [4, 3])."""
+    if count <= 0:
+        return []
+    pages = math.ceil(count / per_page)
+    small, extra = divmod(count, pages)
+    return [small + 1 if page < extra else small for page in range(pages)]
+
+
 def _columns(count: int, portrait: bool) -> int:
-    """Tiles a row: up to 3 on a landscape screen, up to 2 on a portrait one."""
-    if portrait:
-        return 1 if count <= 3 else 2
-    return 1 if count == 1 else 2 if count <= 4 else 3
+    """Tiles a row: 2 on a landscape screen (1 for a lone tile), 1 on a portrait one."""
+    return 1 if portrait or count == 1 else 2
 
 
 class Sparkline(QWidget):
@@ -195,6 +214,7 @@ class FanTile(QWidget):
         self._trend: Trend | None = None
         # Counting up: the value on screen moves from `_from` to `_to` from `_started` (ticker seconds).
         self._ticker = ticker
+        self._boost = 1.0
         self._shown: int | None = None
         self._from = self._to = 0
         self._started: float | None = None
@@ -320,8 +340,16 @@ class FanTile(QWidget):
             self.set_count(self._count, self._trend)
         self.update()
 
+    def set_number_boost(self, boost: float) -> None:
+        """Let the number grow `boost` times the theme's size where the tile is wide enough (a
+        portrait screen: its theme is sized for its width, its tiles have room for more)."""
+        if boost != self._boost:
+            self._boost = boost
+            if self._count is not None:
+                self._show_number()
+
     def _number_size(self) -> int:
-        return self._theme.font(Role.BIG_NUMBER).pixelSize()
+        return round(self._theme.font(Role.BIG_NUMBER).pixelSize() * self._boost)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         """A rounded tile with a thin brand-coloured line at the top."""
@@ -344,25 +372,99 @@ class FansPanel(Panel):
         self, context: PanelContext, settings: PanelLook, theme: Theme, parent: QWidget | None = None
     ) -> None:
         super().__init__(context, settings, theme, parent)
-        self._shown: list[tuple[Count, Trend]] = []
+        self._all: list[tuple[Count, Trend]] = []  # every counter of the panel, all pages
+        self._shown: list[tuple[Count, Trend]] = []  # the counters of the page on screen
+        self._page = 0
         self._ticker: Callable[[], float] = time.monotonic
         self._portrait = False
         self.tiles: list[FanTile] = []
         self._number_peers: list[BigNumberLabel] = []
+        self._boost = 1.0  # see `FanTile.set_number_boost`
         self._grid = QGridLayout(self.content)
+        self._turn = PanelTurn(self, context.look.transition)
+        self._page_timer = QTimer(self)
+        self._page_timer.setSingleShot(True)
+        self._page_timer.timeout.connect(self.next_page)
         self.apply_theme(theme)
         context.hub.counts_changed.connect(self.refresh)
         self.refresh()
 
     def has_content(self) -> bool:
         """True when at least one counter is shown."""
-        return bool(self._shown)
+        return bool(self._all)
 
     def set_ticker(self, ticker: Callable[[], float]) -> None:
-        """The seconds clock the counting-up animation follows (tests step it by hand)."""
+        """The seconds clock the counting-up animation and page turns follow (tests step it by hand)."""
         self._ticker = ticker
+        self._turn.set_ticker(ticker)
         for tile in self.tiles:
             tile.set_ticker(ticker)
+
+    # --- pages ---------------------------------------------------------------------------------
+    def page_count(self) -> int:
+        """How many pages the counters take (0 without counters)."""
+        return len(self._page_sizes())
+
+    def _page_sizes(self) -> list[int]:
+        return page_sizes(len(self._all), PORTRAIT_PAGE_TILES if self._portrait else PAGE_TILES)
+
+    def page(self) -> int:
+        """The page on screen (0 is the first)."""
+        return self._page
+
+    def duration_ms(self) -> int:
+        """Each page stays the panel's `duration`."""
+        return super().duration_ms() * max(1, self.page_count())
+
+    def turn(self) -> PanelTurn:
+        """The transition between pages."""
+        return self._turn
+
+    def next_page(self) -> None:
+        """Turn to the next page, with the wall's transition when on screen (the last page stays:
+        the rotator moves on, or calls `shown_again`)."""
+        if self._page + 1 < self.page_count():
+            self._page += 1
+            self._turn.turn(self._show_page)
+        self._schedule_page_turn()
+
+    def shown_again(self) -> None:
+        """The rotator keeps this panel on screen for another round (it is the only one): start
+        again from the first page."""
+        if self._page != 0:
+            self._page = 0
+            self._turn.turn(self._show_page)
+        self._schedule_page_turn()
+
+    def _schedule_page_turn(self) -> None:
+        self._page_timer.stop()
+        if self.isVisible() and self._page + 1 < self.page_count():
+            self._page_timer.start(super().duration_ms())
+
+    def _show_page(self, *, lay_out: bool = False) -> None:
+        sizes = self._page_sizes()
+        self._page = min(self._page, max(0, len(sizes) - 1))
+        start = sum(sizes[: self._page])
+        shown = self._all[start : start + (sizes[self._page] if sizes else 0)]
+        if lay_out or len(shown) != len(self._shown):
+            self._lay_out_tiles(len(shown), self._portrait)
+        self._shown = shown
+        for tile, (count, trend) in zip(self.tiles, shown, strict=True):
+            tile.set_count(count, trend)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """On screen: the next page comes after `duration`."""
+        super().showEvent(event)
+        self._schedule_page_turn()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        """Off screen: back to the first page, ready for the next time."""
+        self._page_timer.stop()
+        self._turn.finish()
+        if self._page != 0:
+            self._page = 0
+            self._show_page()
+        super().hideEvent(event)
 
     @cached_property
     def zone(self) -> ZoneInfo:
@@ -378,28 +480,35 @@ class FansPanel(Panel):
             (c, count_trend(c, hub.count_history(c.key), now=now, zone=self.zone, milestones=milestones))
             for c in counts
         ]
-        if shown == self._shown:
+        if shown == self._all:
             return
-        if len(shown) != len(self._shown):
-            self._lay_out_tiles(len(shown), self._portrait)
-        self._shown = shown
-        for tile, (count, trend) in zip(self.tiles, shown, strict=True):
-            tile.set_count(count, trend)
+        self._all = shown
+        self._show_page()
         self.show_content(bool(shown))
+        if not self._page_timer.isActive():  # counters arrive every poll: they must not delay a turn
+            self._schedule_page_turn()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
-        """Fewer, wider tiles a row on a portrait screen."""
-        portrait = event.size().height() > event.size().width()
+        """A portrait screen shows its tiles in one column, fewer a page, with numbers as wide as
+        the tiles allow (its theme is sized for its width: see `WallWindow.resizeEvent`)."""
+        self._turn.finish()  # its pictures no longer fit
+        size = event.size()
+        portrait = size.height() > size.width()
+        boost = max(1.0, self.window().height() / max(1, self.theme.height)) if portrait else 1.0
+        for tile in self.tiles:
+            tile.set_number_boost(boost)
+        self._boost = boost
         if portrait != self._portrait:
             self._portrait = portrait
-            self._lay_out_tiles(len(self.tiles), portrait)
+            self._show_page(lay_out=True)
+            self._schedule_page_turn()
         super().resizeEvent(event)
 
     def _lay_out_tiles(self, count: int, portrait: bool) -> None:
         while len(self.tiles) < count:
-            self.tiles.append(
-                FanTile(self.context.language, self.theme, self._number_peers, ticker=self._ticker)
-            )
+            tile = FanTile(self.context.language, self.theme, self._number_peers, ticker=self._ticker)
+            tile.set_number_boost(self._boost)
+            self.tiles.append(tile)
         for tile in self.tiles:
             self._grid.removeWidget(tile)
             tile.hide()

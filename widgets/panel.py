@@ -93,6 +93,13 @@ class Panel(QWidget):
         """How long the panel stays on screen."""
         return round(self.settings.duration * 1000)
 
+    def shown_again(self) -> None:
+        """The rotator keeps this panel on screen for another round (no other panel has content)."""
+
+    def visible_page(self) -> QWidget | None:
+        """`content` or the empty-state label, whichever is shown."""
+        return self._pages.currentWidget()
+
     def empty_label(self) -> QLabel:
         """The label showing the empty-state message."""
         return self._empty

@@ -1,7 +1,13 @@
-"""A panel of posts of one kind: the newest one featured large, the next ones as compact cards.
+"""A panel of posts of one kind: one featured large, the others as compact cards.
 
 Landscape screens put the featured post on the left and the others in a column beside it; portrait
 screens (taller than wide) put the featured post on top and the others below it.
+
+The newest post is featured first; while the panel stays on screen each of the others takes its
+turn every `featured_seconds` (the compact cards keep the rest, newest first), with the wall's
+transition: a crossfade, or the featured card sliding while the rest crossfades (`widgets.turn`).
+The turns go on where they stopped the next time the panel comes on screen, so over a few rounds
+every post shown gets its time in the large card; a new post is featured at once.
 
 The hub may announce changes often; the panel redoes work only when the posts it shows changed
 (posts are compared whole, which covers keys and `edited_at`), and it reuses its card widgets.
@@ -12,10 +18,11 @@ places (`widgets.arrival`) instead of jumping; off screen, the panel just update
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QCoreApplication, QEasingCurve, QEvent, QPoint, QRect, Qt, QTimer
-from PySide6.QtGui import QHideEvent, QPainter, QPixmap, QRegion, QResizeEvent
+from PySide6.QtGui import QHideEvent, QPainter, QPixmap, QRegion, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QBoxLayout, QGridLayout, QSizePolicy, QWidget
 
 from wall.model import Post, PostKind
@@ -23,12 +30,16 @@ from widgets.arrival import ArrivalOverlay, Layout, plan
 from widgets.cards import PostCard
 from widgets.motion import Tween
 from widgets.panel import Panel, PanelContext
-from widgets.settings import PanelLook
+from widgets.settings import PanelLook, PostsLook
 from widgets.theme import Theme
+from widgets.turn import PanelTurn
 
 TIME_REFRESH_MS = 20_000  # "il y a 5 min" must not lag by more than a fraction of a minute
 MAX_COMPACT_ROWS = 4
 ARRIVAL_MS = 500  # new posts sliding in
+# A featured post does not change in the last seconds on screen: the turn (about 0.9 s) must be over
+# before the rotator takes its picture of the panel for the next transition (0.9 s before the switch).
+FEATURE_TAIL_SECONDS = 2.0
 
 
 def arrival_shift(before: Sequence[Post], after: Sequence[Post]) -> int:
@@ -54,6 +65,13 @@ class PostsPanel(Panel):
     ) -> None:
         super().__init__(context, settings, theme, parent)
         self._shown: list[Post] = []
+        self._featured_index = 0  # which of `_shown` is in the large card
+        self._ticker: Callable[[], float] = time.monotonic
+        self._on_screen_since = 0.0  # ticker seconds
+        self._turn = PanelTurn(self, context.look.transition)
+        self._feature_timer = QTimer(self)
+        self._feature_timer.setSingleShot(True)
+        self._feature_timer.timeout.connect(self.feature_next)
         self._arrival = ArrivalOverlay(self)
         self._arrival_motion = Tween(ARRIVAL_MS, QEasingCurve.Type.InOutCubic, parent=self)
         self._arrival_motion.progressed.connect(self._arrival.set_progress)
@@ -109,6 +127,10 @@ class PostsPanel(Panel):
         """True when at least one post is shown."""
         return bool(self._shown)
 
+    def featured_post(self) -> Post | None:
+        """The post in the large card."""
+        return self._shown[self._featured_index] if self._shown else None
+
     def refresh(self) -> None:
         """Show the newest `limit` posts; cards whose post did not change are left alone."""
         posts = self.filter_sources(self.context.hub.posts(self.kind), lambda post: post.source)
@@ -116,25 +138,89 @@ class PostsPanel(Panel):
         if shown == self._shown:
             return
         shift = arrival_shift(self._shown, shown)
+        self._turn.finish()  # the cards show what they are meant to before anything moves
         self.finish_arrival()  # a second arrival starts from the real cards
-        if shift and self.isVisible() and self._arrival_motion.duration_ms() > 0:
+        featured = self.featured_post()
+        if shift:
+            index = 0  # a new post is featured at once
+        elif featured is not None and (same := [i for i, p in enumerate(shown) if p.key == featured.key]):
+            index = same[0]  # an edit, a deletion elsewhere: the featured post stays
+        else:
+            index = min(self._featured_index, max(0, len(shown) - 1))
+        moving = shift and self.isVisible() and self._arrival_motion.duration_ms() > 0
+        cards_in_order = self._featured_index == 0
+        if moving and cards_in_order:  # the cards slide down a slot or more
             before = self._picture()
             self._arrival_from = (before, self._layout(), shift)
             self._arrival.cover(before, self.background())
             QTimer.singleShot(0, self, self._start_arrival)
-        self._shown = shown
-        for card, post in zip([self.featured, *self.compact], shown, strict=False):
+        self._shown, self._featured_index = shown, index
+        if moving and not cards_in_order:  # an older post was featured: a transition to the new one
+            self._turn.turn(self._fill_cards, self._featured_rect)
+        else:
+            self._fill_cards()
+        self.show_content(bool(shown))
+        if shift and self.isVisible():
+            self._schedule_feature()  # the new post gets its full time in the large card
+
+    def _fill_cards(self) -> None:
+        """The featured post in the large card, the others in the compact ones, newest first."""
+        shown, index = self._shown, self._featured_index
+        in_cards = [shown[index], *shown[:index], *shown[index + 1 :]] if shown else []
+        for card, post in zip([self.featured, *self.compact], in_cards, strict=False):
             card.set_post(post)
             card.show()
-        for card in [self.featured, *self.compact][len(shown) :]:
+        for card in [self.featured, *self.compact][len(in_cards) :]:
             card.hide()
-        self._column.setVisible(len(shown) > 1)
-        self.show_content(bool(shown))
+        self._column.setVisible(len(in_cards) > 1)
+
+    # --- the featured post's turns -------------------------------------------------------------
+    def featured_seconds(self) -> float:
+        """How long each post stays featured while on screen (0: the newest stays)."""
+        return float(self.settings.featured_seconds) if isinstance(self.settings, PostsLook) else 0.0
+
+    def turn(self) -> PanelTurn:
+        """The transition between featured posts."""
+        return self._turn
+
+    def feature_next(self) -> None:
+        """Feature the next post (after the oldest shown, the newest again), with the wall's
+        transition; not in the panel's last seconds on screen, nor while new posts slide in."""
+        self._schedule_feature()
+        if len(self._shown) < 2 or self.is_arriving() or self._turn.is_turning():
+            return
+        on_screen = self._ticker() - self._on_screen_since
+        if on_screen + FEATURE_TAIL_SECONDS > self.settings.duration:
+            return
+        self._featured_index = (self._featured_index + 1) % len(self._shown)
+        self._turn.turn(self._fill_cards, self._featured_rect)
+
+    def shown_again(self) -> None:
+        """The rotator keeps this panel on screen for another round: the turns go on."""
+        self._on_screen_since = self._ticker()
+
+    def _featured_rect(self) -> QRect:
+        return QRect(self.featured.mapTo(self, QPoint(0, 0)), self.featured.size())
+
+    def _schedule_feature(self) -> None:
+        self._feature_timer.stop()
+        seconds = self.featured_seconds()
+        if seconds > 0 and self.isVisible():
+            self._feature_timer.start(round(seconds * 1000))
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """On screen: the next post is featured after `featured_seconds`."""
+        super().showEvent(event)
+        self._on_screen_since = self._ticker()
+        self._schedule_feature()
 
     # --- new posts sliding in ------------------------------------------------------------------
     def set_ticker(self, ticker: Callable[[], float]) -> None:
-        """The seconds clock the arrival of new posts follows (tests move it, then `step_arrival`)."""
+        """The seconds clock the arrival of new posts and the featured turns follow (tests move it,
+        then call `step_arrival` or `turn().step()`)."""
+        self._ticker = ticker
         self._arrival_motion.set_ticker(ticker)
+        self._turn.set_ticker(ticker)
 
     def step_arrival(self) -> None:
         """One frame of new posts sliding in (its timer calls it; tests with a ticker too)."""
@@ -213,6 +299,8 @@ class PostsPanel(Panel):
 
     def hideEvent(self, event: QHideEvent) -> None:
         """Off screen, the cards need not move: show them as they are."""
+        self._feature_timer.stop()
+        self._turn.finish()
         self.finish_arrival()
         super().hideEvent(event)
 
@@ -222,6 +310,7 @@ class PostsPanel(Panel):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         """Featured post beside the others in landscape, above them in portrait."""
+        self._turn.finish()
         self.finish_arrival()  # the pictures no longer fit
         portrait = event.size().height() > event.size().width()
         if portrait != self.is_portrait():
@@ -234,6 +323,7 @@ class PostsPanel(Panel):
     def apply_theme(self, theme: Theme) -> None:
         """Resize margins and every card for a new window height."""
         super().apply_theme(theme)
+        self._turn.finish()
         self.finish_arrival()
         self._row.setContentsMargins(theme.gap, theme.gap, theme.gap, theme.gap)
         self._row.setSpacing(theme.gap)

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QEasingCurve, QRect, Qt, QTimer, Signal
-from PySide6.QtGui import QPainter, QPaintEvent, QPixmap, QResizeEvent
+from PySide6.QtCore import QEasingCurve, QPoint, QRect, Qt, QTimer, Signal
+from PySide6.QtGui import QPainter, QPaintEvent, QPixmap, QRegion, QResizeEvent
 from PySide6.QtWidgets import QStackedLayout, QWidget
 
 from widgets.motion import Tween
@@ -51,13 +51,18 @@ class FadeOverlay(QWidget):
         self._incoming: QPixmap | None = None
         self._progress = 0.0
         self._slide = False
+        self._slide_rect: QRect | None = None  # what slides (None: everything); the rest crossfades
         self.hide()
 
-    def begin(self, outgoing: QPixmap, incoming: QPixmap, *, slide: bool = False) -> None:
-        """Cover the parent, showing `outgoing` fully."""
+    def begin(
+        self, outgoing: QPixmap, incoming: QPixmap, *, slide: bool = False, slide_rect: QRect | None = None
+    ) -> None:
+        """Cover the parent, showing `outgoing` fully. With `slide` and a `slide_rect` (in the
+        parent's coordinates), only that part slides, inside its own edges; the rest crossfades."""
         self._outgoing, self._incoming = outgoing, incoming
         self._progress = 0.0
         self._slide = slide
+        self._slide_rect = slide_rect if slide else None
         self._generation += 1
         parent = self.parentWidget()
         if parent is not None:
@@ -71,19 +76,25 @@ class FadeOverlay(QWidget):
         self.update()
 
     def outgoing_x(self) -> int | None:
-        """Where the outgoing picture is drawn (None once it is dropped)."""
+        """Where the outgoing picture (or its sliding part) is drawn (None once it is dropped)."""
         if self._outgoing is None:
             return None
-        return -self._slide_offset() if self._slide else 0
+        return self._sliding_area().x() - self._slide_offset() if self._slide else 0
 
     def incoming_x(self) -> int | None:
-        """Where the incoming picture is drawn (None when the overlay is not covering)."""
+        """Where the incoming picture (or its sliding part) is drawn (None when not covering)."""
         if self._incoming is None:
             return None
-        return self.width() - self._slide_offset() if self._slide and self._outgoing is not None else 0
+        if not (self._slide and self._outgoing is not None):
+            return 0
+        area = self._sliding_area()
+        return area.x() + area.width() - self._slide_offset()
+
+    def _sliding_area(self) -> QRect:
+        return self._slide_rect if self._slide_rect is not None else QRect(0, 0, self.width(), self.height())
 
     def _slide_offset(self) -> int:
-        return round(self._progress * self.width())
+        return round(self._progress * self._sliding_area().width())
 
     def end(self, *, progressive: bool = False) -> None:
         """Uncover the parent: at once, or a strip every UNCOVER_STEP_MS from the top."""
@@ -115,16 +126,30 @@ class FadeOverlay(QWidget):
             self.uncovered.emit()
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        """Crossfade: the incoming screen, then the outgoing one fading out. Slide: both side by side."""
-        incoming_x = self.incoming_x()
-        if self._incoming is None or incoming_x is None:
+        """Crossfade: the incoming screen, then the outgoing one fading out. Slide: both side by
+        side (with a `slide_rect`, that part slides and the rest crossfades)."""
+        incoming, outgoing = self._incoming, self._outgoing
+        if incoming is None:
             return
         painter = QPainter(self)
-        painter.drawPixmap(incoming_x, -self.y(), self._incoming)  # uncovering moves the overlay down
-        if self._outgoing is not None:
-            if not self._slide:
+        painter.translate(0, -self.y())  # uncovering moves the overlay down; draw in the parent's place
+        if outgoing is None or not self._slide:
+            painter.drawPixmap(0, 0, incoming)
+            if outgoing is not None:
                 painter.setOpacity(1.0 - self._progress)
-            painter.drawPixmap(self.outgoing_x() or 0, -self.y(), self._outgoing)
+                painter.drawPixmap(0, 0, outgoing)
+            return
+        area, offset = self._sliding_area(), self._slide_offset()
+        if self._slide_rect is not None:  # around the sliding part: a crossfade
+            around = QRegion(0, 0, self.width(), self.height()).subtracted(QRegion(area))
+            painter.setClipRegion(around)
+            painter.drawPixmap(0, 0, incoming)
+            painter.setOpacity(1.0 - self._progress)
+            painter.drawPixmap(0, 0, outgoing)
+            painter.setOpacity(1.0)
+        painter.setClipRect(area)
+        painter.drawPixmap(QPoint(area.x() - offset, area.y()), outgoing, area)
+        painter.drawPixmap(QPoint(area.x() + area.width() - offset, area.y()), incoming, area)
 
 
 class PanelRotator(QWidget):
@@ -234,7 +259,11 @@ class PanelRotator(QWidget):
 
     def advance(self) -> None:
         """Show the next panel that has content (or the first panel when none has any)."""
-        self._show(self._next_index(), fade=True)
+        index = self._next_index()
+        current = self.current_panel()
+        if index == self._index and current is not None:
+            current.shown_again()
+        self._show(index, fade=True)
 
     def _next_index(self) -> int:
         order = self.playlist()

@@ -98,3 +98,12 @@ class AnnouncementLook(PanelLook, Protocol):
 
     @property
     def qr(self) -> str: ...
+
+
+@runtime_checkable
+class PostsLook(PanelLook, Protocol):
+    """A `mentions` or `internal` panel entry: how long each post stays featured (0: the newest
+    stays). A panel entry without it (a test double) keeps the newest post featured."""
+
+    @property
+    def featured_seconds(self) -> float: ...

@@ -6,13 +6,16 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 
+import pytest
 from PySide6.QtCore import QPoint
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFontMetricsF
+from pytestqt.qtbot import QtBot
 
 from wall.config import PanelSettings, WallSection
 from wall.hub import Hub
 from wall.model import Count
-from widgets.fans import COUNT_UP_SECONDS, FansPanel, FanTile, counting_value
+from widgets.fans import COUNT_UP_SECONDS, FansPanel, FanTile, counting_value, page_sizes
+from widgets.rotator import FADE_MS
 from widgets.window import WallWindow
 
 from .conftest import current, labels_text, make_count, settle
@@ -229,3 +232,158 @@ def test_counting_value_eases_out_and_ends_exactly() -> None:
     assert counting_value(0, 1000, 0.8) > 500  # half the time, well past half the way
     assert counting_value(0, 1000, COUNT_UP_SECONDS) == 1000
     assert counting_value(1000, 900, 99.0) == 900
+
+
+# --- pages: never more than 4 tiles a screen, so the numbers keep 12 % of its height -------------
+
+
+def accounts(count: int) -> list[Count]:
+    """`count` counters with six-digit values (the widest the demo has), "@acct0"… in order."""
+    return [make_count(182_340 + i, account=f"@acct{i}") for i in range(count)]
+
+
+def number_share(panel: FansPanel, height: int) -> float:
+    """The cap height of the numbers on screen, as a share of the screen height."""
+    sizes = {QFontMetricsF(tile.number_label.shown_font()).capHeight() for tile in panel.tiles}
+    assert len(sizes) == 1, "tiles side by side show their numbers at one size"
+    return sizes.pop() / height
+
+
+def test_page_sizes_are_as_few_and_as_even_as_can_be() -> None:
+    assert page_sizes(0) == []
+    assert page_sizes(4) == [4]
+    assert page_sizes(5) == [3, 2]
+    assert page_sizes(6) == [3, 3]
+    assert page_sizes(7) == [4, 3]
+    assert page_sizes(12) == [4, 4, 4]
+    assert page_sizes(7, 3) == [3, 2, 2]
+
+
+@pytest.mark.parametrize("count", [6, 12])
+@pytest.mark.parametrize("size", [(1920, 1080), (3840, 2160)])
+def test_many_counters_are_shown_a_page_at_a_time_with_numbers_at_12_percent(
+    hub: Hub,
+    wall_fr: WallSection,
+    open_window: Callable[..., WallWindow],
+    count: int,
+    size: tuple[int, int],
+) -> None:
+    hub.set_counts(accounts(count))
+    window = open_window(hub, wall_fr, [FANS])
+    window.resize(*size)
+    settle(hub, window)
+    panel = current(window)
+    assert isinstance(panel, FansPanel)
+    pages = page_sizes(count)
+    assert panel.page_count() == len(pages)
+    assert panel.duration_ms() == len(pages) * 15_000  # each page stays the panel's duration
+    seen: list[str] = []
+    for page, tiles in enumerate(pages):
+        assert panel.page() == page
+        texts = [t for t in labels_text(panel) if t.startswith("@acct")]
+        assert len(texts) == tiles == len(panel.tiles)
+        seen += texts
+        window.grab()
+        assert number_share(panel, size[1]) >= 0.12, f"page {page}"
+        panel.next_page()  # the window is shown: this one fades to the next page
+        panel.turn().finish()
+        settle(hub, window)
+    assert seen == [f"@acct{i}" for i in range(count)]  # every counter once, in order
+
+
+def test_a_portrait_screen_shows_one_column_with_numbers_as_wide_as_the_tiles(
+    hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow]
+) -> None:
+    hub.set_counts(accounts(6))
+    window = open_window(hub, wall_fr, [FANS])
+    window.resize(1080, 1920)
+    settle(hub, window)
+    window.grab()
+    panel = current(window)
+    assert isinstance(panel, FansPanel)
+    assert panel.page_count() == 2 and len(panel.tiles) == 3
+    assert len({tile.x() for tile in panel.tiles}) == 1  # one column
+    # "182 340" cannot be 12 % of 1920 px high in 1080 px: it fills its tile's width instead,
+    # twice the size a landscape-sized theme gives it.
+    assert number_share(panel, 1920) >= 0.10
+    tile = panel.tiles[0]
+    width = QFontMetricsF(tile.number_label.shown_font()).horizontalAdvance(tile.number_label.text())
+    assert width >= 0.9 * tile.number_label.width()
+
+
+def test_a_page_turn_crossfades_from_the_old_page_to_the_new_one(
+    hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow], qtbot: QtBot
+) -> None:
+    hub.set_counts(accounts(6))
+    window = open_window(hub, wall_fr, [FANS])
+    panel = current(window)
+    assert isinstance(panel, FansPanel)
+    ticker = Ticker()
+    panel.set_ticker(ticker)
+    before = window.grab().toImage()
+    panel.next_page()
+    turn = panel.turn()
+    qtbot.waitUntil(turn.is_moving, timeout=2000)  # both pictures taken, a strip at a time
+    overlay = turn.overlay()
+    assert overlay.isVisible() and overlay.geometry() == panel.rect()
+    # Under the overlay the tiles already show the second page…
+    assert "@acct3" in labels_text(panel) and "@acct0" not in labels_text(panel)
+    # …while the screen still shows the first one, then a blend, then the second page.
+    assert window.grab().toImage() == before
+    ticker.now += FADE_MS / 2000
+    turn.step()
+    halfway = window.grab().toImage()
+    assert halfway != before
+    ticker.now += FADE_MS / 1000
+    turn.step()
+    qtbot.waitUntil(lambda: not turn.is_turning(), timeout=2000)
+    after = window.grab().toImage()
+    assert after not in (before, halfway)
+    assert panel.page() == 1
+
+
+def test_off_screen_the_panel_goes_back_to_its_first_page(
+    hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow]
+) -> None:
+    hub.set_counts(accounts(6))
+    window = open_window(hub, wall_fr, [FANS, PanelSettings(type="clock")])
+    panel = current(window)
+    assert isinstance(panel, FansPanel)
+    panel.next_page()
+    panel.turn().finish()
+    assert panel.page() == 1 and "@acct3" in labels_text(panel)
+    window.rotator.advance()  # the clock comes on screen
+    settle(hub, window)
+    assert window.current_panel() is not panel
+    assert panel.page() == 0 and "@acct0" in labels_text(panel)  # ready for its next time
+
+
+def test_the_only_panel_starts_again_from_its_first_page(
+    hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow]
+) -> None:
+    hub.set_counts(accounts(6))
+    window = open_window(hub, wall_fr, [FANS])
+    panel = current(window)
+    assert isinstance(panel, FansPanel)
+    panel.next_page()
+    panel.turn().finish()
+    panel.next_page()  # the last page stays: the rotator decides what comes next
+    panel.turn().finish()
+    assert panel.page() == 1
+    window.rotator.advance()  # nothing else to show: the same panel, another round
+    panel.turn().finish()
+    assert window.current_panel() is panel and panel.page() == 0
+
+
+def test_new_counters_do_not_delay_the_next_page(
+    hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow], qtbot: QtBot
+) -> None:
+    hub.set_counts(accounts(6))
+    window = open_window(hub, wall_fr, [PanelSettings(type="fans", duration=3)])
+    panel = current(window)
+    assert isinstance(panel, FansPanel)
+    for step in range(4):  # a poll every 0.5 s, for 2 s
+        qtbot.wait(500)
+        hub.set_counts([make_count(182_340 + step * 10, account="@acct0"), *accounts(6)[1:]])
+        settle(hub)
+    qtbot.waitUntil(lambda: panel.page() == 1, timeout=2500)  # 3 s after it came on screen

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QPoint, QRect
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from wall.config import ConfigProblems, PanelSettings, WallSection, load_config
@@ -51,8 +52,11 @@ def visibly_differing(a: QImage, b: QImage, levels: int = 24) -> int:
     few levels on an antialiased edge, which nobody sees; a card out of place moves it by far more.
     """
     assert a.size() == b.size()
-    one = bytes(a.convertToFormat(QImage.Format.Format_RGB32).constBits())
-    two = bytes(b.convertToFormat(QImage.Format.Format_RGB32).constBits())
+    # The converted images are kept in names: `constBits()` points into them, and a temporary would
+    # be freed before `bytes()` reads it (garbage pixels, or a segfault).
+    first = a.convertToFormat(QImage.Format.Format_RGB32)
+    second = b.convertToFormat(QImage.Format.Format_RGB32)
+    one, two = bytes(first.constBits()), bytes(second.constBits())
     stride, count = a.width() * 4, 0
     for row in range(0, len(one), stride):
         if one[row : row + stride] == two[row : row + stride]:
@@ -271,3 +275,184 @@ def test_arrival_shift_counts_posts_pushed_down_only() -> None:
     assert arrival_shift(posts(2, 1), posts(2, 1)) == 0
     assert arrival_shift([], posts(1)) == 0
     assert arrival_shift(posts(2, 1), posts(4, 3)) == 0  # nothing left to slide
+
+
+# --- the featured post's turns --------------------------------------------------------------------
+
+
+def featured_window(
+    hub: Hub,
+    open_window: Callable[..., WallWindow],
+    *,
+    transition: str = "crossfade",
+    **panel: object,
+) -> tuple[WallWindow, PostsPanel, Ticker]:
+    window = open_window(
+        hub, WallSection(transition=transition), [PanelSettings(type="mentions", limit=4, **panel)]
+    )
+    panel_widget = current(window)
+    assert isinstance(panel_widget, PostsPanel)
+    ticker = Ticker()
+    panel_widget.set_ticker(ticker)
+    panel_widget.shown_again()  # on screen since the ticker's now
+    return window, panel_widget, ticker
+
+
+def on_screen(window: WallWindow, widget: QWidget) -> QImage:
+    """What the screen shows where `widget` is."""
+    return window.grab(QRect(widget.mapTo(window, QPoint(0, 0)), widget.size())).toImage()
+
+
+def featured_text(panel: PostsPanel) -> list[str]:
+    return [text for text in labels_text(panel.featured) if text.startswith("Message")]
+
+
+def compact_texts(panel: PostsPanel) -> list[str]:
+    return [text for card in panel.compact for text in labels_text(card) if text.startswith("Message")]
+
+
+def test_each_post_takes_its_turn_in_the_large_card_with_a_crossfade(
+    hub: Hub, open_window: Callable[..., WallWindow], qtbot: QtBot
+) -> None:
+    hub.set_posts("mention", posts(3, 2, 1))
+    window, panel, ticker = featured_window(hub, open_window)
+    assert featured_text(panel) == ["Message numéro 3"]
+    before = panel.grab().toImage()
+
+    panel.feature_next()
+    turn = panel.turn()
+    qtbot.waitUntil(turn.is_moving, timeout=2000)
+    # Underneath, the next post is featured and the others stay newest first…
+    assert featured_text(panel) == ["Message numéro 2"]
+    assert compact_texts(panel) == ["Message numéro 3", "Message numéro 1"]
+    # …while the screen still shows the newest one: nothing jumps.
+    assert visibly_differing(on_screen(window, panel), before) == 0
+    ticker.now += FADE_MS / 2000
+    turn.step()
+    middle = panel.grab().toImage()
+    ticker.now += FADE_MS / 1000
+    turn.step()
+    qtbot.waitUntil(lambda: not turn.is_turning(), timeout=2000)
+    after = panel.grab().toImage()
+    change = differing(before, after, step=2)
+    assert change > 0
+    assert differing(middle, before, step=2) > change / 2 and differing(middle, after, step=2) > change / 2
+
+    for expected in ("Message numéro 1", "Message numéro 3"):  # the oldest, then the newest again
+        ticker.now += 4
+        panel.feature_next()
+        turn.finish()
+        assert featured_text(panel) == [expected]
+
+
+def test_with_slide_the_featured_card_slides_and_the_others_crossfade(
+    hub: Hub, open_window: Callable[..., WallWindow], qtbot: QtBot
+) -> None:
+    hub.set_posts("mention", posts(3, 2, 1))
+    window, panel, ticker = featured_window(hub, open_window, transition="slide")
+    card = QRect(panel.featured.mapTo(panel, QPoint(0, 0)), panel.featured.size())
+    kept = QRect(panel.compact[1].mapTo(panel, QPoint(0, 0)), panel.compact[1].size())  # post 1 stays
+    before = panel.grab().toImage()
+    panel.feature_next()
+    turn = panel.turn()
+    qtbot.waitUntil(turn.is_moving, timeout=2000)
+    overlay = turn.overlay()
+    assert (overlay.outgoing_x(), overlay.incoming_x()) == (card.x(), card.right() + 1)
+    ticker.now += FADE_MS / 2000
+    turn.step()
+    half = card.width() // 2
+    assert overlay.outgoing_x() == card.x() - half and overlay.incoming_x() == card.x() + card.width() - half
+    # Only the featured card slides: the card beside it that keeps its post does not move at all.
+    frame = on_screen(window, panel)
+    assert visibly_differing(frame.copy(kept), before.copy(kept)) == 0
+    assert differing(frame.copy(card), before.copy(card), step=2) > 0.01  # its text moved by half a card
+
+
+def test_no_turn_in_the_panels_last_seconds_on_screen(
+    hub: Hub, open_window: Callable[..., WallWindow]
+) -> None:
+    hub.set_posts("mention", posts(3, 2, 1))
+    _, panel, ticker = featured_window(hub, open_window, duration=15)
+    ticker.now += 13.5  # 1.5 s left: the rotator is about to take its picture of the panel
+    panel.feature_next()
+    assert not panel.turn().is_turning() and featured_text(panel) == ["Message numéro 3"]
+    panel.shown_again()  # the only panel, another round: turns go on
+    panel.feature_next()
+    panel.turn().finish()
+    assert featured_text(panel) == ["Message numéro 2"]
+
+
+def test_a_new_post_is_featured_at_once_even_when_an_older_one_was(
+    hub: Hub, open_window: Callable[..., WallWindow], qtbot: QtBot
+) -> None:
+    hub.set_posts("mention", posts(3, 2, 1))
+    window, panel, ticker = featured_window(hub, open_window)
+    panel.feature_next()
+    panel.turn().finish()
+    assert featured_text(panel) == ["Message numéro 2"]
+    before = on_screen(window, panel)
+
+    hub.set_posts("mention", posts(4, 3, 2, 1))
+    settle(hub)
+    # The cards are not in arrival order, so they do not slide down: a transition instead.
+    assert not panel.is_arriving() and panel.turn().is_turning()
+    assert visibly_differing(on_screen(window, panel), before) == 0
+    qtbot.waitUntil(panel.turn().is_moving, timeout=2000)
+    ticker.now += 1
+    panel.turn().step()
+    qtbot.waitUntil(lambda: not panel.turn().is_turning(), timeout=2000)
+    assert featured_text(panel) == ["Message numéro 4"]
+    assert compact_texts(panel) == ["Message numéro 3", "Message numéro 2", "Message numéro 1"]
+
+
+def test_an_edit_keeps_the_featured_post_and_off_screen_the_turns_wait(
+    hub: Hub, open_window: Callable[..., WallWindow]
+) -> None:
+    hub.set_posts("mention", posts(3, 2, 1))
+    window = open_window(
+        hub, WallSection(), [PanelSettings(type="mentions", limit=4), PanelSettings(type="clock")]
+    )
+    panel = current(window)
+    assert isinstance(panel, PostsPanel)
+    panel.set_ticker(Ticker())
+    panel.shown_again()
+    panel.feature_next()
+    panel.turn().finish()
+    edited = posts(3, 2, 1)
+    edited[1] = make_post("2", text="Message numéro 2, corrigé", minutes_ago=98)
+    hub.set_posts("mention", edited)
+    settle(hub)
+    assert featured_text(panel) == ["Message numéro 2, corrigé"]
+    window.rotator.advance()  # the clock comes on screen
+    settle(hub, window)
+    assert not panel.isVisible() and featured_text(panel) == ["Message numéro 2, corrigé"]
+    hub.set_posts("mention", [make_post("5", text="Message numéro 5", minutes_ago=1), *edited])
+    settle(hub)
+    assert featured_text(panel) == ["Message numéro 5"]  # off screen too, the newest comes first
+
+
+def test_featured_posts_turn_on_their_own_every_featured_seconds(
+    hub: Hub, open_window: Callable[..., WallWindow], qtbot: QtBot
+) -> None:
+    hub.set_posts("mention", posts(3, 2, 1))
+    window = open_window(hub, WallSection(), [PanelSettings(type="mentions", limit=4, featured_seconds=4)])
+    panel = current(window)
+    assert isinstance(panel, PostsPanel)
+    qtbot.wait(3000)
+    assert featured_text(panel) == ["Message numéro 3"]
+    qtbot.waitUntil(lambda: featured_text(panel) == ["Message numéro 2"], timeout=2500)
+
+
+def test_featured_seconds_is_checked_in_the_config(tmp_path: Path) -> None:
+    path = tmp_path / "wall.toml"
+    path.write_text('[[panels]]\ntype = "mentions"\nfeatured_seconds = 0\n', encoding="utf-8")
+    assert load_config(path, env={}).panels[0].featured_seconds == 0
+    for body, words in (
+        ('type = "mentions"\nfeatured_seconds = 2', "between 4 and 600"),
+        ('type = "fans"\nfeatured_seconds = 10', "only read by mentions and internal panels"),
+    ):
+        path.write_text(f"[[panels]]\n{body}\n", encoding="utf-8")
+        with pytest.raises(ConfigProblems) as problem:
+            load_config(path, env={})
+        message = str(problem.value)
+        assert "wall.toml" in message and "featured_seconds" in message and words in message

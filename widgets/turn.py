@@ -1,0 +1,160 @@
+"""Turning a panel from what it shows to what it shows next, while it stays on screen: the fans
+panel's next page of counters, the posts panel's next featured post (issue 7, item 6).
+
+It looks like the transitions between panels (`[wall] transition`, `widgets.rotator`): a crossfade,
+or a slide, which may be limited to one part of the panel (the featured card) while the rest
+crossfades. It costs like them too, so no frame misses its 16 ms on a software-rendered screen:
+
+1. the panel as it is now is drawn into a picture, a strip per event-loop turn;
+2. that picture covers the panel (an opaque overlay: Qt stops repainting what is beneath), and the
+   change is made underneath;
+3. the panel as it is now is drawn again, a strip per turn;
+4. the overlay blends or slides the two pictures, then uncovers the panel a strip per frame, so its
+   first real paint is spread over several frames as well.
+
+A turn asked for while the panel is hidden, or while one is under way, is made at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QCoreApplication, QEasingCurve, QEvent, QObject, QPoint, QRect, Qt, QTimer, Signal
+from PySide6.QtGui import QPainter, QPixmap, QRegion
+from PySide6.QtWidgets import QWidget
+
+from widgets.motion import Tween
+from widgets.panel import Panel
+from widgets.rotator import FADE_MS, PREPARE_STEP_MS, PREPARE_STRIPS, FadeOverlay
+
+
+class PanelTurn(QObject):
+    """Turns `panel` with its window's transition; `finished` once the new state is fully uncovered."""
+
+    finished = Signal()
+
+    def __init__(self, panel: Panel, transition: str, duration_ms: int = FADE_MS) -> None:
+        super().__init__(panel)
+        self._panel = panel
+        self._slide = transition == "slide"
+        self._overlay = FadeOverlay(panel)
+        easing = QEasingCurve.Type.InOutCubic if self._slide else QEasingCurve.Type.InOutQuad
+        self._motion = Tween(duration_ms, easing, parent=self)
+        self._motion.progressed.connect(self._overlay.set_progress)
+        self._motion.finished.connect(lambda: self._overlay.end(progressive=True))
+        self._overlay.uncovered.connect(self.finished)
+        self._change: Callable[[], None] | None = None  # made once the first picture is taken
+        self._slide_rect: Callable[[], QRect | None] | None = None
+        self._before: _Picture | None = None
+        self._after: _Picture | None = None
+        self._generation = 0
+
+    def overlay(self) -> FadeOverlay:
+        """The pictures drawn over the panel while it turns."""
+        return self._overlay
+
+    def set_ticker(self, ticker: Callable[[], float]) -> None:
+        """The seconds clock the motion follows (tests move it by hand, then call `step`)."""
+        self._motion.set_ticker(ticker)
+
+    def step(self) -> None:
+        """One frame of the motion (its timer calls it; tests with a ticker too)."""
+        self._motion.step()
+
+    def is_turning(self) -> bool:
+        """True from `turn()` until the new state is fully uncovered."""
+        return (
+            self._change is not None
+            or self._after is not None
+            or self._motion.is_running()
+            or (self._overlay.isVisible())
+        )
+
+    def is_moving(self) -> bool:
+        """True while the two pictures blend or slide (after both are taken)."""
+        return self._motion.is_running()
+
+    def turn(self, change: Callable[[], None], slide_rect: Callable[[], QRect | None] | None = None) -> None:
+        """Make `change` to the panel with a transition; `slide_rect` tells, once the change is
+        made, which part slides (None: the whole panel). Hidden, or while turning, it is at once."""
+        if self.is_turning() or not self._panel.isVisible() or self._motion.duration_ms() == 0:
+            self.finish()
+            change()
+            return
+        self._generation += 1
+        self._change, self._slide_rect = change, slide_rect
+        self._before = _Picture(self._panel)
+        QTimer.singleShot(0, self, lambda g=self._generation: self._take_before(g))
+
+    def finish(self) -> None:
+        """End any turn under way at once: its change is made, the overlay goes."""
+        change, self._change = self._change, None
+        self._generation += 1
+        self._before = self._after = None
+        self._motion.stop()
+        self._overlay.end()
+        if change is not None:
+            change()
+
+    def _take_before(self, generation: int) -> None:
+        picture = self._before
+        if generation != self._generation or picture is None:
+            return
+        picture.step()
+        if not picture.done:
+            QTimer.singleShot(PREPARE_STEP_MS, self, lambda: self._take_before(generation))
+            return
+        change, self._change = self._change, None
+        self._overlay.begin(picture.pixmap, picture.pixmap)  # covers: the change is made unseen
+        if change is not None:
+            change()
+        for _ in range(3):  # lay the changed panel out now, not at its next paint
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        self._after = _Picture(self._panel)
+        QTimer.singleShot(PREPARE_STEP_MS, self, lambda: self._take_after(generation))
+
+    def _take_after(self, generation: int) -> None:
+        after, before = self._after, self._before
+        if generation != self._generation or after is None or before is None:
+            return
+        after.step()
+        if not after.done:
+            QTimer.singleShot(PREPARE_STEP_MS, self, lambda: self._take_after(generation))
+            return
+        self._before = self._after = None
+        rect = self._slide_rect() if self._slide_rect is not None else None
+        self._overlay.begin(before.pixmap, after.pixmap, slide=self._slide, slide_rect=rect)
+        self._motion.start()
+
+
+class _Picture:
+    """The panel as it would be painted (its background and its visible page, not the overlays
+    drawn over it), taken a strip at a time."""
+
+    def __init__(self, panel: Panel) -> None:
+        self._panel = panel
+        size = panel.size()
+        self.pixmap = QPixmap(size)
+        self.pixmap.fill(Qt.GlobalColor.transparent)  # as `grab()` does: text is antialiased the same way
+        height = max(1, -(-size.height() // PREPARE_STRIPS))
+        self._strips = [QRect(0, top, size.width(), height) for top in range(0, size.height(), height)]
+
+    @property
+    def done(self) -> bool:
+        return not self._strips
+
+    def step(self) -> None:
+        """Draw the next strip."""
+        strip = self._strips.pop(0)
+        panel = self._panel
+        painter = QPainter(self.pixmap)
+        painter.setClipRect(strip)
+        panel.theme.paint_panel(painter, QRect(QPoint(0, 0), panel.size()), panel.background())
+        painter.end()
+        page = panel.visible_page()
+        if page is not None:
+            inside = QRect(strip.translated(-page.x(), -page.y()))
+            page.render(self.pixmap, page.pos() + inside.topLeft(), QRegion(inside), _CHILDREN)
+
+
+_CHILDREN = QWidget.RenderFlag.DrawChildren
