@@ -30,11 +30,11 @@ from sources.base import HttpFetcher, Source
 from wall.config import WallConfig
 from wall.consent import shown_posts, split
 from wall.counts import HISTORY_WINDOW, daily_history
-from wall.decisions import Decision, PostAction, PublishedAnnouncement, author_key
+from wall.decisions import BlockedAuthor, Decision, PostAction, PublishedAnnouncement, author_key
 from wall.hub import Hub
 from wall.images import MAX_DOWNLOAD_BYTES, ImageLoader
 from wall.memory import release_free_memory
-from wall.model import POST_KINDS, Batch, Count, Post, PostKind, SourceStatus, utcnow
+from wall.model import POST_KINDS, Author, Batch, Count, Post, PostKind, SourceStatus, utcnow
 from wall.moderation import Moderator
 from wall.paths import cache_dir
 from wall.poller import Poller, RetryPolicy
@@ -195,7 +195,9 @@ class Engine:
             post = self.store.post(key)
             if post is None or not (author := author_key(post)):
                 return None
-            self.store.block_author(author, who, post_key=key, now=self.clock())
+            self.store.block_author(
+                author, who, post_key=key, network=post.network, name=post.author.name, now=self.clock()
+            )
             kinds = {post.kind}
             for name, moderator in self.moderators.items():
                 moderator.block(author)
@@ -208,6 +210,42 @@ class Engine:
         log.info("moderation: block author %r (post %r) by %r", done[0], key, who)
         await self._refresh(done[1])
         return True
+
+    async def unblock_author(self, author: str, who: str) -> bool:
+        """Unblock an author blocked from the page: their stored posts are judged again now, and those
+        every other rule and decision allow come back on screen. False when they were not blocked."""
+
+        def unblock() -> set[PostKind] | None:
+            if not self.store.unblock_author(author, who, now=self.clock()):
+                return None
+            kinds: set[PostKind] = set()
+            for name, moderator in self.moderators.items():
+                moderator.unblock(author)
+                kinds |= self.store.set_verdicts(moderator.judge_many(self.store.posts_of(name)))
+            return kinds
+
+        kinds: set[PostKind] | None = await self._in_db(unblock)
+        if kinds is None:
+            return False
+        log.info("moderation: unblock author %r by %r", author, who)
+        await self._refresh(kinds)
+        return True
+
+    async def blocked_authors(self) -> list[BlockedAuthor]:
+        """Authors blocked from the page, newest first, each marked when `wall.toml` blocks them too."""
+
+        def listed() -> list[BlockedAuthor]:
+            marked = []
+            for blocked in self.store.blocked_author_list():
+                # The key is the handle when the post had one, else the display name (`author_key`).
+                handle = blocked.author if blocked.author != blocked.name else ""
+                author = Author(blocked.name or blocked.author, handle)
+                in_config = any(m.blocked_by_settings(author) for m in self.moderators.values())
+                marked.append(replace(blocked, in_config=in_config))
+            return marked
+
+        found: list[BlockedAuthor] = await self._in_db(listed)
+        return found
 
     async def set_panic(self, on: bool, who: str) -> None:
         """Record the panic flag (the windows are switched by the caller, which owns them)."""

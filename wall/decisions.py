@@ -8,7 +8,8 @@ must survive that, so it lives in its own table and wins over the verdict:
 - `pin`: shown, and first on its panel (`unpin` turns it back into `approve`).
 
 Blocking an author is stronger than an earlier approval: a blocked author's posts are never shown.
-Every action is written to the audit log: who, when, what, which post.
+Unblocking them lets their stored posts be judged again: those every other rule and decision allow
+come back. Every action is written to the audit log: who, when, what, which post.
 
 Comms can also publish an announcement from the page (issue 7 item 5): it replaces the configured
 one on every announcement panel until it is withdrawn; the page checks it with the config's own
@@ -76,6 +77,21 @@ def status_of(verdict: Verdict | None, decision: Decision | None) -> Status:
 def author_key(post: Post) -> str:
     """What `block author` stores: the handle when the network gives one, else the display name."""
     return post.author.handle.strip() or post.author.name.strip()
+
+
+@dataclass(frozen=True, slots=True)
+class BlockedAuthor:
+    """An author blocked from the moderation page: the handle or name the block matches (`author_key`),
+    what the page showed of them, who blocked them and when. `in_config`: `wall.toml`'s own
+    `blocked_authors` hide them too, so unblocking them on the page alone brings nothing back."""
+
+    author: str
+    who: str
+    at: datetime
+    network: str = ""
+    name: str = ""
+    post_key: str = ""
+    in_config: bool = False
 
 
 # --- announcements published from the moderation page -------------------------------------------

@@ -12,7 +12,7 @@ from PySide6.QtCore import QBuffer, QIODevice, Qt
 
 from wall.app import Engine
 from wall.config import WallConfig
-from wall.decisions import AuditEntry, PostAction, PublishedAnnouncement, QueueItem
+from wall.decisions import AuditEntry, BlockedAuthor, PostAction, PublishedAnnouncement, QueueItem
 from wall.store import Store
 from wall.web import WebServer
 from widgets.window import WallWindow
@@ -63,6 +63,14 @@ class WallDesk:
     async def act(self, key: str, action: PostAction, who: str) -> bool:
         """Apply a person's action; the screen follows within a second."""
         return await self._engine().act(key, action, who)
+
+    async def blocked_authors(self) -> list[BlockedAuthor]:
+        """Authors blocked from the page, newest first."""
+        return await self._engine().blocked_authors()
+
+    async def unblock_author(self, author: str, who: str) -> bool:
+        """Unblock an author; their posts that every other rule allows are back within a second."""
+        return await self._engine().unblock_author(author, who)
 
     async def set_panic(self, on: bool, who: str) -> None:
         """Record the flag, then switch every window at once."""

@@ -253,7 +253,8 @@ class Moderator:
     """Applies one `ModerationSettings` to posts; remembers what it needs for flood and duplicates.
 
     `blocked_authors` adds handles or names blocked from the moderation page (kept in the store) to
-    the configured ones; `block` adds one more while the wall runs.
+    the configured ones; `block` adds one more while the wall runs, `unblock` takes one of those off
+    again (never a configured one: `wall.toml` stays the authority for its own list).
     """
 
     def __init__(self, settings: ModerationSettings, *, blocked_authors: Iterable[str] = ()) -> None:
@@ -262,9 +263,9 @@ class Moderator:
         words += settings.blocked_words
         unique = dict.fromkeys(words)  # keeps order: the reason names the first matching entry
         self._words = [(word, word_pattern(word)) for word in unique]
-        self._blocked: list[tuple[str, str]] = []
-        self._blocked_names: set[str] = set()
-        for author in [*settings.blocked_authors, *blocked_authors]:
+        self._configured = _AuthorList(settings.blocked_authors)
+        self._page_blocked: dict[str, _AuthorList] = {}
+        for author in blocked_authors:
             self.block(author)
         self._trusted = [_handle_parts(a) for a in settings.trusted_authors]
         self._flood_allowed: dict[str, bool] = {}  # post key -> passed the cap when first judged
@@ -316,10 +317,16 @@ class Moderator:
 
     def block(self, author: str) -> None:
         """Hide every later post by `author` (a handle such as @user@host, or a display name)."""
-        if not author.strip().lstrip("@"):
-            return
-        self._blocked.append(_handle_parts(author))
-        self._blocked_names.add(fold(author.strip()))
+        if author.strip().lstrip("@"):
+            self._page_blocked[author] = _AuthorList([author])
+
+    def unblock(self, author: str) -> None:
+        """Undo `block(author)`: their next judged posts pass if every other rule lets them."""
+        self._page_blocked.pop(author, None)
+
+    def blocked_by_settings(self, author: Author) -> bool:
+        """True when the settings' own `blocked_authors` (not the page's) hide `author`."""
+        return self._configured.matches(author)
 
     def forget(self, key: str) -> None:
         """Drop what is remembered about a deleted post, so its slot and its text are free again."""
@@ -344,10 +351,9 @@ class Moderator:
         return bool(user) and (user, domain) in self._trusted
 
     def _is_blocked(self, author: Author) -> bool:
-        user, domain = _handle_parts(author.handle)
-        if user and any(u == user and d in ("", domain) for u, d in self._blocked):
-            return True
-        return bool(author.name.strip()) and fold(author.name.strip()) in self._blocked_names
+        return self._configured.matches(author) or any(
+            blocked.matches(author) for blocked in self._page_blocked.values()
+        )
 
     def _language_allowed(self, language: str) -> bool:
         code = language.strip().lower()
@@ -370,6 +376,22 @@ class Moderator:
         if not text:
             return False  # image-only posts are not copies of each other
         return self._text_owner.setdefault(text, post.key) != post.key
+
+
+class _AuthorList:
+    """Blocked handles or display names: an entry matches a post's handle (an entry without a domain
+    matches that user on any host) or its display name (case and accents ignored)."""
+
+    def __init__(self, entries: Iterable[str]) -> None:
+        kept = [e for e in entries if e.strip().lstrip("@")]
+        self._handles = [_handle_parts(e) for e in kept]
+        self._names = {fold(e.strip()) for e in kept}
+
+    def matches(self, author: Author) -> bool:
+        user, domain = _handle_parts(author.handle)
+        if user and any(u == user and d in ("", domain) for u, d in self._handles):
+            return True
+        return bool(author.name.strip()) and fold(author.name.strip()) in self._names
 
 
 def _author_key(author: Author) -> str:

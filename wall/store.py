@@ -3,9 +3,9 @@
 Posts are upserted by key (source + id), so re-polling is idempotent and an edit replaces the
 old text; deletions remove the row; each source keeps at most `max_posts_per_source` posts.
 Every count observation that changes a value is kept (30 days) for deltas and sparklines.
-People's moderation decisions, the authors they blocked, the panic flag, the announcement published
-from the page and the audit log of their actions are kept apart from the rules' verdicts, so
-re-judging never undoes them (`wall.decisions`).
+People's moderation decisions, the authors they blocked (until unblocked), the panic flag, the
+announcement published from the page and the audit log of their actions are kept apart from the
+rules' verdicts, so re-judging never undoes them (`wall.decisions`).
 The database runs in WAL mode with `synchronous=FULL`: a kill -9 or a power cut loses nothing that
 was committed. Methods are synchronous and thread-safe; the poller calls `apply` from a worker
 thread so SQLite never blocks the GUI thread.
@@ -22,7 +22,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from wall.decisions import AuditEntry, Decision, PublishedAnnouncement, QueueFilter, QueueItem
+from wall.decisions import (
+    AuditEntry,
+    BlockedAuthor,
+    Decision,
+    PublishedAnnouncement,
+    QueueFilter,
+    QueueItem,
+)
 from wall.model import Batch, Count, Post, PostKind, SourceStatus, as_utc, utcnow
 from wall.moderation import BLOCKED_AUTHOR, Verdict
 
@@ -58,7 +65,14 @@ CREATE TABLE IF NOT EXISTS decisions (
     who TEXT NOT NULL,
     at REAL NOT NULL
 );
-CREATE TABLE IF NOT EXISTS blocked_authors (author TEXT PRIMARY KEY, who TEXT NOT NULL, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS blocked_authors (
+    author TEXT PRIMARY KEY,
+    who TEXT NOT NULL,
+    at REAL NOT NULL,
+    network TEXT NOT NULL DEFAULT '',
+    name TEXT NOT NULL DEFAULT '',
+    post_key TEXT NOT NULL DEFAULT ''
+);
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at REAL NOT NULL,
@@ -114,6 +128,10 @@ class Store:
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(posts)")}
         if "verdict" not in columns:  # a store written before moderation existed
             self._db.execute("ALTER TABLE posts ADD COLUMN verdict TEXT")
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(blocked_authors)")}
+        for column in ("network", "name", "post_key"):  # blocks made before the page listed them
+            if column not in columns:
+                self._db.execute(f"ALTER TABLE blocked_authors ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
         self._db.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
         )
@@ -378,21 +396,69 @@ class Store:
             row = self._db.execute("SELECT decision FROM decisions WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
-    def block_author(self, author: str, who: str, *, post_key: str = "", now: datetime | None = None) -> None:
-        """Add `author` (handle or name) to the stored blocklist, and audit it."""
+    def block_author(
+        self,
+        author: str,
+        who: str,
+        *,
+        post_key: str = "",
+        network: str = "",
+        name: str = "",
+        now: datetime | None = None,
+    ) -> None:
+        """Add `author` (handle or name) to the stored blocklist, with the network and display name of
+        the post it was blocked from (for the page's list), and audit it."""
         now = now or utcnow()
         with self._lock, self._transaction():
             self._db.execute(
-                "INSERT OR IGNORE INTO blocked_authors (author, who, at) VALUES (?,?,?)",
-                (author, who, as_utc(now).timestamp()),
+                "INSERT OR IGNORE INTO blocked_authors (author, who, at, network, name, post_key) "
+                "VALUES (?,?,?,?,?,?)",
+                (author, who, as_utc(now).timestamp(), network, name, post_key),
             )
             self._audit(now, who, "block author", post_key, author)
+
+    def unblock_author(self, author: str, who: str, *, now: datetime | None = None) -> bool:
+        """Take `author` off the stored blocklist, and audit it; False when they were not on it."""
+        now = now or utcnow()
+        with self._lock, self._transaction():
+            gone = self._db.execute(
+                "DELETE FROM blocked_authors WHERE author = ? RETURNING post_key", (author,)
+            ).fetchone()
+            if gone is None:
+                return False
+            self._audit(now, who, "unblock author", gone[0], author)
+        return True
 
     def blocked_authors(self) -> list[str]:
         """Authors blocked from the moderation page, oldest first."""
         with self._lock:
             rows = self._db.execute("SELECT author FROM blocked_authors ORDER BY at, author").fetchall()
         return [r[0] for r in rows]
+
+    def blocked_author_list(self) -> list[BlockedAuthor]:
+        """Authors blocked from the moderation page, newest first, as the page lists them. A block made
+        before the list existed takes its post from the audit log, and its network from that post
+        when it is still stored."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT b.author, b.who, b.at, b.network, b.name, "
+                "COALESCE(NULLIF(b.post_key, ''), (SELECT a.post_key FROM audit a "
+                "WHERE a.action = 'block author' AND a.detail = b.author ORDER BY a.id DESC LIMIT 1), '') "
+                "FROM blocked_authors b ORDER BY b.at DESC, b.author"
+            ).fetchall()
+            blocked = []
+            for author, who, at, network, name, post_key in rows:
+                if not network and post_key:
+                    row = self._db.execute(
+                        "SELECT json_extract(data, '$.network'), json_extract(data, '$.author_name') "
+                        "FROM posts WHERE key = ?",
+                        (post_key,),
+                    ).fetchone()
+                    if row is not None:
+                        network, name = row[0] or "", name or row[1] or ""
+                when = datetime.fromtimestamp(at, UTC)
+                blocked.append(BlockedAuthor(author, who, when, network, name, post_key))
+        return blocked
 
     def set_panic(self, on: bool, who: str, *, now: datetime | None = None) -> None:
         """Switch the panic screen on or off (kept across restarts), and audit it."""

@@ -1,8 +1,8 @@
 """The moderation page (issue 5): aiohttp, served by the wall on its own asyncio loop.
 
 Comms log in with their name and the shared `[web] token`, then approve, hide, pin or unpin posts,
-block an author, switch the panic screen on and off, publish or withdraw an announcement (issue 7),
-and see the wall's screen and the audit log.
+block an author (and unblock them from the list of blocked authors), switch the panic screen on
+and off, publish or withdraw an announcement (issue 7), and see the wall's screen and the audit log.
 
 Security, since the page can put anything on the lobby screen:
 - the token is compared in constant time and never leaves the server: the session cookie holds a
@@ -35,6 +35,7 @@ from wall.decisions import (
     POST_ACTIONS,
     QUEUE_FILTERS,
     AuditEntry,
+    BlockedAuthor,
     PostAction,
     PublishedAnnouncement,
     QueueFilter,
@@ -91,6 +92,14 @@ class ModerationDesk(Protocol):
 
     async def set_panic(self, on: bool, who: str) -> None:
         """Switch the panic screen on or off."""
+        ...
+
+    async def blocked_authors(self) -> list[BlockedAuthor]:
+        """Authors blocked from the page, newest first."""
+        ...
+
+    async def unblock_author(self, author: str, who: str) -> bool:
+        """Unblock `author` (as `blocked_authors` names them); False when they are not blocked."""
         ...
 
     def screen_png(self) -> bytes | None:
@@ -201,6 +210,7 @@ class ModerationPage:
         app.router.add_post("/logout", self._logout)
         app.router.add_post("/act", self._act)
         app.router.add_post("/panic", self._panic)
+        app.router.add_post("/unblock", self._unblock)
         app.router.add_post("/announcement", self._announcement)
         app.router.add_get("/screen.png", self._screen_png)
         app.router.add_get("/static/{name}", self._static_file)
@@ -331,6 +341,7 @@ class ModerationPage:
             announcement=await self._desk.announcement(),
             draft=draft,
             errors=errors,
+            blocked=await self._desk.blocked_authors(),
         )
         return web.Response(text=html, content_type="text/html", status=status)
 
@@ -345,6 +356,16 @@ class ModerationPage:
                 text=refused_page(self._lang, text("unknown_post", self._lang)), content_type="text/html"
             )
         return _redirect(f"/?show={_filter(form.get('show', 'all'))}")
+
+    async def _unblock(self, request: web.Request) -> web.StreamResponse:
+        form = await self._form(request)
+        session = self._checked(request, form)
+        if not await self._desk.unblock_author(form.get("author", ""), session.who):
+            raise web.HTTPNotFound(
+                text=refused_page(self._lang, text("unknown_author", self._lang)), content_type="text/html"
+            )
+        self._screen = None  # the next picture must show the posts back
+        return _redirect(f"/?show={_filter(form.get('show', 'all'))}#blocked")
 
     async def _panic(self, request: web.Request) -> web.StreamResponse:
         form = await self._form(request)

@@ -19,7 +19,14 @@ from annotated_types import MaxLen
 from babel.dates import format_datetime
 
 from wall.config import MAX_QR_LENGTH, PanelSettings
-from wall.decisions import AuditEntry, PublishedAnnouncement, QueueFilter, QueueItem, author_key
+from wall.decisions import (
+    AuditEntry,
+    BlockedAuthor,
+    PublishedAnnouncement,
+    QueueFilter,
+    QueueItem,
+    author_key,
+)
 
 _TEXT: dict[str, dict[str, str]] = {
     "fr": {
@@ -83,6 +90,15 @@ _TEXT: dict[str, dict[str, str]] = {
         "announce.error.qr": "l'adresse du QR code doit être une adresse web complète (http:// ou https://), "
         "sans espace, de {max} caractères au plus.",
         "unknown_action": "Action inconnue.",
+        "blocked": "Auteurs bloqués",
+        "blocked.help": "Débloquer un auteur remet à l'écran ceux de ses messages encore gardés que les "
+        "autres règles et décisions laissent passer.",
+        "blocked.none": "Aucun auteur bloqué.",
+        "blocked.by": "Bloqué par {who} le {when}",
+        "blocked.in_config": "Aussi bloqué dans wall.toml ([moderation] blocked_authors) : le débloquer ici "
+        "ne suffit pas à le remettre à l'écran.",
+        "unblock": "Débloquer",
+        "unknown_author": "Cet auteur n'est pas (ou plus) bloqué.",
     },
     "en": {
         "title": "Wall moderation",
@@ -145,6 +161,15 @@ _TEXT: dict[str, dict[str, str]] = {
         "announce.error.qr": "the QR code address must be a whole web address (http:// or https://), "
         "without spaces, at most {max} characters long.",
         "unknown_action": "Unknown action.",
+        "blocked": "Blocked authors",
+        "blocked.help": "Unblocking an author brings back those of their stored posts that every other rule "
+        "and decision allows.",
+        "blocked.none": "No blocked authors.",
+        "blocked.by": "Blocked by {who} on {when}",
+        "blocked.in_config": "Also blocked in wall.toml ([moderation] blocked_authors): unblocking here "
+        "does not bring them back on screen.",
+        "unblock": "Unblock",
+        "unknown_author": "This author is not (or no longer) blocked.",
     },
 }
 FILTERS: tuple[QueueFilter, ...] = ("awaiting", "shown", "hidden", "all")
@@ -227,10 +252,12 @@ def main_page(
     announcement: PublishedAnnouncement | None = None,
     draft: Mapping[str, str] | None = None,
     errors: Sequence[AnnouncementField] = (),
+    blocked: Sequence[BlockedAuthor] = (),
     limit: int = 200,
 ) -> str:
     """The moderation page: the wall's screen and panic button, the announcement form, the posts with
-    their buttons, the log. `draft` and `errors`: a refused announcement form, shown again."""
+    their buttons, the blocked authors, the log. `draft` and `errors`: a refused announcement form,
+    shown again."""
     counts = Counter(item.status for item in items)
     listed = [i for i in items if show == "all" or i.status == show][:limit]
     tabs = "".join(
@@ -247,7 +274,7 @@ def main_page(
         f"{_announcement(lang, zone, csrf, show, announcement, draft, errors)}"
         f'<section class="posts"><h2>{_e(text("posts", lang))}</h2><nav class="filters">{tabs}</nav>'
         + (f'<ul class="queue">{posts}</ul>' if posts else f'<p class="none">{_e(text("none", lang))}</p>')
-        + f"</section>{_audit(audit, lang, zone)}</main>"
+        + f"</section>{_blocked(blocked, lang, zone, csrf, show)}{_audit(audit, lang, zone)}</main>"
     )
     return _page(lang, text("title", lang), body)
 
@@ -360,6 +387,39 @@ def _post(item: QueueItem, lang: str, zone: ZoneInfo, csrf: str, show: QueueFilt
         f'<form method="post" action="/act"><input type="hidden" name="csrf" value="{_e(csrf)}">'
         f'<input type="hidden" name="key" value="{_e(post.key)}">'
         f'<input type="hidden" name="show" value="{_e(show)}">{buttons}</form></li>'
+    )
+
+
+def _blocked(
+    blocked: Sequence[BlockedAuthor], lang: str, zone: ZoneInfo, csrf: str, show: QueueFilter
+) -> str:
+    if not blocked:
+        listed = f'<p class="none">{_e(text("blocked.none", lang))}</p>'
+    else:
+        listed = "".join(_blocked_author(b, lang, zone, csrf, show) for b in blocked)
+        listed = f'<p class="help">{_e(text("blocked.help", lang))}</p><ul class="blocked-list">{listed}</ul>'
+    return f'<section class="blocked" id="blocked"><h2>{_e(text("blocked", lang))}</h2>{listed}</section>'
+
+
+def _blocked_author(blocked: BlockedAuthor, lang: str, zone: ZoneInfo, csrf: str, show: QueueFilter) -> str:
+    network = f'<span class="source">{_e(blocked.network)}</span> · ' if blocked.network else ""
+    if blocked.name and blocked.name != blocked.author:
+        who = (
+            f'<span class="author"><bdi>{_e(blocked.name)}</bdi></span> '
+            f'<span class="handle"><bdi>{_e(blocked.author)}</bdi></span>'
+        )
+    else:
+        who = f'<span class="author"><bdi>{_e(blocked.author)}</bdi></span>'
+    by = _e(text("blocked.by", lang, who="\x00", when=_when(blocked.at, lang, zone))).replace(
+        "\x00", f"<bdi>{_e(blocked.who)}</bdi>"
+    )
+    also = f'<p class="in-config">{_e(text("blocked.in_config", lang))}</p>' if blocked.in_config else ""
+    return (
+        f'<li class="blocked-author"><p class="meta">{network}{who}</p><p class="by">{by}</p>{also}'
+        f'<form method="post" action="/unblock"><input type="hidden" name="csrf" value="{_e(csrf)}">'
+        f'<input type="hidden" name="author" value="{_e(blocked.author)}">'
+        f'<input type="hidden" name="show" value="{_e(show)}">'
+        f'<button type="submit">{_e(text("unblock", lang))}</button></form></li>'
     )
 
 

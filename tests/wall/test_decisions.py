@@ -205,6 +205,91 @@ async def test_actions_reach_the_hub_at_once_and_survive_a_restart(
     store.close()
 
 
+TROLL_ITEMS = (
+    ("a", "Marie", "Bravo pour le nouveau magasin"),
+    ("b", "Troll", "Votre magasin est nul"),
+    ("c", "Troll", "Quel con ce vendeur"),  # a blocked word: hidden by the rules, block or not
+    ("d", "Troll", "Je reviens demain"),  # hidden by a person
+    ("e", "Troll", "Le parking est plein"),
+)
+
+
+async def test_unblocking_brings_back_only_what_every_other_rule_and_decision_allows(
+    tmp_path: Path, httpserver: HTTPServer, qapp: QApplication
+) -> None:
+    httpserver.expect_request("/feed").respond_with_data(feed(*TROLL_ITEMS), content_type=RSS)
+    config = config_for(tmp_path, httpserver.url_for("/feed"), mode="post")
+    store, hub, client = open_store(config), Hub(), make_client(config)
+    engine = Engine(config, store, hub, client)
+    await engine.poller.poll_once(engine.sources[0])
+    assert shown_ids(hub) == ["e", "d", "b", "a"]
+    assert await engine.act("news:d", "hide", "Bob")
+    assert await engine.act("news:b", "block", "Alice")
+    assert shown_ids(hub) == ["a"]
+    (blocked,) = await engine.blocked_authors()
+    assert (blocked.author, blocked.who, blocked.network, blocked.post_key) == (
+        "Troll",
+        "Alice",
+        "rss",
+        "news:b",
+    )
+    assert not blocked.in_config
+
+    assert await engine.unblock_author("Troll", "Camille")
+    assert shown_ids(hub) == ["e", "b", "a"]  # in the hub at once; the word and the hide still hold
+    reasons = {i.post.id: (i.status, i.verdict.reason if i.verdict else "") for i in store.queue()}
+    assert reasons["c"] == ("hidden", "blocked word: con") and reasons["d"][0] == "hidden"
+    assert store.blocked_authors() == [] and await engine.blocked_authors() == []
+    assert not await engine.unblock_author("Troll", "Camille")  # no longer blocked: nothing to do
+    entry = store.audit_log()[0]
+    assert (entry.who, entry.action, entry.post_key, entry.detail) == (
+        "Camille",
+        "unblock author",
+        "news:b",
+        "Troll",
+    )
+    assert [a.action for a in store.audit_log()].count("unblock author") == 1
+    await engine.stop()
+
+    engine = Engine(config, store, hub, client)  # a restart: the unblock holds
+    hub.set_posts("mention", [])
+    engine.fill_hub_from_store()
+    engine.start()
+    await until(lambda: _polled(store))
+    await asyncio.sleep(0.2)
+    assert shown_ids(hub) == ["e", "b", "a"]
+    later = Post("f", "news", "rss", "mention", Author("Troll"), "Encore moi", T0)
+    assert engine.moderators["news"].judge(later).shown
+    await engine.stop()
+    await client.aclose()
+    store.close()
+
+
+async def test_unblocking_on_the_page_leaves_an_author_the_config_blocks_hidden(
+    tmp_path: Path, qapp: QApplication
+) -> None:
+    config = parse_config(
+        {
+            "storage": {"state_dir": str(tmp_path / "state")},
+            "moderation": {"blocked_authors": ["@troll"]},
+            "sources": [{"name": "news", "type": "rss", "url": "http://127.0.0.1:9/feed"}],
+        },
+        env={},
+    )
+    store, hub, client = open_store(config), Hub(), make_client(config)
+    engine = Engine(config, store, hub, client)
+    posts = (mention(1, handle="@troll@masto.example", name="Troll"), mention(2, handle="@fan@masto.example"))
+    store.apply("news", Batch(posts=posts), verdicts=engine.moderators["news"].judge_many(posts))
+    assert await engine.act("news:1", "block", "Alice")
+    (blocked,) = await engine.blocked_authors()
+    assert blocked.author == "@troll@masto.example" and blocked.name == "Troll" and blocked.in_config
+    assert await engine.unblock_author("@troll@masto.example", "Alice")
+    assert shown_ids(hub) == ["2"]  # wall.toml still blocks them
+    await engine.stop()
+    await client.aclose()
+    store.close()
+
+
 def _polled(store: Store) -> bool:
     return any(s.last_success is not None for s in store.statuses())
 

@@ -121,6 +121,21 @@ def test_a_boost_by_a_blocked_author_is_hidden() -> None:
     assert judge(post, blocked_authors=["@troll"]).reason == "blocked author"
 
 
+def test_an_author_unblocked_from_the_page_passes_again_but_not_one_the_config_blocks() -> None:
+    troll, spammer = Author("Troll", "@troll@bad.example"), Author("Spam Bot", "@bot@bad.example")
+    moderator = Moderator(
+        ModerationSettings(blocked_authors=["@bot"]), blocked_authors=["@troll@bad.example"]
+    )
+    moderator.block("Spam Bot")  # blocked on the page too
+    assert moderator.judge(make_post(author=troll), now=NOW).reason == "blocked author"
+    moderator.unblock("@troll@bad.example")
+    moderator.unblock("Spam Bot")
+    moderator.unblock("@nobody")  # never blocked: nothing happens
+    assert moderator.judge(make_post(author=troll, post_id="2"), now=NOW) == Verdict(True)
+    assert moderator.judge(make_post(author=spammer, post_id="3"), now=NOW).reason == "blocked author"
+    assert moderator.blocked_by_settings(spammer) and not moderator.blocked_by_settings(troll)
+
+
 def test_trusted_author_bypasses_every_rule() -> None:
     official = Author("Acme", "@acme@mastodon.social")
     post = make_post("Merde, quel lancement ! https://acme.example", author=official, is_reply=True)

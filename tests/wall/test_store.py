@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from wall.decisions import BlockedAuthor
 from wall.model import Author, Batch, Count, Health, Post, SourceStatus
 from wall.store import Store
 
@@ -106,3 +108,49 @@ def test_disabling_a_source_takes_its_posts_and_counts_off(tmp_path: Path) -> No
     assert store.recent_posts("mention") == []
     assert [c.source for c in store.latest_counts()] == ["on"]
     assert store.load_state("off") == {}
+
+
+def test_an_unblock_is_kept_across_a_restart_and_audited(tmp_path: Path) -> None:
+    store = Store(tmp_path / "w.db")
+    store.block_author(
+        "@troll@bad.example", "Alice", post_key="s:1", network="mastodon", name="Troll", now=T0
+    )
+    store.block_author("Spam", "Bob", post_key="s:2", network="rss", name="Spam", now=T0 + timedelta(hours=1))
+    assert store.blocked_author_list() == [
+        BlockedAuthor("Spam", "Bob", T0 + timedelta(hours=1), "rss", "Spam", "s:2"),
+        BlockedAuthor("@troll@bad.example", "Alice", T0, "mastodon", "Troll", "s:1"),
+    ]
+    assert store.unblock_author("@troll@bad.example", "Camille", now=T0 + timedelta(hours=2))
+    assert not store.unblock_author("@troll@bad.example", "Camille")  # not blocked any more: no entry
+    store.close()
+    again = Store(tmp_path / "w.db")  # what a kill -9 leaves: every write is committed at once
+    assert again.blocked_authors() == ["Spam"]
+    entry = again.audit_log()[0]
+    assert (entry.at, entry.who, entry.action, entry.post_key, entry.detail) == (
+        T0 + timedelta(hours=2),
+        "Camille",
+        "unblock author",
+        "s:1",
+        "@troll@bad.example",
+    )
+    assert len(again.audit_log()) == 3
+
+
+def test_a_block_made_before_the_list_existed_is_listed_from_the_audit_log(tmp_path: Path) -> None:
+    old = sqlite3.connect(tmp_path / "w.db")  # the table as the first moderation page wrote it
+    old.executescript(
+        "CREATE TABLE blocked_authors (author TEXT PRIMARY KEY, who TEXT NOT NULL, at REAL NOT NULL);"
+        "CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, who TEXT NOT NULL, "
+        "action TEXT NOT NULL, post_key TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '');"
+        f"INSERT INTO blocked_authors VALUES ('@troll@bad.example', 'Alice', {T0.timestamp()});"
+        f"INSERT INTO audit (at, who, action, post_key, detail) "
+        f"VALUES ({T0.timestamp()}, 'Alice', 'block author', 's:1', '@troll@bad.example');"
+    )
+    old.close()
+    store = Store(tmp_path / "w.db")
+    troll = replace(post(1), network="mastodon", author=Author("Troll", "@troll@bad.example"))
+    store.apply("s", Batch(posts=(troll,)))
+    assert store.blocked_author_list() == [
+        BlockedAuthor("@troll@bad.example", "Alice", T0, "mastodon", "Troll", "s:1")
+    ]
+    assert store.unblock_author("@troll@bad.example", "Bob") and store.blocked_author_list() == []

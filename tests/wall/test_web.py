@@ -126,6 +126,10 @@ async def open_wall(
     try:
         yield parts
     finally:
+        # A change from the test's last action may still wait in the hub's 150 ms coalescing timer;
+        # flushed now, while this loop runs, the pictures it asks for are tasks `engine.stop` cancels,
+        # instead of requests that reach a later test with no loop at all.
+        hub.flush()
         await server.close()
         window.close()
         desk.close()
@@ -285,6 +289,66 @@ async def test_the_page_speaks_english_when_the_wall_does(wall: Wall) -> None:
     assert "Bravo pour le magasin de Lille" in html
 
 
+async def test_comms_unblock_an_author_from_the_list_and_their_posts_come_back(
+    wall: Wall, client: Http
+) -> None:
+    await login(wall, client)
+    csrf = csrf_of(await read(wall, await client.get("/")))
+    await client.post("/act", data={"csrf": csrf, "key": "news:1", "action": "approve"})
+    await client.post("/act", data={"csrf": csrf, "key": "news:1", "action": "block"})
+    assert wall.hub.posts("mention") == []
+    html = await read(wall, await client.get("/"))
+    section = html[html.index('<section class="blocked"') : html.index('<section class="audit"')]
+    assert "Auteurs bloqués" in section and "Débloquer" in section
+    assert "Camille" in section and "@camille@masto.example" in section and "mastodon" in section
+    assert "Bloqué par <bdi>Alice</bdi> le" in section
+
+    unblock = await client.post(
+        "/unblock", data={"csrf": csrf, "author": "@camille@masto.example"}, allow_redirects=False
+    )
+    assert unblock.status == 303 and unblock.headers["Location"] == "/?show=all#blocked"
+    assert [p.id for p in wall.hub.posts("mention")] == ["1"]  # approved before the block: back
+    assert wall.store.blocked_authors() == []
+    entry = wall.store.audit_log()[0]
+    assert (entry.who, entry.action, entry.detail) == ("Alice", "unblock author", "@camille@masto.example")
+    html = await read(wall, await client.get("/"))
+    assert "Aucun auteur bloqué" in html
+    again = await client.post("/unblock", data={"csrf": csrf, "author": "@camille@masto.example"})
+    assert again.status == 404 and "plus) bloqué" in await again.text()
+
+
+async def test_an_unblock_without_a_login_or_its_csrf_token_is_refused(wall: Wall, client: Http) -> None:
+    await wall.engine.act("news:1", "block", "Alice")
+    anonymous = await client.post("/unblock", data={"author": "@camille@masto.example"})
+    assert anonymous.status == 403 and "Connectez-vous" in await anonymous.text()
+    await login(wall, client, who="Eve")
+    html = await read(wall, await client.get("/"))
+    for data in ({}, {"csrf": "forged"}, {"csrf": csrf_of(html)[:-1]}):
+        refused = await client.post("/unblock", data={**data, "author": "@camille@masto.example"})
+        assert refused.status == 403 and "expiré" in await refused.text()
+    async with TestClient(wall.server) as other:  # another session's token is no better
+        await login(wall, other, who="Bob")
+        refused = await other.post(
+            "/unblock", data={"csrf": csrf_of(html), "author": "@camille@masto.example"}
+        )
+        assert refused.status == 403
+    assert wall.store.blocked_authors() == ["@camille@masto.example"]
+    assert [a.action for a in wall.store.audit_log()] == ["block author"]
+
+
+async def test_the_blocked_authors_speak_english_when_the_wall_does(wall: Wall) -> None:
+    await wall.engine.act("news:2", "block", "Alice")
+    english = ModerationPage(wall.web, WallSection(language="en"), wall.desk)
+    async with TestClient(TestServer(english.app())) as http:
+        form = await http.get("/login")
+        await http.post("/login", data={"csrf": csrf_of(await form.text()), "who": "Bob", "token": TOKEN})
+        html = await (await http.get("/")).text()
+        assert "Blocked authors" in html and "Unblock" in html and "Blocked by <bdi>Alice</bdi> on" in html
+        gone = await http.post("/unblock", data={"csrf": csrf_of(html), "author": "@nobody"})
+        assert gone.status == 404 and "no longer) blocked" in await gone.text()
+    assert "Auteurs bloqués" not in html and "Débloquer" not in html
+
+
 # --- end to end: the wall as systemd runs it, pre-moderation, a real feed, the page over HTTP ---------
 
 
@@ -349,6 +413,60 @@ def test_a_post_approved_on_the_page_reaches_the_screen_and_stays_after_a_restar
         cwd=ROOT,
     )
     assert "posts awaiting approval: 1" in status.stdout
+
+
+def test_an_author_unblocked_on_the_page_stays_unblocked_after_a_kill(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    feed = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>News</title>'
+        '<item><guid isPermaLink="false">a</guid><author>marie@example.org (Marie)</author>'
+        "<title>Bravo Lyon</title><pubDate>Mon, 23 Nov 2026 08:00:00 GMT</pubDate></item>"
+        '<item><guid isPermaLink="false">b</guid><author>troll@example.org (Troll)</author>'
+        "<title>Le parking est plein</title><pubDate>Mon, 23 Nov 2026 08:01:00 GMT</pubDate></item>"
+        "</channel></rss>"
+    )
+    httpserver.expect_request("/feed").respond_with_data(feed, content_type="application/rss+xml")
+    config = write_config(tmp_path, httpserver.url_for("/feed"))
+    port = free_port()
+    config.write_text(
+        config.read_text(encoding="utf-8") + f"[web]\nenabled = true\nport = {port}\n", encoding="utf-8"
+    )
+    env = {"WALL_WEB__TOKEN": TOKEN, "XDG_STATE_HOME": str(tmp_path / "xdg")}
+    wall = start_wall(config, env=env)
+    try:
+        assert wait_for(lambda: len(on_screen(config)) == 2), "the feed was never shown"
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            assert wait_for(lambda: _answers(http))
+            form = http.get("/login")
+            http.post("/login", data={"csrf": csrf_of(form.text), "who": "Alice", "token": TOKEN})
+            csrf = csrf_of(http.get("/").text)
+            assert (
+                http.post("/act", data={"csrf": csrf, "key": "news:b", "action": "block"}).status_code == 303
+            )
+            assert on_screen(config) == ["Bravo Lyon"]
+            assert "Troll" in http.get("/").text.split('<section class="blocked"')[1]
+            unblock = http.post("/unblock", data={"csrf": csrf, "author": "Troll"})
+            assert unblock.status_code == 303
+            assert on_screen(config) == ["Le parking est plein", "Bravo Lyon"]  # stored before the answer
+        wall.send_signal(signal.SIGKILL)
+        wall.wait(timeout=10)
+    finally:
+        wall.kill()
+    again = start_wall(config, "--exit-after", "5", env=env)
+    _, stderr = again.communicate(timeout=60)
+    assert again.returncode == 0, stderr
+    assert on_screen(config) == ["Le parking est plein", "Bravo Lyon"]  # re-judged at start: still shown
+    assert "Traceback" not in stderr
+    store = open_store(load_config(config, env={"WALL_WEB__TOKEN": TOKEN}))
+    try:
+        assert store.blocked_authors() == []
+        assert [(a.who, a.action, a.detail) for a in store.audit_log()] == [
+            ("Alice", "unblock author", "Troll"),
+            ("Alice", "block author", "Troll"),
+        ]
+    finally:
+        store.close()
 
 
 def stored(config: Path) -> list[str]:

@@ -187,3 +187,29 @@ async def test_comms_publish_an_announcement_the_wall_shows_it(wall: Wall, tab: 
     assert wall.hub.announcement() is None and not panel.has_content()
     assert "withdraw announcement" in await page.locator("section.audit tbody tr").first.inner_text()
     assert tab.dialogs == []
+
+
+async def test_comms_block_an_author_see_them_listed_and_unblock_them(wall: Wall, tab: Tab) -> None:  # noqa: F811
+    page = tab.page
+    await tab.login()
+    bravo = page.locator("li.post").filter(has_text="Bravo pour le magasin de Lille")
+    await bravo.get_by_role("button", name="Approuver").click()
+    await page.get_by_role("link", name="Affichés (1)").wait_for()
+    assert [p.id for p in wall.hub.posts("mention")] == ["1"]
+
+    blocked = page.locator("section.blocked")
+    await blocked.get_by_text("Aucun auteur bloqué").wait_for()
+    await bravo.get_by_role("button", name="Bloquer l'auteur").click()
+    camille = blocked.locator("li.blocked-author").filter(has_text="@camille@masto.example")
+    await camille.get_by_text("Bloqué par Alice").wait_for()
+    assert "Camille" in await camille.inner_text() and "mastodon" in await camille.inner_text()
+    await bravo.get_by_text("masqué").wait_for()
+    assert wall.hub.posts("mention") == []
+
+    await camille.get_by_role("button", name="Débloquer").click()
+    await blocked.get_by_text("Aucun auteur bloqué").wait_for()
+    await bravo.get_by_text("affiché").wait_for()
+    assert [p.id for p in wall.hub.posts("mention")] == ["1"]  # back on its way to the screen
+    first = page.locator("section.audit tbody tr").first
+    assert "unblock author" in await first.inner_text() and "Alice" in await first.inner_text()
+    assert tab.dialogs == []
