@@ -7,7 +7,11 @@ Qt's xcb platform (no GPU: what a small lobby PC without drivers does). A frame 
 window's backing store to X: Qt delivers an `UpdateRequest` event to the top-level window for each,
 so their times while `rotator.is_fading()` are the frame times people see.
 
-Both transitions are measured, each in its own process: `crossfade` (the default) and `slide`.
+Both transitions are measured, each in its own process: `crossfade` (the default) and `slide`,
+in three scenes: panels following each other (`crossfade`, `slide`), the featured post of a posts
+panel taking its turn (`featured_*`: the featured card slides, the rest crossfades) and the fans
+panel turning to its next page of counters (`pages_*`). A turn's frames are counted from the first
+moving one: before it, the pictures are taken a strip per event-loop turn and nothing moves.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ def free_display() -> int:
 
 
 TRANSITIONS = ("crossfade", "slide")
+SCENES = ("panels", "featured", "pages")
 
 
 def under_xvfb() -> int:
@@ -56,13 +61,14 @@ def under_xvfb() -> int:
                 raise RuntimeError("Xvfb did not start")
             time.sleep(0.05)
         results: dict[str, object] = {}
-        for transition in TRANSITIONS:
+        for scene, transition in itertools.product(SCENES, TRANSITIONS):
             env = {
                 **os.environ,
                 "DISPLAY": f":{display}",
                 "QT_QPA_PLATFORM": "xcb",
                 "BENCH_IN_XVFB": "1",
                 "BENCH_TRANSITION": transition,
+                "BENCH_SCENE": scene,
             }
             child = subprocess.run(
                 [sys.executable, "-m", "bench.frames"],
@@ -75,7 +81,8 @@ def under_xvfb() -> int:
             if child.returncode != 0:
                 sys.stderr.write(child.stderr)
                 return child.returncode
-            results[transition] = json.loads(child.stdout.strip().splitlines()[-1])
+            key = transition if scene == "panels" else f"{scene}_{transition}"
+            results[key] = json.loads(child.stdout.strip().splitlines()[-1])
         print(json.dumps(results))
         return 0
     finally:
@@ -83,7 +90,14 @@ def under_xvfb() -> int:
         xvfb.wait(timeout=10)
 
 
-def measure(transition: str) -> None:
+PANELS_OF_SCENE = {
+    "panels": '[[panels]]\ntype = "fans"\n[[panels]]\ntype = "mentions"\n[[panels]]\ntype = "internal"\n',
+    "featured": '[[panels]]\ntype = "mentions"\n',
+    "pages": '[[panels]]\ntype = "fans"\n',  # the demo's 6 counters: 2 pages of 3
+}
+
+
+def measure(transition: str, scene: str) -> None:
     """Inside Xvfb: the demo wall full screen, transitions back to back, frame times recorded."""
     import asyncio
 
@@ -95,12 +109,11 @@ def measure(transition: str) -> None:
     from bench.common import make_config
     from wall.app import fill_hub_for_snapshot, tune_for_smooth_frames
     from wall.hub import Hub
+    from widgets.fans import FansPanel
+    from widgets.posts import PostsPanel
     from widgets.window import WallWindow
 
-    config, _ = make_config(
-        f'[wall]\ntransition = "{transition}"\n'
-        '[[panels]]\ntype = "fans"\n[[panels]]\ntype = "mentions"\n[[panels]]\ntype = "internal"\n'
-    )
+    config, _ = make_config(f'[wall]\ntransition = "{transition}"\n' + PANELS_OF_SCENE[scene])
     app = QApplication(sys.argv[:1])
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
@@ -111,10 +124,28 @@ def measure(transition: str) -> None:
     window.rotator.stop()
     tune_for_smooth_frames()
     fades: list[list[float]] = []
+    panel = window.current_panel()
+
+    def in_motion() -> bool:
+        if isinstance(panel, PostsPanel | FansPanel) and scene != "panels":
+            return panel.turn().is_moving()
+        return window.rotator.is_fading()
+
+    def turn() -> None:
+        if isinstance(panel, PostsPanel) and scene == "featured":
+            panel.shown_again()  # as if just shown: turns are not made in a panel's last seconds
+            panel.feature_next()
+        elif isinstance(panel, FansPanel) and scene == "pages":
+            if panel.page() + 1 < panel.page_count():
+                panel.next_page()
+            else:
+                panel.shown_again()  # back to the first page, with the same transition
+        else:
+            window.rotator.advance()
 
     class FrameClock(QObject):
         def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-            if event.type() == QEvent.Type.UpdateRequest and window.rotator.is_fading():
+            if event.type() == QEvent.Type.UpdateRequest and in_motion():
                 if not fades or (fades[-1] and time.perf_counter() - fades[-1][-1] > 0.5):
                     fades.append([])
                 fades[-1].append(time.perf_counter())
@@ -130,7 +161,7 @@ def measure(transition: str) -> None:
             done.set()
             return
         started[0] += 1
-        window.rotator.advance()
+        turn()
 
     timer = QTimer()
     timer.timeout.connect(next_fade)
@@ -151,6 +182,7 @@ def measure(transition: str) -> None:
     result = {
         "platform": "xcb on Xvfb 1920x1080x24 (software rendering)",
         "transition": transition,
+        "scene": scene,
         "fades": len(fades),
         "frames": sum(len(f) for f in fades),
         "mean_ms": round(sum(intervals) / len(intervals), 2) if intervals else None,
@@ -171,6 +203,6 @@ def measure(transition: str) -> None:
 
 if __name__ == "__main__":
     if os.environ.get("BENCH_IN_XVFB"):
-        measure(os.environ.get("BENCH_TRANSITION", "crossfade"))
+        measure(os.environ.get("BENCH_TRANSITION", "crossfade"), os.environ.get("BENCH_SCENE", "panels"))
     else:
         raise SystemExit(under_xvfb())

@@ -71,8 +71,10 @@ class PanelTurn(QObject):
         )
 
     def is_moving(self) -> bool:
-        """True while the two pictures blend or slide (after both are taken)."""
-        return self._motion.is_running()
+        """True while the two pictures blend or slide (both are taken), then while the new state
+        is uncovered: the frames people see move."""
+        taking = self._change is not None or self._before is not None or self._after is not None
+        return self._motion.is_running() or (self._overlay.isVisible() and not taking)
 
     def turn(self, change: Callable[[], None], slide_rect: Callable[[], QRect | None] | None = None) -> None:
         """Make `change` to the panel with a transition; `slide_rect` tells, once the change is
