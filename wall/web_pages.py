@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 from annotated_types import MaxLen
 from babel.dates import format_datetime
 
-from wall.config import MAX_QR_LENGTH, PanelSettings
 from wall.decisions import (
     AuditEntry,
     BlockedAuthor,
@@ -27,6 +26,7 @@ from wall.decisions import (
     QueueItem,
     author_key,
 )
+from wall.panel_settings import MAX_QR_LENGTH, PanelSettings
 
 _TEXT: dict[str, dict[str, str]] = {
     "fr": {
