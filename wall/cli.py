@@ -23,6 +23,7 @@ from wall.config import (
     resolve_config_path,
 )
 from wall.consent import consent_for
+from wall.decisions import Decision, status_of
 from wall.model import Count, Post, as_utc, utcnow
 from wall.moderation import Moderator, Verdict
 from wall.paths import ASSETS_DIR, state_dir
@@ -302,18 +303,40 @@ async def _fetch(config: WallConfig, name: str) -> int:
             return 1
     consent = consent_for(settings)
     now = datetime.now(UTC)
-    verdicts = Moderator(config.moderation_for(settings)).judge_many(
+    blocked, decisions = _page_moderation(config, [p.key for p in batch.posts])
+    verdicts = Moderator(config.moderation_for(settings), blocked_authors=blocked).judge_many(
         [p for p in batch.posts if not consent.refusal(p, now)]
     )
     for post in sorted(batch.posts, key=lambda p: p.created_at, reverse=True):
         refusal = consent.refusal(post, now)
         verdict = Verdict(False, refusal) if refusal else verdicts.get(post.key)
-        print(json.dumps(post_line(consent.present(post), verdict), ensure_ascii=False))
+        decision = None if refusal else decisions.get(post.key)
+        line = post_line(consent.present(post), verdict)
+        if decision is not None:  # what people decided on the moderation page wins, as on screen
+            line["decision"] = decision
+            line["shown"] = status_of(verdict, decision) == "shown"
+        print(json.dumps(line, ensure_ascii=False))
     for post_id in batch.deleted:
         print(json.dumps({"type": "deleted", "id": post_id}))
     for count in batch.counts:
         print(json.dumps(count_line(count), ensure_ascii=False))
     return 0
+
+
+def _page_moderation(config: WallConfig, keys: list[str]) -> tuple[list[str], dict[str, Decision]]:
+    """The authors blocked and the decisions taken on the moderation page, from the wall's store
+    when it has one (`wall fetch` does not create it): so `shown` says what the screen would do."""
+    from wall.services import store_path
+    from wall.store import Store
+
+    if not store_path(config).is_file():
+        return [], {}
+    store = Store(store_path(config), max_posts_per_source=config.storage.max_posts_per_source)
+    try:
+        decisions = {key: decision for key in keys if (decision := store.decision(key)) is not None}
+        return store.blocked_authors(), decisions
+    finally:
+        store.close()
 
 
 def _purge(config: WallConfig) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -11,8 +12,9 @@ from pathlib import Path
 from pytest_httpserver import HTTPServer
 
 from wall.config import load_config
-from wall.decisions import PublishedAnnouncement
-from wall.services import open_store
+from wall.decisions import PublishedAnnouncement, author_key
+from wall.model import Batch
+from wall.services import build_sources, make_client, open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -172,3 +174,49 @@ def test_status_names_a_published_announcement(tmp_path: Path) -> None:
     assert "announcement published by Léa: Portes ouvertes samedi" in shown.stdout
     data = json.loads(wall("status", "--json", "--config", str(path)).stdout)
     assert data["moderation"]["announcement"]["title"] == "Portes ouvertes samedi"
+
+
+def test_fetch_says_what_the_moderation_page_decided(tmp_path: Path, httpserver: HTTPServer) -> None:
+    feed = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>News</title>'
+        '<item><guid isPermaLink="false">a</guid><author>marie@example.org (Marie)</author>'
+        "<title>Bravo Lyon</title><pubDate>Mon, 23 Nov 2026 08:00:00 GMT</pubDate></item>"
+        '<item><guid isPermaLink="false">b</guid><author>troll@example.org (Troll)</author>'
+        "<title>Le parking est plein</title><pubDate>Mon, 23 Nov 2026 08:01:00 GMT</pubDate></item>"
+        '<item><guid isPermaLink="false">c</guid><author>paul@example.org (Paul)</author>'
+        "<title>Réunion demain</title><pubDate>Mon, 23 Nov 2026 08:02:00 GMT</pubDate></item>"
+        "</channel></rss>"
+    )
+    httpserver.expect_request("/feed").respond_with_data(feed, content_type="application/rss+xml")
+    path = config(
+        tmp_path, f'[[sources]]\nname = "news"\ntype = "rss"\nurl = "{httpserver.url_for("/feed")}"\n'
+    )
+
+    def shown() -> dict[str, tuple[bool, str | None]]:
+        result = wall("fetch", "news", "--json", "--config", str(path))
+        assert result.returncode == 0, result.stderr
+        lines = [json.loads(line) for line in result.stdout.splitlines()]
+        return {line["id"]: (line["shown"], line.get("decision")) for line in lines}
+
+    assert shown() == {"a": (True, None), "b": (True, None), "c": (True, None)}
+    assert not (tmp_path / "state").exists()  # fetching alone leaves no store behind
+
+    # The wall polled the feed, then comms blocked Troll and hid Paul's post on the page.
+    wall_config = load_config(path, env={})
+
+    async def poll() -> Batch:
+        async with make_client(wall_config) as client:
+            (source,) = build_sources(wall_config, client)
+            return await source.poll()
+
+    batch = asyncio.run(poll())
+    store = open_store(wall_config)
+    store.apply("news", batch)
+    troll = next(post for post in batch.posts if post.id == "b")
+    store.block_author(author_key(troll), "Alice")
+    assert store.decide("news:c", "hide", "Alice") is not None
+    store.close()
+    fetched = shown()
+    assert fetched["a"] == (True, None)
+    assert fetched["c"] == (False, "hide")
+    assert fetched["b"][0] is False  # the author blocked on the page
