@@ -21,6 +21,9 @@ from widgets.theme import Role, Theme
 QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's "no maximum" (not exported by PySide6)
 TEXT_SHARE_WITH_PICTURE = 0.5  # of a featured card's free height, at most; the picture gets the rest
 TEXT_GROWTH_WITHOUT_PICTURE = 1.5  # a short featured post without picture is shown up to 1.5x larger
+# On a portrait screen the theme is sized for the screen's width (3/4 of a landscape one's height),
+# and the featured card is as large as in landscape: the same absolute size needs 1.5 / 0.75.
+PORTRAIT_TEXT_GROWTH = 2.0
 
 
 class PostCard(QWidget):
@@ -39,6 +42,7 @@ class PostCard(QWidget):
         self._context = context
         self._theme = theme
         self.featured = featured
+        self._growth = TEXT_GROWTH_WITHOUT_PICTURE
         self.internal = internal
         self._post: Post | None = None
         self.avatar = AvatarBadge()
@@ -145,7 +149,7 @@ class PostCard(QWidget):
         if self.image.isHidden():
             text.setMinimumHeight(1)
             text.setMaximumHeight(QWIDGETSIZE_MAX)
-            text.set_grow_limit(TEXT_GROWTH_WITHOUT_PICTURE)
+            text.set_grow_limit(self._growth)
             return
         text.set_grow_limit(1.0)
         margins = self._layout.contentsMargins()
@@ -157,6 +161,12 @@ class PostCard(QWidget):
             max(1, -(-text.needed_height(width) // line)), max(1, int(room * TEXT_SHARE_WITH_PICTURE) // line)
         )
         text.setFixedHeight(lines * line + 2)
+
+    def set_text_growth(self, factor: float) -> None:
+        """How much larger than its font a short featured post without picture may be shown."""
+        if factor != self._growth:
+            self._growth = factor
+            self._share_height()
 
     def update_time(self) -> None:
         """Show how long ago the post was written, according to the injected clock."""

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import QBoxLayout, QGridLayout, QSizePolicy, QWidget
 
 from wall.model import Post, PostKind
 from widgets.arrival import ArrivalOverlay, Layout, plan
-from widgets.cards import PostCard
+from widgets.cards import PORTRAIT_TEXT_GROWTH, TEXT_GROWTH_WITHOUT_PICTURE, PostCard
 from widgets.motion import Tween
 from widgets.panel import Panel, PanelContext
 from widgets.settings import PanelLook, PostsLook
@@ -318,6 +318,7 @@ class PostsPanel(Panel):
             self._row.setDirection(direction)
             self._row.setStretch(0, 50 if portrait else 56)
             self._row.setStretch(1, 50 if portrait else 44)
+            self.featured.set_text_growth(PORTRAIT_TEXT_GROWTH if portrait else TEXT_GROWTH_WITHOUT_PICTURE)
         super().resizeEvent(event)
 
     def apply_theme(self, theme: Theme) -> None:

@@ -239,3 +239,19 @@ def test_portrait_screen_puts_the_featured_post_on_top_of_the_others(
     window.resize(1920, 1080)
     settle(hub, window)
     assert not panel.is_portrait()
+
+
+def test_a_short_featured_post_is_as_large_on_a_portrait_screen_as_on_a_landscape_one(
+    hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow]
+) -> None:
+    hub.set_posts("mention", [make_post("1", text="Bravo Lille !"), make_post("2", minutes_ago=9)])
+    window = open_window(hub, wall_fr, [MENTIONS])
+    panel = posts_panel(window)
+    landscape = panel.featured.text_label.font().pixelSize()
+    window.resize(1080, 1920)
+    settle(hub, window)
+    portrait = panel.featured.text_label.font().pixelSize()
+    # The portrait theme is sized for 1080 px of width (3/4 of the landscape one): the short post
+    # still grows to the landscape size, instead of staying 3/4 as large in a card as big.
+    assert panel.is_portrait() and portrait >= 0.95 * landscape
+    assert "Bravo Lille !" in labels_text(panel.featured)
