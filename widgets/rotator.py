@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QEasingCurve, QPoint, QRect, Qt, QTimer, Signal
-from PySide6.QtGui import QPainter, QPaintEvent, QPixmap, QRegion, QResizeEvent
+from PySide6.QtCore import QEasingCurve, QPoint, QRect, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QPainter, QPainterPath, QPaintEvent, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QStackedLayout, QWidget
 
 from widgets.motion import Tween
@@ -52,17 +52,26 @@ class FadeOverlay(QWidget):
         self._progress = 0.0
         self._slide = False
         self._slide_rect: QRect | None = None  # what slides (None: everything); the rest crossfades
+        self._slide_radius = 0.0  # the sliding part's rounded corners
         self.hide()
 
     def begin(
-        self, outgoing: QPixmap, incoming: QPixmap, *, slide: bool = False, slide_rect: QRect | None = None
+        self,
+        outgoing: QPixmap,
+        incoming: QPixmap,
+        *,
+        slide: bool = False,
+        slide_rect: QRect | None = None,
+        slide_radius: float = 0.0,
     ) -> None:
         """Cover the parent, showing `outgoing` fully. With `slide` and a `slide_rect` (in the
-        parent's coordinates), only that part slides, inside its own edges; the rest crossfades."""
+        parent's coordinates, its corners rounded by `slide_radius`), only that part slides, inside
+        its own edges; the rest crossfades."""
         self._outgoing, self._incoming = outgoing, incoming
         self._progress = 0.0
         self._slide = slide
         self._slide_rect = slide_rect if slide else None
+        self._slide_radius = slide_radius
         self._generation += 1
         parent = self.parentWidget()
         if parent is not None:
@@ -141,13 +150,18 @@ class FadeOverlay(QWidget):
             return
         area, offset = self._sliding_area(), self._slide_offset()
         if self._slide_rect is not None:  # around the sliding part: a crossfade
-            around = QRegion(0, 0, self.width(), self.height()).subtracted(QRegion(area))
-            painter.setClipRegion(around)
+            sliding = QPainterPath()
+            sliding.addRoundedRect(QRectF(area), self._slide_radius, self._slide_radius)
+            around = QPainterPath()
+            around.addRect(QRectF(0, 0, self.width(), self.height()))
+            painter.setClipPath(around.subtracted(sliding))
             painter.drawPixmap(0, 0, incoming)
             painter.setOpacity(1.0 - self._progress)
             painter.drawPixmap(0, 0, outgoing)
             painter.setOpacity(1.0)
-        painter.setClipRect(area)
+            painter.setClipPath(sliding)
+        else:
+            painter.setClipRect(area)
         painter.drawPixmap(QPoint(area.x() - offset, area.y()), outgoing, area)
         painter.drawPixmap(QPoint(area.x() + area.width() - offset, area.y()), incoming, area)
 

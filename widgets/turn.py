@@ -125,7 +125,10 @@ class PanelTurn(QObject):
             return
         self._before = self._after = None
         rect = self._slide_rect() if self._slide_rect is not None else None
-        self._overlay.begin(before.pixmap, after.pixmap, slide=self._slide, slide_rect=rect)
+        radius = self._panel.theme.radius
+        self._overlay.begin(
+            before.pixmap, after.pixmap, slide=self._slide, slide_rect=rect, slide_radius=radius
+        )
         self._motion.start()
 
 
