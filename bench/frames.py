@@ -109,10 +109,12 @@ def measure(transition: str, scene: str) -> None:
     from bench.common import make_config
     from wall.app import fill_hub_for_snapshot, tune_for_smooth_frames
     from wall.hub import Hub
+    from wall.memory import prepare_for_long_run
     from widgets.fans import FansPanel
     from widgets.posts import PostsPanel
     from widgets.window import WallWindow
 
+    prepare_for_long_run()  # as `wall run` does, before Qt and the thread pools start
     config, _ = make_config(f'[wall]\ntransition = "{transition}"\n' + PANELS_OF_SCENE[scene])
     app = QApplication(sys.argv[:1])
     loop = qasync.QEventLoop(app)

@@ -20,16 +20,12 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-import qasync
-from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication
-
+# Imported in the order of `wall run` (see bench/memory.py): wall.cli first, Qt in main().
 from bench.common import make_config, rss_mb
 from sources.demo import DemoSource
-from wall.app import Engine, keep_memory_low, tune_for_smooth_frames
-from wall.hub import Hub
+from wall import cli  # noqa: F401
+from wall.memory import memory_breakdown, prepare_for_long_run
 from wall.services import make_client, open_store
-from widgets.window import WallWindow
 
 STEP = timedelta(minutes=10)
 DAYS = 7
@@ -37,6 +33,15 @@ FADE_MS = 60
 
 
 def main() -> None:
+    import qasync
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
+
+    from wall.app import Engine, keep_memory_low, tune_for_smooth_frames
+    from wall.hub import Hub
+    from widgets.window import WallWindow
+
+    prepare_for_long_run()  # as `wall run` does, before Qt and the thread pools start
     config, _ = make_config(
         '[[sources]]\nname = "demo"\ntype = "demo"\n'
         '[[sources]]\nname = "rse"\ntype = "demo"\nkind = "internal"\n'
@@ -60,6 +65,7 @@ def main() -> None:
     tune_for_smooth_frames()
     window.rotator.stop()
     samples: list[float] = []
+    breakdowns: list[dict[str, float]] = []
     started = time.monotonic()
 
     async def week() -> dict[str, object]:
@@ -85,6 +91,7 @@ def main() -> None:
                 if step % int(timedelta(days=1) / STEP) == 0:
                     gc.collect()
                     samples.append(rss_mb()["rss_mb"])
+                    breakdowns.append(memory_breakdown())
             await engine.stop()
             return {"steps": steps, "purged_posts": purged, "stored_posts": store.post_count()}
 
@@ -102,6 +109,19 @@ def main() -> None:
                 "peak_rss_mb": final["peak_rss_mb"],
                 "growth_day1_to_end_mb": round(final["rss_mb"] - samples[1], 1) if len(samples) > 1 else None,
                 "seconds": round(time.monotonic() - started, 1),
+                # where the memory is on day 1, 2 and at the end (wall.memory.memory_breakdown)
+                "breakdown_day1": breakdowns[0] if breakdowns else None,
+                "breakdown_end": memory_breakdown(),
+                "parts_each_day_mb": {
+                    part: [b.get(part) for b in breakdowns]
+                    for part in (
+                        "anonymous_mb",
+                        "python_arenas_mb",
+                        "python_blocks_k",
+                        "c_heap_in_use_mb",
+                        "sqlite_mb",
+                    )
+                },
             }
         )
     )

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QApplication
 from bench.common import make_config, rss_mb
 from wall.app import Engine, tune_for_smooth_frames
 from wall.hub import Hub
+from wall.memory import prepare_for_long_run
 from wall.services import make_client, open_store
 from widgets.window import WallWindow
 
@@ -44,6 +45,7 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def main() -> None:
+    prepare_for_long_run()  # as `wall run` does, before Qt and the thread pools start
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "bench.mastodon_server", str(port), str(POSTS + 40)],

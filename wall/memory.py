@@ -3,18 +3,53 @@
 Each crossfade allocates two full-screen pictures (8 MB each at 1920x1080) and frees them 600 ms
 later; glibc keeps such freed memory in the process, so resident memory drifts up by tens of MB.
 `malloc_trim(0)` after each rotation gives it back (measured in `make bench`: memory).
+
+`memory_breakdown()` says where the resident memory is (shared-library pages, C heap, Python heap,
+SQLite, source lines kept by `linecache`); `make bench` prints it with the memory figures.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import linecache
+import os
+import re
+import sys
+import tempfile
 from pathlib import Path
+
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+_M_ARENA_MAX = -8
+
+ARENA_MAX = 2  # the GUI thread and one more; every other thread shares them
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
+
 
 _libc: ctypes.CDLL | None
 try:
     _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
     _trim = _libc.malloc_trim
+    _mallopt = _libc.mallopt
+    _mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
 except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to do
     _libc = None
 
@@ -23,6 +58,38 @@ def release_free_memory() -> None:
     """Give freed heap pages back to the operating system (glibc only; no-op elsewhere)."""
     if _libc is not None:
         _trim(0)
+
+
+def limit_malloc_arenas(arenas: int = ARENA_MAX) -> bool:
+    """Let all threads share `arenas` glibc heaps instead of up to 8 per core (call before threads
+    start). Each thread-pool thread otherwise gets a heap of its own, whose freed pages stay with it.
+    An operator's `MALLOC_ARENA_MAX` wins. False when not on glibc."""
+    if _libc is None:
+        return False
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return True
+    return bool(_mallopt(_M_ARENA_MAX, arenas))
+
+
+def forget_import_sources() -> int:
+    """Drop the source lines `linecache` keeps; returns how many lines were kept.
+
+    PySide6 reads the source of every module imported after it (PYSIDE-2029: it looks for
+    `from __feature__ import`), and `inspect` keeps every line in `linecache` for good: ~200,000
+    lines, 15-20 MB of Python heap that only a traceback would ever read (it reads its own lines
+    again). Call it right after the imports, before the wall allocates its own objects, so they
+    reuse the freed heap.
+    """
+    kept = sum(len(entry[2]) for entry in linecache.cache.values() if len(entry) > 2)
+    linecache.clearcache()
+    return kept
+
+
+def prepare_for_long_run() -> None:
+    """What `wall run` does first, before Qt, the store and the thread pools start: share two
+    malloc heaps between all threads, and drop the source lines the imports left in `linecache`."""
+    limit_malloc_arenas()
+    forget_import_sources()
 
 
 def resident_mb() -> float:
@@ -34,3 +101,99 @@ def resident_mb() -> float:
     except OSError:
         pass
     return 0.0
+
+
+def _status_mb() -> dict[str, float]:
+    try:
+        text = Path("/proc/self/status").read_text()
+    except OSError:
+        return {}
+    found = re.findall(r"^(VmRSS|RssAnon|RssFile|RssShmem|VmHWM|Threads):\s+(\d+)", text, re.MULTILINE)
+    return {key: int(value) / (1 if key == "Threads" else 1024) for key, value in found}
+
+
+def _heap_arenas() -> int:
+    """How many glibc heaps (arenas) the process has (0 when unknown)."""
+    if _libc is None:
+        return 0
+    handle, name = tempfile.mkstemp(prefix="wall-malloc-info-", suffix=".xml")
+    os.close(handle)
+    path = Path(name)
+    try:
+        _libc.fopen.restype = ctypes.c_void_p
+        _libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+        _libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+        _libc.fclose.argtypes = [ctypes.c_void_p]
+        stream = _libc.fopen(str(path).encode(), b"w")
+        if not stream:
+            return 0
+        _libc.malloc_info(0, stream)
+        _libc.fclose(stream)
+        return path.read_text().count("<heap nr=")
+    except (OSError, AttributeError):
+        return 0
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _sqlite_mb() -> float:
+    """Memory SQLite holds (page caches, schemas, statements) in the whole process."""
+    import sqlite3  # noqa: F401 (loads the library the store uses)
+
+    try:
+        library = ctypes.CDLL(ctypes.util.find_library("sqlite3") or "libsqlite3.so.0")
+        used = library.sqlite3_memory_used
+        used.restype = ctypes.c_int64
+        return int(used()) / 2**20
+    except (OSError, AttributeError):
+        return 0.0
+
+
+def _pymalloc_arenas() -> int:
+    """Python's small-object heap in 1 MB arenas (0 when this Python does not say)."""
+    read, write = os.pipe()
+    saved = os.dup(2)
+    try:
+        sys.stderr.flush()
+        os.dup2(write, 2)
+        os.close(write)
+        sys._debugmallocstats()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    chunks = []
+    while chunk := os.read(read, 65536):
+        chunks.append(chunk)
+    os.close(read)
+    found = re.search(rb"# arenas allocated current\s+=\s+(\d+)", b"".join(chunks))
+    return int(found.group(1)) if found else 0
+
+
+def memory_breakdown() -> dict[str, float]:
+    """Where this process's resident memory is, in MB (glibc and Linux figures; 0 elsewhere).
+
+    `file_mb` is shared-library code and fonts mapped from disk: counted in RSS, but shared with other
+    processes and dropped by the kernel under pressure. `anonymous_mb` is the process's own memory:
+    `c_heap_in_use_mb` (Qt, pictures, glyphs, Python's big objects), `c_heap_free_mb` (freed but kept),
+    `python_arenas_mb` (Python's small objects), `sqlite_mb`.
+    """
+    status = _status_mb()
+    result: dict[str, float] = {
+        "rss_mb": status.get("VmRSS", 0.0),
+        "anonymous_mb": status.get("RssAnon", 0.0),
+        "file_mb": status.get("RssFile", 0.0) + status.get("RssShmem", 0.0),
+        "threads": status.get("Threads", 0.0),
+    }
+    if _libc is not None and hasattr(_libc, "mallinfo2"):
+        _libc.mallinfo2.restype = _MallInfo2
+        info = _libc.mallinfo2()
+        result["c_heap_in_use_mb"] = (info.uordblks + info.hblkhd) / 2**20
+        result["c_heap_free_mb"] = info.fordblks / 2**20
+        result["c_heap_mmapped_mb"] = info.hblkhd / 2**20
+        result["malloc_arenas"] = _heap_arenas()
+    result["python_arenas_mb"] = float(_pymalloc_arenas())
+    result["python_blocks_k"] = sys.getallocatedblocks() / 1000  # live Python allocations, thousands
+    result["sqlite_mb"] = _sqlite_mb()
+    result["linecache_lines"] = sum(len(entry[2]) for entry in linecache.cache.values() if len(entry) > 2)
+    result["modules"] = len(sys.modules)
+    return {key: round(value, 1) for key, value in result.items()}

@@ -37,7 +37,7 @@ from wall import systemd
 from wall.app import Engine, build_windows, find_screen, tune_for_smooth_frames
 from wall.config import ConfigProblems, ScreenSettings, WallConfig, load_config, remember_good_config
 from wall.hub import Hub
-from wall.memory import resident_mb
+from wall.memory import forget_import_sources, prepare_for_long_run, release_free_memory, resident_mb
 from wall.model import Health, SourceStatus, utcnow
 from wall.schedule import Schedule
 from wall.services import make_client, open_store
@@ -189,6 +189,9 @@ class WallRuntime:
         config_path: Path | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        # Before Qt, the store and the thread pools start threads (each would get a heap of its own),
+        # and before the wall's own objects, so they reuse the heap the imports' source lines held.
+        prepare_for_long_run()
         self.config = config
         self.clock = clock
         self.windowed = windowed
@@ -383,6 +386,8 @@ class WallRuntime:
             from wall.desk import start_web
 
             self.web, self.desk = await start_web(config, self.store, self._engine, lambda: self.windows)
+            forget_import_sources()  # the page's modules (aiohttp) were read by PySide6 too
+            release_free_memory()
         self._status_timer.start(STATUS_EVERY_MS)
         if not self.windowed:
             self._burn_in.start(BURN_IN_STEP_MS)
