@@ -16,7 +16,10 @@ from PySide6.QtWidgets import QApplication
 
 from wall.hub import Hub
 
-SOURCE_CACHE_SIZE = 24  # full-size decodes are big (up to 10 MB); the scaled ones are kept longer
+# Full-size decodes are big (a phone photo is 7.7 MB decoded): a panel's pictures at most are kept,
+# for a featured post moving to a compact card and back; the scaled ones are kept longer. A picture
+# that must be scaled again after that is decoded again (about 15 ms, off the GUI thread).
+SOURCE_CACHE_SIZE = 6
 SCALED_CACHE_SIZE = 64
 DECODER_THREADS = 1  # the lobby PC may have two cores: leave one to the GUI thread
 
