@@ -329,14 +329,19 @@ def _page_moderation(config: WallConfig, keys: list[str]) -> tuple[list[str], di
     from wall.services import store_path
     from wall.store import Store
 
-    if not store_path(config).is_file():
+    path = store_path(config)
+    if not path.is_file():
         return [], {}
-    store = Store(store_path(config), max_posts_per_source=config.storage.max_posts_per_source)
     try:
-        decisions = {key: decision for key in keys if (decision := store.decision(key)) is not None}
-        return store.blocked_authors(), decisions
-    finally:
-        store.close()
+        store = Store(path, read_only=True)  # the wall's own file: never changed from here
+        try:
+            decisions = {key: decision for key in keys if (decision := store.decision(key)) is not None}
+            return store.blocked_authors(), decisions
+        finally:
+            store.close()
+    except sqlite3.Error as exc:  # not readable by this user, or being replaced: rules only
+        print(f"{path}: {exc}: the moderation page's decisions are left out", file=sys.stderr)
+        return [], {}
 
 
 def _purge(config: WallConfig) -> int:

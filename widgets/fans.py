@@ -374,7 +374,8 @@ class FansPanel(Panel):
         super().__init__(context, settings, theme, parent)
         self._all: list[tuple[Count, Trend]] = []  # every counter of the panel, all pages
         self._shown: list[tuple[Count, Trend]] = []  # the counters of the page on screen
-        self._page = 0
+        self._page = 0  # the page the tiles show
+        self._target = 0  # the page they are turning to (the same when no turn is under way)
         self._ticker: Callable[[], float] = time.monotonic
         self._portrait = False
         self.tiles: list[FanTile] = []
@@ -382,6 +383,8 @@ class FansPanel(Panel):
         self._boost = 1.0  # see `FanTile.set_number_boost`
         self._grid = QGridLayout(self.content)
         self._turn = PanelTurn(self, context.look.transition)
+        self._turn.finished.connect(self._after_turn)
+        self._refresh_after_turn = False
         self._page_timer = QTimer(self)
         self._page_timer.setSingleShot(True)
         self._page_timer.timeout.connect(self.next_page)
@@ -423,27 +426,36 @@ class FansPanel(Panel):
     def next_page(self) -> None:
         """Turn to the next page, with the wall's transition when on screen (the last page stays:
         the rotator moves on, or calls `shown_again`)."""
-        if self._page + 1 < self.page_count():
-            self._page += 1
-            self._turn.turn(self._show_page)
+        if self._target + 1 < self.page_count():
+            self._target += 1
+            self._turn_to(self._target)
         self._schedule_page_turn()
 
     def shown_again(self) -> None:
         """The rotator keeps this panel on screen for another round (it is the only one): start
         again from the first page."""
-        if self._page != 0:
-            self._page = 0
-            self._turn.turn(self._show_page)
+        if self._target != 0:
+            self._target = 0
+            self._turn_to(0)
         self._schedule_page_turn()
+
+    def _turn_to(self, page: int) -> None:
+        def change() -> None:  # made once the picture of the page on screen is taken
+            self._page = page
+            self._show_page()
+
+        self._turn.turn(change)
 
     def _schedule_page_turn(self) -> None:
         self._page_timer.stop()
-        if self.isVisible() and self._page + 1 < self.page_count():
+        if self.isVisible() and self._target + 1 < self.page_count():
             self._page_timer.start(super().duration_ms())
 
     def _show_page(self, *, lay_out: bool = False) -> None:
+        """The tiles of `_page` (a poll during a turn refreshes the page still on screen)."""
         sizes = self._page_sizes()
-        self._page = min(self._page, max(0, len(sizes) - 1))
+        last = max(0, len(sizes) - 1)
+        self._page, self._target = min(self._page, last), min(self._target, last)
         start = sum(sizes[: self._page])
         shown = self._all[start : start + (sizes[self._page] if sizes else 0)]
         if lay_out or len(shown) != len(self._shown):
@@ -462,7 +474,7 @@ class FansPanel(Panel):
         self._page_timer.stop()
         self._turn.finish()
         if self._page != 0:
-            self._page = 0
+            self._page = self._target = 0
             self._show_page()
         super().hideEvent(event)
 
@@ -482,11 +494,22 @@ class FansPanel(Panel):
         ]
         if shown == self._all:
             return
+        pages = self.page_count()
         self._all = shown
-        self._show_page()
+        if self._turn.is_turning():  # its pictures are being taken: the tiles change after it
+            self._refresh_after_turn = True
+        else:
+            self._show_page()
         self.show_content(bool(shown))
         if not self._page_timer.isActive():  # counters arrive every poll: they must not delay a turn
             self._schedule_page_turn()
+        if self.page_count() != pages:
+            self.duration_changed.emit()  # the rotator gives the panel the time of its pages
+
+    def _after_turn(self) -> None:
+        if self._refresh_after_turn:
+            self._refresh_after_turn = False
+            self._show_page()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         """A portrait screen shows its tiles in one column, fewer a page, with numbers as wide as

@@ -45,6 +45,7 @@ class Panel(QWidget):
     """
 
     content_changed = Signal()
+    duration_changed = Signal()  # `duration_ms()` changed (a fans panel got more or fewer pages)
 
     def __init__(
         self, context: PanelContext, settings: PanelLook, theme: Theme, parent: QWidget | None = None

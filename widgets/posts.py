@@ -147,7 +147,10 @@ class PostsPanel(Panel):
             index = same[0]  # an edit, a deletion elsewhere: the featured post stays
         else:
             index = min(self._featured_index, max(0, len(shown) - 1))
-        moving = shift and self.isVisible() and self._arrival_motion.duration_ms() > 0
+        # In the panel's last seconds on screen the rotator takes its pictures of it for the next
+        # transition: the cards change at once then, and the rotator is told to take them again.
+        late = self.isVisible() and self._seconds_left() < FEATURE_TAIL_SECONDS
+        moving = shift and self.isVisible() and self._arrival_motion.duration_ms() > 0 and not late
         cards_in_order = self._featured_index == 0
         if moving and cards_in_order:  # the cards slide down a slot or more
             before = self._picture()
@@ -159,6 +162,8 @@ class PostsPanel(Panel):
             self._turn.turn(self._fill_cards, self._featured_rect)
         else:
             self._fill_cards()
+        if late:
+            self.content_changed.emit()  # (the rotator takes its pictures again, if there is time)
         self.show_content(bool(shown))
         if shift and self.isVisible():
             self._schedule_feature()  # the new post gets its full time in the large card
@@ -189,11 +194,14 @@ class PostsPanel(Panel):
         self._schedule_feature()
         if len(self._shown) < 2 or self.is_arriving() or self._turn.is_turning():
             return
-        on_screen = self._ticker() - self._on_screen_since
-        if on_screen + FEATURE_TAIL_SECONDS > self.settings.duration:
+        if self._seconds_left() < FEATURE_TAIL_SECONDS:
             return
         self._featured_index = (self._featured_index + 1) % len(self._shown)
         self._turn.turn(self._fill_cards, self._featured_rect)
+
+    def _seconds_left(self) -> float:
+        """How long the panel has left on screen, as its duration says (from when it came)."""
+        return self.settings.duration - (self._ticker() - self._on_screen_since)
 
     def shown_again(self) -> None:
         """The rotator keeps this panel on screen for another round: the turns go on."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QEasingCurve, QPoint, QRect, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEasingCurve, QElapsedTimer, QPoint, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QPainter, QPainterPath, QPaintEvent, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QStackedLayout, QWidget
 
@@ -195,6 +195,7 @@ class PanelRotator(QWidget):
         self._motion.finished.connect(lambda: self._overlay.end(progressive=True))
         self._overlay.uncovered.connect(self.transition_finished)
         self._timer = QTimer(self)
+        self._on_screen = QElapsedTimer()  # since the panel on screen came (for `duration_changed`)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.advance)
         self._prepare_timer = QTimer(self)
@@ -212,6 +213,7 @@ class PanelRotator(QWidget):
         self._panels.append(panel)
         self._stack.addWidget(panel)
         panel.content_changed.connect(self._on_content_changed)
+        panel.duration_changed.connect(lambda: self._on_duration_changed(panel))
         current = self.current_panel()
         if current is None or (not current.has_content() and panel.has_content()):
             self._show(len(self._panels) - 1 if current is not None else 0, fade=False)
@@ -319,15 +321,22 @@ class PanelRotator(QWidget):
             self.panel_changed.emit(self._panels[index].panel_type())
         self._restart_timer()
 
-    def _restart_timer(self) -> None:
+    def _restart_timer(self, elapsed_ms: int = 0) -> None:
         panel = self.current_panel()
         self._prepared = None
         self._prepare_timer.stop()
         if self._running and panel is not None:
-            duration = panel.duration_ms()
+            if not elapsed_ms:
+                self._on_screen.start()
+            duration = max(0, panel.duration_ms() - elapsed_ms)
             self._timer.start(duration)
             if self._motion.duration_ms() > 0 and len(self._panels) > 1:
                 self._prepare_timer.start(max(0, duration - PREPARE_AHEAD_MS))
+
+    def _on_duration_changed(self, panel: Panel) -> None:
+        """The panel on screen wants another time (more or fewer pages): counted from when it came."""
+        if panel is self.current_panel() and self._running and self._timer.isActive():
+            self._restart_timer(elapsed_ms=max(1, self._on_screen.elapsed()))
 
     def _prepare_incoming(self) -> None:
         """Start taking the pictures of the next switch, a strip per event-loop turn."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -387,3 +388,41 @@ def test_new_counters_do_not_delay_the_next_page(
         hub.set_counts([make_count(182_340 + step * 10, account="@acct0"), *accounts(6)[1:]])
         settle(hub)
     qtbot.waitUntil(lambda: panel.page() == 1, timeout=2500)  # 3 s after it came on screen
+
+
+def test_a_poll_during_a_page_turn_does_not_make_the_page_jump(
+    hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow], qtbot: QtBot
+) -> None:
+    hub.set_counts(accounts(6))
+    window = open_window(hub, wall_fr, [FANS])
+    panel = current(window)
+    assert isinstance(panel, FansPanel)
+    before = window.grab().toImage()
+    panel.next_page()
+    counts = accounts(6)
+    counts[4] = make_count(999_999, account="@acct4")  # a counter of the next page moves
+    hub.set_counts(counts)
+    settle(hub)
+    # The poll came while the old page's picture was being taken: the old page stays until the turn.
+    assert "@acct0" in labels_text(panel) and "@acct3" not in labels_text(panel)
+    assert window.grab().toImage() == before
+    qtbot.waitUntil(lambda: not panel.turn().is_turning() or panel.turn().is_moving(), timeout=2000)
+    panel.turn().finish()
+    assert panel.page() == 1 and "999\u202f999" in labels_text(panel)
+
+
+def test_the_rotator_gives_the_panel_the_time_of_its_new_pages(
+    hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow], qtbot: QtBot
+) -> None:
+    hub.set_counts(accounts(3))  # one page
+    window = open_window(hub, wall_fr, [PanelSettings(type="fans", duration=3), PanelSettings(type="clock")])
+    panel = current(window)
+    assert isinstance(panel, FansPanel) and panel.duration_ms() == 3000
+    window.rotator.start()
+    started = time.monotonic()
+    hub.set_counts(accounts(6))  # a poll brings three more: two pages, 6 s on screen
+    settle(hub)
+    qtbot.waitUntil(lambda: panel.page() == 1, timeout=4000)
+    assert window.current_panel() is panel  # its second page is on screen…
+    qtbot.waitUntil(lambda: window.current_panel() is not panel, timeout=5000)
+    assert time.monotonic() - started >= 5.5  # …for its full time, counted from when it came

@@ -456,3 +456,18 @@ def test_featured_seconds_is_checked_in_the_config(tmp_path: Path) -> None:
             load_config(path, env={})
         message = str(problem.value)
         assert "wall.toml" in message and "featured_seconds" in message and words in message
+
+
+def test_in_the_panels_last_seconds_a_new_post_is_featured_at_once(
+    hub: Hub, open_window: Callable[..., WallWindow], qtbot: QtBot
+) -> None:
+    hub.set_posts("mention", posts(3, 2, 1))
+    _, panel, ticker = featured_window(hub, open_window, duration=15)
+    panel.feature_next()
+    panel.turn().finish()
+    ticker.now += 14  # 1 s left: the rotator is taking its pictures of the panel
+    with qtbot.waitSignal(panel.content_changed, timeout=1000):  # …and is told to take them again
+        hub.set_posts("mention", posts(4, 3, 2, 1))
+        settle(hub)
+    assert not panel.turn().is_turning() and not panel.is_arriving()
+    assert featured_text(panel) == ["Message numéro 4"]
