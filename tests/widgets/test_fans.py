@@ -243,6 +243,17 @@ def accounts(count: int) -> list[Count]:
     return [make_count(182_340 + i, account=f"@acct{i}") for i in range(count)]
 
 
+def six_counters(
+    hub: Hub, wall: WallSection, open_window: Callable[..., WallWindow], panels: list[PanelSettings]
+) -> tuple[WallWindow, FansPanel]:
+    """A shown window whose first panel is a fans panel with 6 counters (2 pages of 3)."""
+    hub.set_counts(accounts(6))
+    window = open_window(hub, wall, panels)
+    panel = current(window)
+    assert isinstance(panel, FansPanel)
+    return window, panel
+
+
 def number_share(panel: FansPanel, height: int) -> float:
     """The cap height of the numbers on screen, as a share of the screen height."""
     sizes = {QFontMetricsF(tile.number_label.shown_font()).capHeight() for tile in panel.tiles}
@@ -315,10 +326,7 @@ def test_a_portrait_screen_shows_one_column_with_numbers_as_wide_as_the_tiles(
 def test_a_page_turn_crossfades_from_the_old_page_to_the_new_one(
     hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow], qtbot: QtBot
 ) -> None:
-    hub.set_counts(accounts(6))
-    window = open_window(hub, wall_fr, [FANS])
-    panel = current(window)
-    assert isinstance(panel, FansPanel)
+    window, panel = six_counters(hub, wall_fr, open_window, [FANS])
     ticker = Ticker()
     panel.set_ticker(ticker)
     before = window.grab().toImage()
@@ -346,10 +354,7 @@ def test_a_page_turn_crossfades_from_the_old_page_to_the_new_one(
 def test_off_screen_the_panel_goes_back_to_its_first_page(
     hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow]
 ) -> None:
-    hub.set_counts(accounts(6))
-    window = open_window(hub, wall_fr, [FANS, PanelSettings(type="clock")])
-    panel = current(window)
-    assert isinstance(panel, FansPanel)
+    window, panel = six_counters(hub, wall_fr, open_window, [FANS, PanelSettings(type="clock")])
     panel.next_page()
     panel.turn().finish()
     assert panel.page() == 1 and "@acct3" in labels_text(panel)
@@ -362,10 +367,7 @@ def test_off_screen_the_panel_goes_back_to_its_first_page(
 def test_the_only_panel_starts_again_from_its_first_page(
     hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow]
 ) -> None:
-    hub.set_counts(accounts(6))
-    window = open_window(hub, wall_fr, [FANS])
-    panel = current(window)
-    assert isinstance(panel, FansPanel)
+    window, panel = six_counters(hub, wall_fr, open_window, [FANS])
     panel.next_page()
     panel.turn().finish()
     panel.next_page()  # the last page stays: the rotator decides what comes next
@@ -379,10 +381,7 @@ def test_the_only_panel_starts_again_from_its_first_page(
 def test_new_counters_do_not_delay_the_next_page(
     hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow], qtbot: QtBot
 ) -> None:
-    hub.set_counts(accounts(6))
-    window = open_window(hub, wall_fr, [PanelSettings(type="fans", duration=3)])
-    panel = current(window)
-    assert isinstance(panel, FansPanel)
+    _, panel = six_counters(hub, wall_fr, open_window, [PanelSettings(type="fans", duration=3)])
     for step in range(4):  # a poll every 0.5 s, for 2 s
         qtbot.wait(500)
         hub.set_counts([make_count(182_340 + step * 10, account="@acct0"), *accounts(6)[1:]])
@@ -393,10 +392,7 @@ def test_new_counters_do_not_delay_the_next_page(
 def test_a_poll_during_a_page_turn_does_not_make_the_page_jump(
     hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow], qtbot: QtBot
 ) -> None:
-    hub.set_counts(accounts(6))
-    window = open_window(hub, wall_fr, [FANS])
-    panel = current(window)
-    assert isinstance(panel, FansPanel)
+    window, panel = six_counters(hub, wall_fr, open_window, [FANS])
     before = window.grab().toImage()
     panel.next_page()
     counts = accounts(6)
