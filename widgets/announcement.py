@@ -44,6 +44,7 @@ HEADLINE_SCALE = 1.6  # the headline's cap height is 1.6 x a panel title's (abou
 TWO_LINES = 2  # the headline and the address under the code wrap to two lines at most
 TEXT_GROWTH = 1.1  # a short message is shown a little larger, never as large as the headline
 QR_FRACTION = {False: 0.28, True: 0.46}  # of the type height, landscape / portrait
+QR_ALONE_FRACTION = 0.5  # landscape without a picture: the code has the whole column
 MAX_PICTURE_PIXELS = 50_000_000  # like posts' pictures: bigger is a likely decompression bomb
 
 
@@ -208,6 +209,8 @@ class AnnouncementPanel(Panel):
         self.text_label.set_full_text(message)
         self.qr.set_data(address)
         self.address_label.set_full_text(display_address(address))
+        # under the code, centred like it (an address is read left to right: set after the text)
+        self.address_label.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         # visibility once in the layouts: shown before having a parent, a widget becomes a window
         self.headline_label.setHidden(not headline)
         self.qr_card.setHidden(not address)
@@ -248,7 +251,8 @@ class AnnouncementPanel(Panel):
             if has_picture or has_code:
                 grid.setColumnStretch(0, 58)
                 grid.setColumnStretch(1, 42)
-        self.qr.set_side(self.theme.px(QR_FRACTION[portrait]))
+        alone = not portrait and not has_picture
+        self.qr.set_side(self.theme.px(QR_ALONE_FRACTION if alone else QR_FRACTION[portrait]))
 
     def _fit_lines(self) -> None:
         """The headline and the address take the lines they need, two at most (then elided)."""

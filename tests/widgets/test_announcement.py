@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import segno
-from PySide6.QtCore import QRect
+from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QImage
 
 from wall.config import BrandingSettings, PanelSettings, WallSection
@@ -22,11 +22,12 @@ from widgets.window import WallWindow
 from .conftest import current, labels_text, settle
 
 URL = "https://intranet.maisonlumiere.example/rse?from=lobby"
+IMAGE = "asset:demo/images/equipe.png"
 ANNOUNCEMENT = PanelSettings(
     type="announcement",
     title="Rejoignez le réseau interne",
     text="Toute l'actualité de l'entreprise, en deux minutes avec votre badge.",
-    image="asset:demo/images/equipe.png",
+    image=IMAGE,
     qr=URL,
 )
 
@@ -251,3 +252,20 @@ def test_without_an_announcement_panel_a_published_one_joins_every_playlist(
     assert current(window) is not extra  # skipped while nothing is published
     window.set_playlist(None)
     assert window.rotator.playlist() == [0, 1, 2]
+
+
+def test_without_a_picture_the_code_is_larger_with_its_address_centred_under_it(
+    hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow]
+) -> None:
+    windows = [open_window(hub, wall_fr, [ANNOUNCEMENT.model_copy(update={"image": i})]) for i in (IMAGE, "")]
+    with_picture, alone = (announcement(window) for window in windows)
+    assert not alone.picture.isVisibleTo(alone)
+    # The code has the whole column: half the screen's height instead of 28 %.
+    assert alone.qr.width() >= 0.5 * 1080 * 0.95 > 1.5 * with_picture.qr.width()
+    for panel in (with_picture, alone):
+        code = panel.qr.mapTo(panel, panel.qr.rect().center())
+        label = panel.address_label
+        drawn = label.fontMetrics().horizontalAdvance(label.text())
+        left = label.mapTo(panel, label.rect().topLeft()).x() + (label.width() - drawn) // 2
+        assert label.alignment() & Qt.AlignmentFlag.AlignHCenter
+        assert abs(left + drawn // 2 - code.x()) <= 4  # the address is centred under the code
