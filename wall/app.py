@@ -29,7 +29,7 @@ from PySide6.QtWidgets import QApplication
 from sources.base import HttpFetcher, Source
 from wall.config import WallConfig
 from wall.consent import shown_posts, split
-from wall.counts import HISTORY_WINDOW, daily_history
+from wall.counts import HISTORY_WINDOW
 from wall.decisions import BlockedAuthor, Decision, PostAction, PublishedAnnouncement, author_key
 from wall.hub import Hub
 from wall.images import MAX_DOWNLOAD_BYTES, ImageLoader
@@ -114,8 +114,8 @@ class Engine:
     def _counts(self) -> tuple[list[Count], dict[str, list[Count]]]:
         """Latest counters and their daily history (runs on the store thread once started)."""
         zone = ZoneInfo(self.config.wall.timezone)
-        history = self.store.count_history(self.clock() - HISTORY_WINDOW)
-        return self.store.latest_counts(), daily_history(history, zone)
+        history = self.store.daily_count_history(self.clock() - HISTORY_WINDOW, zone)
+        return self.store.latest_counts(), history
 
     def start(self) -> None:
         """Start polling, re-judge the stored posts with today's moderation rules, and purge what
@@ -379,7 +379,7 @@ def fill_hub_for_snapshot(config: WallConfig, hub: Hub, *, use_demo: bool) -> No
         rules, now = consents(config), utcnow()
         posts = {k: shown_posts(store.recent_posts(k, POSTS_PER_KIND), rules, now) for k in POST_KINDS}
         counts = store.latest_counts()
-        history = daily_history(store.count_history(now - HISTORY_WINDOW), ZoneInfo(config.wall.timezone))
+        history = store.daily_count_history(now - HISTORY_WINDOW, ZoneInfo(config.wall.timezone))
         statuses = store.statuses()
         published = store.announcement()
     finally:

@@ -17,6 +17,7 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 _M_TRIM_THRESHOLD = -1
@@ -85,10 +86,51 @@ def forget_import_sources() -> int:
     return kept
 
 
+def keep_no_import_sources() -> bool:
+    """Let PySide6 read a module's source once at most, and never leave it in `linecache`.
+
+    PySide6 reads the source of the module named by every `import` statement that runs, also one
+    inside a function importing a module loaded long ago (`import sqlite3` in a function, the
+    plug-ins Pillow loads with the first picture, httpx's transport with the first request): after
+    `forget_import_sources()` the lines came back one module at a time while the wall ran, long-lived
+    objects scattered among short-lived ones, and Python's heap never gave those pages back. Its
+    answer (does the module's source say "PySide6") is kept per module instead. False when this
+    PySide6 does not work that way (nothing changed)."""
+    feature = sys.modules.get("shibokensupport.feature")
+    check = getattr(feature, "_mod_uses_pyside", None)
+    if feature is None or check is None:
+        return False
+    if getattr(check, "_wall_keeps_no_source", False):
+        return True
+    original: Callable[..., bool] = check
+    known: dict[tuple[str, str], bool] = {}
+
+    def uses_pyside(module: object, *more: object, **named: object) -> bool:
+        if more or named:  # a PySide6 that calls it otherwise: its own answer, as it is
+            return original(module, *more, **named)
+        key = (str(getattr(module, "__name__", "")), str(getattr(module, "__file__", "")))
+        answer = known.get(key)
+        if answer is None:
+            before = set(linecache.cache)
+            try:
+                answer = bool(original(module))
+            finally:
+                for name in linecache.cache.keys() - before:
+                    linecache.cache.pop(name, None)
+            known[key] = answer
+        return answer
+
+    uses_pyside._wall_keeps_no_source = True  # type: ignore[attr-defined]
+    setattr(feature, "_mod_uses_pyside", uses_pyside)  # noqa: B010 (a module attribute PySide6 looks up)
+    return True
+
+
 def prepare_for_long_run() -> None:
     """What `wall run` does first, before Qt, the store and the thread pools start: share two
-    malloc heaps between all threads, and drop the source lines the imports left in `linecache`."""
+    malloc heaps between all threads, drop the source lines the imports left in `linecache`, and
+    keep PySide6 from leaving more there while the wall runs."""
     limit_malloc_arenas()
+    keep_no_import_sources()
     forget_import_sources()
 
 

@@ -95,3 +95,22 @@ def test_store_records_a_sudden_zero_as_unknown(tmp_path: Path) -> None:
     values = [c.value for c in store.count_history(NOW - timedelta(days=8))["ig:instagram:brand:followers"]]
     assert values == [0, 180_000, None, 180_020]
     store.close()
+
+
+def test_store_reduces_the_history_to_days_as_daily_history_does(tmp_path: Path) -> None:
+    store = Store(tmp_path / "wall.sqlite3")
+    start = NOW - timedelta(days=9, hours=3)
+    for step in range(9 * 24 * 3):  # every 20 minutes, across local midnights, some hidden values
+        at = start + timedelta(minutes=20 * step, seconds=0.25)
+        counts = (
+            seen(None if step % 7 == 3 else 1_000 + step, at),
+            Count("yt", "youtube", "chan", None, at, metric="subscribers"),  # never known
+        )
+        store.apply("ig", Batch(counts=counts), now=NOW)
+    since = NOW - timedelta(days=8)
+    expected = daily_history(store.count_history(since), PARIS)
+    reduced = store.daily_count_history(since, PARIS)
+    assert reduced == expected
+    assert list(reduced) == list(expected) and reduced["yt:youtube:chan:subscribers"] == []
+    assert len(reduced["ig:instagram:brand:followers"]) == 9
+    store.close()

@@ -103,6 +103,37 @@ def test_source_lines_kept_after_imports_are_dropped_and_tracebacks_still_show_s
     assert "settings.hours_of(day)" in trace
 
 
+LATER_IMPORTS = r"""
+import json, linecache, sys
+import PySide6.QtCore
+from wall.memory import prepare_for_long_run
+
+prepare_for_long_run()
+
+
+def later():  # import statements that run while the wall runs: loaded modules, and new ones
+    import json, sqlite3, fractions
+    from wall.trends import Term
+    from widgets.marks import mark_name
+    return json, sqlite3, fractions, Term, mark_name
+
+
+later()
+later()
+from shibokensupport.feature import pyside_feature_dict
+
+lines = sum(len(entry[2]) for entry in linecache.cache.values() if len(entry) > 2)
+print(json.dumps({"lines": lines, "features": {m: pyside_feature_dict.get(m) for m in sys.argv[1:]}}))
+"""
+
+
+def test_imports_while_running_leave_no_source_lines_and_pyside_still_knows_its_users() -> None:
+    seen = _child(LATER_IMPORTS, "widgets.marks", "wall.trends", "fractions")
+    assert seen["lines"] == 0
+    # PySide6's answer is unchanged: a module whose source names PySide6 uses it, others do not.
+    assert seen["features"] == {"widgets.marks": 0, "wall.trends": -1, "fractions": -1}
+
+
 RUNTIME = r"""
 import json, sys
 from PySide6.QtCore import QTimer
