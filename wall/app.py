@@ -135,14 +135,20 @@ class Engine:
             self.hub.set_posts(kind, self._shown(posts))
 
     async def purge(self) -> Purged:
-        """Remove from the store and the image cache what consent and retention no longer allow."""
+        """Remove from the store and the image cache what consent and retention no longer allow;
+        the moderators forget the posts the store no longer keeps (purged, or over its cap)."""
         purged: Purged = await self._in_db(purge, self.store, self.consents, self.clock())
+        await self._in_db(self._moderators_retain)
         if purged.posts:
             removed = await asyncio.to_thread(self.images.forget, purged.image_urls)
             self.hub.forget_images(purged.image_urls)
             log.info("purged %d posts and %d cached pictures (consent, retention)", purged.posts, removed)
         await self._refresh(purged.kinds)
         return purged
+
+    def _moderators_retain(self) -> None:
+        for name, moderator in self.moderators.items():
+            moderator.retain(self.store.post_keys(name))
 
     async def _purge_regularly(self) -> None:
         while True:

@@ -336,6 +336,25 @@ class Moderator:
         for text in [t for t, owner in self._text_owner.items() if owner == key]:
             del self._text_owner[text]
 
+    def retain(self, keys: Iterable[str]) -> None:
+        """Forget every post not in `keys` (the posts the store still keeps): posts capped or purged
+        from the store free their slot and their text too, so a wall that runs for months does not
+        remember every post it ever judged."""
+        kept = set(keys)
+        for key in self._flood_allowed.keys() - kept:
+            del self._flood_allowed[key]
+        for author, times in list(self._counted.items()):
+            for key in times.keys() - kept:
+                del times[key]
+            if not times:
+                del self._counted[author]
+        for text in [t for t, owner in self._text_owner.items() if owner not in kept]:
+            del self._text_owner[text]
+
+    def remembered(self) -> int:
+        """How many posts the flood cap and the duplicate check remember (a long run's check)."""
+        return len(self._flood_allowed.keys() | self._text_owner.values())
+
     def blocked_word(self, *texts: str) -> str:
         """The first blocked word or phrase found in any of `texts`, as configured; '' if none."""
         folded = [fold(t) for t in texts if t]

@@ -289,6 +289,12 @@ class Store:
             posts.append(post)
         return posts
 
+    def post_keys(self, source: str) -> list[str]:
+        """The keys of every kept post of one source."""
+        with self._lock:
+            rows = self._db.execute("SELECT key FROM posts WHERE source = ?", (source,)).fetchall()
+        return [r[0] for r in rows]
+
     def sources(self) -> list[str]:
         """Names of the sources that have posts in the store."""
         with self._lock:

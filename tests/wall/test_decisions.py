@@ -349,3 +349,25 @@ def test_a_published_announcement_is_kept_until_withdrawn_and_every_change_is_au
         ("Alice", "publish announcement", "Exercice — Sortie par l'escalier B — https://intra.example/f"),
     ]
     again.close()
+
+
+async def test_the_hourly_purge_lets_the_moderators_forget_what_the_store_dropped(
+    tmp_path: Path, httpserver: HTTPServer, qapp: QApplication
+) -> None:
+    httpserver.expect_request("/feed").respond_with_data(feed(*FEED_ITEMS), content_type=RSS)
+    config = config_for(tmp_path, httpserver.url_for("/feed"), mode="post")
+    config = config.model_copy(
+        update={"storage": config.storage.model_copy(update={"max_posts_per_source": 2})}
+    )
+    store, hub, client = open_store(config), Hub(), make_client(config)
+    engine = Engine(config, store, hub, client)
+    try:
+        await engine.poller.poll_once(engine.sources[0])
+        assert store.post_count() == 2  # the store keeps 2 a source: the oldest is gone
+        assert engine.moderators["news"].remembered() == 3
+        await engine.purge()
+        assert engine.moderators["news"].remembered() == 2
+    finally:
+        await engine.stop()
+        await client.aclose()
+        store.close()

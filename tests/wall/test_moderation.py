@@ -260,3 +260,18 @@ def test_invalid_settings_are_refused_naming_the_field(data: dict[str, Any], fie
     assert field in str(caught.value)
     with pytest.raises(ValidationError):
         merged(ModerationSettings(), data)
+
+
+def test_posts_the_store_no_longer_keeps_are_forgotten() -> None:
+    moderator = Moderator(ModerationSettings(max_per_author_per_hour=2))
+    old = [make_post(f"message {i}", post_id=str(i), at=T0 + timedelta(minutes=i)) for i in range(2)]
+    assert all(v.shown for v in moderator.judge_many(old, now=NOW).values())
+    assert moderator.remembered() == 2
+    moderator.retain([])  # both purged from the store (retention, or over its cap)
+    assert moderator.remembered() == 0
+    # Their text and their flood slots are free again: a repost in the same hour is shown.
+    again = make_post("message 0", post_id="new", at=T0 + timedelta(minutes=3))
+    assert moderator.judge(again, now=NOW) == Verdict(True)
+    kept = make_post("message 1", post_id="1", at=T0 + timedelta(minutes=1))
+    moderator.retain([again.key, kept.key])
+    assert moderator.remembered() == 1
