@@ -23,6 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QGuiApplication, QScreen
 from PySide6.QtWidgets import QApplication
 
@@ -340,6 +341,40 @@ def tune_for_smooth_frames() -> None:
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     gc.collect()
     gc.freeze()
+
+
+GC_CHECK_MS = 200  # how often the GUI thread looks whether Python would have collected by now
+
+
+def collect_garbage_now() -> int:
+    """Run the collection Python's own thresholds call for, if any, in this thread; returns the
+    generation collected (-1: none was due)."""
+    threshold0, threshold1, threshold2 = gc.get_threshold()
+    count0, count1, count2 = gc.get_count()
+    if count0 <= threshold0:
+        return -1
+    generation = 2 if count2 > threshold2 else 1 if count1 > threshold1 else 0
+    gc.collect(generation)
+    return generation
+
+
+class GuiThreadCollector(QObject):
+    """Python's cyclic garbage collection, on the GUI thread only.
+
+    Python collects in whichever thread allocates when its thresholds are crossed: the store's
+    thread and the picture decoders' too. A Qt object that only a reference cycle kept alive (a
+    window or panel dropped at a config reload) is then destroyed outside the GUI thread: Qt cannot
+    unregister its timers there and later fires one at freed memory (a segfault, seen in the test
+    suite under load). Automatic collection is switched off; a timer collects as Python would have.
+    """
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        gc.disable()
+        self._timer = QTimer(self)
+        self._timer.setInterval(GC_CHECK_MS)
+        self._timer.timeout.connect(collect_garbage_now)
+        self._timer.start()
 
 
 def keep_memory_low(window: WallWindow) -> None:

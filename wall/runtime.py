@@ -34,7 +34,7 @@ from PySide6.QtCore import QFileSystemWatcher, QObject, QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication
 
 from wall import systemd
-from wall.app import Engine, build_windows, find_screen, tune_for_smooth_frames
+from wall.app import Engine, GuiThreadCollector, build_windows, find_screen, tune_for_smooth_frames
 from wall.config import ConfigProblems, ScreenSettings, WallConfig, load_config, remember_good_config
 from wall.hub import Hub
 from wall.memory import forget_import_sources, prepare_for_long_run, release_free_memory, resident_mb
@@ -375,6 +375,7 @@ class WallRuntime:
         self.engine.fill_hub_from_store()
         self.hub.flush()
         tune_for_smooth_frames()
+        self._collector = GuiThreadCollector()  # from now on, Python collects on this thread only
         self._place_windows(config)
         self._record_runtime(self.config_problems)
         if self.config_problems:
