@@ -107,7 +107,7 @@ def measure(transition: str, scene: str) -> None:
     from PySide6.QtWidgets import QApplication
 
     from bench.common import make_config
-    from wall.app import fill_hub_for_snapshot, tune_for_smooth_frames
+    from wall.app import GuiThreadCollector, fill_hub_for_snapshot, tune_for_smooth_frames
     from wall.hub import Hub
     from wall.memory import prepare_for_long_run
     from widgets.fans import FansPanel
@@ -125,6 +125,7 @@ def measure(transition: str, scene: str) -> None:
     window.place_on(QGuiApplication.primaryScreen(), fullscreen=True)
     window.rotator.stop()
     tune_for_smooth_frames()
+    _collector = GuiThreadCollector()  # as `wall run` does: collections on this thread only (kept)
     fades: list[list[float]] = []
     panel = window.current_panel()
 

@@ -28,7 +28,7 @@ def main() -> None:
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
-    from wall.app import fill_hub_for_snapshot, keep_memory_low, tune_for_smooth_frames
+    from wall.app import GuiThreadCollector, fill_hub_for_snapshot, keep_memory_low, tune_for_smooth_frames
     from wall.hub import Hub
     from widgets.window import WallWindow
 
@@ -41,6 +41,7 @@ def main() -> None:
     window.place_on(QGuiApplication.primaryScreen(), fullscreen=True)
     keep_memory_low(window)  # as `wall run` does
     tune_for_smooth_frames()
+    _collector = GuiThreadCollector()  # as `wall run` does: collections on this thread only (kept)
     window.rotator.stop()
     demo = DemoSource(DemoSettings(name="demo", type="demo"))
     posts = {kind: hub.posts(kind) for kind in POST_KINDS}

@@ -37,7 +37,7 @@ def main() -> None:
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
-    from wall.app import Engine, keep_memory_low, tune_for_smooth_frames
+    from wall.app import Engine, GuiThreadCollector, keep_memory_low, tune_for_smooth_frames
     from wall.hub import Hub
     from widgets.window import WallWindow
 
@@ -63,6 +63,7 @@ def main() -> None:
     window.place_on(QGuiApplication.primaryScreen(), fullscreen=True)
     keep_memory_low(window)
     tune_for_smooth_frames()
+    _collector = GuiThreadCollector()  # as `wall run` does: collections on this thread only (kept)
     window.rotator.stop()
     samples: list[float] = []
     breakdowns: list[dict[str, float]] = []

@@ -23,7 +23,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from bench.common import make_config, rss_mb
-from wall.app import Engine, tune_for_smooth_frames
+from wall.app import Engine, GuiThreadCollector, tune_for_smooth_frames
 from wall.hub import Hub
 from wall.memory import prepare_for_long_run
 from wall.services import make_client, open_store
@@ -89,6 +89,7 @@ def main() -> None:
         await engine.poller.poll_once(demo)  # something on every panel, so the rotation never skips
         engine.fill_hub_from_store()
         tune_for_smooth_frames()  # as `wall run` does
+        _collector = GuiThreadCollector()  # as `wall run` does: collections on this thread only (kept)
         await asyncio.sleep(1.0)  # first paint, warm-up
         gaps.clear()
         last[0] = time.perf_counter()
