@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pytest_httpserver import HTTPServer
 
+from tests.wall.test_decisions import feed
 from wall.config import load_config
 from wall.decisions import PublishedAnnouncement, author_key
 from wall.model import Batch
@@ -177,17 +178,12 @@ def test_status_names_a_published_announcement(tmp_path: Path) -> None:
 
 
 def test_fetch_says_what_the_moderation_page_decided(tmp_path: Path, httpserver: HTTPServer) -> None:
-    feed = (
-        '<?xml version="1.0"?><rss version="2.0"><channel><title>News</title>'
-        '<item><guid isPermaLink="false">a</guid><author>marie@example.org (Marie)</author>'
-        "<title>Bravo Lyon</title><pubDate>Mon, 23 Nov 2026 08:00:00 GMT</pubDate></item>"
-        '<item><guid isPermaLink="false">b</guid><author>troll@example.org (Troll)</author>'
-        "<title>Le parking est plein</title><pubDate>Mon, 23 Nov 2026 08:01:00 GMT</pubDate></item>"
-        '<item><guid isPermaLink="false">c</guid><author>paul@example.org (Paul)</author>'
-        "<title>Réunion demain</title><pubDate>Mon, 23 Nov 2026 08:02:00 GMT</pubDate></item>"
-        "</channel></rss>"
+    items = (
+        ("a", "Marie", "Bravo Lyon"),
+        ("b", "Troll", "Le parking est plein"),
+        ("c", "Paul", "Réunion demain"),
     )
-    httpserver.expect_request("/feed").respond_with_data(feed, content_type="application/rss+xml")
+    httpserver.expect_request("/feed").respond_with_data(feed(*items), content_type="application/rss+xml")
     path = config(
         tmp_path, f'[[sources]]\nname = "news"\ntype = "rss"\nurl = "{httpserver.url_for("/feed")}"\n'
     )
