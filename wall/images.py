@@ -76,12 +76,12 @@ class ImageLoader:
         *,
         concurrency: int = 2,
         cache_bytes: int = CACHE_BYTES,
-        headers: Callable[[str], Mapping[str, str]] | None = None,
+        route: Callable[[str], tuple[HttpFetcher, Mapping[str, str]]] | None = None,
     ) -> None:
-        self.http = http
-        # Extra request headers for one URL: an internal network's pictures may need its token,
-        # which each source gives only for its own server (`image_headers`).
-        self.headers = headers
+        self.http_default = http
+        # Which fetcher and headers load one URL: an internal network's pictures are on its own
+        # (maybe LAN) origin and may need its token; the engine decides (`Engine._image_route`).
+        self.route = route
         self.cache_dir = cache_dir
         self.cache_bytes = cache_bytes
         self._slots = asyncio.Semaphore(concurrency)
@@ -116,10 +116,10 @@ class ImageLoader:
         local = asset_path(url)
         if local is not None:
             return await asyncio.to_thread(local.read_bytes)
-        if not url.startswith(("https://", "http://")) or self.http is None:
+        if not url.startswith(("https://", "http://")) or self.http_default is None:
             raise ImageError("only http(s) and built-in asset images are loaded")
-        headers = self.headers(url) if self.headers is not None else None
-        fetched = await self.http.get(url, headers=headers or None, conditional=False)
+        http, headers = self.route(url) if self.route is not None else (self.http_default, {})
+        fetched = await http.get(url, headers=headers or None, conditional=False)
         return fetched.content
 
     def forget(self, urls: Iterable[str]) -> int:
