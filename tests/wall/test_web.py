@@ -539,6 +539,18 @@ def test_a_page_off_loopback_needs_https(tls: Tls, tmp_path: Path) -> None:
     (line,) = mismatch.value.lines
     assert line.startswith(f"wall.toml: web: cert, key: '{tls.cert}' and '{other.key}' are not a PEM")
     assert "give matching PEM files" in line and "BEGIN" not in line
+    locked = tmp_path / "locked-key.pem"
+    key = serialization.load_pem_private_key(tls.key.read_bytes(), None)
+    locked.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"passphrase"),
+        )
+    )
+    with pytest.raises(ConfigProblems) as encrypted:  # a kiosk cannot type a passphrase at boot
+        parse_config({"web": {"cert": str(tls.cert), "key": str(locked)}}, env=env)
+    assert "(the private key is encrypted)" in encrypted.value.lines[0]
     with pytest.raises(ConfigProblems) as everywhere:  # every address: which names do browsers use?
         parse_config({"web": {"host": "0.0.0.0", "cert": str(tls.cert), "key": str(tls.key)}}, env=env)
     assert everywhere.value.lines == [
@@ -751,6 +763,51 @@ def test_an_author_unblocked_on_the_page_stays_unblocked_after_a_kill(
         ]
     finally:
         store.close()
+
+
+def test_check_config_refuses_a_plain_page_off_loopback_and_wall_run_serves_https(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/feed").respond_with_data(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>News</title></channel></rss>',
+        content_type="application/rss+xml",
+    )
+    config = write_config(tmp_path, httpserver.url_for("/feed"))
+    base = config.read_text(encoding="utf-8")
+    env = {"WALL_WEB__TOKEN": TOKEN, "XDG_STATE_HOME": str(tmp_path / "xdg")}
+    config.write_text(base + '[web]\nenabled = true\nhost = "0.0.0.0"\n', encoding="utf-8")
+    check = subprocess.run(
+        [sys.executable, "-m", "wall.cli", "check-config", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+        cwd=ROOT,
+    )
+    assert check.returncode != 0
+    assert f"{config}: web: host: '0.0.0.0' is reachable from the network" in check.stderr
+    assert "set cert and key (PEM files) to serve HTTPS" in check.stderr and TOKEN not in check.stderr
+
+    tls, port = make_tls(tmp_path / "tls"), free_port()
+    config.write_text(
+        base + f'[web]\nenabled = true\nport = {port}\ncert = "{tls.cert}"\nkey = "{tls.key}"\n',
+        encoding="utf-8",
+    )
+    wall = start_wall(config, "--exit-after", "8", env=env)
+    try:
+        with httpx.Client(
+            base_url=f"https://127.0.0.1:{port}", verify=tls.client_context(), timeout=10
+        ) as http:
+            assert wait_for(lambda: _answers(http)), "the page never answered over HTTPS"
+            form = http.get("/login")
+            done = http.post("/login", data={"csrf": csrf_of(form.text), "who": "Alice", "token": TOKEN})
+            assert done.status_code == 303 and "secure" in done.headers["Set-Cookie"].lower()
+        _, stderr = wall.communicate(timeout=60)
+    finally:
+        wall.kill()
+    assert wall.returncode == 0, stderr
+    assert f"moderation page on https://127.0.0.1:{port}/" in stderr
+    assert "BEGIN" not in stderr and TOKEN not in stderr and "Traceback" not in stderr
 
 
 def stored(config: Path) -> list[str]:
