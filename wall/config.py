@@ -46,7 +46,7 @@ from wall.moderation import merged as merge_moderation
 from wall.panel_settings import PanelSettings as PanelSettings  # re-exported: where it always was
 from wall.paths import state_dir
 from wall.schedule import ScheduleSettings
-from wall.web_tls import check_pem_file, default_server_names, host_name, is_loopback, server_context
+from wall.web_guard import check_pem_file, default_server_names, host_name, is_loopback, server_context
 
 DEFAULT_CONFIG_PATH = Path("/etc/lobby-wall/wall.toml")
 ENV_PREFIX = "WALL_"

@@ -49,20 +49,14 @@ from wall.decisions import (
 )
 from wall.model import SourceStatus
 from wall.paths import ASSETS_DIR
+from wall.web_guard import LoginDelay, host_name, server_context
 from wall.web_pages import ANNOUNCEMENT_FIELDS, AnnouncementField, login_page, main_page, refused_page, text
-from wall.web_tls import host_name, server_context
 
 log = logging.getLogger("wall.web")
 
 SESSION_COOKIE = "wall_session"
 LOGIN_COOKIE = "wall_login"
 LOGIN_FORM_SECONDS = 1800
-FIRST_DELAY_S = 1.0  # after one failure; doubles with each further one
-MAX_DELAY_S = 30.0  # a guesser gets ~2 tries a minute; a colleague waits half a minute at worst
-FORGET_ONE_AFTER_S = 60.0  # three typos cost 4 s, forgotten 3 minutes later
-FREE_FAILURES_IN_TOTAL = 20  # beyond that, from all addresses together, every login waits...
-FORGET_ONE_IN_TOTAL_AFTER_S = 15.0  # ...until they fall back under it (as fast as 20 in 5 minutes)
-MAX_CLIENTS_REMEMBERED = 10_000
 MAX_HOSTS_LOGGED = 100
 MAX_SESSIONS = 50
 SCREEN_CACHE_S = 2.0
@@ -134,58 +128,6 @@ class Session:
     who: str
     csrf: str
     expires: float
-
-
-class LoginDelay:
-    """How long a login waits before its token is checked. Each failure from an address doubles that
-    address's wait (FIRST_DELAY_S, then 2, 4... up to MAX_DELAY_S); one failure is forgotten per
-    FORGET_ONE_AFTER_S without a new one. Past FREE_FAILURES_IN_TOTAL from all addresses together,
-    every login waits too. Nothing is ever refused: a person behind the same proxy as a guesser waits,
-    then logs in with the right token."""
-
-    def __init__(
-        self,
-        *,
-        first: float = FIRST_DELAY_S,
-        cap: float = MAX_DELAY_S,
-        forget_one_after: float = FORGET_ONE_AFTER_S,
-        free_in_total: int = FREE_FAILURES_IN_TOTAL,
-        forget_one_in_total_after: float = FORGET_ONE_IN_TOTAL_AFTER_S,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.first, self.cap, self.free_in_total = first, cap, free_in_total
-        self.forget_one_after, self.forget_one_in_total_after = forget_one_after, forget_one_in_total_after
-        self.clock = clock
-        self._failures: dict[str, tuple[int, float]] = {}  # address -> (failures, when the last was)
-        self._total = (0, clock())
-
-    @staticmethod
-    def _left(failures: tuple[int, float], now: float, forget_one_after: float) -> int:
-        count, last = failures
-        return max(0, count - int(max(0.0, now - last) // forget_one_after))
-
-    def _wait(self, failures: int) -> float:
-        return 0.0 if failures < 1 else min(self.cap, self.first * 2.0 ** (failures - 1))
-
-    def delay(self, client: str) -> float:
-        """Seconds a login from `client` waits now before its token is checked."""
-        now = self.clock()
-        mine = self._left(self._failures.get(client, (0, now)), now, self.forget_one_after)
-        total = self._left(self._total, now, self.forget_one_in_total_after)
-        return max(self._wait(mine), self._wait(total - self.free_in_total + 1))
-
-    def failed(self, client: str) -> None:
-        """Count one failed login from `client`."""
-        now = self.clock()
-        self._total = (self._left(self._total, now, self.forget_one_in_total_after) + 1, now)
-        mine = self._left(self._failures.pop(client, (0, now)), now, self.forget_one_after)
-        self._failures[client] = (mine + 1, now)  # re-inserted: the dict stays ordered by last failure
-        if len(self._failures) > MAX_CLIENTS_REMEMBERED:  # many addresses must not grow memory without end
-            self._failures = {
-                c: f for c, f in self._failures.items() if self._left(f, now, self.forget_one_after)
-            }
-            while len(self._failures) > MAX_CLIENTS_REMEMBERED:
-                del self._failures[next(iter(self._failures))]  # the longest quiet goes first
 
 
 def check_announcement(

@@ -48,7 +48,8 @@ from wall.hub import Hub
 from wall.model import Author, Batch, Health, Media, Post, SourceStatus, utcnow
 from wall.services import make_client, open_store
 from wall.store import Store
-from wall.web import CSP, MAX_DELAY_S, SESSION_COOKIE, LoginDelay, ModerationPage, WebServer
+from wall.web import CSP, SESSION_COOKIE, ModerationPage, WebServer
+from wall.web_guard import MAX_DELAY_S, LoginDelay
 from widgets.window import WallWindow
 
 Http: TypeAlias = "TestClient[web.Request, web.Application]"
