@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.hostile.servers import HostileServer, PrivateListener, Secrets, files_under, secrets_found
+from tests.hostile.corpus import Secrets
+from tests.hostile.servers import HostileServer, PrivateListener, files_under, secrets_found
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREEN = ROOT / "assets" / "qt" / "offscreen-1920x1080.json"
@@ -128,7 +129,9 @@ class HostileRun:
 
     def stalls_ms(self) -> list[float]:
         """Each gap between two heartbeats beyond the beat's own period, in ms."""
-        return [max(0.0, (b - a) * 1000 - HEARTBEAT_MS) for a, b in zip(self.beats, self.beats[1:], strict=False)]
+        return [
+            max(0.0, (b - a) * 1000 - HEARTBEAT_MS) for a, b in zip(self.beats, self.beats[1:], strict=False)
+        ]
 
     def rss_each_minute(self) -> list[float]:
         """The first RSS sample of each minute of the run, in MB."""
@@ -149,7 +152,12 @@ class HostileRun:
         final = self.samples[-1] if self.samples else None
         log = self.stderr()
         return {
-            "targets": {"private_requests": 0, "secrets_found": 0, "rss_growth_mb": "< 20", "peak_rss_mb": "< 300"},
+            "targets": {
+                "private_requests": 0,
+                "secrets_found": 0,
+                "rss_growth_mb": "< 20",
+                "peak_rss_mb": "< 300",
+            },
             "seconds": self.seconds,
             "exit_status": self.exit_status,
             "alive_until_stopped": self.alive_at_end,
@@ -297,10 +305,16 @@ def run_hostile(
             run.outputs[f"wall {' '.join(args)}"] = text
             if "--json" in args:
                 run.status_after = _json_line(text)
-        names = list(fetch) if fetch is not None else [row["source"] for row in run.status_after.get("sources", [])]
+        names = (
+            list(fetch)
+            if fetch is not None
+            else [row["source"] for row in run.status_after.get("sources", [])]
+        )
         results: dict[str, tuple[bytes, float]] = {}
         threads = [
-            threading.Thread(target=lambda n=name: results.__setitem__(n, _wall(config, env, "fetch", n, "--json")))
+            threading.Thread(
+                target=lambda n=name: results.__setitem__(n, _wall(config, env, "fetch", n, "--json"))
+            )
             for name in names
         ]
         for thread in threads:  # concurrently: a fetch of a trickling feed takes as long as it trickles

@@ -1,5 +1,5 @@
 """Hostile loopback servers made at test time, for the hostile run (tests/hostile/test_hostile_run.py)
-and `python -m bench hostile`: nothing big is checked in, every picture and bomb is made here.
+and `python -m bench hostile`: nothing big is checked in.
 
 - `PrivateListener` stands for the company's LAN: a server on 127.0.0.1 (and ::1 when IPv6 loopback
   works) that only counts the connections and requests it gets. Any count above 0 is a breach.
@@ -10,131 +10,37 @@ and `python -m bench hostile`: nothing big is checked in, every picture and bomb
   body at 1 byte a second or one that never ends; API error bodies and post texts that echo the
   configured secrets; malformed shapes (wrong types, deep nesting).
 
-Every server is bounded: a response that trickles or never ends stops after `max_response_seconds`
-(or at `stop()`), at most `max_connections` are served at once and `max_requests` in all. Every URL
-this module hands out is checked to be loopback (`assert_loopback`): this workplace allows traffic to
-127.0.0.0/8 and ::1 only.
+What the answers say is made in tests/hostile/corpus.py. Every server is bounded: a response that
+trickles or never ends stops after `max_response_seconds` (or at `stop()`), at most
+`max_connections` are served at once and `max_requests` in all. Every URL handed out is checked to
+be loopback (`assert_loopback`): this workplace allows traffic to 127.0.0.0/8 and ::1 only.
 """
 
 from __future__ import annotations
 
-import functools
-import io
-import ipaddress
-import json
 import socket
-import struct
 import threading
 import time
-import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
-from PIL import Image
+from tests.hostile.corpus import (
+    MASTODON_TAG,
+    Corpus,
+    Secrets,
+    assert_loopback,
+    good_picture,
+    gzip_bomb,
+    ipv6_loopback_works,
+    picture_bombs,
+)
 
-SIDE = 7000  # 49 megapixels: under the wall's 50-megapixel cap, ~150 MB once decoded as RGB
 HUGE_BODY_BYTES = 200 * 1024 * 1024
-GZIP_BOMB_BYTES = 1024 * 1024 * 1024  # what the feed's gzip bomb inflates to (about 1 MB on the wire)
-MASTODON_TAG = "brand"
-
-# Post texts a stranger may write: markup, a local file, a right-to-left override, zalgo, a huge word.
-HOSTILE_TEXTS = {
-    "script": "<p>Bonjour<script>alert('x')</script> le hall</p>",
-    "file": "Regardez <img src=file:///etc/passwd> ceci",
-    "rtl": "Prix \u202eCBA 99\u202c ok",
-    "zalgo": "Z" + "\u0336\u0337\u0338" * 200 + "algo",
-    "long": "mot" * 33_400,
-}
-
-
-# -- loopback only ------------------------------------------------------------------------------------
-
-
-def ipv6_loopback_works() -> bool:
-    """True when a server can listen on ::1 here (some containers have no IPv6 at all)."""
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
-            probe.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
-
-
-def _is_loopback(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_loopback
-
-
-def assert_loopback(url: str) -> str:
-    """`url` itself, after checking that every address its host resolves to is loopback (resolved the
-    way the C library does, so decimal, hex, octal and short IPv4 forms are seen as connect() sees them)."""
-    parts = urlsplit(url)
-    host = parts.hostname
-    assert host, f"{url}: no host"
-    infos = socket.getaddrinfo(host, parts.port or 80, type=socket.SOCK_STREAM)
-    addresses = {str(info[4][0]) for info in infos}
-    assert addresses and all(_is_loopback(a) for a in addresses), f"{url} is not loopback: {addresses}"
-    return url
-
-
-# -- pictures made at run time -------------------------------------------------------------------------
-
-
-@functools.cache
-def picture_bombs() -> dict[str, tuple[bytes, str]]:
-    """Small files that decode to hundreds of MB, each under the wall's pixel cap: (body, MIME type).
-
-    Pillow writes the WebP (lossless, 34 bytes), PNG (~140 KB) and GIF (~37 KB); Pillow cannot write
-    a run-length BMP, so that one is assembled here (RLE8 "skip 255 rows" escapes, ~800 bytes)."""
-    bombs: dict[str, tuple[bytes, str]] = {}
-    for name, mode, fmt, mime, options in (
-        ("webp-lossless", "RGB", "WEBP", "image/webp", {"lossless": True, "method": 0}),
-        ("png-flat", "RGB", "PNG", "image/png", {"compress_level": 9}),
-        ("gif-flat", "P", "GIF", "image/gif", {}),
-    ):
-        out = io.BytesIO()
-        Image.new(mode, (SIDE, SIDE)).save(out, fmt, **options)
-        bombs[name] = (out.getvalue(), mime)
-    bombs["bmp-rle8"] = (_bmp_rle8(SIDE, SIDE), "image/bmp")
-    return bombs
-
-
-def _bmp_rle8(width: int, height: int) -> bytes:
-    """An 8-bit run-length BMP made only of "move 255 right and 255 down" escapes."""
-    data, covered = bytearray(), 0
-    while covered < width * height:
-        data += bytes((0, 2, 255, 255))
-        covered += 255 + 255 * width
-    data += bytes((0, 1))  # end of bitmap
-    palette = b"\x80\0\0\0\xff\xff\xff\0"
-    offset = 14 + 40 + len(palette)
-    info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 8, 1, len(data), 2835, 2835, 2, 0)
-    return b"BM" + struct.pack("<IHHI", offset + len(data), 0, 0, offset) + info + palette + bytes(data)
-
-
-@functools.cache
-def good_picture() -> bytes:
-    """An ordinary 640x480 PNG: the wall must still load and show pictures like it."""
-    out = io.BytesIO()
-    Image.new("RGB", (640, 480), (30, 90, 200)).save(out, "PNG")
-    return out.getvalue()
-
-
-@functools.cache
-def gzip_bomb() -> bytes:
-    """`GZIP_BOMB_BYTES` of zeros, gzip-compressed to about a thousandth of that."""
-    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-    block = bytes(1024 * 1024)
-    body = b"".join(packer.compress(block) for _ in range(GZIP_BOMB_BYTES // len(block)))
-    return body + packer.flush()
 
 
 # -- the private listener ------------------------------------------------------------------------------
@@ -184,7 +90,9 @@ class PrivateListener:
                 conn.settimeout(2)
                 try:
                     head = conn.recv(4096)
-                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\nConnection: close\r\n\r\ninternal data")
+                    conn.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\nConnection: close\r\n\r\ninternal data"
+                    )
                 except OSError:
                     head = b""
             with self._lock:
@@ -224,18 +132,6 @@ class PrivateListener:
 
 
 # -- the hostile server --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Secrets:
-    """The secrets the hostile run configures (through the environment, as kiosk.service does)."""
-
-    mastodon_token: str = "mastoTOKEN7f3a9c21e8d4b6057a1c"
-    youtube_key: str = "AIzaSyHOSTILEkey0123456789abcdefXYZ"
-
-    def values(self) -> list[str]:
-        """Every secret value, to look for in the wall's outputs."""
-        return [self.mastodon_token, self.youtube_key]
 
 
 @dataclass
@@ -278,6 +174,7 @@ class HostileServer:
         self._httpd = _BoundedHTTPServer(("127.0.0.1", 0), _Handler, self)
         self.port = int(self._httpd.server_address[1])
         self.base = assert_loopback(f"http://127.0.0.1:{self.port}")
+        self.corpus = Corpus(self.base, private.urls, secrets)
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2})
         self._thread.daemon = True
         self._thread.start()
@@ -301,22 +198,7 @@ class HostileServer:
 
     # -- what the posts point at ---------------------------------------------------------------
 
-    def hostile_pictures(self, round_: int) -> dict[str, str]:
-        """Picture URLs for one round, by name: the private listener in every form, redirects from
-        this origin to it, bombs, slow and endless pictures, and one good picture. Each round's URLs
-        are new, so the wall tries them all again."""
-        tag = f"?r={round_}"
-        pictures = {f"private-{name}": url for name, url in self.private.urls(f"/p/{round_}").items()}
-        target = quote(self.private.urls(f"/p/redirected-{round_}")["ipv4"], safe="")
-        pictures["redirect-302"] = self.url(f"/redirect/302?to={target}&r={round_}")
-        pictures["redirect-307"] = self.url(f"/redirect/307?to={target}&r={round_}")
-        for name in picture_bombs():
-            pictures[f"bomb-{name}"] = self.url(f"/pic/bomb/{name}{tag}")
-        pictures["bomb-gzip"] = self.url(f"/pic/gzip{tag}")
-        pictures["slow"] = self.url(f"/pic/slow{tag}")
-        pictures["endless"] = self.url(f"/pic/endless{tag}")
-        pictures["good"] = self.url(f"/pic/good{tag}")
-        return pictures
+    # -- what the wall is configured to read ---------------------------------------------------
 
     def sources_toml(self, interval: float) -> str:
         """The `[[sources]]` and `[[panels]]` of a wall that reads every hostile answer of this server
@@ -357,156 +239,6 @@ class HostileServer:
             env[f"WALL_SOURCES__{name}__TOKEN"] = self.secrets.mastodon_token
         return env
 
-    # -- answers -------------------------------------------------------------------------------
-
-    def rss(self, round_: int) -> bytes:
-        """An RSS 2.0 feed: one item per hostile picture, texts hostile, the channel image private."""
-        pictures = self.hostile_pictures(round_)
-        chosen = {k: v for k, v in pictures.items() if k.startswith(("private-", "redirect-"))}
-        chosen["good"] = pictures["good"]
-        texts = list(HOSTILE_TEXTS.items())
-        items = []
-        for index, (name, url) in enumerate(chosen.items()):
-            label, text = texts[index % len(texts)]
-            items.append(
-                f"<item><guid isPermaLink=\"false\">r{round_}-{name}</guid><title>{label} {round_}</title>"
-                f"<description><![CDATA[{text} #{round_}-{index}]]></description>"
-                f'<enclosure url="{_xml(url)}" type="image/png" length="1"/>'
-                f'<media:thumbnail url="{_xml(url)}"/>'
-                f"<pubDate>{_rfc822(round_, index)}</pubDate></item>"
-            )
-        avatar = _xml(pictures["private-localhost"])
-        return (
-            '<?xml version="1.0"?><rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel>'
-            f"<title>Hostile</title><link>{self.base}/</link><image><url>{avatar}</url><title>H</title>"
-            f"<link>{self.base}/</link></image>{''.join(items)}</channel></rss>"
-        ).encode()
-
-    def json_feed(self, round_: int) -> bytes:
-        """A JSON Feed 1.1: pictures and author avatars at the private listener and the bombs."""
-        pictures = self.hostile_pictures(round_)
-        private = [v for k, v in pictures.items() if k.startswith("private-")]
-        bombs = [v for k, v in pictures.items() if k.startswith("bomb-")]
-        items = []
-        for index, url in enumerate([*bombs, pictures["slow"], pictures["good"]]):
-            items.append(
-                {
-                    "id": f"j{round_}-{index}",
-                    "content_html": f"<b>Salut</b><iframe src='{private[0]}'></iframe> #{round_}-{index}",
-                    "image": url,
-                    "banner_image": private[index % len(private)],
-                    "authors": [{"name": f"Auteur {index}", "avatar": private[(index + 1) % len(private)]}],
-                    "date_published": _iso(round_, index),
-                }
-            )
-        feed = {"version": "https://jsonfeed.org/version/1.1", "title": "Hostile", "items": items}
-        return json.dumps(feed).encode()
-
-    def statuses(self, source: str, round_: int) -> bytes:
-        """A Mastodon tag timeline page: avatars at the private listener, bombs, slow and endless media,
-        the configured token echoed in texts and names."""
-        pictures = self.hostile_pictures(round_)
-        private = [v for k, v in pictures.items() if k.startswith("private-")]
-        media = [v for k, v in pictures.items() if not k.startswith("private-")]
-        token = self.secrets.mastodon_token
-        texts = [*HOSTILE_TEXTS.values(), f"Mon jeton est {token} #{MASTODON_TAG}"]
-        statuses = []
-        for index, url in enumerate(media):
-            sid = str(round_ * 1000 + index)
-            statuses.append(
-                {
-                    "id": sid,
-                    "uri": f"{self.base}/{source}/statuses/{sid}",
-                    "url": f"{self.base}/{source}/@user{index}/{sid}",
-                    "created_at": _iso(round_, index),
-                    "content": f"<p>{texts[index % len(texts)]} #{MASTODON_TAG} {sid}</p>",
-                    "spoiler_text": f"cw {token}" if index == 1 else "",
-                    "visibility": "public",
-                    "sensitive": False,
-                    "language": "fr",
-                    "tags": [{"name": MASTODON_TAG}],
-                    "account": {
-                        "id": f"{round_}x{index}",
-                        "username": f"user{round_}x{index}",
-                        "acct": f"user{round_}x{index}@hostile.example",
-                        "display_name": f"Nom {token}" if index == 2 else f"Auteur {index}",
-                        "avatar": private[index % len(private)],
-                        "avatar_static": private[(index + 3) % len(private)],
-                        "url": f"{self.base}/@user{index}",
-                    },
-                    "media_attachments": [
-                        {"id": sid, "type": "image", "url": url, "preview_url": url, "description": "x"}
-                    ],
-                }
-            )
-        statuses.reverse()  # newest first, as Mastodon answers
-        return json.dumps(statuses).encode()
-
-    def malformed_statuses(self, round_: int) -> tuple[int, bytes]:
-        """Mastodon-shaped answers of the wrong shape, one kind per round: wrong types, deep nesting,
-        an object instead of a list, or a 401 whose body echoes the token."""
-        token = self.secrets.mastodon_token
-        kind = round_ % 4
-        if kind == 0:
-            wrong = [
-                {"id": 12, "content": ["x"], "account": None, "created_at": "hier", "media_attachments": {}},
-                {"id": str(round_), "content": {"p": 1}, "account": {"avatar": 5}, "created_at": 1e308},
-                "not a status",
-                None,
-            ]
-            return 200, json.dumps(wrong).encode()
-        if kind == 1:
-            depth = 100_000  # deeper than any recursive parser goes
-            return 200, (b'[{"id": "1", "card": ' + b"[" * depth + b"]" * depth + b"}]")
-        if kind == 2:
-            return 200, json.dumps({"error": "not a list", "statuses": [{"id": "2"}]}).encode()
-        return 401, json.dumps({"error": f"The access token {token} is invalid"}).encode()
-
-    def odd_feed(self, round_: int) -> bytes:
-        """A feed of the wrong shape, one kind per round: deep nesting, wrong types, not XML at all."""
-        kind = round_ % 3
-        if kind == 0:
-            depth = 50_000
-            return b'<?xml version="1.0"?><rss version="2.0"><channel>' + b"<x>" * depth + b"</x>" * depth
-        if kind == 1:
-            item = (
-                "<item><guid>" + "g" * 100_000 + "</guid><pubDate>32 Smarch 99999</pubDate>"
-                '<enclosure url="javascript:alert(1)"/><enclosure/><title><![CDATA[]]></title></item>'
-            )
-            return f'<?xml version="1.0"?><rss version="2.0"><channel>{item * 3}</channel></rss>'.encode()
-        return json.dumps({"version": "https://jsonfeed.org/version/1.1", "items": [[[]], 5, "x"]}).encode()
-
-    def youtube_error(self, round_: int) -> tuple[int, bytes]:
-        """A Google API error that echoes the key in its reason and message (403, then 400)."""
-        key = self.secrets.youtube_key
-        error = {
-            "error": {
-                "code": 403,
-                "message": f"API key {key} not valid. Please pass a valid API key.",
-                "errors": [{"message": f"key={key}", "domain": "global", "reason": key}],
-                "details": [{"reason": f"{key}"}],
-            }
-        }
-        return (403 if round_ % 2 else 400), json.dumps(error).encode()
-
-
-def _xml(value: str) -> str:
-    return value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
-
-
-def _when(round_: int, index: int) -> datetime:
-    # Recent, distinct, never in the future: the newest round comes first on screen.
-    base = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
-    return base + timedelta(seconds=index)
-
-
-def _iso(round_: int, index: int) -> str:
-    return _when(round_, index).isoformat().replace("+00:00", "Z")
-
-
-def _rfc822(round_: int, index: int) -> str:
-    return _when(round_, index).strftime("%a, %d %b %Y %H:%M:%S GMT")
-
 
 class _BoundedHTTPServer(ThreadingHTTPServer):
     """A threading server that serves at most `max_connections` at once and `max_requests` in all:
@@ -544,10 +276,10 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 30  # an idle keep-alive connection is closed after this
     server: _BoundedHTTPServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the run's output is the wall's, not the server's."""
 
-    def do_GET(self) -> None:  # noqa: N802 - the base class's name
+    def do_GET(self) -> None:
         """Route one GET."""
         owner = self.server.owner
         parts = urlsplit(self.path)
@@ -576,7 +308,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def _stream(self, kind: str, pieces: Iterable[bytes], *, every: float = 0.0, length: int | None = None) -> None:
+    def _stream(
+        self, kind: str, pieces: Iterable[bytes], *, every: float = 0.0, length: int | None = None
+    ) -> None:
         """Send `pieces` (chunked unless `length`), one each `every` seconds, until they run out, the
         client goes, the server stops or `max_response_seconds` pass; then close the connection."""
         owner = self.server.owner
@@ -624,15 +358,15 @@ def _repeat(piece: bytes) -> Iterator[bytes]:
 
 
 def _answer_rss(h: _Handler, owner: HostileServer, _q: dict[str, list[str]]) -> None:
-    h._send(200, owner.rss(owner.next_round("rss")), "application/rss+xml")
+    h._send(200, owner.corpus.rss(owner.next_round("rss")), "application/rss+xml")
 
 
 def _answer_json_feed(h: _Handler, owner: HostileServer, _q: dict[str, list[str]]) -> None:
-    h._send(200, owner.json_feed(owner.next_round("json")), "application/feed+json")
+    h._send(200, owner.corpus.json_feed(owner.next_round("json")), "application/feed+json")
 
 
 def _answer_odd(h: _Handler, owner: HostileServer, _q: dict[str, list[str]]) -> None:
-    h._send(200, owner.odd_feed(owner.next_round("odd")), "application/rss+xml")
+    h._send(200, owner.corpus.odd_feed(owner.next_round("odd")), "application/rss+xml")
 
 
 def _answer_gzip_bomb(h: _Handler, _owner: HostileServer, _q: dict[str, list[str]]) -> None:
@@ -641,7 +375,9 @@ def _answer_gzip_bomb(h: _Handler, _owner: HostileServer, _q: dict[str, list[str
 
 def _answer_huge(h: _Handler, _owner: HostileServer, _q: dict[str, list[str]]) -> None:
     piece = b"<!-- " + b"x" * (64 * 1024 - 9) + b" -->"
-    h._stream("application/rss+xml", (piece for _ in range(HUGE_BODY_BYTES // len(piece))), length=HUGE_BODY_BYTES)
+    h._stream(
+        "application/rss+xml", (piece for _ in range(HUGE_BODY_BYTES // len(piece))), length=HUGE_BODY_BYTES
+    )
 
 
 def _answer_slow(h: _Handler, _owner: HostileServer, _q: dict[str, list[str]]) -> None:
@@ -656,14 +392,14 @@ def _answer_mastodon(h: _Handler, owner: HostileServer, _q: dict[str, list[str]]
     source = h.path.split("/")[1]
     round_ = owner.next_round(source)
     if source == "masto":
-        h._send(200, owner.statuses(source, round_), "application/json")
+        h._send(200, owner.corpus.statuses(source, round_), "application/json")
         return
-    status, body = owner.malformed_statuses(round_)
+    status, body = owner.corpus.malformed_statuses(round_)
     h._send(status, body, "application/json")
 
 
 def _answer_youtube(h: _Handler, owner: HostileServer, _q: dict[str, list[str]]) -> None:
-    status, body = owner.youtube_error(owner.next_round("youtube"))
+    status, body = owner.corpus.youtube_error(owner.next_round("youtube"))
     h._send(status, body, "application/json")
 
 
@@ -731,4 +467,3 @@ def files_under(folder: Path) -> dict[str, bytes]:
     if not folder.is_dir():
         return {}
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-
