@@ -42,7 +42,6 @@ INTERVAL = 15  # seconds, the minimum a source may poll at
 HEARTBEAT_MS = 5
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux's value; Python 3.11 does not name it
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 1024 / 1024
 
 
 class NotifySocket:
@@ -113,7 +112,8 @@ class HostileRun:
     samples: list[Sample] = field(default_factory=list)
     peak_rss_mb: float = 0.0
     beats: list[float] = field(default_factory=list)  # heartbeat arrivals, first frame to SIGTERM
-    stopped_at: float = 0.0  # when SIGTERM was sent (CLOCK_REALTIME, as the beats)
+    spawned_at: float = 0.0  # when `wall run` was started (CLOCK_REALTIME, as the beats)
+    stopped_at: float = 0.0  # when SIGTERM was sent
     ready_after_s: float | None = None
     private_requests: int = 0
     private_request_lines: list[str] = field(default_factory=list)
@@ -121,11 +121,28 @@ class HostileRun:
     secrets: dict[str, int] = field(default_factory=dict)
     status_running: dict[str, Any] = field(default_factory=dict)
     status_after: dict[str, Any] = field(default_factory=dict)
-    server_requests: dict[str, int] = field(default_factory=dict)
+    server_requests: dict[str, dict[str, int]] = field(default_factory=dict)  # by server, by route
     token_on_pictures: int = 0
+    requests_at: list[tuple[float, str]] = field(default_factory=list)  # (CLOCK_REALTIME, server route)
     fetch_seconds: dict[str, float] = field(default_factory=dict)
     state_dir: Path = Path()
     cache_dir: Path = Path()
+
+    def longest_stalls(self, count: int = 5) -> list[dict[str, object]]:
+        """The longest GUI stalls: when (seconds after spawn), how long, and which hostile answers
+        were asked for in the 3 seconds before (what the wall was busy with)."""
+        gaps = sorted(zip(self.beats, self.beats[1:], strict=False), key=lambda g: g[0] - g[1])[:count]
+        found = []
+        for start, end in gaps:
+            before = sorted({route for at, route in self.requests_at if start - 3 <= at <= end})
+            found.append(
+                {
+                    "stall_ms": round((end - start) * 1000 - HEARTBEAT_MS, 1),
+                    "at_s": round(start - self.spawned_at, 1),
+                    "requests_just_before": before,
+                }
+            )
+        return found
 
     def stalls_ms(self) -> list[float]:
         """Each gap between two heartbeats beyond the beat's own period, in ms."""
@@ -134,11 +151,11 @@ class HostileRun:
         ]
 
     def rss_each_minute(self) -> list[float]:
-        """The first RSS sample of each minute of the run, in MB."""
+        """The RSS at the end of each full minute of the run, in MB."""
         firsts: dict[int, float] = {}
         for sample in self.samples:
             firsts.setdefault(int(sample.at // 60), round(sample.rss_mb, 1))
-        return [firsts[minute] for minute in sorted(firsts)]
+        return [firsts[minute] for minute in sorted(firsts) if minute > 0]
 
     def stderr(self) -> str:
         """What the wall wrote to stderr: the journal of a kiosk."""
@@ -179,6 +196,7 @@ class HostileRun:
             "p99_gui_stall_ms": round(stalls[int(0.99 * (len(stalls) - 1))], 1) if stalls else None,
             "gui_stalls_over_17ms": sum(1 for s in stalls if s > 17),
             "gui_stalls_over_100ms": sum(1 for s in stalls if s > 100),
+            "longest_gui_stalls": self.longest_stalls(),
             "pictures_refused_by_policy": log.count("refused by the outbound policy"),
             "images_skipped": log.count("image skipped"),
             "tracebacks": log.count("Traceback"),
@@ -241,11 +259,14 @@ def run_hostile(
     `wall status` and `wall fetch NAME --json` (`fetch`: these sources; None: all of them)."""
     secrets = Secrets()
     private = PrivateListener()
-    server = HostileServer(private, secrets, max_response_seconds=min(120.0, seconds + 30))
+    bound = min(120.0, seconds + 30)
+    server = HostileServer(private, secrets, max_response_seconds=bound)
+    mastodon = HostileServer(private, secrets, max_response_seconds=bound)  # its own origin, as an instance
     state, cache = folder / "state", folder / "cache"
     config = folder / "wall.toml"
     config.write_text(
-        f'[storage]\nstate_dir = "{state}"\n[network]\nmax_backoff = 30\n' + server.sources_toml(interval),
+        f'[storage]\nstate_dir = "{state}"\n[network]\nmax_backoff = 30\n'
+        + server.sources_toml(interval, mastodon),
         encoding="utf-8",
     )
     notify = NotifySocket(folder / "notify.sock")
@@ -260,7 +281,7 @@ def run_hostile(
     run = HostileRun(seconds=seconds, state_dir=state, cache_dir=cache / "lobby-wall")
     log_out, log_err = folder / "wall-run.out", folder / "wall-run.err"
     wall_env = {**env, "NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": str(2000 * HEARTBEAT_MS)}
-    spawned_wall = time.time()
+    spawned_wall = run.spawned_at = time.time()
     spawned = time.monotonic()
     with log_out.open("wb") as out, log_err.open("wb") as err:
         process = subprocess.Popen(
@@ -329,6 +350,7 @@ def run_hostile(
             process.kill()
             process.wait()
         server.stop()
+        mastodon.stop()
         private.stop()
         notify.close()
     run.outputs["wall run stdout"] = log_out.read_bytes()
@@ -340,8 +362,9 @@ def run_hostile(
     run.secrets = secrets_found(run.outputs, secrets.values())
     run.private_requests = private.hits
     run.private_request_lines = list(private.requests)
-    run.server_requests = dict(server.tally.counts)
-    run.token_on_pictures = server.tally.token_on_pictures
+    run.server_requests = {"feeds": dict(server.tally.counts), "mastodon": dict(mastodon.tally.counts)}
+    run.token_on_pictures = server.tally.token_on_pictures + mastodon.tally.token_on_pictures
+    run.requests_at = sorted(server.tally.times + mastodon.tally.times)
     return run
 
 

@@ -188,12 +188,12 @@ class Corpus:
         ).encode()
 
     def json_feed(self, round_: int) -> bytes:
-        """A JSON Feed 1.1: pictures and author avatars at the private listener and the bombs."""
+        """A JSON Feed 1.1: pictures that are bombs, banners and author avatars at the private listener."""
         pictures = self.hostile_pictures(round_)
         private = [v for k, v in pictures.items() if k.startswith("private-")]
         bombs = [v for k, v in pictures.items() if k.startswith("bomb-")]
         items = []
-        for index, url in enumerate([*bombs, pictures["slow"], pictures["good"]]):
+        for index, url in enumerate([*bombs, pictures["good"]]):
             items.append(
                 {
                     "id": f"j{round_}-{index}",
@@ -208,8 +208,9 @@ class Corpus:
         return json.dumps(feed).encode()
 
     def statuses(self, source: str, round_: int) -> bytes:
-        """A Mastodon tag timeline page: avatars at the private listener, bombs, slow and endless media,
-        the configured token echoed in texts and names."""
+        """A Mastodon tag timeline page: avatars at the private listener, media that are bombs, redirects,
+        slow or endless (only here: they hold this origin's download slots, not the feeds'), the
+        configured token echoed in texts and names."""
         pictures = self.hostile_pictures(round_)
         private = [v for k, v in pictures.items() if k.startswith("private-")]
         media = [v for k, v in pictures.items() if not k.startswith("private-")]
@@ -249,7 +250,7 @@ class Corpus:
 
     def malformed_statuses(self, round_: int) -> tuple[int, bytes]:
         """Mastodon-shaped answers of the wrong shape, one kind per round: wrong types, deep nesting,
-        an object instead of a list, or a 401 whose body echoes the token."""
+        an object instead of a list, or an error whose body echoes the token."""
         token = self.secrets.mastodon_token
         kind = round_ % 4
         if kind == 0:
@@ -265,7 +266,8 @@ class Corpus:
             return 200, (b'[{"id": "1", "card": ' + b"[" * depth + b"]" * depth + b"}]")
         if kind == 2:
             return 200, json.dumps({"error": "not a list", "statuses": [{"id": "2"}]}).encode()
-        return 401, json.dumps({"error": f"The access token {token} is invalid"}).encode()
+        # A 503, not a 401: an authentication error would stop the source's polls for 15 minutes.
+        return 503, json.dumps({"error": f"The access token {token} is overloaded"}).encode()
 
     def odd_feed(self, round_: int) -> bytes:
         """A feed of the wrong shape, one kind per round: deep nesting, wrong types, not XML at all."""

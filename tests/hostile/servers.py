@@ -139,13 +139,16 @@ class Tally:
     """What the hostile server answered, by route (thread-safe)."""
 
     counts: Counter[str] = field(default_factory=Counter)
+    times: list[tuple[float, str]] = field(default_factory=list)  # (time.time(), route), the first 100,000
     token_on_pictures: int = 0  # picture requests that carried the Mastodon token
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, route: str) -> None:
-        """Count one request to `route`."""
+        """Count one request to `route`, and when it came (to tell what a GUI stall followed)."""
         with self.lock:
             self.counts[route] += 1
+            if len(self.times) < 100_000:
+                self.times.append((time.time(), route))
 
 
 class HostileServer:
@@ -200,10 +203,12 @@ class HostileServer:
 
     # -- what the wall is configured to read ---------------------------------------------------
 
-    def sources_toml(self, interval: float) -> str:
-        """The `[[sources]]` and `[[panels]]` of a wall that reads every hostile answer of this server
-        (secrets not included: they come from the environment, see `secret_env`)."""
+    def sources_toml(self, interval: float, mastodon: HostileServer | None = None) -> str:
+        """The `[[sources]]` and `[[panels]]` of a wall that reads every hostile answer of this server,
+        the Mastodon ones from `mastodon` when given (another origin, as a real instance is).
+        Secrets are not included: they come from the environment (`secret_env`)."""
         base = self.base
+        api = (mastodon or self).base
         feeds = {
             "rss-hostile": "/feed/rss",
             "jsonfeed-hostile": "/feed/json",
@@ -219,7 +224,7 @@ class HostileServer:
         ]
         for name in ("masto", "masto-odd"):
             parts.append(
-                f'[[sources]]\nname = "{name}"\ntype = "mastodon"\nbase_url = "{base}/{name}"\n'
+                f'[[sources]]\nname = "{name}"\ntype = "mastodon"\nbase_url = "{api}/{name}"\n'
                 f'hashtags = ["{MASTODON_TAG}"]\nstream = false\nlimit = 20\nmax_pages = 2\n'
                 f"interval = {interval}\n"
             )
@@ -286,6 +291,7 @@ class _Handler(BaseHTTPRequestHandler):
         query = parse_qs(parts.query)
         path = parts.path
         token = owner.secrets.mastodon_token
+        # No source of the wall may send the Mastodon token with a picture (Mastodon's own need none).
         if path.startswith("/pic/") and token in (self.headers.get("Authorization") or ""):
             with owner.tally.lock:
                 owner.tally.token_on_pictures += 1
