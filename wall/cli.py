@@ -19,14 +19,13 @@ from wall.config import (
     WallConfig,
     load_config,
     load_last_good,
-    remember_good_config,
     resolve_config_path,
 )
 from wall.consent import consent_for
 from wall.decisions import Decision, status_of
-from wall.model import Count, Post, as_utc, utcnow
+from wall.model import Count, Post, SourceStatus, as_utc, utcnow
 from wall.moderation import Moderator, Verdict
-from wall.paths import ASSETS_DIR, state_dir
+from wall.paths import ASSETS_DIR, read_runtime_record, state_dir
 
 EXIT_CONFIG = 2
 PROBE_HEADERS = ("source", "type", "health", "detail")
@@ -44,15 +43,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _demo(args)
         if command == "run":
             return _run_with_fallback(args, started)
-        if command == "status":
-            return _status(_load_or_last_good(args), args)
+        if command == "status":  # typed in a shell: the wall's systemd credentials are not needed
+            return _status(_load_or_last_good(args, need_secrets=False), args)
+        if command == "purge":
+            return _purge(load_config(resolve_config_path(args.config), need_secrets=False))
         config = _load(args)
         if command == "fetch":
             return asyncio.run(_fetch(config, args.source))
         if command == "snapshot":
             return _snapshot(config, args)
-        if command == "purge":
-            return _purge(config)
     except ConfigProblems as problems:
         for line in problems.lines:
             print(line, file=sys.stderr)
@@ -153,12 +152,13 @@ async def _probe(config: WallConfig) -> int:
     return 0 if all(r[2] in ("ok", "disabled") for r in rows) else 1
 
 
-def _load_or_last_good(args: argparse.Namespace) -> WallConfig:
+def _load_or_last_good(args: argparse.Namespace, *, need_secrets: bool = True) -> WallConfig:
     """The config, or (saying why) the last good copy the running wall fell back to."""
+    path = resolve_config_path(args.config)
     try:
-        return _load(args)
+        return load_config(path, need_secrets=need_secrets)
     except ConfigProblems as problems:
-        fallback = load_last_good(resolve_config_path(args.config))
+        fallback = load_last_good(path, need_secrets=need_secrets)
         if fallback is None:
             raise
         for line in problems.lines:
@@ -179,8 +179,7 @@ def _run_with_fallback(args: argparse.Namespace, started: float) -> int:
         for line in refused:
             print(line, file=sys.stderr)
         return _run(fallback, args, started, refused, path)
-    remember_good_config(config)
-    return _run(config, args, started, [], path)
+    return _run(config, args, started, [], path)  # the wall keeps a copy once it has applied it
 
 
 def _run(config: WallConfig, args: argparse.Namespace, started: float, refused: list[str], path: Path) -> int:
@@ -350,7 +349,12 @@ def _purge(config: WallConfig) -> int:
     from wall.services import consents, open_store, purge
 
     store = open_store(config)
+    if store.problem():  # purging a copy in memory would only pretend
+        print(f"purge: nothing removed: {store.problem()}", file=sys.stderr)
+        store.close()
+        return 1
     try:
+        # Explicitly asked: sources no longer configured lose their data now, not after the grace period.
         gone = store.forget_sources([s.name for s in config.sources if s.enabled])
         purged = purge(store, consents(config), datetime.now(UTC))
     finally:
@@ -368,21 +372,33 @@ def _status(config: WallConfig, args: argparse.Namespace) -> int:
     from wall.store import Store
 
     path = store_path(config)
-    if not path.is_file():
+    # The running wall's own record first: it is written outside the state directory, so it still
+    # tells the truth when the store cannot be written (full or read-only disk, store in memory).
+    live = read_runtime_record(path)
+    if not path.is_file() and not (live and _alive(int(live.get("pid", 0)))):
         print(f"no state at {path}: the wall has not run with this config (or state_dir differs)")
         return 1
-    store = Store(path, read_only=True)
+    statuses: dict[str, SourceStatus] = {}
+    runtime, panic, announcement, awaiting, unreadable = None, False, None, 0, ""
+    notices: list[str] = []
     try:
-        statuses = {s.source: s for s in store.statuses()}
-        runtime = store.meta("runtime")
-        panic = store.panic()
-        announcement = store.announcement()
+        store = Store(path, read_only=True)
         try:
-            awaiting = len(store.queue("awaiting", limit=100_000))
-        except sqlite3.OperationalError:  # a store written before the moderation page existed
-            awaiting = 0
-    finally:
-        store.close()
+            statuses = {s.source: s for s in store.statuses()}
+            runtime = store.meta("runtime")
+            panic = store.panic()
+            announcement = store.announcement()
+            notices = store.meta("store_notices") or []
+            try:
+                awaiting = len(store.queue("awaiting", limit=100_000))
+            except sqlite3.OperationalError:  # a store written before the moderation page existed
+                awaiting = 0
+        finally:
+            store.close()
+    except sqlite3.Error as exc:  # corrupt, or not there: the wall itself moves it aside or runs from memory
+        unreadable = f"{path} cannot be read: {exc}"
+    if live and _alive(int(live.get("pid", 0))):
+        runtime = live
     if runtime and not _alive(int(runtime.get("pid", 0))):
         runtime = None  # killed, frozen and restarted, or a power cut: the record is stale
     rows = []
@@ -403,7 +419,17 @@ def _status(config: WallConfig, args: argparse.Namespace) -> int:
     if args.json:
         published = announcement.to_dict() if announcement is not None else None
         moderation = {"panic": panic, "awaiting_approval": awaiting, "announcement": published}
-        print(json.dumps({"running": runtime, "moderation": moderation, "sources": rows}, ensure_ascii=False))
+        store_info = {
+            "path": str(path),
+            "problem": (runtime or {}).get("store_problem") or unreadable,
+            "notices": (runtime or {}).get("store_notices") or notices,
+        }
+        print(
+            json.dumps(
+                {"running": runtime, "store": store_info, "moderation": moderation, "sources": rows},
+                ensure_ascii=False,
+            )
+        )
         return 0
     if runtime:
         print(f"wall running: pid {runtime.get('pid')}, {_uptime(runtime.get('started_at'))}")
@@ -413,8 +439,16 @@ def _status(config: WallConfig, args: argparse.Namespace) -> int:
             print("closed (outside opening hours): screens black, polling paused")
         for line in runtime.get("config_problems") or []:
             print(f"  config: {line}")
+        for line in runtime.get("restart_needed") or []:
+            print(f"  restart needed: {line}")
+        if runtime.get("store_problem"):
+            print(f"STORE: {runtime['store_problem']}")
     else:
         print("wall not running (last known state below)")
+    if unreadable:
+        print(f"STORE: {unreadable}")
+    for line in (runtime or {}).get("store_notices") or notices:
+        print(f"store: {line}")
     if panic:
         print("PANIC SCREEN ON: the wall shows only the logo (release it on the moderation page)")
     print(f"posts awaiting approval: {awaiting}")

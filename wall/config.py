@@ -12,10 +12,14 @@ page's token comes the same way: `WALL_WEB__TOKEN`, else the credential `[wall_]
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import os
 import tomllib
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
+from datetime import date, time
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -24,6 +28,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     field_validator,
@@ -43,6 +48,8 @@ from wall.moderation import merged as merge_moderation
 from wall.panel_settings import PanelSettings as PanelSettings  # re-exported: where it always was
 from wall.paths import state_dir
 from wall.schedule import ScheduleSettings
+
+log = logging.getLogger("wall.config")
 
 DEFAULT_CONFIG_PATH = Path("/etc/lobby-wall/wall.toml")
 ENV_PREFIX = "WALL_"
@@ -189,6 +196,8 @@ class WallConfig(Strict):
     web: WebSettings = WebSettings()
     schedule: ScheduleSettings | None = None
     path: str = ""
+    # The TOML data this config was validated from (the last good copy is written from it).
+    _file_data: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     def moderation_for(self, source: SourceSettings) -> ModerationSettings:
         """The `[moderation]` rules with the source's own overrides applied."""
@@ -276,8 +285,12 @@ def resolve_config_path(
     return DEFAULT_CONFIG_PATH
 
 
-def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> WallConfig:
-    """Read, merge and validate the config at `path`; raises ConfigProblems listing every problem."""
+def load_config(
+    path: str | os.PathLike[str], env: Mapping[str, str] | None = None, *, need_secrets: bool = True
+) -> WallConfig:
+    """Read, merge and validate the config at `path`; raises ConfigProblems listing every problem.
+    `need_secrets=False` (`wall status`, `wall purge`, typed in a shell without the wall's systemd
+    credentials) accepts a config whose web token is missing."""
     file = Path(path)
     shown = str(file)
     try:
@@ -288,15 +301,28 @@ def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigProblems([f"{shown}: cannot read the file: {exc}"]) from None
+    if not "".join(line.split("#", 1)[0] for line in raw_text.splitlines()).strip():
+        # Saved empty by mistake: applying it would take every source and panel off the lobby.
+        raise ConfigProblems(
+            [f"{shown}: the file is empty: refused; restore it (wall.example.toml shows every key)"]
+        )
     try:
         data = tomllib.loads(raw_text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigProblems([f"{shown}: TOML syntax error: {exc}: fix the syntax at that line"]) from None
-    return parse_config(data, shown, env)
+    except RecursionError:
+        raise ConfigProblems(
+            [f"{shown}: TOML nested too deeply to read: refused; remove the nested arrays or tables"]
+        ) from None
+    return parse_config(data, shown, env, need_secrets=need_secrets)
 
 
 def parse_config(
-    data: dict[str, Any], shown: str = "wall.toml", env: Mapping[str, str] | None = None
+    data: dict[str, Any],
+    shown: str = "wall.toml",
+    env: Mapping[str, str] | None = None,
+    *,
+    need_secrets: bool = True,
 ) -> WallConfig:
     """Validate already-parsed TOML data (see `load_config`)."""
     env = os.environ if env is None else env
@@ -348,7 +374,7 @@ def parse_config(
         except ValidationError as exc:
             problems += _describe(exc, shown, (where,))
 
-    problems += _cross_check(sources, config, shown)
+    problems += _cross_check(sources, config, shown, need_secrets)
     if config is not None:
         for index, source in enumerate(sources):
             try:
@@ -357,10 +383,14 @@ def parse_config(
                 problems += _describe(exc, shown, (f"sources[{index}]", "moderation"))
     if problems or config is None:
         raise ConfigProblems(problems)
-    return config.model_copy(update={"sources": sources})
+    result = config.model_copy(update={"sources": sources})
+    result._file_data = data
+    return result
 
 
-def _cross_check(sources: list[SourceSettings], config: WallConfig | None, shown: str) -> list[str]:
+def _cross_check(
+    sources: list[SourceSettings], config: WallConfig | None, shown: str, need_secrets: bool = True
+) -> list[str]:
     problems: list[str] = []
     seen: dict[str, int] = {}
     for index, source in enumerate(sources):
@@ -373,7 +403,7 @@ def _cross_check(sources: list[SourceSettings], config: WallConfig | None, shown
         seen.setdefault(source.name, index)
     if config is None:
         return problems
-    if config.web.enabled and config.web.token is None:
+    if need_secrets and config.web.enabled and config.web.token is None:
         problems.append(
             f"{shown}: web.token: is missing while web.enabled = true: set the environment variable "
             "WALL_WEB__TOKEN or the systemd credential web.token (a long random secret), "
@@ -510,45 +540,139 @@ def _explain(error: Any) -> str:
     return str(error["msg"])
 
 
-# --- last good config ------------------------------------------------------------------------
+# --- last good config ---------------------------------------------------------------------
 # A typo in wall.toml must not blank the lobby after the next reboot: `wall run` keeps a copy of
-# the last config that loaded, and runs on it (saying so in the log and `wall status`) when the
-# file no longer loads.
-LAST_GOOD_NAME = "last-good-config.toml"
+# the last config it applied, and runs on it (saying so in the log and `wall status`) when the
+# file no longer loads. The copy is JSON (the TOML data as read), mode 0600, without inline secrets
+# (they come back from the environment or systemd credentials). It is kept in the default state
+# directory, named after the config file's path, so it is found whatever the broken file says;
+# a second copy goes to a configured `state_dir`.
+LAST_GOOD_NAME = "last-good-config.toml"  # before issue 12: a plain copy of the file
+_LAST_GOOD_PREFIX = "last-good-config-"
 
 
-def remember_good_config(config: WallConfig) -> Path | None:
-    """Keep a copy of the file `config` came from in its state directory (atomically)."""
-    if not config.path:
-        return None
-    target = state_dir(config.storage.state_dir) / LAST_GOOD_NAME
-    try:
-        text = Path(config.path).read_text(encoding="utf-8")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(target)
-    except OSError:
-        return None
-    return target
+def last_good_path(config_path: str | os.PathLike[str], folder: Path) -> Path:
+    """Where the last good copy of the config at `config_path` lives in `folder`."""
+    key = hashlib.sha256(str(Path(config_path).resolve()).encode()).hexdigest()[:12]
+    return folder / f"{_LAST_GOOD_PREFIX}{key}.json"
 
 
-def load_last_good(broken: Path | None = None, env: Mapping[str, str] | None = None) -> WallConfig | None:
-    """The last config that loaded, if there is a usable one: in the state directory the broken
-    file still names (when it is readable TOML), else in the default one."""
+def emptying_problems(new: WallConfig, running: WallConfig) -> list[str]:
+    """Why `new` must not replace `running`: it would take every source off the lobby at once
+    (a half-written or wrong file, rarely what anyone wants; a restart applies it on purpose)."""
+    before = [s.name for s in running.sources if s.enabled]
+    if not before or any(s.enabled for s in new.sources):
+        return []
+    return [
+        f"{new.path}: sources: no enabled source left (the running config has {', '.join(before)}): "
+        "refused so the lobby does not go blank; to run without sources on purpose, restart the wall"
+    ]
+
+
+def remember_good_config(config: WallConfig, env: Mapping[str, str] | None = None) -> list[Path]:
+    """Keep the data of an applied `config` as the last good copy (atomically, mode 0600, without
+    inline secrets); returns where it was written (nothing when no folder could take it)."""
+    if not config.path or not config._file_data:
+        return []
+    data, left_out = _without_secrets(config)
+    text = json.dumps(
+        {"config_path": str(Path(config.path).resolve()), "data": data},
+        ensure_ascii=False,
+        indent=1,
+        default=_json_value,
+    )
+    folders = [state_dir("", env)]
+    if config.storage.state_dir and Path(config.storage.state_dir) != folders[0]:
+        folders.append(Path(config.storage.state_dir))
+    written = []
+    for folder in folders:
+        target = last_good_path(config.path, folder)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                os.fchmod(out.fileno(), 0o600)  # a tmp left by an older version may be wider
+                out.write(text)
+            tmp.replace(target)
+        except OSError as exc:
+            log.warning("last good config: cannot write %s: %s", target, exc.strerror or exc)
+            continue
+        written.append(target)
+        legacy = folder / LAST_GOOD_NAME
+        if legacy.is_file():  # the old plain copy may hold secrets, readable by all
+            legacy.unlink(missing_ok=True)
+    if written and left_out:
+        log.warning(
+            "last good config: %d inline secret(s) are not in the copy (%s): a fallback takes them from "
+            "the environment or the systemd credentials; move them there",
+            len(left_out),
+            ", ".join(left_out),
+        )
+    return written
+
+
+def _without_secrets(config: WallConfig) -> tuple[dict[str, Any], list[str]]:
+    """The file's data without the values of SecretStr fields, and their dotted names."""
+    data = dict(config._file_data)
+    left_out: list[str] = []
+    web = data.get("web")
+    if isinstance(web, dict) and "token" in web:
+        data["web"] = {k: v for k, v in web.items() if k != "token"}
+        left_out.append("web.token")
+    sources = data.get("sources")
+    if isinstance(sources, list):
+        kept = []
+        for index, raw in enumerate(sources):
+            model = (
+                ADAPTERS[raw["type"]].settings
+                if isinstance(raw, dict) and raw.get("type") in ADAPTERS
+                else None
+            )
+            secret = {
+                name
+                for name, field in (model.model_fields.items() if model else ())
+                if "SecretStr" in str(field.annotation)
+            }
+            if isinstance(raw, dict) and secret & set(raw):
+                left_out += [f"sources[{index}].{name}" for name in sorted(secret & set(raw))]
+                raw = {k: v for k, v in raw.items() if k not in secret}
+            kept.append(raw)
+        data["sources"] = kept
+    return data, left_out
+
+
+def _json_value(value: object) -> str:
+    if isinstance(value, date | time):  # TOML's dates and times (e.g. schedule holidays)
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def load_last_good(
+    broken: Path | None = None, env: Mapping[str, str] | None = None, *, need_secrets: bool = True
+) -> WallConfig | None:
+    """The last good copy of the config at `broken`, if there is a usable one: in the default state
+    directory first (found whatever the broken file says), then in the one the file names when it is
+    still readable TOML, then an older plain copy."""
     folders = [state_dir("", env)]
     if broken is not None:
         try:
             named = tomllib.loads(broken.read_text(encoding="utf-8")).get("storage", {}).get("state_dir", "")
             if isinstance(named, str) and named:
-                folders.insert(0, Path(named))
-        except (AttributeError, OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                folders.append(Path(named))
+        except (AttributeError, OSError, UnicodeDecodeError, RecursionError, tomllib.TOMLDecodeError):
             pass
-    for folder in folders:
-        path = folder / LAST_GOOD_NAME
-        if path.is_file():
-            try:
-                return load_config(path, env)
-            except ConfigProblems:
-                continue
+    candidates = [last_good_path(broken, folder) for folder in folders] if broken is not None else []
+    candidates += [folder / LAST_GOOD_NAME for folder in folders]
+    for path in candidates:
+        if not path.is_file():
+            continue
+        try:
+            if path.suffix == ".json":
+                data = json.loads(path.read_text(encoding="utf-8"))["data"]
+                return parse_config(data, str(path), env, need_secrets=need_secrets)
+            return load_config(path, env, need_secrets=need_secrets)
+        except (ConfigProblems, OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
+            log.warning("last good config: %s is not usable: %s", path, exc)
+            continue
     return None

@@ -7,7 +7,8 @@
   stops the pings and systemd restarts the wall), STATUS= lines with the sources' health;
 - signals: SIGTERM/SIGINT stop, SIGHUP reloads; the config file is also watched;
 - reload: a valid new config replaces the engine (and the windows when the look changed); an
-  invalid one is refused and logged, the wall runs on.
+  invalid one is refused and logged, the wall runs on. Any error while reading or applying one is
+  caught, logged and shown by `wall status`: the next edit or SIGHUP is read again (issue 12).
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ import os
 os.environ.setdefault("QT_API", "pyside6")  # qasync must pick PySide6, whatever else is installed
 
 import asyncio
+import contextlib
 import logging
 import signal
 import socket
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Coroutine, Sequence
@@ -35,10 +38,18 @@ from PySide6.QtWidgets import QApplication
 
 from wall import systemd
 from wall.app import Engine, GuiThreadCollector, build_windows, find_screen, tune_for_smooth_frames
-from wall.config import ConfigProblems, ScreenSettings, WallConfig, load_config, remember_good_config
+from wall.config import (
+    ConfigProblems,
+    ScreenSettings,
+    WallConfig,
+    emptying_problems,
+    load_config,
+    remember_good_config,
+)
 from wall.hub import Hub
 from wall.memory import forget_import_sources, prepare_for_long_run, release_free_memory, resident_mb
-from wall.model import Health, SourceStatus, utcnow
+from wall.model import POST_KINDS, Health, SourceStatus, utcnow
+from wall.paths import write_runtime_record
 from wall.schedule import Schedule
 from wall.services import make_client, open_store
 from wall.store import Store
@@ -55,6 +66,12 @@ STATUS_EVERY_MS = 30_000
 SCREENS_SETTLE_MS = 1_000  # after a screen is plugged or unplugged, let the system settle first
 BURN_IN_STEP_MS = 180_000  # the picture moves a step every 3 minutes…
 BURN_IN_REACH = 4  # …within 4 pixels of the centre
+RETIRE_EVERY_S = 3600.0  # sources out of the config for the grace period lose their data hourly
+# Settings read once at start (the HTTP client, the store's file): a reload cannot apply them.
+RESTART_ONLY: dict[str, Callable[[WallConfig], object]] = {
+    "storage.state_dir": lambda c: c.storage.state_dir,
+    "network.timeout": lambda c: c.network.timeout,
+}
 
 
 class SignalWaker:
@@ -193,6 +210,7 @@ class WallRuntime:
         # and before the wall's own objects, so they reuse the heap the imports' source lines held.
         prepare_for_long_run()
         self.config = config
+        self._started_with = config  # what the settings that need a restart were read from
         self.clock = clock
         self.windowed = windowed
         self.exit_after = exit_after
@@ -207,8 +225,12 @@ class WallRuntime:
         asyncio.set_event_loop(self.loop)
         self.quit_event = asyncio.Event()
         self.reload_requests: asyncio.Queue[str] = asyncio.Queue()
-        self.store: Store = open_store(config)
-        self.store.forget_sources([s.name for s in config.sources if s.enabled])
+        self.store: Store = open_store(config)  # always opens: moved aside or in memory if it must
+        # From the store's thread too: `wall status` learns at once that writes fail (or work again).
+        self.store.on_write_problem = lambda _problem: self.loop.call_soon_threadsafe(self._notify_status)
+        self._restart_needed: list[str] = []
+        self._retired_at = time.monotonic()
+        self._retire_removed_sources(config)
         self.hub = Hub()
         self.windows: list[WallWindow] = []
         self.engine: Engine | None = None
@@ -227,6 +249,10 @@ class WallRuntime:
         if config_path is not None:
             self._watcher.addPath(str(config_path))
             self._watcher.fileChanged.connect(self._on_file_changed)
+            # The folder too: a file replaced by an editor (or deleted, then saved again) drops the
+            # file's watch, and every later edit would go unseen.
+            self._watcher.addPath(str(config_path.parent))
+            self._watcher.directoryChanged.connect(self._on_file_changed)
         self._waker = SignalWaker(self._on_signal)
         self._watchdog = GuiWatchdog(systemd.watchdog_interval())
         self._status_timer = QTimer()
@@ -256,11 +282,32 @@ class WallRuntime:
     def _notify_status(self) -> None:
         # What `wall status` reads (panels on screen, memory), written off the GUI thread: a
         # synchronous SQLite commit every 30 s must not cost a frame on a slow SD card.
-        self._in_background(asyncio.to_thread(self.store.set_meta, "runtime", self._runtime(self._problems)))
+        self._in_background(asyncio.to_thread(self._save_runtime, self._runtime(self._problems)))
+        if time.monotonic() - self._retired_at >= RETIRE_EVERY_S:
+            self._retired_at = time.monotonic()
+            self._in_background(asyncio.to_thread(self._retire_removed_sources, self.config))
         if self.schedule.is_open is False:
             systemd.notify("STATUS=closed (outside opening hours): screens black, polling paused")
+        elif self.store.problem():
+            systemd.notify("STATUS=store: " + self.store.problem())
         else:
             systemd.notify("STATUS=" + status_line(self.hub.statuses()))
+
+    def _save_runtime(self, record: dict[str, object] | None) -> None:
+        """Write what `wall status` reads: in the runtime directory (it works when the state directory
+        is full or read-only) and in the store. A failure is logged, never raised."""
+        try:
+            write_runtime_record(self.store.path, record)
+        except OSError as exc:
+            log.warning("cannot write the status record for `wall status`: %s", exc)
+        # A failure is already logged by the store, and kept for `wall status` (store_problem).
+        with contextlib.suppress(sqlite3.Error):
+            self.store.set_meta("runtime", record)
+
+    def _retire_removed_sources(self, config: WallConfig) -> None:
+        """Sources out of `config` leave the screen now; their data goes after the grace period."""
+        with contextlib.suppress(sqlite3.Error):  # logged by the store; tried again within the hour
+            self.store.retire_sources([s.name for s in config.sources if s.enabled])
 
     def _in_background(self, job: Coroutine[object, object, object]) -> None:
         task = asyncio.ensure_future(job)
@@ -329,11 +376,11 @@ class WallRuntime:
     def _on_file_changed(self, _path: str) -> None:
         # Editors often replace the file (write, rename): the watch is put back on the new file.
         self._debounce.start()
-        if self.config_path is not None:
+        if self.config_path is not None and self.config_path.exists():
             self._watcher.addPath(str(self.config_path))
 
     def _record_runtime(self, problems: list[str]) -> None:
-        self.store.set_meta("runtime", self._runtime(problems))
+        self._save_runtime(self._runtime(problems))
 
     def _runtime(self, problems: list[str]) -> dict[str, object]:
         self._problems = problems
@@ -345,6 +392,10 @@ class WallRuntime:
             "on_screen": [self._on_screen(window) for window in self.windows],
             "memory_mb": round(resident_mb(), 1),
             "updated_at": utcnow().isoformat(),
+            "posts_shown": {kind: len(self.hub.posts(kind)) for kind in POST_KINDS},
+            "store_problem": self.store.problem(),
+            "store_notices": self.store.notices,
+            "restart_needed": self._restart_needed,
         }
 
     @staticmethod
@@ -380,6 +431,8 @@ class WallRuntime:
         self._record_runtime(self.config_problems)
         if self.config_problems:
             systemd.notify("STATUS=config refused, running on the last good copy: " + self.config_problems[0])
+        elif self.config_path is not None:
+            remember_good_config(config)  # applied: from now on the copy to fall back to
         self.engine.start()
         self.schedule.apply()  # outside opening hours: black from the start, polling paused
         self._notify_status()
@@ -406,6 +459,7 @@ class WallRuntime:
         return self.engine
 
     async def _stop(self) -> None:
+        self.store.on_write_problem = None  # the loop is ending: no more status updates from the store
         self._status_timer.stop()
         self.schedule.stop()
         for task in list(self._background):
@@ -419,14 +473,19 @@ class WallRuntime:
             await self.engine.stop()
         if self.client is not None:
             await self.client.aclose()
-        self.store.set_meta("runtime", None)
+        self._save_runtime(None)
         self.store.close()
 
     # --- reload -----------------------------------------------------------------------------
     async def _apply_reloads(self) -> None:
         while True:
             reason = await self.reload_requests.get()
-            await self.reload(reason)
+            try:
+                await self.reload(reason)
+            except Exception as exc:  # supervision point: one bad save must not end every later reload
+                log.exception("%s: reading or applying the config failed; the wall runs on", reason)
+                failed = f"{type(exc).__name__}: {exc}"
+                self._record_runtime([f"{self.config_path}: {failed}: the wall runs on its previous config"])
 
     async def reload(self, reason: str) -> None:
         """Read the config file again; apply it if valid and different, else keep the running one."""
@@ -435,6 +494,8 @@ class WallRuntime:
             return
         try:
             new = load_config(self.config_path)
+            if problems := emptying_problems(new, self.config):
+                raise ConfigProblems(problems)
         except ConfigProblems as problems:
             log.warning(
                 "%s: config refused, the wall keeps the running one: %s", reason, "; ".join(problems.lines)
@@ -447,12 +508,29 @@ class WallRuntime:
             log.info("%s: %s read again, nothing changed", reason, self.config_path)
             return
         running = self.config
-        assert self.engine is not None and self.client is not None
+        assert self.engine is not None
         await self.engine.stop()
-        self.store.forget_sources([s.name for s in new.sources if s.enabled])
-        self.engine = Engine(new, self.store, self.hub, self.client)
+        try:
+            await self._apply(new, running)
+        except Exception:
+            # Half applied: poll again with the running config rather than not at all.
+            self._start_engine(running)
+            raise
+        remember_good_config(new)
+        self._record_runtime([])
+        log.info("%s: config reloaded from %s", reason, self.config_path)
+
+    def _start_engine(self, config: WallConfig) -> None:
+        assert self.client is not None
+        self.engine = Engine(config, self.store, self.hub, self.client)
         self.engine.fill_hub_from_store()
         self.engine.start()
+
+    async def _apply(self, new: WallConfig, running: WallConfig) -> None:
+        """Put `new` in place of `running` (whose engine is stopped)."""
+        self._retire_removed_sources(new)  # off the screen now; deleted only after the grace period
+        self.store.max_posts_per_source = new.storage.max_posts_per_source
+        self._start_engine(new)
         looks = (new.wall, new.effective_panels(), new.effective_screens())
         if looks != (running.wall, running.effective_panels(), running.effective_screens()):
             for window in self.windows:
@@ -463,11 +541,35 @@ class WallRuntime:
         self.schedule.schedule = Schedule.from_settings(new.schedule, ZoneInfo(new.wall.timezone))
         self.schedule.clock_when_closed = bool(new.schedule and new.schedule.outside_hours == "clock")
         self.schedule.apply()
-        if self.schedule.is_open is False:  # the new engine must not poll out of hours either
+        if self.schedule.is_open is False and self.engine is not None:  # no polling out of hours either
             await self.engine.pause()
-        remember_good_config(new)
-        self._record_runtime([])
-        log.info("%s: config reloaded from %s", reason, self.config_path)
+        if new.web != running.web:
+            await self._restart_web(new)
+        started_with = self._started_with
+        self._restart_needed = [
+            f"{name}: {get(new)!r} applies at the next restart (running with {get(started_with)!r})"
+            for name, get in RESTART_ONLY.items()
+            if get(new) != get(started_with)
+        ]
+        for line in self._restart_needed:
+            log.warning("config: %s", line)
+
+    async def _restart_web(self, config: WallConfig) -> None:
+        """Apply a changed `[web]` for real: `enabled = false` stops serving logins at once."""
+        if self.web is not None:
+            await self.web.stop()
+            self.web = None
+        if self.desk is not None:
+            self.desk.close()
+            self.desk = None
+        if not config.web.enabled:
+            log.info("moderation page: stopped ([web] enabled = false)")
+            return
+        from wall.desk import start_web
+
+        self.web, self.desk = await start_web(config, self.store, self._engine, lambda: self.windows)
+        if self.web is not None:
+            log.info("moderation page: serving on %s:%d", config.web.host, config.web.port)
 
 
 def run_wall(

@@ -16,7 +16,7 @@ from wall.config import WallConfig
 from wall.consent import Consent, consent_for, image_urls, split
 from wall.model import Batch, PostKind
 from wall.paths import state_dir
-from wall.store import Store
+from wall.store import Store, open_resilient
 
 USER_AGENT = f"lobby-wall/{__version__} (lobby social media wall)"
 
@@ -51,8 +51,9 @@ def store_path(config: WallConfig) -> Path:
 
 
 def open_store(config: WallConfig) -> Store:
-    """The SQLite store under the state directory (created when missing)."""
-    return Store(store_path(config), max_posts_per_source=config.storage.max_posts_per_source)
+    """The SQLite store under the state directory (created when missing). It always opens: a corrupt
+    file is moved aside, a read-only or full folder gives a store in memory (`wall.store.open_resilient`)."""
+    return open_resilient(store_path(config), max_posts_per_source=config.storage.max_posts_per_source)
 
 
 def consents(config: WallConfig) -> dict[str, Consent]:

@@ -9,14 +9,21 @@ rules' verdicts, so re-judging never undoes them (`wall.decisions`).
 The database runs in WAL mode with `synchronous=FULL`: a kill -9 or a power cut loses nothing that
 was committed. Methods are synchronous and thread-safe; the poller calls `apply` from a worker
 thread so SQLite never blocks the GUI thread.
+
+The wall must start whatever state its folder is in (issue 12): `open_resilient` moves a corrupt
+file aside and starts a new one, and runs from memory (with the last readable content) when the
+folder is read-only or full. A write that fails later (the disk filled up) is remembered in
+`write_problem` until a write succeeds again, so `wall status` can say so.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -34,7 +41,10 @@ from wall.decisions import (
 from wall.model import Batch, Count, Post, PostKind, SourceStatus, as_utc, utcnow
 from wall.moderation import BLOCKED_AUTHOR, Verdict
 
+log = logging.getLogger("wall.store")
+
 SCHEMA_VERSION = 1
+RETIRED_GRACE_DAYS = 7  # the data of a source taken out of the config is deleted after this long
 COUNT_HISTORY_DAYS = 30
 COUNT_SAMPLE_SECONDS = 600  # an unchanged value is recorded again at most every 10 minutes
 
@@ -60,6 +70,9 @@ CREATE INDEX IF NOT EXISTS counts_by_key_time ON counts (key, observed_ts DESC);
 CREATE TABLE IF NOT EXISTS statuses (source TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS source_state (source TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- Sources no longer configured: off the screen at once, their data deleted after a grace period
+-- (an empty or half-written config saved by mistake must not wipe the wall's history).
+CREATE TABLE IF NOT EXISTS retired_sources (source TEXT PRIMARY KEY, since REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS decisions (
     key TEXT PRIMARY KEY,
     decision TEXT NOT NULL CHECK (decision IN ('approve', 'hide', 'pin')),
@@ -92,8 +105,21 @@ BEGIN DELETE FROM decisions WHERE key = OLD.key; END;
 # and approved or pinned by a person, else allowed by the rules. `wall.decisions.status_of` agrees.
 _SHOWN = (
     "COALESCE(d.decision, '') != 'hide' AND COALESCE(json_extract(p.verdict, '$.reason'), '') != ? "
-    "AND (d.decision IN ('approve', 'pin') OR p.verdict IS NULL OR json_extract(p.verdict, '$.shown'))"
+    "AND (d.decision IN ('approve', 'pin') OR p.verdict IS NULL OR json_extract(p.verdict, '$.shown')) "
+    "AND p.source NOT IN (SELECT source FROM retired_sources)"
 )
+_COUNT_SHOWN = "json_extract(data, '$.source') NOT IN (SELECT source FROM retired_sources)"
+
+# SQLite's primary result codes that mean "this file cannot be used as it is", by what to do.
+_CORRUPT_CODES = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
+_STORAGE_CODES = {
+    sqlite3.SQLITE_FULL,
+    sqlite3.SQLITE_IOERR,
+    sqlite3.SQLITE_READONLY,
+    sqlite3.SQLITE_CANTOPEN,
+    sqlite3.SQLITE_PERM,
+    *_CORRUPT_CODES,
+}
 
 
 @dataclass(slots=True)
@@ -110,21 +136,36 @@ class StoreChange:
 class Store:
     """SQLite-backed posts, counts, statuses and source cursors."""
 
-    def __init__(self, path: Path | str, *, max_posts_per_source: int = 500, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        max_posts_per_source: int = 500,
+        read_only: bool = False,
+        in_memory_because: str = "",
+    ) -> None:
         self.path = Path(path)
         self.max_posts_per_source = max_posts_per_source
         self._lock = threading.Lock()
+        # Why the wall runs from memory ("" when on its file), and what happened to the file at start.
+        self.in_memory_because = in_memory_because
+        self.notices: list[str] = []
+        self.write_problem = ""  # the last write's storage error, "" once a write succeeds again
+        self.on_write_problem: Callable[[str], object] | None = None  # called when it changes
         if read_only:  # `wall status`: never create nor change the running wall's database
             uri = f"file:{self.path}?mode=ro"
             self._db = sqlite3.connect(
                 uri, uri=True, check_same_thread=False, isolation_level=None, timeout=10
             )
             return
-        if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        if in_memory_because:
+            self._db = _readable_copy(self.path)
+        else:
+            if str(path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
         # 512 KB of page cache (SQLite's default is 2 MB): the wall reads a few hundred small rows a
         # poll, and a kiosk that runs for months keeps what it does not need for nothing.
         self._db.execute("PRAGMA cache_size=-512")
@@ -144,6 +185,41 @@ class Store:
         """Close the database (further calls fail)."""
         with self._lock:
             self._db.close()
+
+    def check_usable(self) -> None:
+        """Raise sqlite3.DatabaseError unless every page reads back and a write commits: a truncated
+        file opens fine and fails later, a full disk fails only on the first write."""
+        with self._lock:
+            problems = [row[0] for row in self._db.execute("PRAGMA quick_check")]
+        if problems != ["ok"]:
+            error = sqlite3.DatabaseError(f"database disk image is malformed: {problems[0]}")
+            error.sqlite_errorcode = sqlite3.SQLITE_CORRUPT
+            raise error
+        self.set_meta("opened_at", utcnow().isoformat())
+
+    def problem(self) -> str:
+        """What `wall status` says about the store: "" when it is on its file and writes succeed."""
+        if self.in_memory_because:
+            return (
+                f"running from memory: {self.in_memory_because}; the screen shows the last readable "
+                "content, and what arrives now is lost at the next restart"
+            )
+        return self.write_problem
+
+    def _wrote(self, error: sqlite3.Error | None) -> None:
+        """Remember whether the storage took the last write (only storage errors count)."""
+        if error is not None and _primary_code(error) not in _STORAGE_CODES:
+            return
+        problem = "" if error is None else _storage_problem(self.path, error)
+        if problem == self.write_problem:
+            return
+        if problem:
+            log.error("store: %s", problem)
+        else:
+            log.warning("store: %s can be written again", self.path)
+        self.write_problem = problem
+        if self.on_write_problem is not None:
+            self.on_write_problem(problem)
 
     # --- writes ------------------------------------------------------------------------
     def apply(
@@ -245,7 +321,46 @@ class Store:
             counts = self._db.execute("SELECT DISTINCT key, data FROM counts").fetchall()
             gone = {key for key, data in counts if json.loads(data).get("source") not in names}
             self._db.executemany("DELETE FROM counts WHERE key = ?", [(key,) for key in gone])
+            self._db.execute(f"DELETE FROM retired_sources WHERE source NOT IN ({marks})", names)
             return cur.rowcount
+
+    def retire_sources(
+        self, keep: Iterable[str], *, now: datetime | None = None, grace_days: float = RETIRED_GRACE_DAYS
+    ) -> list[str]:
+        """Take the sources not in `keep` off the screen now, and delete their data (`forget_sources`)
+        only once they have been out of the config for `grace_days`: a reload never destroys.
+        A source back in `keep` gets its posts back. Returns the sources whose data was deleted."""
+        names = set(keep)
+        now = now or utcnow()
+        with self._lock, self._transaction():
+            stored = {
+                r[0] for r in self._db.execute("SELECT source FROM posts UNION SELECT source FROM statuses")
+            }
+            stored |= {
+                r[0]
+                for r in self._db.execute("SELECT DISTINCT json_extract(data, '$.source') FROM counts")
+                if r[0] is not None
+            }
+            retired = dict(self._db.execute("SELECT source, since FROM retired_sources").fetchall())
+            for name in names & set(retired):
+                self._db.execute("DELETE FROM retired_sources WHERE source = ?", (name,))
+            for name in stored - names - set(retired):
+                self._db.execute(
+                    "INSERT INTO retired_sources (source, since) VALUES (?, ?)",
+                    (name, as_utc(now).timestamp()),
+                )
+            limit = (now - timedelta(days=grace_days)).timestamp()
+            expired = sorted(name for name, since in retired.items() if name not in names and since <= limit)
+        if expired:
+            self.forget_sources(sorted(stored - set(expired)))
+            log.info("deleted the data of %s, out of the config for %g days", ", ".join(expired), grace_days)
+        return expired
+
+    def retired_sources(self) -> dict[str, datetime]:
+        """Sources off the screen because they left the config, with the time they left it."""
+        with self._lock:
+            rows = self._db.execute("SELECT source, since FROM retired_sources ORDER BY source").fetchall()
+        return {name: datetime.fromtimestamp(since, UTC) for name, since in rows}
 
     def save_status(self, status: SourceStatus) -> None:
         """Remember a source's health (read by `wall status`)."""
@@ -257,14 +372,14 @@ class Store:
 
     def set_meta(self, key: str, value: Any) -> None:
         """Store a small JSON value (runtime info for `wall status`)."""
-        with self._lock:
+        with self._lock, self._transaction():
             self._db.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                 (key, json.dumps(value, default=str)),
             )
 
     def _put(self, table: str, source: str, data: Mapping[str, Any]) -> None:
-        with self._lock:
+        with self._lock, self._transaction():
             self._db.execute(
                 f"INSERT OR REPLACE INTO {table} (source, data) VALUES (?, ?)",
                 (source, json.dumps(data, ensure_ascii=False, default=str)),
@@ -344,7 +459,8 @@ class Store:
         with self._lock:
             rows = self._db.execute(
                 "SELECT c.data FROM counts c JOIN (SELECT key, MAX(observed_ts) AS ts, MIN(rowid) AS first "
-                "FROM counts GROUP BY key) m ON c.key = m.key AND c.observed_ts = m.ts ORDER BY m.first"
+                f"FROM counts WHERE {_COUNT_SHOWN} GROUP BY key) m ON c.key = m.key AND c.observed_ts = m.ts "
+                "ORDER BY m.first"
             ).fetchall()
         seen: dict[str, Count] = {}
         for row in rows:
@@ -376,8 +492,8 @@ class Store:
         last: dict[str, dict[date, int]] = {}  # key -> local day -> rowid of its last observation
         with self._lock:
             rows = self._db.execute(
-                "SELECT key, observed_ts, value IS NULL, rowid FROM counts WHERE observed_ts >= ? "
-                "ORDER BY observed_ts",
+                f"SELECT key, observed_ts, value IS NULL, rowid FROM counts WHERE observed_ts >= ? "
+                f"AND {_COUNT_SHOWN} ORDER BY observed_ts",
                 (as_utc(since).timestamp(),),
             )
             for key, ts, hidden, rowid in rows:  # one row at a time: no list of every observation
@@ -586,20 +702,146 @@ class Store:
         )
 
     def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
+        return _Transaction(self._db, self._wrote)
 
 
 class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on error (the connection is in autocommit mode)."""
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on error (the connection is in autocommit mode);
+    tells `wrote` whether the storage took it."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, wrote: Callable[[sqlite3.Error | None], None]) -> None:
         self._db = db
+        self._wrote = wrote
 
     def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            self._wrote(exc)
+            raise
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        if exc_type is None:
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.Error as error:
+                self._rollback()
+                self._wrote(error)
+                raise
+            self._wrote(None)
+            return
+        self._rollback()
+        if isinstance(exc, sqlite3.Error):
+            self._wrote(exc)
+
+    def _rollback(self) -> None:
+        # SQLite may already have rolled back by itself (a full disk): nothing is left to undo then.
+        if self._db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+
+
+def open_resilient(
+    path: Path, *, max_posts_per_source: int = 500, clock: Callable[[], datetime] = utcnow
+) -> Store:
+    """The wall's store at `path`, whatever state it is in, so the wall always starts (issue 12):
+    a corrupt file is moved aside (`wall.sqlite3.corrupt-YYYYmmddTHHMMSS`) and a new one started; a
+    folder that refuses writes (read-only, full, a file where a folder should be) gives a store in
+    memory holding the last readable content. What happened is logged and kept in `Store.notices`."""
+    notices: list[str] = []
+    try:
+        return _open_checked(path, max_posts_per_source, notices)
+    except (sqlite3.Error, OSError) as exc:
+        why = _open_problem(path, exc)
+        if isinstance(exc, sqlite3.Error) and _primary_code(exc) in _CORRUPT_CODES:
+            try:
+                aside = _move_aside(path, clock())
+            except OSError as move_error:
+                why = f"{why}, and it cannot be moved aside: {move_error.strerror or move_error}"
+            else:
+                notices.append(
+                    f"{path} was corrupt ({exc}): moved aside to {aside.name}, a new store started"
+                )
+                log.error("store: %s", notices[-1])
+                try:
+                    return _open_checked(path, max_posts_per_source, notices)
+                except (sqlite3.Error, OSError) as again:
+                    why = _open_problem(path, again)
+    log.error("store: %s: running from memory with the last readable content", why)
+    store = Store(path, max_posts_per_source=max_posts_per_source, in_memory_because=why)
+    store.notices = notices
+    return store
+
+
+def _open_checked(path: Path, max_posts_per_source: int, notices: list[str]) -> Store:
+    store: Store | None = None
+    try:
+        store = Store(path, max_posts_per_source=max_posts_per_source)
+        store.check_usable()
+    except BaseException:
+        if store is not None:
+            store.close()
+        raise
+    store.notices = notices
+    if notices:  # kept in the new store, so `wall status` tells it after the wall stopped too
+        store.set_meta("store_notices", notices)
+    return store
+
+
+def _open_problem(path: Path, exc: sqlite3.Error | OSError) -> str:
+    if isinstance(exc, OSError):
+        return f"cannot open {path}: {exc.strerror or exc} ({exc.filename or path})"
+    return _storage_problem(path, exc)
+
+
+def _storage_problem(path: Path, exc: sqlite3.Error) -> str:
+    """One line for a person: the file, SQLite's error, and what to do about it."""
+    code = _primary_code(exc)
+    name = getattr(exc, "sqlite_errorname", "") or "SQLITE_ERROR"
+    fix = {
+        sqlite3.SQLITE_FULL: "free space on its disk",
+        sqlite3.SQLITE_READONLY: "make its folder writable by the wall's user",
+        sqlite3.SQLITE_CANTOPEN: "make its folder exist and writable by the wall's user",
+        sqlite3.SQLITE_PERM: "make its folder writable by the wall's user",
+        sqlite3.SQLITE_IOERR: "check its disk (full, read-only or failing)",
+    }.get(code, "check the file and its disk")
+    return f"cannot write {path}: {exc} ({name}): {fix}"
+
+
+def _primary_code(exc: sqlite3.Error) -> int:
+    return int(getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+
+
+def _move_aside(path: Path, now: datetime) -> Path:
+    """Rename a corrupt store and its WAL files out of the way (kept for a post-mortem)."""
+    suffix = f".corrupt-{now:%Y%m%dT%H%M%S}"
+    aside = path.with_name(path.name + suffix)
+    path.rename(aside)
+    for extra in ("-wal", "-shm"):  # a stale WAL must never be replayed into the new file
+        companion = path.with_name(path.name + extra)
+        if companion.exists():
+            companion.rename(path.with_name(path.name + extra + suffix))
+    return aside
+
+
+def _readable_copy(path: Path) -> sqlite3.Connection:
+    """An in-memory database holding what can still be read of the file at `path` (SQLite's backup
+    API), or an empty one. A read-only folder cannot hold WAL's shared-memory file, so `immutable=1`
+    is the last resort (it skips the WAL's uncheckpointed tail)."""
+    for options in ("mode=ro", "immutable=1") if path.is_file() else ():
+        memory = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        try:
+            source = sqlite3.connect(f"file:{path}?{options}", uri=True)
+            try:
+                source.backup(memory)
+            finally:
+                source.close()
+            if [row[0] for row in memory.execute("PRAGMA quick_check")] == ["ok"]:
+                return memory
+        except sqlite3.Error as exc:
+            log.warning("store: %s cannot be read (%s): %s", path, options, exc)
+        memory.close()
+    return sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
 
 
 def _verdict_json(verdict: Verdict | None) -> str | None:
