@@ -28,7 +28,12 @@ TOKEN = "tok-inline-very-secret-1234"
 
 def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "wall.cli", *args], capture_output=True, text=True, timeout=60, env=env, cwd=ROOT
+        [sys.executable, "-m", "wall.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=ROOT,
     )
 
 
@@ -46,7 +51,9 @@ def serve_feeds(httpserver: HTTPServer) -> None:
         "rse": (("c", "Chloé", "Portes ouvertes samedi"),),
     }
     for name, posts in items.items():
-        httpserver.expect_request(f"/{name}").respond_with_data(feed(*posts), content_type="application/rss+xml")
+        httpserver.expect_request(f"/{name}").respond_with_data(
+            feed(*posts), content_type="application/rss+xml"
+        )
 
 
 def stored(config: Path, source: str | None = None) -> list[str]:

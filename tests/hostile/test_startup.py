@@ -214,7 +214,9 @@ def test_a_truncated_store_is_moved_aside_and_the_wall_starts(tmp_path: Path, ht
     painted(first_frame(config, env))
 
     (aside,) = state.glob("wall.sqlite3.corrupt-*")
-    assert "malformed" in status(config, env).stdout
+    assert f"was corrupt (database disk image is malformed): moved aside to {aside.name}" in (
+        status(config, env).stdout
+    )
 
 
 # --- a folder that refuses writes --------------------------------------------------------------
