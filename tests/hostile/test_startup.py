@@ -239,7 +239,7 @@ def check_runs_from_memory(config: Path, env: dict[str, str], what: str) -> None
         text = status(config, env).stdout
         assert "STORE: running from memory" in text
         wall.terminate()
-        _, stderr = wall.communicate(timeout=30)
+        _, stderr = wall.communicate(timeout=90)
     finally:
         wall.kill()
     assert wall.returncode == 0, stderr
@@ -273,7 +273,7 @@ def test_a_file_where_the_state_dir_should_be_runs_from_memory(
         assert "running from memory" in status(config, env).stdout
     finally:
         wall.kill()
-        wall.communicate(timeout=30)
+        wall.communicate(timeout=90)
 
 
 def test_a_restart_with_the_disk_full_runs_from_memory_with_the_stored_posts(
@@ -312,7 +312,7 @@ def test_status_says_the_store_cannot_be_written_while_the_disk_is_full_and_reco
             filler.unlink()  # space comes back
             assert wait_for(lambda: store_line() == ""), store_line()
             wall.terminate()
-            _, stderr = wall.communicate(timeout=30)
+            _, stderr = wall.communicate(timeout=90)
         finally:
             wall.kill()
     assert wall.returncode == 0, stderr
