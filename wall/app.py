@@ -40,6 +40,9 @@ from wall.model import POST_KINDS, Author, Batch, Count, Post, PostKind, SourceS
 from wall.moderation import Moderator
 from wall.paths import cache_dir
 from wall.poller import Poller, RetryPolicy
+from wall.secrets import current as current_secrets
+from wall.secrets import remember as remember_secrets
+from wall.secrets import secret_values
 from wall.services import Purged, build_sources, consents, make_client, open_store, purge, source_fetcher
 from wall.store import Store, StoreChange
 from widgets.window import WallWindow
@@ -71,6 +74,7 @@ class Engine:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.config = config
+        remember_secrets(secret_values(config))
         self.store = store
         self.hub = hub
         self.clock = clock
@@ -318,6 +322,7 @@ class Engine:
 
     async def _on_batch(self, source: Source, batch: Batch) -> None:
         name = source.settings.name
+        batch = current_secrets().mask_batch(batch)  # a hostile server may echo a key into a post
         moderator = self.moderators[name]
         admitted, refused = split(batch.posts, self.consents[name], self.clock())
         if refused:  # never stored; an edit that dropped the tag takes the post off the screen

@@ -46,6 +46,8 @@ from wall.moderation import merged as merge_moderation
 from wall.panel_settings import PanelSettings as PanelSettings  # re-exported: where it always was
 from wall.paths import state_dir
 from wall.schedule import ScheduleSettings
+from wall.secrets import remember as remember_secrets
+from wall.secrets import secret_values
 from wall.web_guard import check_pem_file, default_server_names, host_name, is_loopback, server_context
 
 DEFAULT_CONFIG_PATH = Path("/etc/lobby-wall/wall.toml")
@@ -417,6 +419,8 @@ def parse_config(
                 merge_moderation(config.moderation, source.moderation)
             except ValidationError as exc:
                 problems += _describe(exc, shown, (f"sources[{index}]", "moderation"))
+    # Every secret read, even from a config refused, is masked in whatever this process prints.
+    remember_secrets(secret_values(config, *sources))
     if problems or config is None:
         raise ConfigProblems(problems)
     return config.model_copy(update={"sources": sources})
