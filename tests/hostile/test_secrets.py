@@ -221,7 +221,8 @@ def test_no_configured_secret_reaches_any_output(tmp_path: Path, httpserver: HTT
         return done.stdout + done.stderr
 
     outputs: dict[str, str] = {"check-config --probe": wall("check-config", "--probe")}
-    for name in ("masto", "sky", "yt", "fb", "ig", "li", "xx", "teams", "viva", "forum", "hum", "mx", "mm", "sl"):
+    names = ("masto", "sky", "yt", "fb", "ig", "li", "xx", "teams", "viva", "forum", "hum", "mx", "mm", "sl")
+    for name in names:
         outputs[f"fetch {name}"] = wall("fetch", name, "--json")
     # The servers really were sent the secrets, and really echoed them.
     sent = " ".join(str(request) + request.get_data(as_text=True) for request, _ in httpserver.log)
