@@ -17,6 +17,7 @@ import email.utils
 import json
 import re
 import time
+import zlib
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from wall.model import Batch, Post, PostKind
+from wall.outbound import TRUSTED, OutboundRefused
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024  # a feed or API page larger than this is refused, not parsed
 _TAG = re.compile(r"^#?[^\W_][\w-]*$")
@@ -71,6 +73,15 @@ class SourceSettings(BaseModel):
 
     # Names of SecretStr fields that may be filled from the environment or systemd credentials.
     secret_fields: ClassVar[tuple[str, ...]] = ()
+
+    def origins(self) -> tuple[str, ...]:
+        """The configured servers this source calls (`base_url`, a feed's `url`, Teams' `auth_url`...):
+        its own requests there may reach the LAN; nothing taken from an answer is added here."""
+        return tuple(
+            value
+            for name, value in self
+            if name.endswith("url") and isinstance(value, str) and origin_of(value) is not None
+        )
 
     @field_validator("require_tag")
     @classmethod
@@ -220,10 +231,17 @@ def _rate_limit_wait(headers: httpx.Headers) -> float | None:
 
 
 class HttpFetcher:
-    """GETs for one source over the wall's shared `httpx.AsyncClient`.
+    """Requests for one source over the wall's shared `httpx.AsyncClient`.
 
     Maps every network failure and HTTP status to the error tree, caps the body size while it
-    streams in, and replays `ETag` / `Last-Modified` validators so unchanged feeds answer 304.
+    streams in (compressed bodies are inflated a bounded piece at a time, so a gzip bomb costs no
+    more than the cap), and replays `ETag` / `Last-Modified` validators so unchanged feeds answer 304.
+
+    `origins` are the source's configured origins (its `base_url`, feed `url`...): requests there are
+    marked trusted and may reach the LAN (an internal Matrix server is normal); any other URL, e.g. one
+    taken from an answer, reaches public addresses only (`wall.outbound`). Redirects are followed here,
+    hop by hop, each hop routed again; a request that carries credentials never follows one to another
+    origin.
     """
 
     def __init__(
@@ -232,11 +250,23 @@ class HttpFetcher:
         *,
         max_bytes: int = DEFAULT_MAX_BYTES,
         conditional: bool = True,
+        origins: Iterable[str] = (),
     ) -> None:
         self.client = client
         self.max_bytes = max_bytes
         self.conditional = conditional
+        self.origins = frozenset(o for o in (origin_of(u) for u in origins) if o is not None)
         self._validators: dict[str, dict[str, str]] = {}
+
+    def trust(self, url: str) -> None:
+        """Count the origin of `url` among the source's own: only for what the source's configuration
+        names, or its own server says of itself (never a URL from a post)."""
+        if (origin := origin_of(url)) is not None:
+            self.origins = self.origins | {origin}
+
+    def owns(self, url: str) -> bool:
+        """True when `url` is on one of the source's configured origins."""
+        return origin_of(url) in self.origins
 
     async def get(
         self,
@@ -267,17 +297,16 @@ class HttpFetcher:
         data: Mapping[str, str] | None = None,
         conditional: bool | None = None,
         raise_errors: bool = True,
-        timeout: float | None = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> Fetched:
         """Any request, with the same error mapping and size cap as `get`; `timeout` (seconds)
         replaces the client's for this request only (a long-poll waits longer than a normal call)."""
         use_validators = (self.conditional if conditional is None else conditional) and method == "GET"
-        all_headers = dict(headers or {})
         request = self.client.build_request(
             method,
             url,
             params=params,
-            headers=all_headers,
+            headers=dict(headers or {}),
             json=json_body,
             data=data,
             timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
@@ -287,33 +316,18 @@ class HttpFetcher:
             for name, value in self._validators.get(cache_key, {}).items():
                 request.headers[name] = value
         shown = redact_url(cache_key)
-        try:
-            try:
-                response = await self.client.send(request, stream=True)
-            except (httpx.ReadError, httpx.RemoteProtocolError):
-                # A server that silently closed a pooled keep-alive connection (snac2 does): the
-                # request never reached it, so one retry on a fresh connection is safe for a GET.
-                if method != "GET":
-                    raise
-                response = await self.client.send(request, stream=True)
-        except httpx.TimeoutException:
-            raise TransientError(f"timed out: {shown}") from None
-        except httpx.TransportError as exc:
-            raise TransientError(f"cannot reach {shown}: {type(exc).__name__}") from None
+        credentials = _carries_credentials(method, headers, json_body, data)
+        response = await self.send(request, credentials=credentials)
         try:
             status = response.status_code
             if status == 304:
                 return Fetched(304, response.headers, b"", cache_key)
             if status < 400:
-                content = await self._read_capped(response, shown)
+                content = await read_capped(response, self.max_bytes, shown)
             elif not raise_errors:
-                content = await _read_truncated(response, ERROR_BODY_MAX_BYTES)
+                content = await read_capped(response, ERROR_BODY_MAX_BYTES, shown, truncate=True)
             else:
                 content = b""
-        except httpx.TimeoutException:
-            raise TransientError(f"timed out reading {shown}") from None
-        except httpx.TransportError as exc:
-            raise TransientError(f"connection lost reading {shown}: {type(exc).__name__}") from None
         finally:
             await response.aclose()
         if not raise_errors and status >= 400:
@@ -329,29 +343,215 @@ class HttpFetcher:
                 self._validators[cache_key] = validators
         return Fetched(status, response.headers, content, cache_key)
 
-    async def _read_capped(self, response: httpx.Response, shown: str) -> bytes:
-        declared = response.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_bytes:
-            raise TransientError(f"answer too large from {shown}: {declared} bytes > {self.max_bytes}")
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > self.max_bytes:
-                raise TransientError(f"answer too large from {shown}: over {self.max_bytes} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
+    async def send(self, request: httpx.Request, *, credentials: bool = True) -> httpx.Response:
+        """Send `request` and return the open (streamed) answer after any redirects; the caller
+        closes it. Network failures are TransientErrors; an answer is returned whatever its status.
+
+        Each hop goes to the trusted pool only when its URL is on the source's own origins.
+        `credentials`: the request carries a secret (a key header, a token, a posted password);
+        then a redirect to another origin is refused instead of followed.
+        """
+        shown = redact_url(str(request.url))
+        for _hop in range(MAX_REDIRECTS + 1):
+            request.extensions[TRUSTED] = self.owns(str(request.url))
+            response = await self._send_once(request, shown)
+            location = response.headers.get("location") if response.is_redirect else None
+            if not location:
+                return response
+            await response.aclose()
+            try:
+                target = request.url.join(location)
+            except httpx.InvalidURL:
+                raise TransientError(f"{shown} redirected to an invalid address") from None
+            if target.scheme not in ("http", "https"):
+                raise TransientError(f"{shown} redirected to a {target.scheme} URL: not followed")
+            same = same_site(str(request.url), str(target))
+            if credentials and not same:
+                raise ConfigError(
+                    f"{shown} redirected to another origin ({redact_url(str(target))}): not followed, "
+                    "the request carries credentials; set base_url to where the API really is"
+                )
+            request = _next_hop(request, target, response.status_code, keep_headers=same)
+        raise TransientError(f"{shown}: more than {MAX_REDIRECTS} redirects")
+
+    async def _send_once(self, request: httpx.Request, shown: str) -> httpx.Response:
+        try:
+            try:
+                return await self.client.send(request, stream=True)
+            except (httpx.ReadError, httpx.RemoteProtocolError):
+                # A server that silently closed a pooled keep-alive connection (snac2 does): the
+                # request never reached it, so one retry on a fresh connection is safe for a GET.
+                if request.method != "GET":
+                    raise
+                return await self.client.send(request, stream=True)
+        except httpx.TimeoutException:
+            raise TransientError(f"timed out: {shown}") from None
+        except httpx.TransportError as exc:
+            if isinstance(exc.__cause__, OutboundRefused):
+                raise TransientError(f"not fetched: {shown}: {exc}") from None
+            raise TransientError(f"cannot reach {shown}: {type(exc).__name__}") from None
 
 
-async def _read_truncated(response: httpx.Response, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        chunks.append(chunk[: max(0, limit - size)])
-        size += len(chunk)
-        if size >= limit:
-            break
-    return b"".join(chunks)
+MAX_REDIRECTS = 5
+# Headers that carry no credential: a request with any other header of the caller's (Authorization,
+# Api-Key, a cookie...) or with a body never follows a redirect to another origin.
+_PLAIN_HEADERS = frozenset(
+    {"accept", "accept-language", "cache-control", "if-none-match", "if-modified-since", "user-agent"}
+    | {"linkedin-version", "x-restli-protocol-version"}
+)
+
+
+def _carries_credentials(
+    method: str, headers: Mapping[str, str] | None, json_body: Any, data: Mapping[str, str] | None
+) -> bool:
+    if method != "GET" or json_body is not None or data:
+        return True
+    return any(name.lower() not in _PLAIN_HEADERS for name in (headers or {}))
+
+
+def _next_hop(request: httpx.Request, target: httpx.URL, status: int, *, keep_headers: bool) -> httpx.Request:
+    """The request a redirect asks for: 303 (and 301/302 after a POST) become a GET without body;
+    headers of the caller stay only on the same site."""
+    method = request.method
+    if status == 303 or (status in (301, 302) and method == "POST"):
+        method = "GET"
+    headers = httpx.Headers(request.headers)
+    headers.pop("host", None)
+    if not keep_headers:
+        headers = httpx.Headers({k: v for k, v in headers.items() if k.lower() in _PLAIN_HEADERS})
+    if method == "GET":
+        for name in ("content-length", "content-type", "transfer-encoding"):
+            headers.pop(name, None)
+    content = request.content if method == request.method and method != "GET" else None
+    extensions = dict(request.extensions)
+    return httpx.Request(method, target, headers=headers, content=content, extensions=extensions)
+
+
+def origin_of(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of an http(s) URL, the port made explicit; None for anything else."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower().rstrip("."), port or (443 if scheme == "https" else 80)
+
+
+def same_origin(url: str, other: str) -> bool:
+    """True when both URLs are http(s) with the same scheme, host and port."""
+    origin = origin_of(url)
+    return origin is not None and origin == origin_of(other)
+
+
+def same_site(url: str, target: str) -> bool:
+    """True when a redirect from `url` to `target` stays on the same origin, or only moves from
+    http to https on the same host and default ports (a secret sent in clear may go on over TLS;
+    never the other way)."""
+    a, b = origin_of(url), origin_of(target)
+    if a is None or b is None:
+        return False
+    return a == b or (a == ("http", b[1], 80) and b == ("https", a[1], 443))
+
+
+def bearer_for(url: str, origin: str, token: str, *, path_prefix: str = "") -> dict[str, str]:
+    """The Authorization header for `url` when it is on `origin` (and under `path_prefix`), else {}:
+    the one place that decides where a source's token may travel with a picture."""
+    if not token or not same_origin(url, origin):
+        return {}
+    if path_prefix and not urlsplit(url).path.startswith(f"{path_prefix.rstrip('/')}/"):
+        return {}
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def read_capped(response: httpx.Response, limit: int, shown: str, *, truncate: bool = False) -> bytes:
+    """The body of an open answer, decoded, at most `limit` bytes: more is a TransientError (or,
+    with `truncate`, cut). A compressed body is inflated at most `limit` bytes at a time, so what a
+    bomb would inflate to is never held; the answer's stream is closed on every path."""
+    declared = response.headers.get("content-length")
+    encoding = response.headers.get("content-encoding", "identity")
+    if not truncate and declared and declared.isdigit() and int(declared) > limit and encoding == "identity":
+        raise TransientError(f"answer too large from {shown}: {declared} bytes > {limit}")
+    try:
+        inflate = Inflater(encoding)
+    except ValueError as exc:
+        raise TransientError(f"answer from {shown} not read: {exc}") from None
+    body = bytearray()
+    over = False
+    raw = response.aiter_raw()
+    try:
+        async for piece in raw:
+            over = inflate.feed(piece, body, limit)
+            if over:
+                break
+        else:
+            over = inflate.finish(body, limit)
+    except httpx.TimeoutException:
+        raise TransientError(f"timed out reading {shown}") from None
+    except httpx.TransportError as exc:
+        raise TransientError(f"connection lost reading {shown}: {type(exc).__name__}") from None
+    except zlib.error:
+        raise TransientError(f"answer from {shown} is not valid {encoding} data") from None
+    finally:
+        await raw.aclose()  # type: ignore[attr-defined]
+        await response.aclose()
+    if over:
+        if truncate:
+            return bytes(body[:limit])
+        body.clear()  # nothing of it stays alive with the error's frames
+        raise TransientError(f"answer too large from {shown}: over {limit} bytes")
+    return bytes(body)
+
+
+class Inflater:
+    """Decodes a body's `Content-Encoding` (identity, gzip, deflate; the only ones the wall asks for)
+    a bounded piece at a time."""
+
+    def __init__(self, encoding: str) -> None:
+        codings = [c.strip().lower() for c in encoding.split(",") if c.strip()]
+        codings = [c for c in codings if c != "identity"]
+        if len(codings) > 1 or (codings and codings[0] not in ("gzip", "x-gzip", "deflate")):
+            raise ValueError(f"content encoding {encoding!r} is not supported")
+        self.coding = codings[0] if codings else ""
+        self._zlib: Any = None
+        if self.coding in ("gzip", "x-gzip"):
+            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif self.coding == "deflate":
+            self._zlib = zlib.decompressobj()
+        self._first = True
+
+    def feed(self, data: bytes, out: bytearray, limit: int) -> bool:
+        """Append the decoded `data` to `out`; True as soon as `out` would exceed `limit`."""
+        if self._zlib is None:
+            out += data[: limit + 1 - len(out)]
+            return len(out) > limit
+        if self._first and self.coding == "deflate" and data:
+            self._first = False
+            try:  # "deflate" is zlib-wrapped by the standard, raw by some servers
+                zlib.decompressobj().decompress(data[:64], 1)
+            except zlib.error:
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+        pending = data
+        while pending:
+            room = limit + 1 - len(out)
+            out += self._zlib.decompress(pending, room)
+            if len(out) > limit:
+                return True
+            pending = self._zlib.unconsumed_tail
+            if self._zlib.eof and self._zlib.unused_data and self.coding != "deflate":
+                pending = self._zlib.unused_data  # another gzip member follows
+                self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            elif self._zlib.eof:
+                break
+        return False
+
+    def finish(self, out: bytearray, limit: int) -> bool:
+        """Flush what the decoder still holds; True when that goes over `limit`."""
+        if self._zlib is not None:
+            out += self._zlib.flush(limit + 1 - len(out))
+        return len(out) > limit
 
 
 def raise_for_status(status: int, headers: httpx.Headers, shown: str) -> None:

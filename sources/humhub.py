@@ -50,6 +50,7 @@ from sources.base import (
     RecentWindow,
     SourceSettings,
     TransientError,
+    bearer_for,
     check_api_root,
     raise_for_status,
     redact_url,
@@ -144,10 +145,7 @@ class HumHubSource:
 
     def image_headers(self, url: str) -> dict[str, str]:
         """The Authorization header for a picture of this HumHub (attached files need the token)."""
-        token = secret_value(self.settings.token)
-        if token and same_origin(url, self.settings.base_url):
-            return {"Authorization": f"Bearer {token}"}
-        return {}
+        return bearer_for(url, self.settings.base_url, secret_value(self.settings.token))
 
     async def poll(self) -> Batch:
         """New posts, edited posts already shown, and ids of shown posts that went away."""
@@ -253,12 +251,6 @@ def _int(value: Any) -> int | None:
 
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
-
-
-def same_origin(url: str, base_url: str) -> bool:
-    """True when `url` has the scheme and host:port of `base_url`."""
-    a, b = urlsplit(url), urlsplit(base_url)
-    return (a.scheme, a.netloc.lower()) == (b.scheme, b.netloc.lower())
 
 
 def absolute_url(value: Any, base_url: str) -> str:

@@ -51,6 +51,7 @@ from sources.base import (
     check_api_root,
     raise_for_status,
     redact_url,
+    same_origin,
     secret_value,
     unique_hashtags,
 )
@@ -343,6 +344,10 @@ class MastodonSource:
         if self._streaming_root is None:
             announced = await self._announced_streaming_url()
             self._streaming_root = streaming_root(announced, self.settings.base_url)
+            if urlsplit(self._streaming_root).hostname == urlsplit(self.settings.base_url).hostname:
+                # The instance's own host on another port is the instance: reachable as base_url is.
+                # A streaming host of another name is reached at a public address only.
+                self.http.trust(self._streaming_root)
         return self._streaming_root
 
     async def _announced_streaming_url(self) -> str:
@@ -373,22 +378,13 @@ class MastodonSource:
         headers = {**self._headers(), "Accept": "text/event-stream", "Cache-Control": "no-store"}
         # No overall timeout on a long-lived answer; a read waiting longer than the heartbeat timeout fails.
         timeout = httpx.Timeout(self.heartbeat_timeout, connect=min(10.0, self.heartbeat_timeout))
-        client = self.http.client
-        request = client.build_request(
+        request = self.http.client.build_request(
             "GET", f"{root}/api/v1/streaming/hashtag", params={"tag": tag}, headers=headers, timeout=timeout
         )
         shown = redact_url(str(request.url))
-        try:
-            try:
-                response = await client.send(request, stream=True)
-            except (httpx.ReadError, httpx.RemoteProtocolError):
-                # A pooled keep-alive connection the server closed meanwhile (snac2 does, as in
-                # HttpFetcher): the request never reached it; one retry on a fresh connection.
-                response = await client.send(request, stream=True)
-        except httpx.TimeoutException:
-            raise TransientError(f"timed out connecting to {shown}") from None
-        except httpx.TransportError as exc:
-            raise TransientError(f"cannot reach {shown}: {type(exc).__name__}") from None
+        # Routed and redirected as every request (an announced root on another host is reached only
+        # at a public address); a stream that carries the token never follows a redirect elsewhere.
+        response = await self.http.send(request, credentials="Authorization" in headers)
         status = response.status_code
         content_type = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if status in NO_STREAMING or (status < 300 and content_type != "text/event-stream"):
@@ -575,12 +571,6 @@ def parse_stream_event(event: SseEvent, *, source: str, kind: PostKind, instance
 def instance_host(base_url: str) -> str:
     """The instance's host (with its port, if any) as it appears in `user@host` handles."""
     return urlsplit(base_url).netloc.rsplit("@", 1)[-1]
-
-
-def same_origin(url: str, base_url: str) -> bool:
-    """True when `url` has the scheme and host:port of `base_url`."""
-    a, b = urlsplit(url), urlsplit(base_url)
-    return (a.scheme, a.netloc.lower()) == (b.scheme, b.netloc.lower())
 
 
 def parse_link_header(value: str) -> dict[str, str]:

@@ -41,7 +41,7 @@ from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from pydantic import Field, SecretStr, field_validator
 
@@ -54,6 +54,7 @@ from sources.base import (
     SourceError,
     SourceSettings,
     TransientError,
+    bearer_for,
     check_api_root,
     env_variable,
     parse_retry_after,
@@ -214,10 +215,7 @@ class MatrixSource:
 
     def image_headers(self, url: str) -> dict[str, str]:
         """Headers to download `url`: the access token for the homeserver's own URLs, nothing otherwise."""
-        token = secret_value(self.settings.token)
-        if not token or not same_origin(url, self.settings.base_url):
-            return {}
-        return {"Authorization": f"Bearer {token}"}
+        return bearer_for(url, self.settings.base_url, secret_value(self.settings.token))
 
     # -- HTTP -------------------------------------------------------------------------------------
 
@@ -447,12 +445,6 @@ class NotInRoom(AuthError):
 
 
 # -- pure helpers ---------------------------------------------------------------------------------------
-
-
-def same_origin(url: str, base_url: str) -> bool:
-    """True when `url` has the scheme and host:port of `base_url`."""
-    a, b = urlsplit(url), urlsplit(base_url)
-    return (a.scheme.lower(), a.netloc.lower()) == (b.scheme.lower(), b.netloc.lower())
 
 
 def sync_filter(room_ids: Iterable[str], *, limit: int) -> str:

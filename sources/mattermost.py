@@ -43,6 +43,7 @@ from sources.base import (
     SourceError,
     SourceSettings,
     TransientError,
+    bearer_for,
     check_api_root,
     env_variable,
     raise_for_status,
@@ -213,15 +214,8 @@ class MattermostSource:
     def image_headers(self, url: str) -> dict[str, str]:
         """The Authorization header for an image URL under this server's `base_url` (avatars, files);
         {} for any other URL, so the token never travels elsewhere."""
-        token = secret_value(self.settings.token)
         root = urlsplit(self.settings.base_url).path.rstrip("/")
-        if (
-            not token
-            or not same_origin(url, self.settings.base_url)
-            or not urlsplit(url).path.startswith(f"{root}/")
-        ):
-            return {}
-        return {"Authorization": f"Bearer {token}"}
+        return bearer_for(url, self.settings.base_url, secret_value(self.settings.token), path_prefix=root)
 
     # -- fetching ---------------------------------------------------------------------------------
 
@@ -322,12 +316,6 @@ def _text(value: Any) -> str:
 
 def _time(millis: int) -> datetime:
     return datetime.fromtimestamp(millis / 1000, UTC)
-
-
-def same_origin(url: str, base_url: str) -> bool:
-    """True when `url` has the scheme and host:port of `base_url`."""
-    a, b = urlsplit(url), urlsplit(base_url)
-    return bool(a.netloc) and (a.scheme.lower(), a.netloc.lower()) == (b.scheme.lower(), b.netloc.lower())
 
 
 def error_id(body: bytes) -> str | None:

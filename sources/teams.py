@@ -59,6 +59,7 @@ from sources.base import (
     parse_retry_after,
     raise_for_status,
     redact_url,
+    same_origin,
     secret_value,
     text_hashtags,
 )
@@ -334,12 +335,6 @@ class _ResyncNeeded(Exception):
 def channel_path(team: str, channel: str) -> str:
     """`teams/{team}/channels/{channel}/messages`, with the ids written as Graph writes them."""
     return f"teams/{quote(team, safe='')}/channels/{quote(channel, safe=':@')}/messages"
-
-
-def same_origin(url: str, base_url: str) -> bool:
-    """True when `url` has the scheme and host:port of `base_url`."""
-    a, b = urlsplit(url), urlsplit(base_url)
-    return (a.scheme.lower(), a.netloc.lower()) == (b.scheme.lower(), b.netloc.lower())
 
 
 def parse_token(payload: Any) -> tuple[str | None, float]:

@@ -45,6 +45,7 @@ from sources.base import (
     SourceError,
     SourceSettings,
     TransientError,
+    bearer_for,
     check_api_root,
     env_variable,
     parse_retry_after,
@@ -206,10 +207,7 @@ class VivaEngageSource:
 
     def image_headers(self, url: str) -> dict[str, str]:
         """The bearer header for a picture on base_url's origin (file previews), {} for anything else."""
-        token = secret_value(self.settings.token)
-        if not token or not same_origin(url, self.settings.base_url):
-            return {}
-        return {"Authorization": f"Bearer {token}"}
+        return bearer_for(url, self.settings.base_url, secret_value(self.settings.token))
 
     # -- fetching ---------------------------------------------------------------------------------
 
@@ -309,12 +307,6 @@ def classify_error(fetched: Fetched, *, group: str) -> SourceError:
     except SourceError as exc:
         return exc
     return TransientError(f"unexpected answer from {shown} (HTTP {status})")  # pragma: no cover
-
-
-def same_origin(url: str, base_url: str) -> bool:
-    """True when `url` has the scheme and host:port of `base_url`."""
-    a, b = urlsplit(url), urlsplit(base_url)
-    return (a.scheme.lower(), a.netloc.lower()) == (b.scheme.lower(), b.netloc.lower())
 
 
 def parse_time(value: Any) -> datetime | None:

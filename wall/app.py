@@ -30,7 +30,7 @@ from PySide6.QtWidgets import QApplication
 
 from sources.base import HttpFetcher, Source
 from wall.config import WallConfig
-from wall.consent import shown_posts, split
+from wall.consent import image_urls, shown_posts, split
 from wall.counts import HISTORY_WINDOW
 from wall.decisions import BlockedAuthor, Decision, PostAction, PublishedAnnouncement, author_key
 from wall.hub import Hub
@@ -40,7 +40,10 @@ from wall.model import POST_KINDS, Author, Batch, Count, Post, PostKind, SourceS
 from wall.moderation import Moderator
 from wall.paths import cache_dir
 from wall.poller import Poller, RetryPolicy
-from wall.services import USER_AGENT, Purged, build_sources, consents, open_store, purge
+from wall.secrets import current as current_secrets
+from wall.secrets import remember as remember_secrets
+from wall.secrets import secret_values
+from wall.services import Purged, build_sources, consents, make_client, open_store, purge, source_fetcher
 from wall.store import Store, StoreChange
 from widgets.window import WallWindow
 
@@ -71,17 +74,23 @@ class Engine:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.config = config
+        remember_secrets(secret_values(config))
         self.store = store
         self.hub = hub
         self.clock = clock
         self.sources = build_sources(config, client)
         self.consents = consents(config)
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
-        self.images = ImageLoader(
-            HttpFetcher(client, max_bytes=MAX_DOWNLOAD_BYTES, conditional=False),
-            cache_dir(),
-            headers=self._image_headers,
-        )
+        # Pictures: a URL from a post reaches public addresses only, without any token, unless it is
+        # on the configured origin of a source whose shown post carries it: then that source's own
+        # fetcher, and its token if it gives one (`_image_route`).
+        self._public_images = HttpFetcher(client, max_bytes=MAX_DOWNLOAD_BYTES, conditional=False)
+        self.images = ImageLoader(self._public_images, cache_dir(), route=self._image_route)
+        self._source_images = {
+            s.settings.name: (s, source_fetcher(s.settings, client, max_bytes=MAX_DOWNLOAD_BYTES))
+            for s in self.sources
+        }
+        self._image_owners: dict[PostKind, dict[str, set[str]]] = {}
         self._image_tasks: set[asyncio.Task[None]] = set()
         for source in self.sources:
             source.restore(store.load_state(source.settings.name))
@@ -108,7 +117,7 @@ class Engine:
     def fill_hub_from_store(self) -> None:
         """Show the last stored content at once (before any network call)."""
         for kind in POST_KINDS:
-            self.hub.set_posts(kind, self._shown(self.store.recent_posts(kind, POSTS_PER_KIND)))
+            self._show(kind, self._shown(self.store.recent_posts(kind, POSTS_PER_KIND)))
         self.hub.set_counts(*self._counts())
         self.hub.set_statuses(self.poller.statuses())
         self.hub.set_announcement(self.store.announcement())
@@ -134,7 +143,16 @@ class Engine:
     async def _refresh(self, kinds: Iterable[PostKind]) -> None:
         for kind in sorted(kinds):
             posts = await self._in_db(self.store.recent_posts, kind, POSTS_PER_KIND)
-            self.hub.set_posts(kind, self._shown(posts))
+            self._show(kind, self._shown(posts))
+
+    def _show(self, kind: PostKind, posts: list[Post]) -> None:
+        """Hand `posts` to the hub, and remember which source's posts carry each picture URL."""
+        owners: dict[str, set[str]] = {}
+        for post in posts:
+            for url in image_urls((post,)):
+                owners.setdefault(url, set()).add(post.source)
+        self._image_owners[kind] = owners
+        self.hub.set_posts(kind, posts)
 
     async def purge(self) -> Purged:
         """Remove from the store and the image cache what consent and retention no longer allow;
@@ -160,13 +178,22 @@ class Engine:
                 log.exception("purge failed; next try in %d s", PURGE_EVERY)
             await asyncio.sleep(PURGE_EVERY)
 
-    def _image_headers(self, url: str) -> dict[str, str]:
-        """Headers a source asks for when loading one of its own pictures (an RSE token)."""
-        for source in self.sources:
+    def _image_route(self, url: str) -> tuple[HttpFetcher, dict[str, str]]:
+        """How to load a picture shown on screen: through the fetcher of a source whose shown post
+        carries it (its configured origin may be on the LAN; its token only if it gives one for that
+        URL); any other picture through the public-only fetcher, without headers."""
+        owners: set[str] = set()
+        for by_url in self._image_owners.values():
+            owners |= by_url.get(url, set())
+        for name in sorted(owners):
+            if name not in self._source_images:
+                continue
+            source, fetcher = self._source_images[name]
             ask = getattr(source, "image_headers", None)
-            if ask is not None and (headers := ask(url)):
-                return dict(headers)
-        return {}
+            headers = dict(ask(url)) if ask is not None else {}
+            if headers or fetcher.owns(url):
+                return fetcher, headers
+        return self._public_images, {}
 
     async def _rejudge_stored(self) -> None:
         """A word blocked since the last start takes its posts off the screen within a second."""
@@ -295,6 +322,7 @@ class Engine:
 
     async def _on_batch(self, source: Source, batch: Batch) -> None:
         name = source.settings.name
+        batch = current_secrets().mask_batch(batch)  # a hostile server may echo a key into a post
         moderator = self.moderators[name]
         admitted, refused = split(batch.posts, self.consents[name], self.clock())
         if refused:  # never stored; an edit that dropped the tag takes the post off the screen
@@ -454,12 +482,14 @@ def fill_hub_for_snapshot(config: WallConfig, hub: Hub, *, use_demo: bool) -> No
     hub.set_announcement(None if use_demo else published)
     urls = {p.author.avatar_url for items in posts.values() for p in items[:12]}
     urls |= {p.media[0].url for items in posts.values() for p in items[:12] if p.media}
-    asyncio.run(_load_images(hub, sorted(u for u in urls if u)))
+    asyncio.run(_load_images(config, hub, sorted(u for u in urls if u)))
     hub.flush()
 
 
-async def _load_images(hub: Hub, urls: list[str]) -> None:
-    async with httpx.AsyncClient(timeout=10, headers={"User-Agent": USER_AGENT}) as client:
+async def _load_images(config: WallConfig, hub: Hub, urls: list[str]) -> None:
+    # A snapshot shows stored posts, but no source runs: every picture is loaded as one from a post
+    # (public addresses only, no token); those of an internal network then come from the disk cache.
+    async with make_client(config) as client:
         loader = ImageLoader(
             HttpFetcher(client, max_bytes=MAX_DOWNLOAD_BYTES, conditional=False), cache_dir()
         )

@@ -26,6 +26,7 @@ from wall.decisions import Decision, status_of
 from wall.model import Count, Post, SourceStatus, as_utc, utcnow
 from wall.moderation import Moderator, Verdict
 from wall.paths import ASSETS_DIR, read_runtime_record, state_dir
+from wall.secrets import MaskedStream
 
 EXIT_CONFIG = 2
 PROBE_HEADERS = ("source", "type", "health", "detail")
@@ -35,6 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `wall` console script."""
     started = time.monotonic()
     args = _parser().parse_args(argv)
+    # Whatever a command prints goes through the secrets' mask (wall.secrets): a source's error or
+    # a post may echo a configured key.
+    sys.stdout, sys.stderr = MaskedStream.wrap(sys.stdout), MaskedStream.wrap(sys.stderr)
     command = args.command or "run"
     try:
         if command == "check-config":

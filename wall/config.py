@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import os
+import ssl
 import tomllib
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
@@ -31,7 +32,9 @@ from pydantic import (
     PrivateAttr,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import (
     BaseSettings,
@@ -48,6 +51,9 @@ from wall.moderation import merged as merge_moderation
 from wall.panel_settings import PanelSettings as PanelSettings  # re-exported: where it always was
 from wall.paths import state_dir
 from wall.schedule import ScheduleSettings
+from wall.secrets import remember as remember_secrets
+from wall.secrets import secret_values
+from wall.web_guard import check_pem_file, default_server_names, host_name, is_loopback, server_context
 
 log = logging.getLogger("wall.config")
 
@@ -171,6 +177,64 @@ class WebSettings(Strict):
         None, description="Shared secret to log in; from WALL_WEB__TOKEN or the credential web.token"
     )
     session_hours: float = Field(12, ge=0.25, le=168, description="A login lasts this long")
+    cert: str = Field("", description="PEM certificate (chain) file: serve HTTPS; needed off loopback")
+    key: str = Field("", description="PEM private key file of `cert` (no passphrase)")
+    server_names: list[str] = Field(
+        default_factory=list,
+        description="Names browsers use to reach the page (Host header); empty: the host itself, "
+        "plus localhost, 127.0.0.1 and [::1] for a loopback host",
+    )
+
+    @field_validator("cert", "key")
+    @classmethod
+    def _readable(cls, value: str, info: ValidationInfo) -> str:
+        what = "certificate" if info.field_name == "cert" else "private key"
+        return check_pem_file(value, what) if value.strip() else ""
+
+    @field_validator("server_names")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        names = [host_name(name) for name in value]
+        if any(not name or "/" in name or " " in name for name in names):
+            raise ValueError(
+                "each name is a host name or address as typed in the browser, e.g. wall.corp.example"
+            )
+        return names
+
+    @model_validator(mode="after")
+    def _safe_on_the_network(self) -> WebSettings:
+        # A plain-HTTP page off loopback sends the token and the session over the company network.
+        if bool(self.cert) != bool(self.key):
+            missing = "key" if self.cert else "cert"
+            raise ValueError(
+                f"{missing}: is missing: give both cert and key (PEM files) to serve HTTPS, or neither"
+            )
+        if not self.cert and not is_loopback(self.host):
+            raise ValueError(
+                f"host: {self.host!r} is reachable from the network but the page would be plain HTTP: set "
+                'cert and key (PEM files) to serve HTTPS, or keep host = "127.0.0.1" '
+                "(and reach it through an SSH tunnel or an HTTPS proxy)"
+            )
+        if self.cert:
+            try:
+                server_context(self.cert, self.key)
+            except (ssl.SSLError, ValueError) as exc:
+                reason = getattr(exc, "reason", None) or str(exc)
+                raise ValueError(
+                    f"cert, key: {self.cert!r} and {self.key!r} are not a PEM certificate and its "
+                    f"unencrypted private key ({reason}): give matching PEM files, e.g. from "
+                    "`openssl req -x509 -newkey rsa:3072 -nodes -keyout key.pem -out cert.pem`"
+                ) from None
+        if not self.allowed_names():
+            raise ValueError(
+                f"server_names: is empty while host = {self.host!r} listens on every address: list the "
+                'names people type to reach the page, e.g. server_names = ["wall.corp.example"]'
+            )
+        return self
+
+    def allowed_names(self) -> list[str]:
+        """The Host names the page answers to (DNS rebinding: every other name is refused)."""
+        return list(self.server_names) or default_server_names(self.host)
 
     @field_validator("token")
     @classmethod
@@ -381,6 +445,8 @@ def parse_config(
                 merge_moderation(config.moderation, source.moderation)
             except ValidationError as exc:
                 problems += _describe(exc, shown, (f"sources[{index}]", "moderation"))
+    # Every secret read, even from a config refused, is masked in whatever this process prints.
+    remember_secrets(secret_values(config, *sources))
     if problems or config is None:
         raise ConfigProblems(problems)
     result = config.model_copy(update={"sources": sources})

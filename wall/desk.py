@@ -13,8 +13,10 @@ from PySide6.QtCore import QBuffer, QIODevice, Qt
 from wall.app import Engine
 from wall.config import WallConfig
 from wall.decisions import AuditEntry, BlockedAuthor, PostAction, PublishedAnnouncement, QueueItem
+from wall.logs import config_secrets
+from wall.model import SourceStatus
 from wall.store import Store
-from wall.web import WebServer
+from wall.web import WebServer, WebTlsError
 from widgets.window import WallWindow
 
 log = logging.getLogger("wall.desk")
@@ -83,6 +85,16 @@ class WallDesk:
         windows = self._windows()
         return grab_png(windows[0]) if windows else None
 
+    def statuses(self) -> list[SourceStatus]:
+        """Every source's health as the hub last heard it (this loop's thread: no store read)."""
+        return self._engine().hub.statuses()
+
+    def secrets(self) -> list[str]:
+        """The current config's secret values (a reload may change them) and the page's token."""
+        config = self._engine().config
+        token = [config.web.token.get_secret_value()] if config.web.token else []
+        return [*config_secrets(config), *token]
+
     def close(self) -> None:
         """Stop the reading thread."""
         self._reads.shutdown(wait=True)
@@ -113,6 +125,10 @@ async def start_web(
     server = WebServer(config.web, config.wall, desk)
     try:
         await server.start()
+    except WebTlsError as exc:
+        log.error("moderation page: %s", exc)
+        desk.close()
+        return None, None
     except OSError as exc:
         log.error(
             "moderation page: cannot listen on %s:%d (%s): change [web] port or host",

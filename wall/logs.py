@@ -6,22 +6,22 @@ import logging
 import sys
 from collections.abc import Iterable
 
-from pydantic import SecretStr
-
 from wall.config import WallConfig
+from wall.secrets import current, mask, remember, secret_values
 
 _TRACEBACKS = logging.Formatter()
 
 
 class SecretMask(logging.Filter):
-    """Replaces every configured secret value by `***` in log records, whatever logged it."""
+    """Replaces every configured secret value by `***` in log records, whatever logged it
+    (`wall.secrets`: the values remembered in this process, plus `secrets`)."""
 
-    def __init__(self, secrets: Iterable[str]) -> None:
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
-        self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+        remember(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
+        if not current():
             return True
         message = record.getMessage()
         masked = self.mask(message)
@@ -34,20 +34,12 @@ class SecretMask(logging.Filter):
 
     def mask(self, text: str) -> str:
         """`text` with every secret replaced by ***."""
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
+        return mask(text)
 
 
 def config_secrets(config: WallConfig) -> list[str]:
-    """Every SecretStr value in the sources' settings."""
-    values = []
-    for source in config.sources:
-        for name in type(source).model_fields:
-            value = getattr(source, name)
-            if isinstance(value, SecretStr):
-                values.append(value.get_secret_value())
-    return values
+    """Every SecretStr value of the config: the sources' keys and tokens, the page's token, any other."""
+    return secret_values(config)
 
 
 def setup_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:

@@ -40,6 +40,7 @@ from datetime import datetime, timedelta
 
 from sources.base import PermanentError, RateLimited, Source, SourceError, StreamingSource
 from wall.model import Batch, Health, SourceStatus, utcnow
+from wall.secrets import mask
 
 log = logging.getLogger("wall.poller")
 
@@ -328,7 +329,7 @@ class Poller:
             replace(
                 status,
                 health=health,
-                last_error=str(error),
+                last_error=mask(str(error)),  # an error body may echo a key: see wall.secrets
                 last_error_at=now,
                 consecutive_failures=failures,
                 next_poll=now + timedelta(seconds=delay),

@@ -9,37 +9,47 @@ from pathlib import Path
 
 import httpx
 
-from sources.base import HttpFetcher, Source
+from sources.base import HttpFetcher, Source, SourceSettings
 from sources.registry import build_source
 from wall import __version__
 from wall.config import WallConfig
 from wall.consent import Consent, consent_for, image_urls, split
 from wall.model import Batch, PostKind
+from wall.outbound import AddressPolicy, Resolver, outbound_client, system_resolver
 from wall.paths import state_dir
 from wall.store import Store, open_resilient
 
 USER_AGENT = f"lobby-wall/{__version__} (lobby social media wall)"
 
 
-def make_client(config: WallConfig) -> httpx.AsyncClient:
-    """The one HTTP client of the process (the first request on a fresh client is slow)."""
+HEADERS = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"}  # what `read_capped` inflates
+
+
+def make_client(
+    config: WallConfig, *, policy: AddressPolicy | None = None, resolver: Resolver = system_resolver
+) -> httpx.AsyncClient:
+    """The one HTTP client of the process (the first request on a fresh client is slow), under the
+    outbound policy: only requests a source makes to its own configured origins may reach the LAN.
+    `policy` and `resolver` are for tests and benches, which let a loopback address stand in for the
+    internet."""
     timeout = httpx.Timeout(config.network.timeout, connect=min(10.0, config.network.timeout))
-    return httpx.AsyncClient(
-        timeout=timeout,
-        headers={"User-Agent": USER_AGENT},
-        follow_redirects=True,
-        # A streaming source holds a connection per stream (Mastodon: one a hashtag, up to 4;
-        # Matrix: its long-poll): room for them on top of the polls and pictures.
-        limits=httpx.Limits(
-            max_connections=20 + 4 * sum(1 for s in config.sources if s.enabled), max_keepalive_connections=10
-        ),
+    # A streaming source holds a connection per stream (Mastodon: one a hashtag, up to 4;
+    # Matrix: its long-poll): room for them on top of the polls and pictures.
+    limits = httpx.Limits(
+        max_connections=20 + 4 * sum(1 for s in config.sources if s.enabled), max_keepalive_connections=10
     )
+    return outbound_client(timeout=timeout, headers=HEADERS, limits=limits, policy=policy, resolver=resolver)
+
+
+def source_fetcher(settings: SourceSettings, client: httpx.AsyncClient, *, max_bytes: int) -> HttpFetcher:
+    """The HttpFetcher of one source: its configured origins are the only ones it may reach on the LAN."""
+    return HttpFetcher(client, max_bytes=max_bytes, origins=settings.origins())
 
 
 def build_sources(config: WallConfig, client: httpx.AsyncClient) -> list[Source]:
     """An adapter per enabled `[[sources]]` entry."""
     return [
-        build_source(s, HttpFetcher(client, max_bytes=config.network.max_response_bytes))
+        build_source(s, source_fetcher(s, client, max_bytes=config.network.max_response_bytes))
         for s in config.sources
         if s.enabled
     ]

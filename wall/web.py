@@ -6,8 +6,13 @@ and off, publish or withdraw an announcement (issue 7), and see the wall's scree
 
 Security, since the page can put anything on the lobby screen:
 - the token is compared in constant time and never leaves the server: the session cookie holds a
-  random id (HttpOnly, SameSite=Strict, expiring), and nothing puts the token in a URL or a log line;
-- failed logins are rate limited per client address and in total;
+  random id (HttpOnly, SameSite=Strict, expiring; Secure under TLS), and nothing puts the token in a
+  URL or a log line;
+- off loopback the page is HTTPS only (`[web] cert`/`key`, checked by `wall.config.WebSettings`), and
+  a request whose Host header is not one of `server_names` gets 421 (DNS rebinding, issue 12);
+- failed logins make the next ones from that address wait longer (doubling, capped, fading with
+  time), and many failures in total slow every login; the right token always gets in after the wait,
+  so a guesser behind a shared proxy address cannot lock comms out (issue 12);
 - every POST carries a per-session CSRF token (the login form a per-visit one), else 403;
 - every response has a Content-Security-Policy without inline script or remote resources,
   `X-Frame-Options: DENY`, `nosniff`, no referrer and no caching; posts are escaped (`wall.web_pages`).
@@ -15,14 +20,15 @@ Security, since the page can put anything on the lobby screen:
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
 import secrets
 import time
 import unicodedata
-from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -41,7 +47,9 @@ from wall.decisions import (
     QueueFilter,
     QueueItem,
 )
+from wall.model import SourceStatus
 from wall.paths import ASSETS_DIR
+from wall.web_guard import LoginDelay, host_name, server_context
 from wall.web_pages import ANNOUNCEMENT_FIELDS, AnnouncementField, login_page, main_page, refused_page, text
 
 log = logging.getLogger("wall.web")
@@ -49,9 +57,7 @@ log = logging.getLogger("wall.web")
 SESSION_COOKIE = "wall_session"
 LOGIN_COOKIE = "wall_login"
 LOGIN_FORM_SECONDS = 1800
-MAX_FAILURES_PER_CLIENT = 5
-MAX_FAILURES_IN_TOTAL = 20
-FAILURE_WINDOW_S = 300.0
+MAX_HOSTS_LOGGED = 100
 MAX_SESSIONS = 50
 SCREEN_CACHE_S = 2.0
 MAX_NAME = 40
@@ -106,6 +112,14 @@ class ModerationDesk(Protocol):
         """The wall's first screen as a small PNG (None when there is no window)."""
         ...
 
+    def statuses(self) -> list[SourceStatus]:
+        """Every configured source's health, as `wall status` shows it."""
+        ...
+
+    def secrets(self) -> list[str]:
+        """Every configured secret value, for the page to mask (`wall.web_pages.shown_error`)."""
+        ...
+
 
 @dataclass(slots=True)
 class Session:
@@ -114,38 +128,6 @@ class Session:
     who: str
     csrf: str
     expires: float
-
-
-class LoginLimiter:
-    """Counts failed logins per client and in total over a sliding window; past the limit every
-    login, right or wrong, is refused until old failures leave the window."""
-
-    def __init__(
-        self,
-        *,
-        per_client: int = MAX_FAILURES_PER_CLIENT,
-        in_total: int = MAX_FAILURES_IN_TOTAL,
-        window: float = FAILURE_WINDOW_S,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.per_client, self.in_total, self.window, self.clock = per_client, in_total, window, clock
-        self._failures: deque[tuple[float, str]] = deque()
-
-    def retry_after(self, client: str) -> float:
-        """Seconds before `client` may try again (0: now)."""
-        now = self.clock()
-        while self._failures and self._failures[0][0] <= now - self.window:
-            self._failures.popleft()
-        mine = [t for t, c in self._failures if c == client]
-        if len(mine) >= self.per_client:
-            return mine[-self.per_client] + self.window - now
-        if len(self._failures) >= self.in_total:
-            return self._failures[-self.in_total][0] + self.window - now
-        return 0.0
-
-    def failed(self, client: str) -> None:
-        """Remember one failed login."""
-        self._failures.append((self.clock(), client))
 
 
 def check_announcement(
@@ -185,6 +167,7 @@ class ModerationPage:
         desk: ModerationDesk,
         *,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         if settings.token is None:
             raise ValueError("web.token is required to serve the moderation page")
@@ -194,15 +177,20 @@ class ModerationPage:
         self._zone = ZoneInfo(look.timezone)
         self._desk = desk
         self._clock = clock
+        self._sleep = sleep
         self._sessions: dict[str, Session] = {}
         self._login_forms: dict[str, float] = {}
-        self.limiter = LoginLimiter(clock=clock)
+        self.delays = LoginDelay(clock=clock)
+        self._turns: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._secure = bool(settings.cert)  # served over TLS: the cookies say so
+        self._names = frozenset(settings.allowed_names())
+        self._refused_names: set[str] = set()
         self._screen: tuple[float, bytes] | None = None
         self._static = {name: (ASSETS_DIR / "web" / name).read_bytes() for name in _STATIC}
 
     def app(self) -> web.Application:
         """A new aiohttp application serving the page."""
-        app = web.Application(client_max_size=64 * 1024)
+        app = web.Application(client_max_size=64 * 1024, middlewares=[self._known_host])
         app.on_response_prepare.append(self._secure_headers)
         app.router.add_get("/", self._index)
         app.router.add_get("/login", self._login_form)
@@ -215,6 +203,25 @@ class ModerationPage:
         app.router.add_get("/screen.png", self._screen_png)
         app.router.add_get("/static/{name}", self._static_file)
         return app
+
+    # --- names -------------------------------------------------------------------------------
+    @web.middleware
+    async def _known_host(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        """421 unless the browser asked for one of `server_names`: a hostile site whose name resolves
+        to this page's address (DNS rebinding) must not reach it with its visitors' browsers."""
+        name = host_name(request.headers.get("Host", ""))
+        if name in self._names:
+            return await handler(request)
+        if name not in self._refused_names and len(self._refused_names) < MAX_HOSTS_LOGGED:
+            self._refused_names.add(name)  # once per name: a flood of requests is not a flood of lines
+            log.warning(
+                "moderation page: requests for the name %r are refused (421): add it to [web] "
+                "server_names if people use it to reach the page",
+                name[:100],
+            )
+        raise web.HTTPMisdirectedRequest(text="unknown server name", content_type="text/plain")
 
     # --- sessions ---------------------------------------------------------------------------
     def _session(self, request: web.Request) -> Session | None:
@@ -267,7 +274,13 @@ class ModerationPage:
             text=login_page(self._lang, nonce, message), content_type="text/html", status=status
         )
         response.set_cookie(
-            LOGIN_COOKIE, nonce, max_age=LOGIN_FORM_SECONDS, httponly=True, samesite="Strict", path="/"
+            LOGIN_COOKIE,
+            nonce,
+            max_age=LOGIN_FORM_SECONDS,
+            httponly=True,
+            samesite="Strict",
+            path="/",
+            secure=self._secure,
         )
         return response
 
@@ -281,17 +294,16 @@ class ModerationPage:
         ):
             raise self._refused(text("refused.csrf", self._lang))
         client = request.remote or "?"
-        wait = self.limiter.retry_after(client)
-        if wait > 0:
-            log.warning("moderation page: login refused, too many failures from %s", client)
-            response = await self._login_form(request, text("login.limited", self._lang), status=429)
-            response.headers["Retry-After"] = str(int(wait) + 1)
-            return response
-        who = clean_name(form.get("who", ""))
-        if not (who and _same_secret(form.get("token", ""), self._token.get_secret_value())):
-            self.limiter.failed(client)
-            log.warning("moderation page: failed login from %s", client)
-            return await self._login_form(request, text("login.wrong", self._lang), status=403)
+        async with self._turn(client):
+            wait = self.delays.delay(client)
+            if wait > 0:
+                log.info("moderation page: a login from %s waits %.0f s after failed ones", client, wait)
+                await self._sleep(wait)
+            who = clean_name(form.get("who", ""))
+            if not (who and _same_secret(form.get("token", ""), self._token.get_secret_value())):
+                self.delays.failed(client)
+                log.warning("moderation page: failed login from %s", client)
+                return await self._login_form(request, text("login.wrong", self._lang), status=403)
         sid = self._new_session(who)
         log.info("moderation page: %r logged in from %s", who, client)
         response = _redirect("/")
@@ -302,9 +314,26 @@ class ModerationPage:
             httponly=True,
             samesite="Strict",
             path="/",
+            secure=self._secure,
         )
         response.del_cookie(LOGIN_COOKIE, path="/")
         return response
+
+    @asynccontextmanager
+    async def _turn(self, client: str) -> AsyncIterator[None]:
+        """One login at a time per address: parallel guesses queue behind each other's waits instead
+        of sharing one."""
+        lock, users = self._turns.get(client, (asyncio.Lock(), 0))
+        self._turns[client] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._turns[client]
+            if users == 1:
+                del self._turns[client]
+            else:
+                self._turns[client] = (lock, users - 1)
 
     async def _logout(self, request: web.Request) -> web.StreamResponse:
         session = self._checked(request, await self._form(request))
@@ -342,6 +371,8 @@ class ModerationPage:
             draft=draft,
             errors=errors,
             blocked=await self._desk.blocked_authors(),
+            statuses=self._desk.statuses(),
+            secrets=self._desk.secrets(),
         )
         return web.Response(text=html, content_type="text/html", status=status)
 
@@ -438,6 +469,10 @@ def _filter(value: str) -> QueueFilter:
     return value if value in QUEUE_FILTERS else "all"
 
 
+class WebTlsError(Exception):
+    """The `[web] cert`/`key` files cannot be loaded any more (the message says which and the fix)."""
+
+
 class WebServer:
     """Serves a `ModerationPage` on the running asyncio loop (the wall's qasync loop)."""
 
@@ -447,16 +482,26 @@ class WebServer:
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
-        """Listen on `[web] host:port` (raises OSError when the port is taken)."""
+        """Listen on `[web] host:port`, over HTTPS when `cert` and `key` are set (raises OSError when
+        the port is taken, WebTlsError when the PEM files changed since the config was checked)."""
+        cert, key = self.settings.cert, self.settings.key
+        try:
+            tls = server_context(cert, key) if cert else None
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError: not a taken port
+            raise WebTlsError(
+                f"[web] cert {cert!r} and key {key!r} cannot be loaded ({exc}): give readable, matching "
+                "PEM files (check them with `wall check-config`)"
+            ) from None
         runner = web.AppRunner(self.page.app(), access_log=None)
         await runner.setup()
         try:
-            await web.TCPSite(runner, self.settings.host, self.settings.port).start()
+            await web.TCPSite(runner, self.settings.host, self.settings.port, ssl_context=tls).start()
         except OSError:
             await runner.cleanup()
             raise
         self._runner = runner
-        log.info("moderation page on http://%s:%d/", self.settings.host, self.port)
+        scheme = "https" if tls else "http"
+        log.info("moderation page on %s://%s:%d/", scheme, self.settings.host, self.port)
 
     @property
     def port(self) -> int:

@@ -9,7 +9,7 @@ them; the page's only script and style sheet are files served by the wall itself
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from html import escape
 from typing import Literal, get_args
@@ -26,6 +26,8 @@ from wall.decisions import (
     QueueItem,
     author_key,
 )
+from wall.logs import SecretMask
+from wall.model import SourceStatus
 from wall.panel_settings import MAX_QR_LENGTH, PanelSettings
 
 _TEXT: dict[str, dict[str, str]] = {
@@ -36,7 +38,6 @@ _TEXT: dict[str, dict[str, str]] = {
         "login.token": "Jeton d'accès",
         "login.submit": "Se connecter",
         "login.wrong": "Nom ou jeton refusé.",
-        "login.limited": "Trop d'essais : réessayez dans quelques minutes.",
         "logout": "Se déconnecter",
         "signed_in": "Connecté·e : {who}",
         "screen": "Le mur en ce moment",
@@ -99,6 +100,14 @@ _TEXT: dict[str, dict[str, str]] = {
         "ne suffit pas à le remettre à l'écran.",
         "unblock": "Débloquer",
         "unknown_author": "Cet auteur n'est pas (ou plus) bloqué.",
+        "sources": "État des sources",
+        "sources.none": "Aucune source configurée.",
+        "sources.error": "Dernière erreur, le {when} :",
+        "health.starting": "démarrage",
+        "health.ok": "ok",
+        "health.retrying": "nouvel essai",
+        "health.stale": "contenu ancien",
+        "health.needs_attention": "à corriger",
     },
     "en": {
         "title": "Wall moderation",
@@ -107,7 +116,6 @@ _TEXT: dict[str, dict[str, str]] = {
         "login.token": "Access token",
         "login.submit": "Log in",
         "login.wrong": "Name or token refused.",
-        "login.limited": "Too many attempts: try again in a few minutes.",
         "logout": "Log out",
         "signed_in": "Logged in: {who}",
         "screen": "The wall right now",
@@ -170,9 +178,18 @@ _TEXT: dict[str, dict[str, str]] = {
         "does not bring them back on screen.",
         "unblock": "Unblock",
         "unknown_author": "This author is not (or no longer) blocked.",
+        "sources": "Sources",
+        "sources.none": "No sources configured.",
+        "sources.error": "Last error, on {when}:",
+        "health.starting": "starting",
+        "health.ok": "ok",
+        "health.retrying": "retrying",
+        "health.stale": "stale",
+        "health.needs_attention": "needs attention",
     },
 }
 FILTERS: tuple[QueueFilter, ...] = ("awaiting", "shown", "hidden", "all")
+MAX_ERROR_SHOWN = 500  # an API may echo a whole page back
 AnnouncementField = Literal["title", "text", "qr"]
 ANNOUNCEMENT_FIELDS: tuple[AnnouncementField, ...] = get_args(AnnouncementField)
 
@@ -193,6 +210,13 @@ def text(key: str, lang: str, **values: str) -> str:
     """The page's wording for `key` in `lang` (French when unknown)."""
     table = _TEXT.get(lang, _TEXT["fr"])
     return table.get(key, _TEXT["fr"][key]).format(**values)
+
+
+def shown_error(message: str, secrets: Iterable[str]) -> str:
+    """A source's error message as the page may show it: every configured secret masked (an API error
+    body may echo a key), cut to MAX_ERROR_SHOWN characters. The page's only way to show one (issue 12);
+    the central masking function plugs in here."""
+    return SecretMask(secrets).mask(message)[:MAX_ERROR_SHOWN]
 
 
 def _e(value: object) -> str:
@@ -253,11 +277,13 @@ def main_page(
     draft: Mapping[str, str] | None = None,
     errors: Sequence[AnnouncementField] = (),
     blocked: Sequence[BlockedAuthor] = (),
+    statuses: Sequence[SourceStatus] = (),
+    secrets: Iterable[str] = (),
     limit: int = 200,
 ) -> str:
     """The moderation page: the wall's screen and panic button, the announcement form, the posts with
-    their buttons, the blocked authors, the log. `draft` and `errors`: a refused announcement form,
-    shown again."""
+    their buttons, the blocked authors, the sources' health, the log. `draft` and `errors`: a refused
+    announcement form, shown again. `secrets`: masked in the sources' errors."""
     counts = Counter(item.status for item in items)
     listed = [i for i in items if show == "all" or i.status == show][:limit]
     tabs = "".join(
@@ -274,7 +300,8 @@ def main_page(
         f"{_announcement(lang, zone, csrf, show, announcement, draft, errors)}"
         f'<section class="posts"><h2>{_e(text("posts", lang))}</h2><nav class="filters">{tabs}</nav>'
         + (f'<ul class="queue">{posts}</ul>' if posts else f'<p class="none">{_e(text("none", lang))}</p>')
-        + f"</section>{_blocked(blocked, lang, zone, csrf, show)}{_audit(audit, lang, zone)}</main>"
+        + f"</section>{_blocked(blocked, lang, zone, csrf, show)}"
+        + f"{_sources(statuses, secrets, lang, zone)}{_audit(audit, lang, zone)}</main>"
     )
     return _page(lang, text("title", lang), body)
 
@@ -421,6 +448,29 @@ def _blocked_author(blocked: BlockedAuthor, lang: str, zone: ZoneInfo, csrf: str
         f'<input type="hidden" name="show" value="{_e(show)}">'
         f'<button type="submit">{_e(text("unblock", lang))}</button></form></li>'
     )
+
+
+def _sources(statuses: Sequence[SourceStatus], secrets: Iterable[str], lang: str, zone: ZoneInfo) -> str:
+    if not statuses:
+        return f'<section class="sources"><h2>{_e(text("sources", lang))}</h2><p class="none">' + (
+            f"{_e(text('sources.none', lang))}</p></section>"
+        )
+    secrets = list(secrets)
+    rows = []
+    for status in sorted(statuses, key=lambda s: s.source):
+        error = ""
+        if status.last_error:
+            when = _when(status.last_error_at, lang, zone) if status.last_error_at else "?"
+            error = (
+                f'<p class="error">{_e(text("sources.error", lang, when=when))} '
+                f"<bdi>{_e(shown_error(status.last_error, secrets))}</bdi></p>"
+            )
+        rows.append(
+            f'<li class="source {_e(status.health.value)}"><p class="meta"><bdi>{_e(status.source)}</bdi> · '
+            f"{_e(status.network)} — "
+            f'<span class="health">{_e(text("health." + status.health.value, lang))}</span></p>{error}</li>'
+        )
+    return f'<section class="sources"><h2>{_e(text("sources", lang))}</h2><ul>{"".join(rows)}</ul></section>'
 
 
 def _audit(entries: Sequence[AuditEntry], lang: str, zone: ZoneInfo) -> str:

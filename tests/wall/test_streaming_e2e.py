@@ -58,7 +58,10 @@ def sse() -> Iterator[ThreadedSse]:
 def test_a_streamed_post_its_edit_and_its_deletion_reach_the_wall(
     tmp_path: Path, httpserver: HTTPServer, sse: ThreadedSse
 ) -> None:
-    httpserver.expect_request("/api/v2/instance").respond_with_json(instance_v2(sse.server.ws_url))
+    # The streaming server answers on the instance's own host name (another port): the wall reaches
+    # it as it reaches the instance. One of another name would have to be on a public address.
+    announced = sse.server.ws_url.replace("127.0.0.1", "localhost")
+    httpserver.expect_request("/api/v2/instance").respond_with_json(instance_v2(announced))
     httpserver.expect_request("/api/v1/timelines/tag/brand").respond_with_json([])
     config = tmp_path / "wall.toml"
     api = httpserver.url_for("/").rstrip("/")

@@ -1,17 +1,23 @@
-"""The moderation page over real HTTP: login, sessions, CSRF, rate limit, headers (issue 5).
+"""The moderation page over real HTTP: login, sessions, CSRF, login delays, headers (issue 5), and on
+a company network: HTTPS off loopback, Host names, secrets in what the page shows (issue 12).
 
 The page runs on aiohttp's test server (a real socket on 127.0.0.1) in front of a real Engine, Store,
-Hub and window; requests go through aiohttp's client, cookies and all.
+Hub and window; requests go through aiohttp's client, cookies and all. HTTPS runs the real `WebServer`
+with a certificate made at test time by a test CA.
 """
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import io
+import ipaddress
 import logging
 import os
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -25,6 +31,10 @@ import httpx
 import pytest
 from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
@@ -35,10 +45,11 @@ from wall.app import Engine, build_windows
 from wall.config import ConfigProblems, WallSection, WebSettings, load_config, parse_config
 from wall.desk import WallDesk
 from wall.hub import Hub
-from wall.model import Author, Batch, Media, Post, utcnow
+from wall.model import Author, Batch, Health, Media, Post, SourceStatus, utcnow
 from wall.services import make_client, open_store
 from wall.store import Store
-from wall.web import CSP, SESSION_COOKIE, ModerationPage
+from wall.web import CSP, SESSION_COOKIE, ModerationPage, WebServer
+from wall.web_guard import MAX_DELAY_S, LoginDelay
 from widgets.window import WallWindow
 
 Http: TypeAlias = "TestClient[web.Request, web.Application]"
@@ -57,6 +68,18 @@ class Clock:
 
 
 @dataclass
+class Sleeper:
+    """The page's sleep: remembers each wait and steps the clock by it instead of waiting."""
+
+    clock: Clock
+    waits: list[float] = field(default_factory=list)
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.clock.now += seconds
+
+
+@dataclass
 class Wall:
     """A wall without its poller: posts arrive as a source's batch, judged by the Engine's rules."""
 
@@ -69,6 +92,7 @@ class Wall:
     clock: Clock
     web: WebSettings
     window: WallWindow
+    sleeper: Sleeper
     responses: list[str] = field(default_factory=list)
 
     def arrive(self, *posts: Post) -> None:
@@ -115,10 +139,11 @@ async def open_wall(
     window.show()
     desk = WallDesk(store, lambda: engine, lambda: [window])
     clock = Clock()
-    page = ModerationPage(config.web, config.wall, desk, clock=clock)
-    server = TestServer(page.app())
+    sleeper = Sleeper(clock)
+    page = ModerationPage(config.web, config.wall, desk, clock=clock, sleep=sleeper)
+    server = TestServer(page.app(), host="127.0.0.1")
     await server.start_server()
-    parts = Wall(store, hub, engine, desk, page, server, clock, config.web, window)
+    parts = Wall(store, hub, engine, desk, page, server, clock, config.web, window, sleeper)
     parts.arrive(
         mention("1", "Bravo pour le magasin de Lille", alt="a red bicycle", minutes=1),
         mention("2", HOSTILE, author="Mallory", minutes=2),
@@ -217,22 +242,61 @@ async def test_a_login_gives_a_safe_session_cookie_never_the_token(wall: Wall, c
     assert all(TOKEN not in text for text in wall.responses)
 
 
-async def test_a_wrong_token_is_refused_and_guessing_is_rate_limited(
+async def test_guessing_slows_that_address_down_but_the_right_token_always_gets_in(
     wall: Wall, client: Http, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # Everyone behind the company's proxy shares one address with whoever guesses the token.
     caplog.set_level(logging.INFO)
     for attempt in range(5):
         wrong = await login(wall, client, token=TOKEN[:-1] + str(attempt))
         assert wrong.status == 403
         assert "Nom ou jeton refusé" in wall.responses[-1]
         assert SESSION_COOKIE not in wrong.cookies
-    limited = await login(wall, client)  # even the right token, while the limit holds
-    assert limited.status == 429 and int(limited.headers["Retry-After"]) > 0
-    assert "réessayez dans quelques minutes" in wall.responses[-1]
-    wall.clock.now += 301
-    assert (await login(wall, client)).status == 303
+    right = await login(wall, client)  # waits its turn, then gets in
+    assert right.status == 303 and right.headers["Location"] == "/"
+    # No wait before the first guess, then twice as long after each failure.
+    assert wall.sleeper.waits == [1, 2, 4, 8, 16]
+    assert (await client.get("/", allow_redirects=False)).status == 200
+    for attempt in range(5):
+        await login(wall, client, token=TOKEN[:-1] + str(attempt))
+    assert max(wall.sleeper.waits) == MAX_DELAY_S  # capped: the right token never waits longer
+    assert (await login(wall, client, who="Bob")).status == 303
+    wall.clock.now += 3600  # failures are forgotten: an hour later nobody waits
+    waits = len(wall.sleeper.waits)
+    assert (await login(wall, client)).status == 303 and len(wall.sleeper.waits) == waits
     assert TOKEN not in caplog.text and TOKEN[:-1] not in caplog.text
-    assert "failed login" in caplog.text and "'Alice' logged in" in caplog.text
+    assert (
+        "failed login" in caplog.text and "'Alice' logged in" in caplog.text and "waits 16 s" in caplog.text
+    )
+
+
+async def test_parallel_guesses_from_one_address_queue_behind_each_other(wall: Wall, client: Http) -> None:
+    await login(wall, client, token="wrong-" + TOKEN)
+    async with TestClient(wall.server) as a, TestClient(wall.server) as b, TestClient(wall.server) as c:
+        forms = [(http, csrf_of(await (await http.get("/login")).text())) for http in (a, b, c)]
+        # Three guesses at once: each waits for the failures before it, not all for the first one's.
+        answers = await asyncio.gather(
+            *(
+                http.post("/login", data={"csrf": csrf, "who": "Eve", "token": "x" * 20})
+                for http, csrf in forms
+            )
+        )
+        assert [a.status for a in answers] == [403, 403, 403]
+        assert all("Nom ou jeton refusé" in text for text in [await a.text() for a in answers])
+    assert wall.sleeper.waits == [1, 2, 4]
+
+
+def test_many_failures_from_everywhere_slow_every_login_without_refusing_it() -> None:
+    clock = Clock()
+    delays = LoginDelay(clock=clock)
+    for n in range(20):
+        delays.failed(f"10.0.0.{n}")
+    assert delays.delay("10.0.1.1") == 1  # a new address waits too
+    for n in range(20, 40):
+        delays.failed(f"10.0.0.{n}")
+    assert delays.delay("10.0.1.1") == MAX_DELAY_S
+    clock.now += 3600
+    assert delays.delay("10.0.1.1") == 0 and delays.delay("10.0.0.1") == 0
 
 
 async def test_a_login_without_its_form_token_is_refused(wall: Wall, client: Http) -> None:
@@ -347,6 +411,239 @@ async def test_the_blocked_authors_speak_english_when_the_wall_does(wall: Wall) 
         gone = await http.post("/unblock", data={"csrf": csrf_of(html), "author": "@nobody"})
         assert gone.status == 404 and "no longer) blocked" in await gone.text()
     assert "Auteurs bloqués" not in html and "Débloquer" not in html
+
+
+# --- on a company network (issue 12): HTTPS off loopback, known Host names, no secret on the page ---
+
+
+@dataclass
+class Tls:
+    """A test CA and a server certificate it signed for localhost, 127.0.0.1, ::1 and wall.corp.example."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+    def client_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.ca))
+
+
+def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def make_tls(folder: Path) -> Tls:
+    """Certificates made now (nothing secret is checked in), in `folder`."""
+    now = dt.datetime.now(dt.UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "lobby-wall test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    names: list[x509.GeneralName] = [
+        x509.DNSName("localhost"),
+        x509.DNSName("wall.corp.example"),
+        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+        x509.IPAddress(ipaddress.ip_address("::1")),
+    ]
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "wall.corp.example")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    tls = Tls(folder / "ca.pem", folder / "cert.pem", folder / "key.pem")
+    tls.ca.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    tls.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    tls.key.write_bytes(_pem_key(key))
+    tls.key.chmod(0o600)
+    return tls
+
+
+@pytest.fixture
+def tls(tmp_path: Path) -> Tls:
+    return make_tls(tmp_path / "tls")
+
+
+@asynccontextmanager
+async def serve_https(wall: Wall, tls: Tls, **web: Any) -> AsyncIterator[WebServer]:
+    """The real WebServer of `wall run`, over HTTPS on a free loopback port, in front of `wall`."""
+    settings = parse_config(
+        {"web": {"enabled": True, "port": free_port(), "cert": str(tls.cert), "key": str(tls.key), **web}},
+        env={"WALL_WEB__TOKEN": TOKEN},
+    ).web
+    server = WebServer(settings, WallSection(), wall.desk)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+def test_a_page_off_loopback_needs_https(tls: Tls, tmp_path: Path) -> None:
+    env = {"WALL_WEB__TOKEN": TOKEN}
+    with pytest.raises(ConfigProblems) as plain:
+        parse_config({"web": {"enabled": True, "host": "0.0.0.0"}}, env=env)
+    assert plain.value.lines == [
+        "wall.toml: web: host: '0.0.0.0' is reachable from the network but the page would be plain "
+        'HTTP: set cert and key (PEM files) to serve HTTPS, or keep host = "127.0.0.1" (and reach it '
+        "through an SSH tunnel or an HTTPS proxy)"
+    ]
+    with pytest.raises(ConfigProblems) as lan:  # a LAN address, and a DNS name, are no better
+        parse_config({"web": {"host": "10.20.30.40"}}, env=env)
+    assert "host: '10.20.30.40' is reachable from the network" in lan.value.lines[0]
+    with pytest.raises(ConfigProblems):
+        parse_config({"web": {"host": "wall.corp.example"}}, env=env)
+
+    missing, folder = tmp_path / "nowhere" / "cert.pem", tmp_path / "a-folder"
+    folder.mkdir()
+    with pytest.raises(ConfigProblems) as unreadable:
+        parse_config({"web": {"host": "0.0.0.0", "cert": str(missing), "key": str(folder)}}, env=env)
+    assert unreadable.value.lines == [
+        f"wall.toml: web.cert: file '{missing}' not found: put the PEM certificate there or fix the path",
+        f"wall.toml: web.key: cannot read '{folder}' (Is a directory): make it a file readable by the "
+        "user that runs the wall",
+    ]
+    with pytest.raises(ConfigProblems) as half:
+        parse_config({"web": {"cert": str(tls.cert)}}, env=env)
+    assert half.value.lines == [
+        "wall.toml: web: key: is missing: give both cert and key (PEM files) to serve HTTPS, or neither"
+    ]
+    other = make_tls(tmp_path / "other")
+    with pytest.raises(ConfigProblems) as mismatch:
+        parse_config({"web": {"cert": str(tls.cert), "key": str(other.key)}}, env=env)
+    (line,) = mismatch.value.lines
+    assert line.startswith(f"wall.toml: web: cert, key: '{tls.cert}' and '{other.key}' are not a PEM")
+    assert "give matching PEM files" in line and "BEGIN" not in line
+    locked = tmp_path / "locked-key.pem"
+    key = serialization.load_pem_private_key(tls.key.read_bytes(), None)
+    locked.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"passphrase"),
+        )
+    )
+    with pytest.raises(ConfigProblems) as encrypted:  # a kiosk cannot type a passphrase at boot
+        parse_config({"web": {"cert": str(tls.cert), "key": str(locked)}}, env=env)
+    assert "(the private key is encrypted)" in encrypted.value.lines[0]
+    with pytest.raises(ConfigProblems) as everywhere:  # every address: which names do browsers use?
+        parse_config({"web": {"host": "0.0.0.0", "cert": str(tls.cert), "key": str(tls.key)}}, env=env)
+    assert everywhere.value.lines == [
+        "wall.toml: web: server_names: is empty while host = '0.0.0.0' listens on every address: list the "
+        'names people type to reach the page, e.g. server_names = ["wall.corp.example"]'
+    ]
+    config = parse_config(
+        {
+            "web": {
+                "host": "0.0.0.0",
+                "cert": str(tls.cert),
+                "key": str(tls.key),
+                "server_names": ["Wall.Corp.Example"],
+            }
+        },
+        env=env,
+    )
+    assert config.web.allowed_names() == ["wall.corp.example"]
+
+
+async def test_the_page_over_https_logs_in_with_a_secure_cookie(wall: Wall, tls: Tls) -> None:
+    async with serve_https(wall, tls) as server:
+        base = f"https://localhost:{server.port}"
+        async with httpx.AsyncClient(base_url=base, verify=tls.client_context(), timeout=10) as http:
+            form = await http.get("/login")
+            assert form.status_code == 200 and form.headers["Content-Security-Policy"] == CSP
+            done = await http.post(
+                "/login", data={"csrf": csrf_of(form.text), "who": "Alice", "token": TOKEN}
+            )
+            assert done.status_code == 303 and done.headers["Location"] == "/"
+            cookie = next(c for c in done.headers.get_list("Set-Cookie") if c.startswith(SESSION_COOKIE))
+            flags = {part.strip().split("=")[0].lower() for part in cookie.split(";")}
+            assert {"secure", "httponly", "samesite"} <= flags and "samesite=strict" in cookie.lower()
+            assert "secure" in form.headers["Set-Cookie"].lower()  # the login form's nonce too
+            page = await http.get("/")
+            assert page.status_code == 200 and "Bravo pour le magasin de Lille" in page.text
+            approve = await http.post(
+                "/act", data={"csrf": csrf_of(page.text), "key": "news:1", "action": "approve"}
+            )
+            assert approve.status_code == 303 and wall.store.decision("news:1") == "approve"
+        # The token never crosses the network in clear: the port speaks TLS only.
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}", timeout=10) as plain:
+            with pytest.raises(httpx.TransportError):
+                await plain.get("/login")
+
+
+async def test_a_name_the_page_does_not_know_is_refused_and_logged_once(
+    wall: Wall, client: Http, caplog: pytest.LogCaptureFixture
+) -> None:
+    # DNS rebinding: evil.example resolves to 127.0.0.1, and a visitor's browser sends its name.
+    port = wall.server.port
+    for _ in range(3):
+        for path in ("/login", "/", "/static/page.js"):
+            refused = await client.get(path, headers={"Host": f"evil.example:{port}"}, allow_redirects=False)
+            assert refused.status == 421 and "Jeton" not in await refused.text()
+            assert refused.headers["Content-Security-Policy"] == CSP
+    forged = await client.post(
+        "/login", headers={"Host": "evil.example"}, data={"who": "Eve", "token": TOKEN}
+    )
+    assert forged.status == 421 and SESSION_COOKIE not in forged.cookies
+    assert (await client.get("/login", headers={"Host": "intranet.corp.example"})).status == 421
+    lines = [r.getMessage() for r in caplog.records if "refused (421)" in r.getMessage()]
+    assert len(lines) == 2 and "'evil.example'" in lines[0] and "'intranet.corp.example'" in lines[1]
+    assert "add it to [web] server_names" in lines[0]
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", "LOCALHOST."):
+        assert (await client.get("/login", headers={"Host": host})).status == 200, host
+
+
+async def test_the_names_in_server_names_reach_the_page_over_https(wall: Wall, tls: Tls) -> None:
+    async with (
+        serve_https(wall, tls, server_names=["wall.corp.example"]) as server,
+        httpx.AsyncClient(verify=tls.client_context(), timeout=10) as http,
+    ):
+        url = f"https://localhost:{server.port}/login"
+        assert (await http.get(url)).status_code == 421  # only the configured names now
+        # Connected to 127.0.0.1, as a browser that resolved the name would be.
+        named = await http.get(url, headers={"Host": f"wall.corp.example:{server.port}"})
+        assert named.status_code == 200 and "Jeton" in named.text
+
+
+async def test_the_page_shows_the_sources_errors_without_their_secrets(wall: Wall, client: Http) -> None:
+    # An API that echoes a key back in its error body; the page's token stands for any configured secret.
+    echoed = f"HTTP 403 from https://api.example/v3/search?key={TOKEN}: invalid key {TOKEN}"
+    wall.hub.update_status(
+        SourceStatus("news", "rss", Health.NEEDS_ATTENTION, last_error=echoed, last_error_at=utcnow())
+    )
+    await login(wall, client)
+    html = await read(wall, await client.get("/"))
+    section = html[html.index('<section class="sources"') : html.index('<section class="audit"')]
+    assert "news" in section and "à corriger" in section
+    assert "HTTP 403 from https://api.example/v3/search?key=***: invalid key ***" in section
+    assert all(TOKEN not in text for text in wall.responses)
 
 
 # --- end to end: the wall as systemd runs it, pre-moderation, a real feed, the page over HTTP ---------
@@ -467,6 +764,51 @@ def test_an_author_unblocked_on_the_page_stays_unblocked_after_a_kill(
         ]
     finally:
         store.close()
+
+
+def test_check_config_refuses_a_plain_page_off_loopback_and_wall_run_serves_https(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/feed").respond_with_data(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>News</title></channel></rss>',
+        content_type="application/rss+xml",
+    )
+    config = write_config(tmp_path, httpserver.url_for("/feed"))
+    base = config.read_text(encoding="utf-8")
+    env = {"WALL_WEB__TOKEN": TOKEN, "XDG_STATE_HOME": str(tmp_path / "xdg")}
+    config.write_text(base + '[web]\nenabled = true\nhost = "0.0.0.0"\n', encoding="utf-8")
+    check = subprocess.run(
+        [sys.executable, "-m", "wall.cli", "check-config", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+        cwd=ROOT,
+    )
+    assert check.returncode != 0
+    assert f"{config}: web: host: '0.0.0.0' is reachable from the network" in check.stderr
+    assert "set cert and key (PEM files) to serve HTTPS" in check.stderr and TOKEN not in check.stderr
+
+    tls, port = make_tls(tmp_path / "tls"), free_port()
+    config.write_text(
+        base + f'[web]\nenabled = true\nport = {port}\ncert = "{tls.cert}"\nkey = "{tls.key}"\n',
+        encoding="utf-8",
+    )
+    wall = start_wall(config, "--exit-after", "8", env=env)
+    try:
+        with httpx.Client(
+            base_url=f"https://127.0.0.1:{port}", verify=tls.client_context(), timeout=10
+        ) as http:
+            assert wait_for(lambda: _answers(http)), "the page never answered over HTTPS"
+            form = http.get("/login")
+            done = http.post("/login", data={"csrf": csrf_of(form.text), "who": "Alice", "token": TOKEN})
+            assert done.status_code == 303 and "secure" in done.headers["Set-Cookie"].lower()
+        _, stderr = wall.communicate(timeout=60)
+    finally:
+        wall.kill()
+    assert wall.returncode == 0, stderr
+    assert f"moderation page on https://127.0.0.1:{port}/" in stderr
+    assert "BEGIN" not in stderr and TOKEN not in stderr and "Traceback" not in stderr
 
 
 def stored(config: Path) -> list[str]:

@@ -1,8 +1,9 @@
 """The moderation page in real headless Chromium (Debian's), driven by Playwright (issue 5).
 
 What comms do: log in, approve a post awaiting approval, pin one, press panic and release it,
-publish an announcement and withdraw it; what an attacker tries: a forged form, a wrong token, a post
-whose text is HTML and script.
+publish an announcement and withdraw it, log in over HTTPS (issue 12); what an attacker tries: a
+forged form, a wrong token, a post whose text is HTML and script, a web site whose name points at the
+page's address (DNS rebinding, issue 12).
 """
 
 from __future__ import annotations
@@ -13,7 +14,16 @@ from dataclasses import dataclass, field
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, Dialog, Page, async_playwright
 
-from tests.wall.test_web import HOSTILE, TOKEN, Wall, mention, wall  # noqa: F401  (the fixture)
+from tests.wall.test_web import (  # noqa: F401  (the fixtures)
+    HOSTILE,
+    TOKEN,
+    Tls,
+    Wall,
+    mention,
+    serve_https,
+    tls,
+    wall,
+)
 from widgets.announcement import AnnouncementPanel
 
 CHROMIUM = "/usr/bin/chromium"
@@ -213,3 +223,42 @@ async def test_comms_block_an_author_see_them_listed_and_unblock_them(wall: Wall
     first = page.locator("section.audit tbody tr").first
     assert "unblock author" in await first.inner_text() and "Alice" in await first.inner_text()
     assert tab.dialogs == []
+
+
+async def test_comms_log_in_over_https_and_the_cookie_is_secure(
+    wall: Wall,  # noqa: F811
+    browser: Browser,
+    tls: Tls,  # noqa: F811
+) -> None:
+    # The test CA is not in Chromium's store: accept the certificate as a browser told to trust it.
+    context = await browser.new_context(ignore_https_errors=True)
+    async with serve_https(wall, tls) as server:
+        tab = Tab(await context.new_page(), f"https://localhost:{server.port}/")
+        tab.page.set_default_timeout(5000)
+        await tab.login()
+        await tab.page.get_by_role("heading", name="Modération du mur").wait_for()
+        assert tab.page.url.startswith("https://")
+        bravo = tab.page.locator("li.post").filter(has_text="Bravo pour le magasin de Lille")
+        await bravo.get_by_role("button", name="Approuver").click()
+        await tab.page.get_by_role("link", name="Affichés (1)").wait_for()
+        assert [p.id for p in wall.hub.posts("mention")] == ["1"]
+        cookies = await context.cookies()
+        session = next(c for c in cookies if c["name"] == "wall_session")
+        assert session["secure"] and session["httpOnly"] and session["sameSite"] == "Strict"
+    await context.close()
+
+
+async def test_a_site_whose_name_points_at_the_page_cannot_use_it(wall: Wall) -> None:  # noqa: F811
+    # DNS rebinding: evil.example resolves to 127.0.0.1; the visitor's browser sends Host: evil.example.
+    port = wall.server.port
+    rules = "--host-resolver-rules=MAP evil.example 127.0.0.1"
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=[*ARGS, rules])
+        page = await chromium.new_page()
+        answer = await page.goto(f"http://evil.example:{port}/login")
+        assert answer is not None and answer.status == 421
+        assert await page.get_by_label("Jeton d'accès").count() == 0
+        answer = await page.goto(f"http://localhost:{port}/login")  # the name the page answers to
+        assert answer is not None and answer.status == 200
+        await page.get_by_label("Jeton d'accès").wait_for()
+        await chromium.close()
