@@ -1,4 +1,4 @@
-"""Peak memory of preparing pictures (`wall.images.prepare_image`): each picture bomb alone, the five
+"""Peak memory of preparing pictures (`wall.engine.images.prepare_image`): each picture bomb alone, the five
 bombs in a row, and ordinary photos, each measurement in a fresh process (`resource.getrusage`).
 
 Run `python -m bench pictures`; `python -m bench.pictures decode FILE...` is one measurement.
@@ -29,7 +29,7 @@ def peak_mb() -> float:
 
 def decode(paths: list[str]) -> dict[str, object]:
     """Prepare each file in turn in this process; the peak memory it took over the baseline."""
-    from wall.images import ImageError, prepare_image
+    from wall.engine.images import ImageError, prepare_image
 
     pictures = [Path(p).read_bytes() for p in paths]
     baseline = peak_mb()
@@ -53,7 +53,7 @@ def estimated_mb(data: bytes) -> float:
     """What `prepare_image` estimates preparing `data` would take (`decode_cost`), in MB."""
     from PIL import Image
 
-    from wall.images import MAX_SIDE, decode_cost, fitted_size
+    from wall.engine.images import MAX_SIDE, decode_cost, fitted_size
 
     with Image.open(io.BytesIO(data)) as probe:
         if probe.format == "JPEG":

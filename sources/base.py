@@ -27,8 +27,8 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from wall.model import Batch, Post, PostKind
-from wall.outbound import TRUSTED, OutboundRefused
+from wall.core.model import Batch, Post, PostKind
+from wall.core.outbound import TRUSTED, OutboundRefused
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024  # a feed or API page larger than this is refused, not parsed
 _TAG = re.compile(r"^#?[^\W_][\w-]*$")
@@ -55,7 +55,7 @@ class SourceSettings(BaseModel):
     moderation: dict[str, Any] = Field(
         default_factory=dict, description="Keys of [moderation] that differ for this source"
     )
-    # Consent and privacy (wall/consent.py applies them). Defaults depend on `kind`: an internal
+    # Consent and privacy (wall/engine/consent.py applies them). Defaults depend on `kind`: an internal
     # source needs a tag by default, shows first name + initial and keeps posts 7 days.
     require_tag: bool | str | list[str] | None = Field(
         None,
@@ -239,7 +239,7 @@ class HttpFetcher:
 
     `origins` are the source's configured origins (its `base_url`, feed `url`...): requests there are
     marked trusted and may reach the LAN (an internal Matrix server is normal); any other URL, e.g. one
-    taken from an answer, reaches public addresses only (`wall.outbound`). Redirects are followed here,
+    taken from an answer, reaches public addresses only (`wall.core.outbound`). Redirects are followed here,
     hop by hop, each hop routed again; a request that carries credentials never follows one to another
     origin.
     """

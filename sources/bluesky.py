@@ -36,8 +36,8 @@ from sources.base import (
     secret_value,
     unique_hashtags,
 )
-from wall.model import Author, Batch, Count, Media, Post, PostKind, parse_iso, utcnow
-from wall.text import clean_text
+from wall.core.model import Author, Batch, Count, Media, Post, PostKind, parse_iso, utcnow
+from wall.core.text import clean_text
 
 NETWORK = "bluesky"
 DEFAULT_BASE_URL = "https://bsky.social"

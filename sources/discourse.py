@@ -59,8 +59,8 @@ from sources.base import (
     secret_value,
     text_hashtags,
 )
-from wall.model import Author, Batch, Media, Post, PostKind, parse_iso, utcnow
-from wall.text import clean_text, html_to_text
+from wall.core.model import Author, Batch, Media, Post, PostKind, parse_iso, utcnow
+from wall.core.text import clean_text, html_to_text
 
 NETWORK = "discourse"
 AVATAR_SIZE = 240  # one of the sizes Discourse serves; a card shows the avatar at about 64 px

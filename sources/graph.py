@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sources.base import AuthError, ConfigError, RateLimited, SourceError, TransientError
-from wall.text import clean_text
+from wall.core.text import clean_text
 
 DEFAULT_BASE_URL = "https://graph.facebook.com/v21.0"
 USAGE_HEADERS = ("x-app-usage", "x-page-usage", "x-business-use-case-usage")

@@ -57,8 +57,8 @@ from sources.base import (
     secret_value,
     text_hashtags,
 )
-from wall.model import Author, Batch, Media, Post, PostKind, as_utc, utcnow
-from wall.text import clean_text
+from wall.core.model import Author, Batch, Media, Post, PostKind, as_utc, utcnow
+from wall.core.text import clean_text
 
 NETWORK = "humhub"
 PUBLISHED = 1  # content `state`: 1 published, 10 draft, 20 scheduled, 100 deleted (HumHub >= 1.14)

@@ -47,8 +47,8 @@ from sources.base import (
     unique_hashtags,
 )
 from sources.graph import DEFAULT_BASE_URL, UsageBudget, classify_graph_error, parse_graph_error
-from wall.model import Author, Batch, Count, Media, Post, PostKind, parse_iso, utcnow
-from wall.text import clean_text
+from wall.core.model import Author, Batch, Count, Media, Post, PostKind, parse_iso, utcnow
+from wall.core.text import clean_text
 
 NETWORK = "instagram"
 ACCOUNT_FIELDS = "username,name,followers_count"

@@ -46,8 +46,8 @@ from sources.base import (
     redact_url,
     secret_value,
 )
-from wall.model import Batch, Count, as_utc, utcnow
-from wall.text import clean_text
+from wall.core.model import Batch, Count, as_utc, utcnow
+from wall.core.text import clean_text
 
 NETWORK = "linkedin"
 DEFAULT_BASE_URL = "https://api.linkedin.com/rest"

@@ -55,8 +55,8 @@ from sources.base import (
     secret_value,
     unique_hashtags,
 )
-from wall.model import Author, Batch, Count, Media, Post, PostKind, parse_iso, utcnow
-from wall.text import clean_text, html_to_text
+from wall.core.model import Author, Batch, Count, Media, Post, PostKind, parse_iso, utcnow
+from wall.core.text import clean_text, html_to_text
 
 NETWORK = "mastodon"
 MAX_LIMIT = 40  # Mastodon refuses more than 40 statuses a page

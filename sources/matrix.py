@@ -62,8 +62,8 @@ from sources.base import (
     redact_url,
     secret_value,
 )
-from wall.model import Author, Batch, Count, Media, Post, PostKind, utcnow
-from wall.text import clean_text, html_to_text
+from wall.core.model import Author, Batch, Count, Media, Post, PostKind, utcnow
+from wall.core.text import clean_text, html_to_text
 
 NETWORK = "matrix"
 CLIENT = "/_matrix/client/v3"

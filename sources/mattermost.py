@@ -51,8 +51,8 @@ from sources.base import (
     secret_value,
 )
 from sources.markup import markdown_hashtags, markdown_to_text, split_hashtag_field
-from wall.model import Author, Batch, Media, Post, PostKind, utcnow
-from wall.text import clean_text
+from wall.core.model import Author, Batch, Media, Post, PostKind, utcnow
+from wall.core.text import clean_text
 
 NETWORK = "mattermost"
 SHOWN_TYPES = frozenset({"", "me"})  # people talking; "system_*" and plugin types ("custom_*") are not

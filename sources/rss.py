@@ -25,8 +25,8 @@ import feedparser
 from pydantic import Field, field_validator
 
 from sources.base import HttpFetcher, SourceSettings, TransientError, redact_url
-from wall.model import Author, Batch, Media, Post, PostKind, as_utc, parse_iso, utcnow
-from wall.text import clean_text, html_to_text
+from wall.core.model import Author, Batch, Media, Post, PostKind, as_utc, parse_iso, utcnow
+from wall.core.text import clean_text, html_to_text
 
 NETWORK_RSS = "rss"
 NETWORK_GOOGLE_ALERTS = "google-alerts"

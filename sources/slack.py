@@ -74,8 +74,8 @@ from sources.markup import (
     strip_code,
     without_placeholder_chars,
 )
-from wall.model import Author, Batch, Media, Post, PostKind, utcnow
-from wall.text import clean_text
+from wall.core.model import Author, Batch, Media, Post, PostKind, utcnow
+from wall.core.text import clean_text
 
 NETWORK = "slack"
 DEFAULT_BASE_URL = "https://slack.com/api"

@@ -63,8 +63,8 @@ from sources.base import (
     secret_value,
     text_hashtags,
 )
-from wall.model import Author, Batch, Media, Post, PostKind, parse_iso, utcnow
-from wall.text import clean_text, html_to_text
+from wall.core.model import Author, Batch, Media, Post, PostKind, parse_iso, utcnow
+from wall.core.text import clean_text, html_to_text
 
 NETWORK = "teams"
 DEFAULT_BASE_URL = "https://graph.microsoft.com/v1.0"

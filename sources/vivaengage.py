@@ -54,8 +54,8 @@ from sources.base import (
     secret_value,
     text_hashtags,
 )
-from wall.model import Author, Batch, Media, Post, PostKind, parse_iso, utcnow
-from wall.text import clean_text, html_to_text
+from wall.core.model import Author, Batch, Media, Post, PostKind, parse_iso, utcnow
+from wall.core.text import clean_text, html_to_text
 
 NETWORK = "vivaengage"
 DEFAULT_BASE_URL = "https://www.yammer.com/api/v1"

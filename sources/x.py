@@ -66,8 +66,8 @@ from sources.base import (
     redact_url,
     secret_value,
 )
-from wall.model import Author, Batch, Count, Media, Post, PostKind, as_utc, parse_iso, utcnow
-from wall.text import clean_text
+from wall.core.model import Author, Batch, Count, Media, Post, PostKind, as_utc, parse_iso, utcnow
+from wall.core.text import clean_text
 
 log = logging.getLogger("sources.x")
 

@@ -14,19 +14,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from wall.config import (
+from wall.core.model import Count, Post, SourceStatus, as_utc, utcnow
+from wall.core.paths import ASSETS_DIR, read_runtime_record, state_dir
+from wall.core.secrets import MaskedStream
+from wall.engine.config import (
     ConfigProblems,
     WallConfig,
     load_config,
     load_last_good,
     resolve_config_path,
 )
-from wall.consent import consent_for
-from wall.decisions import Decision, status_of
-from wall.model import Count, Post, SourceStatus, as_utc, utcnow
-from wall.moderation import Moderator, Verdict
-from wall.paths import ASSETS_DIR, read_runtime_record, state_dir
-from wall.secrets import MaskedStream
+from wall.engine.consent import consent_for
+from wall.engine.decisions import Decision, status_of
+from wall.engine.moderation import Moderator, Verdict
 
 EXIT_CONFIG = 2
 PROBE_HEADERS = ("source", "type", "health", "detail")
@@ -36,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `wall` console script."""
     started = time.monotonic()
     args = _parser().parse_args(argv)
-    # Whatever a command prints goes through the secrets' mask (wall.secrets): a source's error or
+    # Whatever a command prints goes through the secrets' mask (wall.core.secrets): a source's error or
     # a post may echo a configured key.
     sys.stdout, sys.stderr = MaskedStream.wrap(sys.stdout), MaskedStream.wrap(sys.stderr)
     command = args.command or "run"
@@ -132,7 +132,7 @@ async def _probe(config: WallConfig) -> int:
     """Poll every enabled source once, concurrently, and print one line each: what comms need to
     know before the wall goes live (a token refused shows as needs_attention, never on screen)."""
     from sources.base import PermanentError, SourceError
-    from wall.services import build_sources, make_client
+    from wall.engine.services import build_sources, make_client
 
     async with make_client(config) as client:
         sources = build_sources(config, client)
@@ -187,8 +187,8 @@ def _run_with_fallback(args: argparse.Namespace, started: float) -> int:
 
 
 def _run(config: WallConfig, args: argparse.Namespace, started: float, refused: list[str], path: Path) -> int:
-    from wall.logs import config_secrets, setup_logging
-    from wall.runtime import run_wall
+    from wall.engine.logs import config_secrets, setup_logging
+    from wall.shell.runtime import run_wall
 
     web_token = [config.web.token.get_secret_value()] if config.web.token else []
     setup_logging(args.log_level, [*config_secrets(config), *web_token])
@@ -217,12 +217,12 @@ def _demo(args: argparse.Namespace) -> int:
         update={"storage": config.storage.model_copy(update={"state_dir": demo_state})}
     )
     if _has_display():
-        from wall.logs import setup_logging
-        from wall.runtime import run_wall
+        from wall.engine.logs import setup_logging
+        from wall.shell.runtime import run_wall
 
         setup_logging("INFO")
         return run_wall(config, windowed=args.windowed)
-    from wall.app import render_panels
+    from wall.shell.snapshots import render_panels
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -245,7 +245,7 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def _snapshot(config: WallConfig, args: argparse.Namespace) -> int:
-    from wall.app import render_panels
+    from wall.shell.snapshots import render_panels
 
     panels = config.effective_panels()
     if args.panel.isdigit() and int(args.panel) < len(panels):
@@ -289,7 +289,7 @@ def count_line(count: Count) -> dict[str, Any]:
 
 async def _fetch(config: WallConfig, name: str) -> int:
     from sources.base import SourceError
-    from wall.services import build_sources, make_client
+    from wall.engine.services import build_sources, make_client
 
     settings = config.source(name)
     if settings is None:
@@ -329,8 +329,8 @@ async def _fetch(config: WallConfig, name: str) -> int:
 def _page_moderation(config: WallConfig, keys: list[str]) -> tuple[list[str], dict[str, Decision]]:
     """The authors blocked and the decisions taken on the moderation page, from the wall's store
     when it has one (`wall fetch` does not create it): so `shown` says what the screen would do."""
-    from wall.services import store_path
-    from wall.store import Store
+    from wall.engine.services import store_path
+    from wall.engine.store import Store
 
     path = store_path(config)
     if not path.is_file():
@@ -348,9 +348,9 @@ def _page_moderation(config: WallConfig, keys: list[str]) -> tuple[list[str], di
 
 
 def _purge(config: WallConfig) -> int:
-    from wall.images import forget_cached
-    from wall.paths import cache_dir
-    from wall.services import consents, open_store, purge
+    from wall.core.paths import cache_dir
+    from wall.engine.images import forget_cached
+    from wall.engine.services import consents, open_store, purge
 
     store = open_store(config)
     if store.problem():  # purging a copy in memory would only pretend
@@ -372,8 +372,8 @@ def _purge(config: WallConfig) -> int:
 
 
 def _status(config: WallConfig, args: argparse.Namespace) -> int:
-    from wall.services import store_path
-    from wall.store import Store
+    from wall.engine.services import store_path
+    from wall.engine.store import Store
 
     path = store_path(config)
     # The running wall's own record first: it is written outside the state directory, so it still

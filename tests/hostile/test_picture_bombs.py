@@ -23,7 +23,7 @@ from pytest_httpserver import HTTPServer
 
 from sources.base import HttpFetcher
 from tests.hostile.bombs import BOMBS, ordinary_photos
-from wall.images import ImageError, ImageLoader, prepare_image
+from wall.engine.images import ImageError, ImageLoader, prepare_image
 
 
 @functools.cache

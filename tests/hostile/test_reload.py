@@ -18,8 +18,8 @@ from pytest_httpserver import HTTPServer
 
 from tests.hostile.test_startup import ROOT, painted, start_wall, status, wait_for, wall_env
 from tests.wall.test_decisions import feed
-from wall.config import load_config
-from wall.services import open_store
+from wall.engine.config import load_config
+from wall.engine.services import open_store
 
 DEEP = "x = " + "[" * 100_000 + "]" * 100_000 + "\n"  # tomllib: RecursionError
 TOKEN = "tok-inline-very-secret-1234"

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from pytest_httpserver import HTTPServer
 
-from wall.model import Author, Batch, Post
-from wall.store import Store
+from wall.core.model import Author, Batch, Post
+from wall.engine.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREEN = f"offscreen:configfile={ROOT / 'assets' / 'qt' / 'offscreen-1920x1080.json'}"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from wall.config import ConfigProblems, load_config, resolve_config_path
+from wall.engine.config import ConfigProblems, load_config, resolve_config_path
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -19,12 +19,12 @@ from PySide6.QtWidgets import QApplication
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from wall.app import Engine
-from wall.config import parse_config
-from wall.hub import Hub
-from wall.model import Author, Batch, Media, Post, utcnow
-from wall.outbound import AddressPolicy
-from wall.services import make_client, open_store
+from wall.core.model import Author, Batch, Media, Post, utcnow
+from wall.core.outbound import AddressPolicy
+from wall.engine.config import parse_config
+from wall.engine.engine import Engine
+from wall.engine.services import make_client, open_store
+from widgets.hub import Hub
 
 T0 = utcnow() - timedelta(hours=1)  # internal posts are kept 7 days
 TOKEN = "syt_bot_token_0123456789"
@@ -97,7 +97,7 @@ async def test_a_post_loads_its_pictures_only_where_and_as_its_own_source_may(
     store.apply("rse", Batch(posts=(post("rse", "matrix", "internal", "3", own),)), now=T0)
     store.apply("rse", Batch(posts=(post("rse", "matrix", "internal", "4", public),)), now=T0)
     engine = Engine(config, store, hub, client)
-    engine.fill_hub_from_store()
+    engine.fill_screen_from_store()
     try:
         assert await engine.images.load(lured) is None  # a stranger's post: not loaded at all
         assert await engine.images.load(own) is not None
@@ -141,7 +141,7 @@ async def test_a_picture_url_in_an_internal_post_cannot_reach_another_lan_host(
         inside = other.url_for("/admin/graph.png")
         store.apply("rse", Batch(posts=(post("rse", "matrix", "internal", "1", inside),)), now=T0)
         engine = Engine(config, store, hub, client)
-        engine.fill_hub_from_store()
+        engine.fill_screen_from_store()
         try:
             assert await engine.images.load(inside) is None
         finally:

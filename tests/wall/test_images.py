@@ -16,8 +16,8 @@ from pytestqt.qtbot import QtBot
 
 from sources.base import HttpFetcher
 from tests.hostile.bombs import png_flat
-from wall.hub import Hub
-from wall.images import ImageError, ImageLoader, prepare_image
+from wall.engine.images import ImageError, ImageLoader, prepare_image
+from widgets.hub import Hub
 
 
 def png(width: int, height: int, color: str = "red") -> bytes:

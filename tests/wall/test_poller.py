@@ -12,8 +12,8 @@ from pytest_httpserver import HTTPServer
 
 from sources.base import AuthError, HttpFetcher, RateLimited, TransientError
 from sources.rss import RssSettings, RssSource
-from wall.model import Batch, Health, SourceStatus
-from wall.poller import Poller, RetryPolicy
+from wall.core.model import Batch, Health, SourceStatus
+from wall.engine.poller import Poller, RetryPolicy
 
 FEED = (Path(__file__).resolve().parents[1] / "fixtures" / "rss" / "rss2.xml").read_bytes()
 NO_JITTER = RetryPolicy(jitter=0.0, max_backoff=600, permanent_retry=900)

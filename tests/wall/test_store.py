@@ -7,9 +7,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from wall.decisions import BlockedAuthor
-from wall.model import Author, Batch, Count, Health, Post, SourceStatus
-from wall.store import Store
+from wall.core.model import Author, Batch, Count, Health, Post, SourceStatus
+from wall.engine.decisions import BlockedAuthor
+from wall.engine.store import Store
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 

@@ -11,7 +11,7 @@ from babel.dates import format_timedelta
 from babel.numbers import format_decimal
 from babel.numbers import format_percent as babel_percent
 
-from wall.model import as_utc
+from wall.core.model import as_utc
 
 LANGUAGES = ("fr", "en")
 

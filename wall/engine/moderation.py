@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from wall.model import Author, Post, as_utc, utcnow
+from wall.core.model import Author, Post, as_utc, utcnow
 
 # Our own short list of common French and English insults and swear words; comms extend it with
 # `blocked_words`. Words that are innocent in the other language are left out on purpose:

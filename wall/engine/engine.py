@@ -1,58 +1,45 @@
-"""Composition root: config -> HTTP client -> sources -> poller -> store -> hub -> windows.
+"""The engine: polls the sources, applies consent and moderation, keeps the store, loads pictures,
+and writes what the lobby should show to a `Screen` (the Qt hub in `wall run`; a test's fake; later
+the fleet's publisher).
 
-Everything runs on one qasync loop in the GUI thread; blocking work (SQLite, image decoding) goes
-to worker threads so the screen never stutters. At start the hub is filled from the store before
-any network call, so a restart (or a boot without network) shows the last content at once.
+It runs on the process's asyncio loop; blocking work (SQLite, picture decoding) goes to worker
+threads. At start the screen is filled from the store before any network call, so a restart (or a
+boot without network) shows the last content at once.
 """
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("QT_API", "pyside6")  # qasync must pick PySide6, whatever else is installed
-
 import asyncio
-import gc
 import logging
-import sys
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import httpx
-from PySide6.QtCore import QObject, QTimer
-from PySide6.QtGui import QGuiApplication, QScreen
-from PySide6.QtWidgets import QApplication
 
 from sources.base import HttpFetcher, Source
-from wall.config import WallConfig
-from wall.consent import image_urls, shown_posts, split
-from wall.counts import HISTORY_WINDOW
-from wall.decisions import BlockedAuthor, Decision, PostAction, PublishedAnnouncement, author_key
-from wall.hub import Hub
-from wall.images import MAX_DOWNLOAD_BYTES, ImageLoader
-from wall.memory import release_free_memory
-from wall.model import POST_KINDS, Author, Batch, Count, Post, PostKind, SourceStatus, utcnow
-from wall.moderation import Moderator
-from wall.paths import cache_dir
-from wall.poller import Poller, RetryPolicy
-from wall.secrets import current as current_secrets
-from wall.secrets import remember as remember_secrets
-from wall.secrets import secret_values
-from wall.services import Purged, build_sources, consents, make_client, open_store, purge, source_fetcher
-from wall.store import Store, StoreChange
-from widgets.window import WallWindow
+from wall.core.model import POST_KINDS, Author, Batch, Count, Post, PostKind, SourceStatus, utcnow
+from wall.core.paths import cache_dir
+from wall.core.secrets import current as current_secrets
+from wall.core.secrets import remember as remember_secrets
+from wall.core.secrets import secret_values
+from wall.engine.config import WallConfig
+from wall.engine.consent import image_urls, shown_posts, split
+from wall.engine.counts import HISTORY_WINDOW
+from wall.engine.decisions import BlockedAuthor, Decision, PostAction, PublishedAnnouncement, author_key
+from wall.engine.images import MAX_DOWNLOAD_BYTES, ImageLoader
+from wall.engine.moderation import Moderator
+from wall.engine.poller import Poller, RetryPolicy
+from wall.engine.services import Purged, build_sources, consents, purge, source_fetcher
+from wall.engine.store import Store, StoreChange
 
-log = logging.getLogger("wall.app")
+log = logging.getLogger("wall.engine.engine")
 
 POSTS_PER_KIND = 60
-PURGE_EVERY = 3600.0
-RELOAD_DEBOUNCE_MS = 300
-SWITCH_INTERVAL_S = 0.001
+PURGE_EVERY_SECONDS = 3600.0
 _DECISION_OF: dict[PostAction, Decision] = {
     "approve": "approve",
     "hide": "hide",
@@ -61,14 +48,41 @@ _DECISION_OF: dict[PostAction, Decision] = {
 }
 
 
+class Screen(Protocol):
+    """What the engine writes to: the content of each kind, the counts, the statuses and pictures.
+
+    `widgets.hub.Hub` is the lobby's. Every call is made on the engine's loop thread.
+    """
+
+    def set_posts(self, kind: PostKind, posts: Sequence[Post]) -> None: ...
+
+    def set_counts(self, latest: Sequence[Count], history: dict[str, list[Count]]) -> None: ...
+
+    def set_statuses(self, statuses: Sequence[SourceStatus]) -> None: ...
+
+    def update_status(self, status: SourceStatus) -> None: ...
+
+    def statuses(self) -> list[SourceStatus]:
+        """The statuses last written (the moderation page shows them)."""
+        ...
+
+    def set_announcement(self, announcement: PublishedAnnouncement | None) -> None: ...
+
+    def set_image_requester(self, requester: Callable[[str], None]) -> None: ...
+
+    def add_image(self, url: str, data: bytes | None) -> None: ...
+
+    def forget_images(self, urls: Iterable[str]) -> None: ...
+
+
 class Engine:
-    """The asyncio side: polls sources, records batches, feeds the hub, loads images."""
+    """The asyncio side: polls sources, records batches, feeds the screen, loads images."""
 
     def __init__(
         self,
         config: WallConfig,
         store: Store,
-        hub: Hub,
+        screen: Screen,
         client: httpx.AsyncClient,
         *,
         clock: Callable[[], datetime] = utcnow,
@@ -76,7 +90,7 @@ class Engine:
         self.config = config
         remember_secrets(secret_values(config))
         self.store = store
-        self.hub = hub
+        self.screen = screen
         self.clock = clock
         self.sources = build_sources(config, client)
         self.consents = consents(config)
@@ -112,15 +126,15 @@ class Engine:
             clock=clock,
             initial=store.statuses(),
         )
-        hub.set_image_requester(self._request_image)
+        screen.set_image_requester(self._request_image)
 
-    def fill_hub_from_store(self) -> None:
+    def fill_screen_from_store(self) -> None:
         """Show the last stored content at once (before any network call)."""
         for kind in POST_KINDS:
             self._show(kind, self._shown(self.store.recent_posts(kind, POSTS_PER_KIND)))
-        self.hub.set_counts(*self._counts())
-        self.hub.set_statuses(self.poller.statuses())
-        self.hub.set_announcement(self.store.announcement())
+        self.screen.set_counts(*self._counts())
+        self.screen.set_statuses(self.poller.statuses())
+        self.screen.set_announcement(self.store.announcement())
 
     def _counts(self) -> tuple[list[Count], dict[str, list[Count]]]:
         """Latest counters and their daily history (runs on the store thread once started)."""
@@ -130,7 +144,7 @@ class Engine:
 
     def start(self) -> None:
         """Start polling, re-judge the stored posts with today's moderation rules, and purge what
-        consent and retention no longer allow (now, then every `PURGE_EVERY` seconds)."""
+        consent and retention no longer allow (now, then every `PURGE_EVERY_SECONDS` seconds)."""
         self.poller.start()
         for job in (self._rejudge_stored(), self._purge_regularly()):
             task = asyncio.ensure_future(job)
@@ -146,13 +160,13 @@ class Engine:
             self._show(kind, self._shown(posts))
 
     def _show(self, kind: PostKind, posts: list[Post]) -> None:
-        """Hand `posts` to the hub, and remember which source's posts carry each picture URL."""
+        """Hand `posts` to the screen, and remember which source's posts carry each picture URL."""
         owners: dict[str, set[str]] = {}
         for post in posts:
             for url in image_urls((post,)):
                 owners.setdefault(url, set()).add(post.source)
         self._image_owners[kind] = owners
-        self.hub.set_posts(kind, posts)
+        self.screen.set_posts(kind, posts)
 
     async def purge(self) -> Purged:
         """Remove from the store and the image cache what consent and retention no longer allow;
@@ -161,7 +175,7 @@ class Engine:
         await self._in_db(self._moderators_retain)
         if purged.posts:
             removed = await asyncio.to_thread(self.images.forget, purged.image_urls)
-            self.hub.forget_images(purged.image_urls)
+            self.screen.forget_images(purged.image_urls)
             log.info("purged %d posts and %d cached pictures (consent, retention)", purged.posts, removed)
         await self._refresh(purged.kinds)
         return purged
@@ -175,8 +189,8 @@ class Engine:
             try:
                 await self.purge()
             except Exception:  # a locked or full disk: keep the wall running, try again later
-                log.exception("purge failed; next try in %d s", PURGE_EVERY)
-            await asyncio.sleep(PURGE_EVERY)
+                log.exception("purge failed; next try in %d s", PURGE_EVERY_SECONDS)
+            await asyncio.sleep(PURGE_EVERY_SECONDS)
 
     def _image_route(self, url: str) -> tuple[HttpFetcher, dict[str, str]]:
         """How to load a picture shown on screen: through the fetcher of a source whose shown post
@@ -294,7 +308,7 @@ class Engine:
         if announcement is not None:
             announcement = replace(announcement, who=who, at=now)
         await self._in_db(self.store.set_announcement, announcement, who, now)
-        self.hub.set_announcement(announcement)
+        self.screen.set_announcement(announcement)
         if announcement is None:
             log.info("moderation: announcement withdrawn by %r", who)
         else:
@@ -343,10 +357,10 @@ class Engine:
             raise
         await self._refresh(change.kinds)
         if change.counts:
-            self.hub.set_counts(*await self._in_db(self._counts))
+            self.screen.set_counts(*await self._in_db(self._counts))
 
     def _on_status(self, status: SourceStatus) -> None:
-        self.hub.update_status(status)
+        self.screen.update_status(status)
         self._db.submit(self.store.save_status, status)
 
     def _request_image(self, url: str) -> None:
@@ -355,167 +369,4 @@ class Engine:
         task.add_done_callback(self._image_tasks.discard)
 
     async def _load_image(self, url: str) -> None:
-        self.hub.add_image(url, await self.images.load(url))
-
-
-def tune_for_smooth_frames() -> None:
-    """Runtime settings that keep the GUI thread on time (measured in `make bench`: stall).
-
-    - The store and image threads hold the GIL in turns with the GUI thread; with the default 5 ms
-      switch interval a frame that crosses into Qt several times can wait 5 ms each time.
-    - A full garbage collection walks every object, and after start-up there are hundreds of thousands
-      (Qt wrappers, pydantic schemas, modules): 15-25 ms, a visible hitch. Freezing what exists after
-      start-up takes it out of every later collection.
-    """
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
-    gc.collect()
-    gc.freeze()
-
-
-GC_CHECK_MS = 16  # a frame: young generations stay as small as Python keeps them, each collection short
-# A full collection walks every object made since start-up (10,000 posts: 20-25 ms, a dropped
-# frame); Python itself runs one only when the long-lived objects grew by a quarter, which its
-# counters do not tell: at most one a minute, younger generations in between.
-FULL_COLLECTION_EVERY_S = 60.0
-_last_full = [time.monotonic()]
-
-
-def collect_garbage_now(*, now: float | None = None) -> int:
-    """Run the collection Python's own thresholds call for, if any, in this thread (a full one at
-    most every FULL_COLLECTION_EVERY_S); returns the generation collected (-1: none was due)."""
-    threshold0, threshold1, threshold2 = gc.get_threshold()
-    count0, count1, count2 = gc.get_count()
-    if count0 <= threshold0:
-        return -1
-    generation = 2 if count2 > threshold2 else 1 if count1 > threshold1 else 0
-    now = time.monotonic() if now is None else now
-    if generation == 2:
-        if now - _last_full[0] < FULL_COLLECTION_EVERY_S:
-            generation = 1
-        else:
-            _last_full[0] = now
-    gc.collect(generation)
-    return generation
-
-
-class GuiThreadCollector(QObject):
-    """Python's cyclic garbage collection, on the GUI thread only.
-
-    Python collects in whichever thread allocates when its thresholds are crossed: the store's
-    thread and the picture decoders' too. A Qt object that only a reference cycle kept alive (a
-    window or panel dropped at a config reload) is then destroyed outside the GUI thread: Qt cannot
-    unregister its timers there and later fires one at freed memory (a segfault, seen in the test
-    suite under load). Automatic collection is switched off; a timer collects as Python would have.
-    """
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        gc.disable()
-        self._timer = QTimer(self)
-        self._timer.setInterval(GC_CHECK_MS)
-        self._timer.timeout.connect(collect_garbage_now)
-        self._timer.start()
-
-
-def keep_memory_low(window: WallWindow) -> None:
-    """After each crossfade, hand the freed full-screen pictures back to the system."""
-    window.rotator.transition_finished.connect(release_free_memory)
-
-
-def find_screen(output: int | str) -> QScreen:
-    """The screen named or numbered `output`, else the primary one."""
-    screens = QGuiApplication.screens()
-    if isinstance(output, int) and 0 <= output < len(screens):
-        return screens[output]
-    for screen in screens:
-        if screen.name() == str(output):
-            return screen
-    return QGuiApplication.primaryScreen()
-
-
-def build_windows(config: WallConfig, hub: Hub) -> list[WallWindow]:
-    """One window per configured screen, each with its playlist."""
-    windows = []
-    panels = config.effective_panels()
-    for screen_settings in config.effective_screens():
-        # Every panel is built on every screen, so a time-of-day playlist ([schedule]) can show any;
-        # the screen's own list is its playlist the rest of the time.
-        window = WallWindow(hub, config.wall, panels)
-        window.set_playlist(screen_settings.panels or None)
-        keep_memory_low(window)
-        windows.append(window)
-    return windows
-
-
-# --- offscreen rendering (wall snapshot, wall demo without a display) ----------------------
-
-
-def fill_hub_for_snapshot(config: WallConfig, hub: Hub, *, use_demo: bool) -> None:
-    """Fill `hub` with the stored content (or the demo content when asked) and load the images the
-    panels will ask for, so the picture is complete. An empty store gives the empty-state panels."""
-    from sources.demo import DemoSettings, DemoSource
-
-    store = open_store(config)
-    try:
-        rules, now = consents(config), utcnow()
-        posts = {k: shown_posts(store.recent_posts(k, POSTS_PER_KIND), rules, now) for k in POST_KINDS}
-        counts = store.latest_counts()
-        history = store.daily_count_history(now - HISTORY_WINDOW, ZoneInfo(config.wall.timezone))
-        statuses = store.statuses()
-        published = store.announcement()
-    finally:
-        store.close()
-    if use_demo:
-        demo = DemoSource(DemoSettings(name="demo", type="demo"))
-        batch = asyncio.run(demo.poll())
-        posts = {
-            kind: sorted((p for p in batch.posts if p.kind == kind), key=lambda p: p.created_at, reverse=True)
-            for kind in POST_KINDS
-        }
-        latest = {c.key: c for c in sorted(batch.counts, key=lambda c: c.observed_at)}
-        history = {key: [c for c in batch.counts if c.key == key] for key in latest}
-        counts, statuses = list(latest.values()), []
-    for kind, items in posts.items():
-        hub.set_posts(kind, items)
-    hub.set_counts(counts, history)
-    hub.set_statuses(statuses)
-    hub.set_announcement(None if use_demo else published)
-    urls = {p.author.avatar_url for items in posts.values() for p in items[:12]}
-    urls |= {p.media[0].url for items in posts.values() for p in items[:12] if p.media}
-    asyncio.run(_load_images(config, hub, sorted(u for u in urls if u)))
-    hub.flush()
-
-
-async def _load_images(config: WallConfig, hub: Hub, urls: list[str]) -> None:
-    # A snapshot shows stored posts, but no source runs: every picture is loaded as one from a post
-    # (public addresses only, no token); those of an internal network then come from the disk cache.
-    async with make_client(config) as client:
-        loader = ImageLoader(
-            HttpFetcher(client, max_bytes=MAX_DOWNLOAD_BYTES, conditional=False), cache_dir()
-        )
-        results = await asyncio.gather(*(loader.load(u) for u in urls))
-    for url, data in zip(urls, results, strict=True):
-        hub.add_image(url, data)
-
-
-def render_panels(
-    config: WallConfig, targets: list[tuple[int, str]], size: tuple[int, int], *, use_demo: bool = False
-) -> list[str]:
-    """Render panels (index into the effective panels, output path) offscreen to PNG files."""
-    from PySide6.QtCore import QSize
-
-    from widgets.snapshot import render_panel, save_png
-
-    if not os.environ.get("QT_QPA_PLATFORM"):
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    hub = Hub()
-    fill_hub_for_snapshot(config, hub, use_demo=use_demo)
-    panels = config.effective_panels()
-    written = []
-    for index, path in targets:
-        image = render_panel(hub, config.wall, panels[index], QSize(*size))
-        save_png(image, path)
-        written.append(path)
-    del app
-    return written
+        self.screen.add_image(url, await self.images.load(url))

@@ -1,4 +1,4 @@
-"""The moderation page's way into the running wall (`wall.web` talks to a `WallDesk`)."""
+"""The moderation page's way into the running wall (`wall.web.server` talks to a `WallDesk`)."""
 
 from __future__ import annotations
 
@@ -10,16 +10,16 @@ from typing import Any
 
 from PySide6.QtCore import QBuffer, QIODevice, Qt
 
-from wall.app import Engine
-from wall.config import WallConfig
-from wall.decisions import AuditEntry, BlockedAuthor, PostAction, PublishedAnnouncement, QueueItem
-from wall.logs import config_secrets
-from wall.model import SourceStatus
-from wall.store import Store
-from wall.web import WebServer, WebTlsError
+from wall.core.model import SourceStatus
+from wall.engine.config import WallConfig
+from wall.engine.decisions import AuditEntry, BlockedAuthor, PostAction, PublishedAnnouncement, QueueItem
+from wall.engine.engine import Engine
+from wall.engine.logs import config_secrets
+from wall.engine.store import Store
+from wall.web.server import WebServer, WebTlsError
 from widgets.window import WallWindow
 
-log = logging.getLogger("wall.desk")
+log = logging.getLogger("wall.shell.desk")
 
 SCREEN_PICTURE_WIDTH = 960  # the moderation page's picture of the wall
 
@@ -87,7 +87,7 @@ class WallDesk:
 
     def statuses(self) -> list[SourceStatus]:
         """Every source's health as the hub last heard it (this loop's thread: no store read)."""
-        return self._engine().hub.statuses()
+        return self._engine().screen.statuses()
 
     def secrets(self) -> list[str]:
         """The current config's secret values (a reload may change them) and the page's token."""

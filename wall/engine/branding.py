@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PIL import Image, ImageFont, UnidentifiedImageError
 
-from wall.paths import ASSET_SCHEME, asset_path
+from wall.core.paths import ASSET_SCHEME, asset_path
 
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from wall.model import Post, as_utc
+from wall.core.model import Post, as_utc
 
 WINDOW = timedelta(hours=24)
 MIN_WORD_LENGTH = 3

@@ -12,12 +12,12 @@ import httpx
 from sources.base import HttpFetcher, Source, SourceSettings
 from sources.registry import build_source
 from wall import __version__
-from wall.config import WallConfig
-from wall.consent import Consent, consent_for, image_urls, split
-from wall.model import Batch, PostKind
-from wall.outbound import AddressPolicy, Resolver, outbound_client, system_resolver
-from wall.paths import state_dir
-from wall.store import Store, open_resilient
+from wall.core.model import Batch, PostKind
+from wall.core.outbound import AddressPolicy, Resolver, outbound_client, system_resolver
+from wall.core.paths import state_dir
+from wall.engine.config import WallConfig
+from wall.engine.consent import Consent, consent_for, image_urls, split
+from wall.engine.store import Store, open_resilient
 
 USER_AGENT = f"lobby-wall/{__version__} (lobby social media wall)"
 
@@ -62,7 +62,8 @@ def store_path(config: WallConfig) -> Path:
 
 def open_store(config: WallConfig) -> Store:
     """The SQLite store under the state directory (created when missing). It always opens: a corrupt
-    file is moved aside, a read-only or full folder gives a store in memory (`wall.store.open_resilient`)."""
+    file is moved aside, a read-only or full folder gives a store in memory
+    (`wall.engine.store.open_resilient`)."""
     return open_resilient(store_path(config), max_posts_per_source=config.storage.max_posts_per_source)
 
 

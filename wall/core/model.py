@@ -51,7 +51,7 @@ class Post:
     """One message that may appear on the wall.
 
     `id` is unique within its source; `key` is unique across the wall. `text` is plain text:
-    sources turn remote HTML into text before building a Post (see `wall.text`).
+    sources turn remote HTML into text before building a Post (see `wall.core.text`).
     """
 
     id: str

@@ -36,9 +36,10 @@ import qasync
 from PySide6.QtCore import QFileSystemWatcher, QObject, QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication
 
-from wall import systemd
-from wall.app import Engine, GuiThreadCollector, build_windows, find_screen, tune_for_smooth_frames
-from wall.config import (
+from wall.core.model import POST_KINDS, Health, SourceStatus, utcnow
+from wall.core.paths import write_runtime_record
+from wall.engine import systemd
+from wall.engine.config import (
     ConfigProblems,
     ScreenSettings,
     WallConfig,
@@ -46,20 +47,21 @@ from wall.config import (
     load_config,
     remember_good_config,
 )
-from wall.hub import Hub
-from wall.memory import forget_import_sources, prepare_for_long_run, release_free_memory, resident_mb
-from wall.model import POST_KINDS, Health, SourceStatus, utcnow
-from wall.paths import write_runtime_record
-from wall.schedule import Schedule
-from wall.services import make_client, open_store
-from wall.store import Store
+from wall.engine.engine import Engine
+from wall.engine.schedule import Schedule
+from wall.engine.services import make_client, open_store
+from wall.engine.store import Store
+from wall.shell.gc import GuiThreadCollector, tune_for_smooth_frames
+from wall.shell.memory import forget_import_sources, prepare_for_long_run, release_free_memory, resident_mb
+from wall.shell.windows import build_windows, find_screen
+from widgets.hub import Hub
 from widgets.window import WallWindow, burn_in_offset
 
 if TYPE_CHECKING:  # the page's modules (aiohttp: ~23 MB) are imported only when [web] is enabled
-    from wall.desk import WallDesk
-    from wall.web import WebServer
+    from wall.shell.desk import WallDesk
+    from wall.web.server import WebServer
 
-log = logging.getLogger("wall.runtime")
+log = logging.getLogger("wall.shell.runtime")
 
 RELOAD_DEBOUNCE_MS = 300
 STATUS_EVERY_MS = 30_000
@@ -423,7 +425,7 @@ class WallRuntime:
         config = self.config
         self.client = make_client(config)
         self.engine = Engine(config, self.store, self.hub, self.client)
-        self.engine.fill_hub_from_store()
+        self.engine.fill_screen_from_store()
         self.hub.flush()
         tune_for_smooth_frames()
         self._collector = GuiThreadCollector()  # from now on, Python collects on this thread only
@@ -437,7 +439,7 @@ class WallRuntime:
         self.schedule.apply()  # outside opening hours: black from the start, polling paused
         self._notify_status()
         if config.web.enabled:
-            from wall.desk import start_web
+            from wall.shell.desk import start_web
 
             self.web, self.desk = await start_web(config, self.store, self._engine, lambda: self.windows)
             forget_import_sources()  # the page's modules (aiohttp) were read by PySide6 too
@@ -523,7 +525,7 @@ class WallRuntime:
     def _start_engine(self, config: WallConfig) -> None:
         assert self.client is not None
         self.engine = Engine(config, self.store, self.hub, self.client)
-        self.engine.fill_hub_from_store()
+        self.engine.fill_screen_from_store()
         self.engine.start()
 
     async def _apply(self, new: WallConfig, running: WallConfig) -> None:
@@ -565,7 +567,7 @@ class WallRuntime:
         if not config.web.enabled:
             log.info("moderation page: stopped ([web] enabled = false)")
             return
-        from wall.desk import start_web
+        from wall.shell.desk import start_web
 
         self.web, self.desk = await start_web(config, self.store, self._engine, lambda: self.windows)
         if self.web is not None:

@@ -1,6 +1,6 @@
 """People's moderation decisions, kept apart from the rules' verdicts (issue 5; pure, Qt-free).
 
-The rules (`wall.moderation`) judge every post again at each start and reload; a person's decision
+The rules (`wall.engine.moderation`) judge every post again at each start and reload; a person's decision
 must survive that, so it lives in its own table and wins over the verdict:
 
 - `approve`: shown, even in pre-moderation or when a rule hid it;
@@ -13,7 +13,7 @@ come back. Every action is written to the audit log: who, when, what, which post
 
 Comms can also publish an announcement from the page (issue 7 item 5): it replaces the configured
 one on every announcement panel until it is withdrawn; the page checks it with the config's own
-rules (`wall.web.check_announcement`).
+rules (`wall.web.server.check_announcement`).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from wall.model import Post, as_utc
-from wall.moderation import AWAITING_APPROVAL, BLOCKED_AUTHOR, Verdict
+from wall.core.model import Post, as_utc
+from wall.engine.moderation import AWAITING_APPROVAL, BLOCKED_AUTHOR, Verdict
 
 Decision = Literal["approve", "hide", "pin"]
 DECISIONS: tuple[Decision, ...] = get_args(Decision)

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from sources.base import SourceSettings
-from wall.model import Author, Post, as_utc
+from wall.core.model import Author, Post, as_utc
 
 AuthorDisplay = Literal["full", "first_initial", "none"]
 

@@ -24,9 +24,9 @@ from urllib.parse import urlsplit
 from PIL import Image, ImageFile, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
 from sources.base import HttpFetcher, SourceError
-from wall.paths import asset_path
+from wall.core.paths import asset_path
 
-log = logging.getLogger("wall.images")
+log = logging.getLogger("wall.engine.images")
 
 ALLOWED_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP")
 MAX_DOWNLOAD_BYTES = 15 * 1024 * 1024

@@ -39,10 +39,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sources.base import PermanentError, RateLimited, Source, SourceError, StreamingSource
-from wall.model import Batch, Health, SourceStatus, utcnow
-from wall.secrets import mask
+from wall.core.model import Batch, Health, SourceStatus, utcnow
+from wall.core.secrets import mask
 
-log = logging.getLogger("wall.poller")
+log = logging.getLogger("wall.engine.poller")
 
 BatchSink = Callable[[Source, Batch], Awaitable[None]]
 StatusSink = Callable[[SourceStatus], None]
@@ -329,7 +329,7 @@ class Poller:
             replace(
                 status,
                 health=health,
-                last_error=mask(str(error)),  # an error body may echo a key: see wall.secrets
+                last_error=mask(str(error)),  # an error body may echo a key: see wall.core.secrets
                 last_error_at=now,
                 consecutive_failures=failures,
                 next_poll=now + timedelta(seconds=delay),

@@ -5,7 +5,7 @@ old text; deletions remove the row; each source keeps at most `max_posts_per_sou
 Every count observation that changes a value is kept (30 days) for deltas and sparklines.
 People's moderation decisions, the authors they blocked (until unblocked), the panic flag, the
 announcement published from the page and the audit log of their actions are kept apart from the
-rules' verdicts, so re-judging never undoes them (`wall.decisions`).
+rules' verdicts, so re-judging never undoes them (`wall.engine.decisions`).
 The database runs in WAL mode with `synchronous=FULL`: a kill -9 or a power cut loses nothing that
 was committed. Methods are synchronous and thread-safe; the poller calls `apply` from a worker
 thread so SQLite never blocks the GUI thread.
@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from wall.decisions import (
+from wall.core.model import Batch, Count, Post, PostKind, SourceStatus, as_utc, utcnow
+from wall.engine.decisions import (
     AuditEntry,
     BlockedAuthor,
     Decision,
@@ -38,10 +39,9 @@ from wall.decisions import (
     QueueFilter,
     QueueItem,
 )
-from wall.model import Batch, Count, Post, PostKind, SourceStatus, as_utc, utcnow
-from wall.moderation import BLOCKED_AUTHOR, Verdict
+from wall.engine.moderation import BLOCKED_AUTHOR, Verdict
 
-log = logging.getLogger("wall.store")
+log = logging.getLogger("wall.engine.store")
 
 SCHEMA_VERSION = 1
 RETIRED_GRACE_DAYS = 7  # the data of a source taken out of the config is deleted after this long
@@ -102,7 +102,7 @@ BEGIN DELETE FROM decisions WHERE key = OLD.key; END;
 """
 
 # On screen: not hidden by a person, not by a blocked author (stronger than an earlier approval),
-# and approved or pinned by a person, else allowed by the rules. `wall.decisions.status_of` agrees.
+# and approved or pinned by a person, else allowed by the rules. `wall.engine.decisions.status_of` agrees.
 _SHOWN = (
     "COALESCE(d.decision, '') != 'hide' AND COALESCE(json_extract(p.verdict, '$.reason'), '') != ? "
     "AND (d.decision IN ('approve', 'pin') OR p.verdict IS NULL OR json_extract(p.verdict, '$.shown')) "
@@ -481,7 +481,7 @@ class Store:
         return history
 
     def daily_count_history(self, since: datetime, zone: ZoneInfo) -> dict[str, list[Count]]:
-        """`wall.counts.daily_history(self.count_history(since), zone)` without decoding every row:
+        """`wall.engine.counts.daily_history(self.count_history(since), zone)` without decoding every row:
         per counter key, the last observation with a value of each local day, oldest first.
 
         The wall asks for it after every poll that changed a count, and a week of polls is thousands

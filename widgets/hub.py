@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable, Sequence
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from wall.decisions import PublishedAnnouncement
-from wall.model import Count, Post, PostKind, SourceStatus
+from wall.core.model import Count, Post, PostKind, SourceStatus
+from wall.engine.decisions import PublishedAnnouncement
 
 COALESCE_MS = 150
 IMAGE_RETRY_MS = 5 * 60 * 1000

@@ -6,15 +6,15 @@ import logging
 import sys
 from collections.abc import Iterable
 
-from wall.config import WallConfig
-from wall.secrets import current, mask, remember, secret_values
+from wall.core.secrets import current, mask, remember, secret_values
+from wall.engine.config import WallConfig
 
 _TRACEBACKS = logging.Formatter()
 
 
 class SecretMask(logging.Filter):
     """Replaces every configured secret value by `***` in log records, whatever logged it
-    (`wall.secrets`: the values remembered in this process, plus `secrets`)."""
+    (`wall.core.secrets`: the values remembered in this process, plus `secrets`)."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()

@@ -1,6 +1,6 @@
 """The `[[panels]]` entries of the configuration: one full-screen panel of the rotation each.
 
-Kept apart from `wall.config` (which re-exports `PanelSettings`) as `wall.schedule` and
+Kept apart from `wall.engine.config` (which re-exports `PanelSettings`) as `wall.engine.schedule` and
 `wall.branding` are: the keys of every panel type, their defaults and the checks that name the fix.
 A key of another panel type is an error rather than ignored: it is usually a panel whose `type`
 line was forgotten or mistyped, and would silently show nothing.
@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from wall.paths import ASSET_SCHEME, asset_path
+from wall.core.paths import ASSET_SCHEME, asset_path
 
 PanelType = Literal["fans", "mentions", "internal", "trends", "announcement", "clock"]
 MAX_TREND_TERMS = 6  # a trends list shows at most this many hashtags or words
@@ -26,7 +26,8 @@ MIN_FEATURED_SECONDS = 4  # below it the featured post changes before anyone has
 class PanelSettings(BaseModel):
     """One `[[panels]]` entry: a full-screen panel in the rotation."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)  # as `wall.config.Strict`: a typo is an error
+    # As `wall.engine.config.Strict`: a typo is an error.
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: PanelType = Field(description="fans, mentions, internal, trends, announcement or clock")
     duration: float = Field(15, ge=3, le=3600, description="Seconds on screen")

@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 from annotated_types import MaxLen
 from babel.dates import format_datetime
 
-from wall.decisions import (
+from wall.core.model import SourceStatus
+from wall.engine.decisions import (
     AuditEntry,
     BlockedAuthor,
     PublishedAnnouncement,
@@ -26,9 +27,8 @@ from wall.decisions import (
     QueueItem,
     author_key,
 )
-from wall.logs import SecretMask
-from wall.model import SourceStatus
-from wall.panel_settings import MAX_QR_LENGTH, PanelSettings
+from wall.engine.logs import SecretMask
+from wall.engine.panel_settings import MAX_QR_LENGTH, PanelSettings
 
 _TEXT: dict[str, dict[str, str]] = {
     "fr": {

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from wall.model import Count, as_utc
+from wall.core.model import Count, as_utc
 
 SPARK_DAYS = 7
 HISTORY_WINDOW = timedelta(days=SPARK_DAYS + 1)  # what the hub keeps: a week, plus yesterday's close

@@ -8,14 +8,14 @@ Security, since the page can put anything on the lobby screen:
 - the token is compared in constant time and never leaves the server: the session cookie holds a
   random id (HttpOnly, SameSite=Strict, expiring; Secure under TLS), and nothing puts the token in a
   URL or a log line;
-- off loopback the page is HTTPS only (`[web] cert`/`key`, checked by `wall.config.WebSettings`), and
+- off loopback the page is HTTPS only (`[web] cert`/`key`, checked by `wall.engine.config.WebSettings`), and
   a request whose Host header is not one of `server_names` gets 421 (DNS rebinding, issue 12);
 - failed logins make the next ones from that address wait longer (doubling, capped, fading with
   time), and many failures in total slow every login; the right token always gets in after the wait,
   so a guesser behind a shared proxy address cannot lock comms out (issue 12);
 - every POST carries a per-session CSRF token (the login form a per-visit one), else 403;
 - every response has a Content-Security-Policy without inline script or remote resources,
-  `X-Frame-Options: DENY`, `nosniff`, no referrer and no caching; posts are escaped (`wall.web_pages`).
+  `X-Frame-Options: DENY`, `nosniff`, no referrer and no caching; posts are escaped (`wall.web.pages`).
 """
 
 from __future__ import annotations
@@ -36,8 +36,10 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from pydantic import ValidationError
 
-from wall.config import PanelSettings, WallSection, WebSettings
-from wall.decisions import (
+from wall.core.model import SourceStatus
+from wall.core.paths import ASSETS_DIR
+from wall.engine.config import PanelSettings, WallSection, WebSettings
+from wall.engine.decisions import (
     POST_ACTIONS,
     QUEUE_FILTERS,
     AuditEntry,
@@ -47,12 +49,10 @@ from wall.decisions import (
     QueueFilter,
     QueueItem,
 )
-from wall.model import SourceStatus
-from wall.paths import ASSETS_DIR
-from wall.web_guard import LoginDelay, host_name, server_context
-from wall.web_pages import ANNOUNCEMENT_FIELDS, AnnouncementField, login_page, main_page, refused_page, text
+from wall.engine.web_guard import LoginDelay, host_name, server_context
+from wall.web.pages import ANNOUNCEMENT_FIELDS, AnnouncementField, login_page, main_page, refused_page, text
 
-log = logging.getLogger("wall.web")
+log = logging.getLogger("wall.web.server")
 
 SESSION_COOKIE = "wall_session"
 LOGIN_COOKIE = "wall_login"
@@ -70,7 +70,7 @@ _STATIC = {"page.css": "text/css", "page.js": "text/javascript"}
 
 class ModerationDesk(Protocol):
     """What the page needs from the wall: the store's view of the posts, and actions that reach the
-    screen within a second (`wall.desk.WallDesk`)."""
+    screen within a second (`wall.shell.desk.WallDesk`)."""
 
     async def queue(self) -> list[QueueItem]:
         """Every stored post, newest first."""
@@ -117,7 +117,7 @@ class ModerationDesk(Protocol):
         ...
 
     def secrets(self) -> list[str]:
-        """Every configured secret value, for the page to mask (`wall.web_pages.shown_error`)."""
+        """Every configured secret value, for the page to mask (`wall.web.pages.shown_error`)."""
         ...
 
 

@@ -3,7 +3,7 @@
 A remote server may echo a key it was sent (an API error body quoting the request URL, a hostile
 feed writing the token into a post). Whatever the path, a configured secret value never reaches a
 log line, `wall status`, the store, the CLI's output, the moderation page or the lobby screen:
-logging (`wall.logs.SecretMask`), the poller's statuses, the engine's batches, the CLI and the page
+logging (`wall.engine.logs.SecretMask`), the poller's statuses, the engine's batches, the CLI and the page
 all go through `Secrets.mask`.
 """
 
@@ -18,7 +18,7 @@ from urllib.parse import quote, quote_plus
 
 from pydantic import BaseModel, SecretStr
 
-from wall.model import Author, Batch, Count, Media, Post, SourceStatus
+from wall.core.model import Author, Batch, Count, Media, Post, SourceStatus
 
 MASK = "***"
 MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words; no real key is that short

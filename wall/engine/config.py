@@ -45,17 +45,17 @@ from pydantic_settings import (
 
 from sources.base import SourceSettings
 from sources.registry import ADAPTERS
-from wall.branding import check_background, check_font
-from wall.moderation import ModerationSettings
-from wall.moderation import merged as merge_moderation
-from wall.panel_settings import PanelSettings as PanelSettings  # re-exported: where it always was
-from wall.paths import state_dir
-from wall.schedule import ScheduleSettings
-from wall.secrets import remember as remember_secrets
-from wall.secrets import secret_values
-from wall.web_guard import check_pem_file, default_server_names, host_name, is_loopback, server_context
+from wall.core.paths import state_dir
+from wall.core.secrets import remember as remember_secrets
+from wall.core.secrets import secret_values
+from wall.engine.branding import check_background, check_font
+from wall.engine.moderation import ModerationSettings
+from wall.engine.moderation import merged as merge_moderation
+from wall.engine.panel_settings import PanelSettings as PanelSettings  # re-exported: where it always was
+from wall.engine.schedule import ScheduleSettings
+from wall.engine.web_guard import check_pem_file, default_server_names, host_name, is_loopback, server_context
 
-log = logging.getLogger("wall.config")
+log = logging.getLogger("wall.engine.config")
 
 DEFAULT_CONFIG_PATH = Path("/etc/lobby-wall/wall.toml")
 ENV_PREFIX = "WALL_"
