@@ -14,9 +14,9 @@ from pytest_httpserver import HTTPServer
 from tests.support.screen import RecordingScreen
 from wall.core.model import Author, Batch, Media, Post
 from wall.engine.config import WallConfig, parse_config
-from wall.engine.decisions import PublishedAnnouncement
+from wall.engine.decisions import Decision, PublishedAnnouncement, status_of
 from wall.engine.engine import Engine
-from wall.engine.moderation import ModerationSettings, Moderator
+from wall.engine.moderation import AWAITING_APPROVAL, BLOCKED_AUTHOR, ModerationSettings, Moderator, Verdict
 from wall.engine.services import make_client, open_store
 from wall.engine.store import Store
 from wall.shell.desk import WallDesk
@@ -371,3 +371,35 @@ async def test_the_hourly_purge_lets_the_moderators_forget_what_the_store_droppe
         await engine.stop()
         await client.aclose()
         store.close()
+
+
+VERDICTS: dict[str, Verdict | None] = {
+    "not judged": None,
+    "allowed": Verdict(True),
+    "allowed without its picture": Verdict(True, "sensitive media", hide_media=True),
+    "blocked word": Verdict(False, "blocked word: con"),
+    "awaiting approval": Verdict(False, AWAITING_APPROVAL),
+    "blocked author": Verdict(False, BLOCKED_AUTHOR),
+}
+DECISIONS: tuple[Decision | None, ...] = (None, "approve", "hide", "pin")
+
+
+def test_the_store_and_status_of_agree_on_what_is_shown_in_every_combination(tmp_path: Path) -> None:
+    """ "Is this post shown?" is written twice, in SQL for the screen (`store._SHOWN`) and in Python for
+    the page (`decisions.status_of`): every verdict with every decision gives the same answer."""
+    store = Store(tmp_path / "w.db")
+    expected: dict[str, bool] = {}
+    n = 0
+    for label, verdict in VERDICTS.items():
+        for decision in DECISIONS:
+            n += 1
+            post = mention(n, f"{label} / {decision}")
+            store.apply(
+                "news", Batch(posts=(post,)), verdicts={post.key: verdict} if verdict else None, now=T0
+            )
+            if decision is not None:
+                store.decide(post.key, decision, "Alice", now=T0)
+            expected[post.key] = status_of(verdict, decision) == "shown"
+    shown = {p.key for p in store.recent_posts("mention", 100)}
+    assert {key for key, on in expected.items() if on} == shown
+    assert 0 < len(shown) < len(expected)  # both answers occur
