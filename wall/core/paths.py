@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-ASSETS_DIR = Path(os.environ.get("WALL_ASSETS_DIR") or Path(__file__).resolve().parent.parent / "assets")
+ASSETS_DIR = Path(os.environ.get("WALL_ASSETS_DIR") or Path(__file__).resolve().parents[2] / "assets")
 ASSET_SCHEME = "asset:"
 SYSTEM_STATE_DIR = Path("/var/lib/lobby-wall")
 SYSTEM_RUNTIME_DIR = Path("/run/lobby-wall")
