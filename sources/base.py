@@ -31,6 +31,9 @@ from wall.model import Batch, Post, PostKind
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024  # a feed or API page larger than this is refused, not parsed
 _TAG = re.compile(r"^#?[^\W_][\w-]*$")
 ERROR_BODY_MAX_BYTES = 64 * 1024  # an error body is read only for its code or reason: truncated is fine
+# What `json.loads` raises on a hostile body: malformed, not UTF-8, or nested deeper than Python's
+# recursion limit (`[[[[...` is a few kilobytes).
+MALFORMED_JSON: tuple[type[Exception], ...] = (ValueError, UnicodeDecodeError, RecursionError)
 
 
 class SourceSettings(BaseModel):
@@ -166,7 +169,7 @@ class Fetched:
         """Decoded JSON body; a malformed body is a TransientError naming the URL."""
         try:
             return json.loads(self.content)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except MALFORMED_JSON as exc:
             raise TransientError(f"malformed JSON from {redact_url(self.url)}: {exc}") from None
 
 

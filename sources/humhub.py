@@ -369,10 +369,10 @@ def is_shown(metadata: Mapping[str, Any], *, include_private: bool) -> bool:
     """False for content the lobby must not show (see the module docstring)."""
     state = metadata.get("state", PUBLISHED)
     visibility = metadata.get("visibility", VISIBILITY_PUBLIC)
-    allowed = {VISIBILITY_PUBLIC, VISIBILITY_PRIVATE} if include_private else {VISIBILITY_PUBLIC}
+    allowed = (VISIBILITY_PUBLIC, VISIBILITY_PRIVATE) if include_private else (VISIBILITY_PUBLIC,)
     return (
         state == PUBLISHED
-        and visibility in allowed
+        and any(visibility == value and type(visibility) is int for value in allowed)
         and metadata.get("archived") is not True
         and metadata.get("hidden") is not True
     )

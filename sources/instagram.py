@@ -484,8 +484,10 @@ def _pictures(obj: dict[str, Any]) -> tuple[Media, ...]:
         children = obj.get("children")
         data = children.get("data") if isinstance(children, dict) else None
         media: list[Media] = []
+        # A carousel's children are pictures and videos, never carousels: one level only, however
+        # deep a hostile answer nests them.
         for child in data if isinstance(data, list) else []:
-            if isinstance(child, dict):
+            if isinstance(child, dict) and child.get("media_type") == "IMAGE":
                 media.extend(_pictures(child))
         return tuple(media)
     return ()  # VIDEO: its `media_url` is the video itself and no still picture is documented

@@ -46,6 +46,7 @@ from urllib.parse import quote, urlsplit
 from pydantic import Field, SecretStr, field_validator
 
 from sources.base import (
+    MALFORMED_JSON,
     AuthError,
     ConfigError,
     Fetched,
@@ -476,7 +477,7 @@ def error_code(body: bytes) -> tuple[str | None, float | None]:
     """The `errcode` of a Matrix error body and its `retry_after_ms` in seconds, when present."""
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except MALFORMED_JSON:
         return None, None
     if not isinstance(payload, dict):
         return None, None
@@ -666,7 +667,7 @@ def parse_content(
     """
     if not isinstance(content, dict):
         return None
-    msgtype = content.get("msgtype")
+    msgtype = _text(content.get("msgtype"))
     body = _text(content.get("body"))
     if msgtype in TEXT_TYPES:
         formatted = content.get("formatted_body")
@@ -708,7 +709,9 @@ def author_of(user_id: str, members: Mapping[str, Member], *, base_url: str) -> 
 
 def message_url(room_id: str, event_id: str) -> str:
     """The matrix.to link of an event."""
-    return f"https://matrix.to/#/{quote(room_id, safe='!:')}/{quote(event_id, safe='$:')}"
+    # errors="replace": an id may hold a lone surrogate, which UTF-8 cannot encode.
+    room, event = quote(room_id, safe="!:", errors="replace"), quote(event_id, safe="$:", errors="replace")
+    return f"https://matrix.to/#/{room}/{event}"
 
 
 def parse_message(

@@ -36,6 +36,7 @@ from urllib.parse import quote, urlsplit
 from pydantic import Field, SecretStr, field_validator
 
 from sources.base import (
+    MALFORMED_JSON,
     AuthError,
     ConfigError,
     Fetched,
@@ -308,8 +309,11 @@ class MattermostSource:
 # -- pure helpers ---------------------------------------------------------------------------------------
 
 
+_MAX_MILLIS = 253402300799999  # 9999-12-31T23:59:59.999Z: a later time is nonsense, not a date
+
+
 def _is_millis(value: Any) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_MILLIS
 
 
 def _millis(value: Any) -> int:
@@ -334,7 +338,7 @@ def error_id(body: bytes) -> str | None:
     """The `id` of a Mattermost error body ("api.context.session_expired.app_error"), if it is one."""
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except MALFORMED_JSON:
         return None
     value = payload.get("id") if isinstance(payload, dict) else None
     return value if isinstance(value, str) and _ERROR_ID.match(value) else None

@@ -24,7 +24,7 @@ from xml.etree import ElementTree
 import feedparser
 from pydantic import Field, field_validator
 
-from sources.base import HttpFetcher, SourceSettings, TransientError, redact_url
+from sources.base import MALFORMED_JSON, HttpFetcher, SourceSettings, TransientError, redact_url
 from wall.model import Author, Batch, Media, Post, PostKind, as_utc, parse_iso, utcnow
 from wall.text import clean_text, html_to_text
 
@@ -400,7 +400,7 @@ def _struct_time_utc(value: time.struct_time | None) -> datetime | None:
 def _parse_json_feed(content: bytes, ctx: _Context) -> list[Post]:
     try:
         doc = json.loads(content)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except MALFORMED_JSON as exc:
         raise _not_a_feed(ctx, f"malformed JSON: {exc}") from None
     if not isinstance(doc, dict) or not _str(doc, "version").startswith(_JSON_FEED_VERSION):
         raise _not_a_feed(ctx, "JSON without a JSON Feed version")

@@ -46,6 +46,7 @@ from urllib.parse import quote, unquote, urlsplit
 from pydantic import Field, SecretStr, field_validator
 
 from sources.base import (
+    MALFORMED_JSON,
     AuthError,
     ConfigError,
     Fetched,
@@ -73,6 +74,7 @@ PERMISSION = "ChannelMessage.Read.All"
 MAX_TOP = 50  # Graph refuses a larger $top on channel-message delta
 TOKEN_MARGIN = 300.0  # seconds before expiry when a cached token is replaced
 DEFAULT_TOKEN_LIFETIME = 3599.0  # what Entra ID grants when `expires_in` is missing
+MAX_TOKEN_LIFETIME = 86400.0  # Entra ID grants at most a day; a larger (or NaN) answer is nonsense
 MAX_MEDIA_PER_POST = 4
 RESYNC_CODES = frozenset({"syncstatenotfound", "resyncrequired", "syncstateinvalid"})
 GENERIC_ALT = frozenset({"", "image", "img", "picture", "photo"})
@@ -350,17 +352,19 @@ def parse_token(payload: Any) -> tuple[str | None, float]:
     raw = payload.get("expires_in")
     try:
         lifetime = float(raw) if raw is not None and not isinstance(raw, bool) else DEFAULT_TOKEN_LIFETIME
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         lifetime = DEFAULT_TOKEN_LIFETIME
     if not isinstance(token, str) or not token:
         return None, 0.0
-    return token, max(lifetime, 1.0)
+    if lifetime != lifetime:  # NaN
+        lifetime = DEFAULT_TOKEN_LIFETIME
+    return token, min(max(lifetime, 1.0), MAX_TOKEN_LIFETIME)
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except MALFORMED_JSON:
         return {}
     return payload if isinstance(payload, dict) else {}
 

@@ -51,6 +51,7 @@ import httpx
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from sources.base import (
+    MALFORMED_JSON,
     AuthError,
     ConfigError,
     Fetched,
@@ -497,7 +498,7 @@ def window_reset(headers: httpx.Headers, now: datetime) -> float | None:
 def _load(body: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except MALFORMED_JSON:
         return {}
     return payload if isinstance(payload, dict) else {}
 
@@ -607,6 +608,10 @@ def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _strings(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
 def _http_url(value: Any) -> str:
     return (
         value.strip() if isinstance(value, str) and value.strip().startswith(("https://", "http://")) else ""
@@ -714,9 +719,7 @@ def parse_tweet(
         text, entities = note["text"], _mapping(note.get("entities"))
     else:
         text, entities = _str(tweet.get("text")), _mapping(tweet.get("entities"))
-    history = [
-        i for i in tweet.get("edit_history_tweet_ids") or [] if isinstance(i, str) and _TWEET_ID.match(i)
-    ]
+    history = [i for i in _strings(tweet.get("edit_history_tweet_ids")) if _TWEET_ID.match(i)]
     edited_at: datetime | None = None
     created_at = created
     if len(history) > 1 and history[-1] == tweet_id:
@@ -724,7 +727,7 @@ def parse_tweet(
         original = snowflake_time(history[0])
         if original is not None and original <= created:
             created_at = original
-    keys = [k for k in _mapping(tweet.get("attachments")).get("media_keys") or [] if isinstance(k, str)]
+    keys = _strings(_mapping(tweet.get("attachments")).get("media_keys"))
     attached = tuple(m for m in (parse_media(media.get(k)) for k in keys) if m is not None)
     name = clean_text(_str(author.get("name")))
     return Post(
@@ -768,8 +771,8 @@ def parse_search(payload: Any, *, source: str, kind: PostKind = "mention") -> Se
             skipped += 1
             continue
         posts.append(post)
-        history = _mapping(raw).get("edit_history_tweet_ids") or []
-        replaced.update(i for i in history if isinstance(i, str) and _TWEET_ID.match(i) and i != post.id)
+        history = _strings(_mapping(raw).get("edit_history_tweet_ids"))
+        replaced.update(i for i in history if _TWEET_ID.match(i) and i != post.id)
     newest, token = meta.get("newest_id"), meta.get("next_token")
     return SearchPage(
         posts=tuple(posts),

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, SecretStr, field_validator
 
 from sources.base import (
+    MALFORMED_JSON,
     AuthError,
     ConfigError,
     HttpFetcher,
@@ -184,7 +185,7 @@ def error_reasons(body: bytes) -> list[str]:
     """The `reason`s of a Google API error body (`error.errors[]` and `error.details[]`), in order."""
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except MALFORMED_JSON:
         return []
     error = payload.get("error") if isinstance(payload, dict) else None
     if not isinstance(error, dict):
