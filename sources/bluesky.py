@@ -283,7 +283,7 @@ class BlueskySource:
             raise TransientError(f"unexpected bluesky search answer for {key!r}: `posts` is not a list")
         cursor = self._cursors.get(key)
         fresh: list[tuple[datetime, Post]] = []
-        for raw in raw_posts:
+        for raw in raw_posts[: self.settings.limit]:  # what was asked for, whatever the server sent
             post = parse_post(raw, source=self.settings.name, kind=self.settings.kind)
             indexed_at = _time(raw.get("indexedAt")) if isinstance(raw, dict) else None
             if post is None or indexed_at is None:

@@ -201,6 +201,7 @@ class HumHubSource:
             results = payload.get("results") if isinstance(payload, dict) else None
             if not isinstance(results, list):
                 raise TransientError(f"unexpected answer from {shown}: no `results` list")
+            results = results[: self.settings.limit]  # what was asked for, whatever the server sent
             items.extend(results)
             ids = [pid for item in results if (pid := post_id(item)) is not None]
             pages = payload.get("pages")

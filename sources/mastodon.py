@@ -277,7 +277,7 @@ class MastodonSource:
             raise TransientError(
                 f"unexpected answer from {redact_url(fetched.url)}: expected a list of statuses"
             )
-        return fetched, payload
+        return fetched, payload[: self.settings.limit]  # what was asked for, whatever the server sent
 
     async def _fetch_tag(self, tag: str, cursor: str | None) -> tuple[list[Any], str | None]:
         """Raw statuses of `tag` newer than `cursor`, newest first, and the new cursor.

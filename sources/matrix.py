@@ -367,7 +367,8 @@ class MatrixSource:
         next_batch = payload.get("next_batch")
         if not isinstance(next_batch, str) or not next_batch:
             raise TransientError(f"unexpected answer from {redact_url(fetched.url)}: no next_batch")
-        updates = parse_sync_rooms(payload, set(self._rooms))
+        limit = self.settings.backfill if self._since is None else INCREMENTAL_LIMIT
+        updates = parse_sync_rooms(payload, set(self._rooms), limit=limit)
         batch = await self._changes(updates)
         self._since = next_batch  # only once the whole answer was understood
         return batch
@@ -559,10 +560,13 @@ class RoomUpdate:
         }
 
 
-def parse_sync_rooms(payload: Mapping[str, Any], room_ids: set[str]) -> dict[str, RoomUpdate]:
+def parse_sync_rooms(
+    payload: Mapping[str, Any], room_ids: set[str], *, limit: int | None = None
+) -> dict[str, RoomUpdate]:
     """The joined configured rooms of a `/sync` answer: timeline events (oldest first), members, name.
 
-    Events without an id, type or sender are dropped; other rooms are ignored.
+    Events without an id, type or sender are dropped; other rooms are ignored. A timeline keeps its
+    newest `limit` events (what the filter asked for), whatever the server sent.
     """
     rooms = payload.get("rooms")
     joined = rooms.get("join") if isinstance(rooms, dict) else None
@@ -573,6 +577,8 @@ def parse_sync_rooms(payload: Mapping[str, Any], room_ids: set[str]) -> dict[str
         if room_id not in room_ids or not isinstance(room, dict):
             continue
         timeline = _events(room.get("timeline"))
+        if limit is not None:
+            timeline = timeline[-limit:] if limit > 0 else []
         members: dict[str, Member] = {}
         name = ""
         for event in _events(room.get("state")):

@@ -164,6 +164,7 @@ class MattermostSource:
                 since=cursor.since if cursor else None,
                 floor=cursor.floor if cursor else None,
                 include_bots=self.settings.include_bots,
+                limit=None if cursor else self.settings.limit,
             )
             found.extend(changes.posts)
             deleted.extend(changes.deleted)
@@ -387,7 +388,12 @@ def _shown(post: dict[str, Any], *, include_bots: bool) -> bool:
 
 
 def parse_post_list(
-    payload: Any, *, since: int | None, floor: int | None, include_bots: bool = False
+    payload: Any,
+    *,
+    since: int | None,
+    floor: int | None,
+    include_bots: bool = False,
+    limit: int | None = None,
 ) -> Changes:
     """The changes in a `PostList` (`{"order": [...], "posts": {id: Post}}`).
 
@@ -405,7 +411,7 @@ def parse_post_list(
     deleted: list[str] = []
     newest: int | None = None
     oldest: int | None = None
-    for post_id in payload["order"]:
+    for post_id in payload["order"][:limit]:  # a first page holds at most `per_page` posts
         post = posts_by_id.get(post_id) if isinstance(post_id, str) else None
         if not isinstance(post, dict) or post.get("id") != post_id or not _ID.match(post_id):
             continue

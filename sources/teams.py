@@ -240,6 +240,7 @@ class TeamsSource:
                 base_url=self.settings.base_url,
                 team=self.settings.team,
                 channel=self.settings.channel,
+                limit=self.settings.limit,
             )
             for post in page_posts:
                 deleted.pop(post.id, None)
@@ -604,13 +605,21 @@ def parse_message(
 
 
 def parse_delta_page(
-    payload: Any, *, source: str, kind: PostKind, base_url: str, team: str, channel: str
+    payload: Any,
+    *,
+    source: str,
+    kind: PostKind,
+    base_url: str,
+    team: str,
+    channel: str,
+    limit: int | None = None,
 ) -> tuple[list[Post], list[str]]:
-    """The posts and the deleted message ids of one delta page."""
+    """The posts and the deleted message ids of one delta page (of its first `limit` items: what
+    `$top` asked for, whatever the server sent)."""
     posts: list[Post] = []
     deleted: list[str] = []
     items = payload.get("value") if isinstance(payload, dict) else None
-    for item in items if isinstance(items, list) else []:
+    for item in items[:limit] if isinstance(items, list) else []:
         if is_deleted(item):
             message_id = item.get("id")
             if isinstance(message_id, str) and message_id:

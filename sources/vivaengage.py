@@ -245,6 +245,7 @@ class VivaEngageSource:
         params = {"newer_than": str(cursor), "limit": str(limit)}
         for _ in range(self.settings.max_pages):
             payload = await self._get_page(group, params)
+            payload["messages"] = payload["messages"][:limit]  # what was asked for, whatever was sent
             full_page = len(payload["messages"]) >= limit
             # A server ignoring newer_than must not bring old messages back.
             payload["messages"] = [m for m in payload["messages"] if (_id(m) or 0) > cursor]

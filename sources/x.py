@@ -419,7 +419,12 @@ class XSource:
             if fetched.status >= 400:
                 self._fail(fetched, token, what=f"the search {self.settings.query!r}", check="`query`")
             shown = redact_url(fetched.url)
-            page = parse_search(fetched.json(), source=self.settings.name, kind=self.settings.kind)
+            page = parse_search(
+                fetched.json(),
+                source=self.settings.name,
+                kind=self.settings.kind,
+                limit=self.settings.max_results,
+            )
             if page is None:
                 raise TransientError(f"unexpected answer from {shown}: expected a search/recent result")
             pages.append(page)
@@ -752,8 +757,11 @@ def parse_tweet(
     )
 
 
-def parse_search(payload: Any, *, source: str, kind: PostKind = "mention") -> SearchPage | None:
-    """The posts, cursor and next page of a search/recent answer; None when it is not one."""
+def parse_search(
+    payload: Any, *, source: str, kind: PostKind = "mention", limit: int | None = None
+) -> SearchPage | None:
+    """The posts (of the first `limit` items: what `max_results` asked for, whatever the server sent),
+    cursor and next page of a search/recent answer; None when it is not one."""
     if not isinstance(payload, dict):
         return None
     data, meta = payload.get("data", []), payload.get("meta", {})
@@ -765,7 +773,7 @@ def parse_search(payload: Any, *, source: str, kind: PostKind = "mention") -> Se
     posts: list[Post] = []
     replaced: set[str] = set()
     skipped = 0
-    for raw in data:
+    for raw in data[:limit]:
         post = parse_tweet(raw, users=users, media=media, source=source, kind=kind)
         if post is None:
             skipped += 1

@@ -167,7 +167,7 @@ class YouTubeSource:
             if error is not None:
                 raise error
             raise_for_status(fetched.status, fetched.headers, shown)
-        return parse_channels(fetched.json(), shown=shown)
+        return parse_channels(fetched.json(), shown=shown)[:MAX_IDS]  # at most what maxResults asks
 
 
 # -- pure helpers ---------------------------------------------------------------------------------------
