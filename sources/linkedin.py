@@ -31,6 +31,7 @@ from urllib.parse import quote
 from pydantic import Field, SecretStr, field_validator
 
 from sources.base import (
+    MALFORMED_JSON,
     AuthError,
     ConfigError,
     Fetched,
@@ -238,7 +239,7 @@ def parse_error(body: bytes, *, secret: str = "") -> LinkedInError | None:
     """The LinkedIn error of an error body; None when the body is not one."""
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except MALFORMED_JSON:
         return None
     if not isinstance(payload, dict) or not any(
         k in payload for k in ("status", "serviceErrorCode", "code", "message")

@@ -365,7 +365,7 @@ class SlackSource:
                 raise TransientError(
                     f"unexpected slack answer for channel {channel}: `messages` is not a list"
                 )
-            messages.extend(page)
+            messages.extend(page[: params["limit"]])  # what was asked for, whatever the server sent
             cursor = _mapping(payload.get("response_metadata")).get("next_cursor")
             next_cursor = (
                 cursor if payload.get("has_more") is True and isinstance(cursor, str) and cursor else None

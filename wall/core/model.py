@@ -275,8 +275,12 @@ def iso(value: datetime) -> str:
 
 
 def parse_iso(value: str) -> datetime:
-    """Parse ISO 8601 (with `Z` or an offset) to aware UTC."""
+    """Parse ISO 8601 (with `Z` or an offset) to aware UTC; ValueError when it is not a date (or one
+    that UTC cannot hold, such as 9999-12-31T23:59-01:00)."""
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
-    return as_utc(datetime.fromisoformat(text))
+    try:
+        return as_utc(datetime.fromisoformat(text))
+    except OverflowError:
+        raise ValueError(f"{value!r} is out of range in UTC") from None

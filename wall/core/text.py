@@ -35,7 +35,8 @@ def html_to_text(markup: str | None) -> str:
     entities decoded, paragraphs and `<br>` kept as line breaks, then `clean_text`."""
     if not markup:
         return ""
-    with_breaks = _BLOCK_BREAK.sub("\n", markup)
+    # Controls and lone surrogates go first: nh3 cannot encode a lone surrogate (a JSON string may hold one).
+    with_breaks = _BLOCK_BREAK.sub("\n", _CONTROLS.sub("", markup))
     stripped = nh3.clean(with_breaks, tags=set(), attributes={}, strip_comments=True)
     return clean_text(html.unescape(stripped))
 

@@ -27,6 +27,10 @@ Streaming sources (`StreamingSource.stream()`: Mastodon server-sent events, Matr
   the stream missed and the stream reconnects (while polls fail, it waits for one to succeed).
   A stream that ends after yielding is reconnected the same way, after `interval`, without
   counting a failure.
+
+Every batch, polled or streamed, goes through `admit` before `on_batch`: one place for what any
+source may send and the store cannot keep (a date in the future, a count beyond SQLite's integers,
+a lone surrogate that UTF-8 cannot encode), whichever adapter it came from.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sources.base import PermanentError, RateLimited, Source, SourceError, StreamingSource
-from wall.core.model import Batch, Health, SourceStatus, utcnow
+from wall.core.model import Author, Batch, Health, Media, Post, SourceStatus, as_utc, utcnow
 from wall.core.secrets import mask
 
 log = logging.getLogger("wall.engine.poller")
@@ -49,6 +53,10 @@ StatusSink = Callable[[SourceStatus], None]
 Sleep = Callable[[float], Awaitable[None]]
 
 HEARTBEAT_PUBLISH = 60.0  # seconds: a heartbeat refreshes the published status at most this often
+# A post dated later than now + this is dated now: a server clock a little ahead keeps its order, a
+# status dated 2099 does not stay first on the wall as "just now" for ever (issue 12).
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+MAX_COUNT = 2**63 - 1  # SQLite's largest integer: a larger count is nonsense, kept as unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +196,7 @@ class Poller:
         interval = source.settings.interval
         try:
             batch = await asyncio.wait_for(source.poll(), timeout=self.poll_timeout)
-            await self.on_batch(source, batch)
+            await self.on_batch(source, admit(batch, self.clock()))
         except asyncio.CancelledError:
             raise
         except TimeoutError as exc:
@@ -282,7 +290,7 @@ class Poller:
     async def _streamed(self, source: StreamingSource, batch: Batch) -> None:
         name = source.settings.name
         if batch:
-            await self.on_batch(source, batch)
+            await self.on_batch(source, admit(batch, self.clock()))
         now = self.clock()
         status = self._status[name]
         if not batch and status.health is Health.OK and status.last_success is not None:
@@ -356,3 +364,53 @@ async def _close(batches: AsyncIterator[Batch] | None, name: str) -> None:
         await close()
     except Exception:  # the stream is over either way
         log.debug("%s: error while closing the stream", name, exc_info=True)
+
+
+def admit(batch: Batch, now: datetime) -> Batch:
+    """`batch` as the store can keep it: dates later than `now` + MAX_CLOCK_SKEW brought back to
+    `now`, counts beyond SQLite's integers unknown, lone surrogates replaced (UTF-8 cannot store them)."""
+    latest = as_utc(now) + MAX_CLOCK_SKEW
+    posts = tuple(_admit_post(post, as_utc(now), latest) for post in batch.posts)
+    counts = tuple(
+        replace(
+            c,
+            account=_utf8(c.account),
+            label=_utf8(c.label),
+            value=None if c.value is not None and not 0 <= c.value <= MAX_COUNT else c.value,
+        )
+        for c in batch.counts
+    )
+    return replace(batch, posts=posts, deleted=tuple(map(_utf8, batch.deleted)), counts=counts)
+
+
+def _admit_post(post: Post, now: datetime, latest: datetime) -> Post:
+    created_at = now if as_utc(post.created_at) > latest else post.created_at
+    edited_at = post.edited_at
+    if edited_at is not None and as_utc(edited_at) > latest:
+        edited_at = now
+    return replace(
+        post,
+        id=_utf8(post.id),
+        author=_author(post.author),
+        text=_utf8(post.text),
+        created_at=created_at,
+        url=_utf8(post.url),
+        media=tuple(
+            Media(_utf8(m.url), _utf8(m.alt), _utf8(m.kind), _utf8(m.preview_url)) for m in post.media
+        ),
+        spoiler_text=_utf8(post.spoiler_text),
+        language=None if post.language is None else _utf8(post.language),
+        edited_at=edited_at,
+        boosted_by=None if post.boosted_by is None else _author(post.boosted_by),
+        tags=tuple(map(_utf8, post.tags)),
+    )
+
+
+def _author(author: Author) -> Author:
+    return Author(_utf8(author.name), _utf8(author.handle), _utf8(author.avatar_url))
+
+
+def _utf8(text: str) -> str:
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "replace").decode("utf-8")

@@ -17,6 +17,7 @@ from wall.core.outbound import AddressPolicy, Resolver, outbound_client, system_
 from wall.core.paths import state_dir
 from wall.engine.config import WallConfig
 from wall.engine.consent import Consent, consent_for, image_urls, split
+from wall.engine.poller import MAX_CLOCK_SKEW
 from wall.engine.store import Store, open_resilient
 
 USER_AGENT = f"lobby-wall/{__version__} (lobby social media wall)"
@@ -83,8 +84,10 @@ class Purged:
 
 def purge(store: Store, rules: Mapping[str, Consent], now: datetime) -> Purged:
     """Remove the stored posts that consent or retention no longer allow (opted-out authors, a
-    tag now required, posts past `retention_days`), and name the pictures only they used."""
+    tag now required, posts past `retention_days`), and name the pictures only they used. Posts
+    dated in the future (seen while the clock was ahead) are dated `now` first."""
     result = Purged()
+    result.kinds |= store.date_back_future(now, MAX_CLOCK_SKEW)
     kept_urls: set[str] = set()
     for name in store.sources():
         posts = store.posts_of(name)

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from wall.core.model import Batch, Count, Post, PostKind, SourceStatus, as_utc, utcnow
+from wall.core.model import Batch, Count, Post, PostKind, SourceStatus, as_utc, iso, utcnow
 from wall.engine.decisions import (
     AuditEntry,
     BlockedAuthor,
@@ -277,6 +277,24 @@ class Store:
                 ((now - timedelta(days=COUNT_HISTORY_DAYS)).timestamp(),),
             )
         return change
+
+    def date_back_future(self, now: datetime, skew: timedelta) -> set[PostKind]:
+        """Date `now` the posts dated later than `now` + `skew` (an undated item first seen while the
+        clock was a year ahead would stay first for that year); returns the kinds that changed."""
+        latest = as_utc(now) + skew
+        with self._lock, self._transaction():
+            rows = self._db.execute(
+                "UPDATE posts SET created_ts = ?, data = json_set(data, '$.created_at', ?) "
+                "WHERE created_ts > ? RETURNING kind",
+                (as_utc(now).timestamp(), iso(now), latest.timestamp()),
+            ).fetchall()
+            # ISO 8601 in UTC with a Z compares as text.
+            rows += self._db.execute(
+                "UPDATE posts SET data = json_set(data, '$.edited_at', ?) "
+                "WHERE json_extract(data, '$.edited_at') > ? RETURNING kind",
+                (iso(now), iso(latest)),
+            ).fetchall()
+        return {row[0] for row in rows}
 
     def _cap(self, source: str) -> set[PostKind]:
         rows = self._db.execute(

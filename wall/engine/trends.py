@@ -9,6 +9,9 @@ Counting rules, chosen so one talkative author cannot make a trend on their own:
   most frequent spelling; words are shown in lower case;
 - words shorter than 3 letters, numbers, web addresses, @handles and stop words are left out, and
   a word that is also a counted hashtag is not counted again as a word;
+- a post adds at most its first MAX_HASHTAGS_PER_POST hashtags and MAX_WORDS_PER_POST words: a post
+  stuffed with 10,000 hashtags would otherwise fill the panel on its own (every term counts one post,
+  and ties go to the most recent), and cost the GUI thread a counter per term at each refresh;
 - `exclude` removes the brand's own name and hashtag (they would top every list): each entry
   removes its words and the hashtag made of them, so "Maison Lumière" removes `maison`,
   `lumière` and `#maisonlumière`.
@@ -16,6 +19,7 @@ Counting rules, chosen so one talkative author cannot make a trend on their own:
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections import Counter
@@ -27,6 +31,8 @@ from wall.core.model import Post, as_utc
 
 WINDOW = timedelta(hours=24)
 MIN_WORD_LENGTH = 3
+MAX_HASHTAGS_PER_POST = 10  # more than people write to say what a post is about (issue 12)
+MAX_WORDS_PER_POST = 30  # a long post's topic is in its first sentences
 
 # Our own short list: the words that carry no topic in French and English lobby chatter.
 STOP_WORDS = frozenset(
@@ -327,27 +333,33 @@ def excluded_keys(exclude: Iterable[str]) -> frozenset[str]:
     return frozenset(keys)
 
 
-def hashtags_of(post: Post) -> dict[str, str]:
-    """The post's hashtags, folded name -> spelling, from its text and the tags its source gave."""
+def hashtags_of(post: Post, limit: int = MAX_HASHTAGS_PER_POST) -> dict[str, str]:
+    """The post's first `limit` hashtags, folded name -> spelling, from its text and then the tags
+    its source gave."""
     found: dict[str, str] = {}
-    for name in [*_HASHTAG.findall(post.text), *post.tags]:
+    for name in itertools.chain((m.group(1) for m in _HASHTAG.finditer(post.text)), post.tags):
+        if len(found) >= limit:
+            break
         name = name.lstrip("#")
         if name and not name.isdigit():
             found.setdefault(fold(name), name)
     return found
 
 
-def words_of(text: str) -> set[str]:
-    """The folded topic words of `text`: no hashtags, addresses, handles, numbers or stop words."""
+def words_of(text: str, limit: int | None = None) -> set[str]:
+    """The folded topic words of `text` (its first `limit`): no hashtags, addresses, handles, numbers
+    or stop words."""
     text = _URL.sub(" ", text)
     text = _HANDLE.sub(" ", text)
     text = _HASHTAG.sub(" ", text)
-    words = set()
+    words: dict[str, None] = {}  # first seen first
     for match in _WORD.finditer(text):
+        if limit is not None and len(words) >= limit:
+            break
         word = fold(_ELISION.sub("", match.group()).strip("'’-"))
         if len(word) >= MIN_WORD_LENGTH and word not in STOP_WORDS and not word.isdigit():
-            words.add(word)
-    return words
+            words[word] = None
+    return set(words)
 
 
 def whole_percents(counts: Sequence[int]) -> list[int]:
@@ -391,7 +403,7 @@ def compute_trends(
             tag_posts[key] += 1
             spellings.setdefault(key, Counter())[spelling] += 1
             last_used["#" + key] = as_utc(post.created_at)
-        for word in words_of(post.text) - skip - tags.keys():
+        for word in words_of(post.text, MAX_WORDS_PER_POST) - skip - tags.keys():
             word_posts[word] += 1
             last_used[word] = as_utc(post.created_at)
     word_posts = Counter({w: n for w, n in word_posts.items() if w not in tag_posts})

@@ -50,7 +50,14 @@ from wall.engine.decisions import (
     QueueItem,
 )
 from wall.engine.web_guard import LoginDelay, host_name, server_context
-from wall.web.pages import ANNOUNCEMENT_FIELDS, AnnouncementField, login_page, main_page, refused_page, text
+from wall.web.pages import (
+    ANNOUNCEMENT_FIELDS,
+    AnnouncementField,
+    login_page,
+    main_page,
+    refused_page,
+    text,
+)
 
 log = logging.getLogger("wall.web.server")
 
