@@ -289,6 +289,7 @@ def count_line(count: Count) -> dict[str, Any]:
 
 async def _fetch(config: WallConfig, name: str) -> int:
     from sources.base import SourceError
+    from wall.engine.poller import admit
     from wall.engine.services import build_sources, make_client
 
     settings = config.source(name)
@@ -306,6 +307,7 @@ async def _fetch(config: WallConfig, name: str) -> int:
             return 1
     consent = consent_for(settings)
     now = datetime.now(UTC)
+    batch = admit(batch, now)  # as the running wall would store it: no date in the future
     blocked, decisions = _page_moderation(config, [p.key for p in batch.posts])
     verdicts = Moderator(config.moderation_for(settings), blocked_authors=blocked).judge_many(
         [p for p in batch.posts if not consent.refusal(p, now)]
