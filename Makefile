@@ -10,11 +10,7 @@ export QT_API := pyside6
 demo: system-deps $(VENV)/.installed
 	$(BIN)/wall demo
 
-test: system-deps-test $(VENV)/.installed
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/lint-imports
-	$(BIN)/mypy wall sources widgets bench tests
+test: system-deps-test lint
 	bash scripts/install-synapse.sh
 	$(BIN)/pytest -q
 

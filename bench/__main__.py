@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 SCREEN = ROOT / "assets" / "qt" / "offscreen-1920x1080.json"
-ALL = ("first_frame", "stall", "memory", "frames", "soak")
+ALL = ("first_frame", "stall", "memory", "frames", "soak", "pictures")
 
 
 def bench_env() -> dict[str, str]:

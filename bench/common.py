@@ -8,8 +8,8 @@ import tempfile
 from pathlib import Path
 
 from sources.demo import DemoSettings, DemoSource
-from wall.config import WallConfig, load_config
-from wall.store import Store
+from wall.engine.config import WallConfig, load_config
+from wall.engine.store import Store
 
 
 def make_config(body: str, storage: str = "") -> tuple[WallConfig, Path]:

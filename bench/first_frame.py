@@ -13,7 +13,7 @@ import sys
 import time
 
 from bench.common import fill_store, make_config
-from wall.services import open_store
+from wall.engine.services import open_store
 
 RUNS = 7
 

@@ -107,10 +107,11 @@ def measure(transition: str, scene: str) -> None:
     from PySide6.QtWidgets import QApplication
 
     from bench.common import make_config
-    from wall.app import GuiThreadCollector, fill_hub_for_snapshot, tune_for_smooth_frames
-    from wall.hub import Hub
-    from wall.memory import prepare_for_long_run
+    from wall.shell.gc import GuiThreadCollector, tune_for_smooth_frames
+    from wall.shell.memory import prepare_for_long_run
+    from wall.shell.snapshots import fill_hub_for_snapshot
     from widgets.fans import FansPanel
+    from widgets.hub import Hub
     from widgets.posts import PostsPanel
     from widgets.window import WallWindow
 

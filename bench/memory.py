@@ -17,8 +17,8 @@ import sys
 from bench.common import make_config, rss_mb
 from sources.demo import DemoSettings, DemoSource
 from wall import cli  # noqa: F401
-from wall.memory import memory_breakdown, prepare_for_long_run
-from wall.model import POST_KINDS
+from wall.core.model import POST_KINDS
+from wall.shell.memory import memory_breakdown, prepare_for_long_run
 
 ROTATIONS = 1000
 FADE_MS = 60  # a short crossfade keeps the bench short; the pictures are the same size
@@ -28,8 +28,10 @@ def main() -> None:
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
-    from wall.app import GuiThreadCollector, fill_hub_for_snapshot, keep_memory_low, tune_for_smooth_frames
-    from wall.hub import Hub
+    from wall.shell.gc import GuiThreadCollector, tune_for_smooth_frames
+    from wall.shell.snapshots import fill_hub_for_snapshot
+    from wall.shell.windows import keep_memory_low
+    from widgets.hub import Hub
     from widgets.window import WallWindow
 
     prepare_for_long_run()  # as `wall run` does, before Qt and the thread pools start

@@ -24,8 +24,8 @@ from datetime import UTC, datetime, timedelta
 from bench.common import make_config, rss_mb
 from sources.demo import DemoSource
 from wall import cli  # noqa: F401
-from wall.memory import memory_breakdown, prepare_for_long_run
-from wall.services import make_client, open_store
+from wall.engine.services import make_client, open_store
+from wall.shell.memory import memory_breakdown, prepare_for_long_run
 
 STEP = timedelta(minutes=10)
 DAYS = 7
@@ -37,8 +37,10 @@ def main() -> None:
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
-    from wall.app import Engine, GuiThreadCollector, keep_memory_low, tune_for_smooth_frames
-    from wall.hub import Hub
+    from wall.engine.engine import Engine
+    from wall.shell.gc import GuiThreadCollector, tune_for_smooth_frames
+    from wall.shell.windows import keep_memory_low
+    from widgets.hub import Hub
     from widgets.window import WallWindow
 
     prepare_for_long_run()  # as `wall run` does, before Qt and the thread pools start
@@ -76,7 +78,7 @@ def main() -> None:
             for source in engine.sources:
                 assert isinstance(source, DemoSource)
                 source.clock = clock
-            engine.fill_hub_from_store()
+            engine.fill_screen_from_store()
             steps = int(timedelta(days=DAYS) / STEP)
             purged = 0
             for step in range(steps):
@@ -110,7 +112,7 @@ def main() -> None:
                 "peak_rss_mb": final["peak_rss_mb"],
                 "growth_day1_to_end_mb": round(final["rss_mb"] - samples[1], 1) if len(samples) > 1 else None,
                 "seconds": round(time.monotonic() - started, 1),
-                # where the memory is on day 1, 2 and at the end (wall.memory.memory_breakdown)
+                # where the memory is on day 1, 2 and at the end (wall.shell.memory.memory_breakdown)
                 "breakdown_day1": breakdowns[0] if breakdowns else None,
                 "breakdown_end": memory_breakdown(),
                 "parts_each_day_mb": {

@@ -23,10 +23,11 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from bench.common import make_config, rss_mb
-from wall.app import Engine, GuiThreadCollector, tune_for_smooth_frames
-from wall.hub import Hub
-from wall.memory import prepare_for_long_run
-from wall.services import make_client, open_store
+from wall.engine.engine import Engine
+from wall.engine.services import make_client, open_store
+from wall.shell.gc import GuiThreadCollector, tune_for_smooth_frames
+from wall.shell.memory import prepare_for_long_run
+from widgets.hub import Hub
 from widgets.window import WallWindow
 
 POSTS = 10_000
@@ -87,7 +88,7 @@ def main() -> None:
         masto, demo = engine.sources
         masto.restore({"cursors": {"brand": "40"}})  # everything after the first page is new
         await engine.poller.poll_once(demo)  # something on every panel, so the rotation never skips
-        engine.fill_hub_from_store()
+        engine.fill_screen_from_store()
         tune_for_smooth_frames()  # as `wall run` does
         _collector = GuiThreadCollector()  # as `wall run` does: collections on this thread only (kept)
         await asyncio.sleep(1.0)  # first paint, warm-up

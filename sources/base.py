@@ -27,12 +27,16 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from wall.model import Batch, Post, PostKind
-from wall.outbound import TRUSTED, OutboundRefused
+from wall.core.model import Batch, Post, PostKind
+from wall.core.outbound import TRUSTED, OutboundRefused
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024  # a feed or API page larger than this is refused, not parsed
 _TAG = re.compile(r"^#?[^\W_][\w-]*$")
+MAX_CONFIG_HASHTAGS = 50  # hashtags one source may list: each costs a request (or a stream) a poll
 ERROR_BODY_MAX_BYTES = 64 * 1024  # an error body is read only for its code or reason: truncated is fine
+# What `json.loads` raises on a hostile body: malformed, not UTF-8, or nested deeper than Python's
+# recursion limit (`[[[[...` is a few kilobytes).
+MALFORMED_JSON: tuple[type[Exception], ...] = (ValueError, UnicodeDecodeError, RecursionError)
 
 
 class SourceSettings(BaseModel):
@@ -55,7 +59,7 @@ class SourceSettings(BaseModel):
     moderation: dict[str, Any] = Field(
         default_factory=dict, description="Keys of [moderation] that differ for this source"
     )
-    # Consent and privacy (wall/consent.py applies them). Defaults depend on `kind`: an internal
+    # Consent and privacy (wall/engine/consent.py applies them). Defaults depend on `kind`: an internal
     # source needs a tag by default, shows first name + initial and keeps posts 7 days.
     require_tag: bool | str | list[str] | None = Field(
         None,
@@ -177,7 +181,7 @@ class Fetched:
         """Decoded JSON body; a malformed body is a TransientError naming the URL."""
         try:
             return json.loads(self.content)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except MALFORMED_JSON as exc:
             raise TransientError(f"malformed JSON from {redact_url(self.url)}: {exc}") from None
 
 
@@ -239,7 +243,7 @@ class HttpFetcher:
 
     `origins` are the source's configured origins (its `base_url`, feed `url`...): requests there are
     marked trusted and may reach the LAN (an internal Matrix server is normal); any other URL, e.g. one
-    taken from an answer, reaches public addresses only (`wall.outbound`). Redirects are followed here,
+    taken from an answer, reaches public addresses only (`wall.core.outbound`). Redirects are followed here,
     hop by hop, each hop routed again; a request that carries credentials never follows one to another
     origin.
     """
@@ -588,15 +592,20 @@ def check_api_root(value: str, *, example: str, secret: str) -> str:
 
 
 def unique_hashtags(values: Iterable[str], pattern: re.Pattern[str], example: str) -> list[str]:
-    """Configured hashtags without their '#', checked against `pattern`, duplicates (any case) dropped."""
-    tags: list[str] = []
+    """Configured hashtags without their '#', checked against `pattern`, duplicates (any case) dropped;
+    more than MAX_CONFIG_HASHTAGS is refused (each one is a request, or a stream, at every poll)."""
+    tags: dict[str, str] = {}  # folded -> as written: one lookup a tag (a list scan made 10,000 take 5 s)
     for raw in values:
         tag = raw.strip().lstrip("#")
         if not pattern.match(tag):
             raise ValueError(f"{raw!r} is not a hashtag: {example}")
-        if tag.casefold() not in (seen.casefold() for seen in tags):
-            tags.append(tag)
-    return tags
+        tags.setdefault(tag.casefold(), tag)
+        if len(tags) > MAX_CONFIG_HASHTAGS:
+            raise ValueError(
+                f"lists more than {MAX_CONFIG_HASHTAGS} hashtags: keep the {MAX_CONFIG_HASHTAGS} that matter "
+                "most, or split them over several sources"
+            )
+    return list(tags.values())
 
 
 def env_variable(name: str, key: str) -> str:

@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from sources.base import (
+    MALFORMED_JSON,
     AuthError,
     ConfigError,
     Fetched,
@@ -36,8 +37,8 @@ from sources.base import (
     secret_value,
     unique_hashtags,
 )
-from wall.model import Author, Batch, Count, Media, Post, PostKind, parse_iso, utcnow
-from wall.text import clean_text
+from wall.core.model import Author, Batch, Count, Media, Post, PostKind, parse_iso, utcnow
+from wall.core.text import clean_text
 
 NETWORK = "bluesky"
 DEFAULT_BASE_URL = "https://bsky.social"
@@ -282,7 +283,7 @@ class BlueskySource:
             raise TransientError(f"unexpected bluesky search answer for {key!r}: `posts` is not a list")
         cursor = self._cursors.get(key)
         fresh: list[tuple[datetime, Post]] = []
-        for raw in raw_posts:
+        for raw in raw_posts[: self.settings.limit]:  # what was asked for, whatever the server sent
             post = parse_post(raw, source=self.settings.name, kind=self.settings.kind)
             indexed_at = _time(raw.get("indexedAt")) if isinstance(raw, dict) else None
             if post is None or indexed_at is None:
@@ -305,7 +306,7 @@ def error_name(body: bytes) -> str | None:
     """The `error` name of an XRPC error body, when it is a plain identifier."""
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except MALFORMED_JSON:
         return None
     name = payload.get("error") if isinstance(payload, dict) else None
     return name if isinstance(name, str) and _ERROR_NAME.match(name) else None
@@ -341,6 +342,10 @@ def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _time(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
@@ -362,7 +367,7 @@ def post_url(uri: str, handle: str) -> str:
 def _label_values(post: dict[str, Any], record: dict[str, Any]) -> set[str]:
     values = {
         label["val"]
-        for label in post.get("labels") or []
+        for label in _list(post.get("labels"))
         if isinstance(label, dict) and isinstance(label.get("val"), str) and not label.get("neg")
     }
     self_labels = _mapping(record.get("labels")).get("values")
@@ -374,7 +379,10 @@ def _label_values(post: dict[str, Any], record: dict[str, Any]) -> set[str]:
 def _media(embed: dict[str, Any]) -> tuple[Media, ...]:
     kind = embed.get("$type")
     if kind == "app.bsky.embed.recordWithMedia#view":
-        return _media(_mapping(embed.get("media")))
+        # Its `media` is an images view, never another recordWithMedia: one level only, however deep
+        # a hostile answer nests them.
+        embed = _mapping(embed.get("media"))
+        kind = embed.get("$type")
     if kind != "app.bsky.embed.images#view" or not isinstance(embed.get("images"), list):
         return ()
     media: list[Media] = []
@@ -390,17 +398,13 @@ def _media(embed: dict[str, Any]) -> tuple[Media, ...]:
 
 
 def _tags(record: dict[str, Any]) -> tuple[str, ...]:
-    tags: list[str] = [t for t in record.get("tags") or [] if isinstance(t, str)]
-    for facet in record.get("facets") or []:
-        for feature in _mapping(facet).get("features") or []:
+    tags: list[str] = [t for t in _list(record.get("tags")) if isinstance(t, str)]
+    for facet in _list(record.get("facets")):
+        for feature in _list(_mapping(facet).get("features")):
             feature = _mapping(feature)
             if feature.get("$type") == "app.bsky.richtext.facet#tag" and isinstance(feature.get("tag"), str):
                 tags.append(feature["tag"])
-    unique: list[str] = []
-    for tag in tags:
-        if tag and tag not in unique:
-            unique.append(tag)
-    return tuple(unique)
+    return tuple(dict.fromkeys(tag for tag in tags if tag))  # each once, in order (linear)
 
 
 def parse_post(obj: Any, *, source: str, kind: PostKind = "mention") -> Post | None:

@@ -15,9 +15,9 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from sources.base import HttpFetcher, SourceSettings
-from wall.model import Author, Batch, Count, Media, Post, utcnow
-from wall.paths import ASSET_SCHEME, ASSETS_DIR
-from wall.text import clean_text
+from wall.core.model import Author, Batch, Count, Media, Post, utcnow
+from wall.core.paths import ASSET_SCHEME, ASSETS_DIR
+from wall.core.text import clean_text
 
 HISTORY_DAYS = 7
 INITIAL_POSTS = 15

@@ -43,6 +43,7 @@ from urllib.parse import urljoin, urlsplit
 from pydantic import Field, SecretStr, field_validator
 
 from sources.base import (
+    MALFORMED_JSON,
     AuthError,
     ConfigError,
     Fetched,
@@ -59,8 +60,8 @@ from sources.base import (
     secret_value,
     text_hashtags,
 )
-from wall.model import Author, Batch, Media, Post, PostKind, parse_iso, utcnow
-from wall.text import clean_text, html_to_text
+from wall.core.model import Author, Batch, Media, Post, PostKind, parse_iso, utcnow
+from wall.core.text import clean_text, html_to_text
 
 NETWORK = "discourse"
 AVATAR_SIZE = 240  # one of the sizes Discourse serves; a card shows the avatar at about 64 px
@@ -237,6 +238,13 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+_END = object()
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
@@ -294,10 +302,10 @@ def category_ids(payload: Any, wanted: str, *, shown: str = "/categories.json") 
         ):
             match = cid
         subs = children.setdefault(cid, set())
-        for sub in category.get("subcategory_ids") or []:
+        for sub in _list(category.get("subcategory_ids")):
             if (sid := _int(sub)) is not None:
                 subs.add(sid)
-        for sub in category.get("subcategory_list") or []:
+        for sub in _list(category.get("subcategory_list")):
             if isinstance(sub, dict) and (sid := _int(sub.get("id"))) is not None:
                 subs.add(sid)
         if (parent := _int(category.get("parent_category_id"))) is not None:
@@ -315,12 +323,18 @@ def category_ids(payload: Any, wanted: str, *, shown: str = "/categories.json") 
 
 
 def _walk_categories(items: Sequence[Any]) -> Iterator[dict[str, Any]]:
-    for item in items:
-        if isinstance(item, dict):
+    # Depth first with a stack of iterators, not recursion: a hostile answer may nest deeper than
+    # Python's recursion limit.
+    stack: list[Iterator[Any]] = [iter(items)]
+    while stack:
+        item = next(stack[-1], _END)
+        if item is _END:
+            stack.pop()
+        elif isinstance(item, dict):
             yield item
             subs = item.get("subcategory_list")
             if isinstance(subs, list):
-                yield from _walk_categories(subs)
+                stack.append(iter(subs))
 
 
 @dataclass(frozen=True, slots=True)
@@ -537,7 +551,7 @@ def parse_post(item: Any, *, source: str, kind: PostKind, base_url: str) -> Post
 def _error_body(content: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(content)
-    except (ValueError, UnicodeDecodeError):
+    except MALFORMED_JSON:
         return {}
     return payload if isinstance(payload, dict) else {}
 

@@ -34,8 +34,8 @@ from sources.base import (
 )
 from sources.graph import DEFAULT_BASE_URL, UsageBudget, classify_graph_error
 from sources.graph import graph_usage as graph_usage  # re-exported: its home was this module
-from wall.model import Batch, Count, utcnow
-from wall.text import clean_text
+from wall.core.model import Batch, Count, utcnow
+from wall.core.text import clean_text
 
 NETWORK = "facebook"
 FIELDS = "name,fan_count,followers_count"

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sources.base import AuthError, ConfigError, RateLimited, SourceError, TransientError
-from wall.text import clean_text
+from sources.base import MALFORMED_JSON, AuthError, ConfigError, RateLimited, SourceError, TransientError
+from wall.core.text import clean_text
 
 DEFAULT_BASE_URL = "https://graph.facebook.com/v21.0"
 USAGE_HEADERS = ("x-app-usage", "x-page-usage", "x-business-use-case-usage")
@@ -45,7 +45,7 @@ def _number(value: Any) -> float | None:
 def _usage_entries(header: str, raw: str) -> list[Mapping[str, Any]]:
     try:
         payload = json.loads(raw)
-    except ValueError:
+    except MALFORMED_JSON:
         return []
     if header != "x-business-use-case-usage":
         return [payload] if isinstance(payload, dict) else []
@@ -143,7 +143,7 @@ def parse_graph_error(body: bytes, *, secret: str) -> GraphError | None:
     """
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except MALFORMED_JSON:
         return None
     error = payload.get("error") if isinstance(payload, dict) else None
     if not isinstance(error, dict):

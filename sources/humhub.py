@@ -57,8 +57,8 @@ from sources.base import (
     secret_value,
     text_hashtags,
 )
-from wall.model import Author, Batch, Media, Post, PostKind, as_utc, utcnow
-from wall.text import clean_text
+from wall.core.model import Author, Batch, Media, Post, PostKind, as_utc, utcnow
+from wall.core.text import clean_text
 
 NETWORK = "humhub"
 PUBLISHED = 1  # content `state`: 1 published, 10 draft, 20 scheduled, 100 deleted (HumHub >= 1.14)
@@ -199,6 +199,7 @@ class HumHubSource:
             results = payload.get("results") if isinstance(payload, dict) else None
             if not isinstance(results, list):
                 raise TransientError(f"unexpected answer from {shown}: no `results` list")
+            results = results[: self.settings.limit]  # what was asked for, whatever the server sent
             items.extend(results)
             ids = [pid for item in results if (pid := post_id(item)) is not None]
             pages = payload.get("pages")
@@ -361,10 +362,10 @@ def is_shown(metadata: Mapping[str, Any], *, include_private: bool) -> bool:
     """False for content the lobby must not show (see the module docstring)."""
     state = metadata.get("state", PUBLISHED)
     visibility = metadata.get("visibility", VISIBILITY_PUBLIC)
-    allowed = {VISIBILITY_PUBLIC, VISIBILITY_PRIVATE} if include_private else {VISIBILITY_PUBLIC}
+    allowed = (VISIBILITY_PUBLIC, VISIBILITY_PRIVATE) if include_private else (VISIBILITY_PUBLIC,)
     return (
         state == PUBLISHED
-        and visibility in allowed
+        and any(visibility == value and type(visibility) is int for value in allowed)
         and metadata.get("archived") is not True
         and metadata.get("hidden") is not True
     )

@@ -47,8 +47,8 @@ from sources.base import (
     unique_hashtags,
 )
 from sources.graph import DEFAULT_BASE_URL, UsageBudget, classify_graph_error, parse_graph_error
-from wall.model import Author, Batch, Count, Media, Post, PostKind, parse_iso, utcnow
-from wall.text import clean_text
+from wall.core.model import Author, Batch, Count, Media, Post, PostKind, parse_iso, utcnow
+from wall.core.text import clean_text
 
 NETWORK = "instagram"
 ACCOUNT_FIELDS = "username,name,followers_count"
@@ -349,7 +349,7 @@ class InstagramSource:
                 key="hashtags",
                 needs=", and the Instagram Public Content Access feature for `hashtags`",
             )
-            items, after = parse_media_page(payload, shown=redact_url(fetched.url))
+            items, after = parse_media_page(payload, shown=redact_url(fetched.url), limit=self.settings.limit)
             fresh = 0
             for item in items:
                 post = parse_media(item, source=self.settings.name, kind=self.settings.kind, tag=tag)
@@ -455,14 +455,17 @@ def parse_hashtag_id(obj: Any) -> str | None:
     return None
 
 
-def parse_media_page(obj: Any, *, shown: str = "instagram") -> tuple[list[Any], str | None]:
-    """The media items of a `recent_media` page and its `after` cursor (None on the last page)."""
+def parse_media_page(
+    obj: Any, *, shown: str = "instagram", limit: int | None = None
+) -> tuple[list[Any], str | None]:
+    """The media items of a `recent_media` page (at most `limit`, what was asked for) and its `after`
+    cursor (None on the last page)."""
     if not isinstance(obj, dict) or not isinstance(obj.get("data"), list):
         raise TransientError(f"unexpected answer from {shown}: expected a list of media in `data`")
     paging = _mapping(obj.get("paging"))
     after = _mapping(paging.get("cursors")).get("after")
     has_next = isinstance(paging.get("next"), str)
-    return list(obj["data"]), after if isinstance(after, str) and after and has_next else None
+    return list(obj["data"][:limit]), after if isinstance(after, str) and after and has_next else None
 
 
 def caption_tags(text: str) -> list[str]:
@@ -484,8 +487,10 @@ def _pictures(obj: dict[str, Any]) -> tuple[Media, ...]:
         children = obj.get("children")
         data = children.get("data") if isinstance(children, dict) else None
         media: list[Media] = []
+        # A carousel's children are pictures and videos, never carousels: one level only, however
+        # deep a hostile answer nests them.
         for child in data if isinstance(data, list) else []:
-            if isinstance(child, dict):
+            if isinstance(child, dict) and child.get("media_type") == "IMAGE":
                 media.extend(_pictures(child))
         return tuple(media)
     return ()  # VIDEO: its `media_url` is the video itself and no still picture is documented

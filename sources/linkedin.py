@@ -31,6 +31,7 @@ from urllib.parse import quote
 from pydantic import Field, SecretStr, field_validator
 
 from sources.base import (
+    MALFORMED_JSON,
     AuthError,
     ConfigError,
     Fetched,
@@ -46,8 +47,8 @@ from sources.base import (
     redact_url,
     secret_value,
 )
-from wall.model import Batch, Count, as_utc, utcnow
-from wall.text import clean_text
+from wall.core.model import Batch, Count, as_utc, utcnow
+from wall.core.text import clean_text
 
 NETWORK = "linkedin"
 DEFAULT_BASE_URL = "https://api.linkedin.com/rest"
@@ -238,7 +239,7 @@ def parse_error(body: bytes, *, secret: str = "") -> LinkedInError | None:
     """The LinkedIn error of an error body; None when the body is not one."""
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except MALFORMED_JSON:
         return None
     if not isinstance(payload, dict) or not any(
         k in payload for k in ("status", "serviceErrorCode", "code", "message")

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterable
 
 from sources.base import text_hashtags
-from wall.text import clean_text
+from wall.core.text import clean_text
 
 # Shortcode -> emoji for the common ones (the names Slack and Mattermost share).
 EMOJI: dict[str, str] = {

@@ -42,6 +42,7 @@ import httpx
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from sources.base import (
+    MALFORMED_JSON,
     ConfigError,
     Fetched,
     HttpFetcher,
@@ -55,8 +56,8 @@ from sources.base import (
     secret_value,
     unique_hashtags,
 )
-from wall.model import Author, Batch, Count, Media, Post, PostKind, parse_iso, utcnow
-from wall.text import clean_text, html_to_text
+from wall.core.model import Author, Batch, Count, Media, Post, PostKind, parse_iso, utcnow
+from wall.core.text import clean_text, html_to_text
 
 NETWORK = "mastodon"
 MAX_LIMIT = 40  # Mastodon refuses more than 40 statuses a page
@@ -277,7 +278,7 @@ class MastodonSource:
             raise TransientError(
                 f"unexpected answer from {redact_url(fetched.url)}: expected a list of statuses"
             )
-        return fetched, payload
+        return fetched, payload[: self.settings.limit]  # what was asked for, whatever the server sent
 
     async def _fetch_tag(self, tag: str, cursor: str | None) -> tuple[list[Any], str | None]:
         """Raw statuses of `tag` newer than `cursor`, newest first, and the new cursor.
@@ -553,7 +554,7 @@ def parse_stream_event(event: SseEvent, *, source: str, kind: PostKind, instance
         return Batch(deleted=(status_id,)) if status_id else Batch()
     try:
         obj = json.loads(event.data)
-    except ValueError:
+    except MALFORMED_JSON:
         raise TransientError(f"malformed JSON in a mastodon {event.event!r} event") from None
     post = parse_status(obj, source=source, kind=kind, instance_host=instance_host)
     if post is not None:
@@ -635,7 +636,7 @@ def parse_media(items: Any) -> tuple[Media, ...]:
         return ()
     media: list[Media] = []
     for item in items:
-        if not isinstance(item, dict) or item.get("type") not in MEDIA_KINDS:
+        if not isinstance(item, dict) or _text(item.get("type")) not in MEDIA_KINDS:
             continue
         url = http_url(item.get("url")) or http_url(item.get("remote_url"))
         if not url:
@@ -676,7 +677,7 @@ def parse_status(obj: Any, *, source: str, kind: PostKind, instance_host: str) -
     created_at = _time(obj.get("created_at"))
     if not isinstance(status_id, str) or not status_id or author is None or created_at is None:
         return None
-    if obj.get("visibility", "public") not in SHOWN_VISIBILITIES:
+    if _text(obj.get("visibility", "public")) not in SHOWN_VISIBILITIES:
         return None
     language = obj.get("language")
     return Post(

@@ -46,6 +46,7 @@ from urllib.parse import quote
 from pydantic import Field, SecretStr, field_validator
 
 from sources.base import (
+    MALFORMED_JSON,
     AuthError,
     ConfigError,
     Fetched,
@@ -62,8 +63,8 @@ from sources.base import (
     redact_url,
     secret_value,
 )
-from wall.model import Author, Batch, Count, Media, Post, PostKind, utcnow
-from wall.text import clean_text, html_to_text
+from wall.core.model import Author, Batch, Count, Media, Post, PostKind, utcnow
+from wall.core.text import clean_text, html_to_text
 
 NETWORK = "matrix"
 CLIENT = "/_matrix/client/v3"
@@ -364,7 +365,8 @@ class MatrixSource:
         next_batch = payload.get("next_batch")
         if not isinstance(next_batch, str) or not next_batch:
             raise TransientError(f"unexpected answer from {redact_url(fetched.url)}: no next_batch")
-        updates = parse_sync_rooms(payload, set(self._rooms))
+        limit = self.settings.backfill if self._since is None else INCREMENTAL_LIMIT
+        updates = parse_sync_rooms(payload, set(self._rooms), limit=limit)
         batch = await self._changes(updates)
         self._since = next_batch  # only once the whole answer was understood
         return batch
@@ -468,7 +470,7 @@ def error_code(body: bytes) -> tuple[str | None, float | None]:
     """The `errcode` of a Matrix error body and its `retry_after_ms` in seconds, when present."""
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except MALFORMED_JSON:
         return None, None
     if not isinstance(payload, dict):
         return None, None
@@ -550,10 +552,13 @@ class RoomUpdate:
         }
 
 
-def parse_sync_rooms(payload: Mapping[str, Any], room_ids: set[str]) -> dict[str, RoomUpdate]:
+def parse_sync_rooms(
+    payload: Mapping[str, Any], room_ids: set[str], *, limit: int | None = None
+) -> dict[str, RoomUpdate]:
     """The joined configured rooms of a `/sync` answer: timeline events (oldest first), members, name.
 
-    Events without an id, type or sender are dropped; other rooms are ignored.
+    Events without an id, type or sender are dropped; other rooms are ignored. A timeline keeps its
+    newest `limit` events (what the filter asked for), whatever the server sent.
     """
     rooms = payload.get("rooms")
     joined = rooms.get("join") if isinstance(rooms, dict) else None
@@ -564,6 +569,8 @@ def parse_sync_rooms(payload: Mapping[str, Any], room_ids: set[str]) -> dict[str
         if room_id not in room_ids or not isinstance(room, dict):
             continue
         timeline = _events(room.get("timeline"))
+        if limit is not None:
+            timeline = timeline[-limit:] if limit > 0 else []
         members: dict[str, Member] = {}
         name = ""
         for event in _events(room.get("state")):
@@ -658,7 +665,7 @@ def parse_content(
     """
     if not isinstance(content, dict):
         return None
-    msgtype = content.get("msgtype")
+    msgtype = _text(content.get("msgtype"))
     body = _text(content.get("body"))
     if msgtype in TEXT_TYPES:
         formatted = content.get("formatted_body")
@@ -700,7 +707,9 @@ def author_of(user_id: str, members: Mapping[str, Member], *, base_url: str) -> 
 
 def message_url(room_id: str, event_id: str) -> str:
     """The matrix.to link of an event."""
-    return f"https://matrix.to/#/{quote(room_id, safe='!:')}/{quote(event_id, safe='$:')}"
+    # errors="replace": an id may hold a lone surrogate, which UTF-8 cannot encode.
+    room, event = quote(room_id, safe="!:", errors="replace"), quote(event_id, safe="$:", errors="replace")
+    return f"https://matrix.to/#/{room}/{event}"
 
 
 def parse_message(

@@ -36,6 +36,7 @@ from urllib.parse import quote, urlsplit
 from pydantic import Field, SecretStr, field_validator
 
 from sources.base import (
+    MALFORMED_JSON,
     AuthError,
     ConfigError,
     Fetched,
@@ -51,8 +52,8 @@ from sources.base import (
     secret_value,
 )
 from sources.markup import markdown_hashtags, markdown_to_text, split_hashtag_field
-from wall.model import Author, Batch, Media, Post, PostKind, utcnow
-from wall.text import clean_text
+from wall.core.model import Author, Batch, Media, Post, PostKind, utcnow
+from wall.core.text import clean_text
 
 NETWORK = "mattermost"
 SHOWN_TYPES = frozenset({"", "me"})  # people talking; "system_*" and plugin types ("custom_*") are not
@@ -164,6 +165,7 @@ class MattermostSource:
                 since=cursor.since if cursor else None,
                 floor=cursor.floor if cursor else None,
                 include_bots=self.settings.include_bots,
+                limit=None if cursor else self.settings.limit,
             )
             found.extend(changes.posts)
             deleted.extend(changes.deleted)
@@ -302,8 +304,11 @@ class MattermostSource:
 # -- pure helpers ---------------------------------------------------------------------------------------
 
 
+_MAX_MILLIS = 253402300799999  # 9999-12-31T23:59:59.999Z: a later time is nonsense, not a date
+
+
 def _is_millis(value: Any) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_MILLIS
 
 
 def _millis(value: Any) -> int:
@@ -322,7 +327,7 @@ def error_id(body: bytes) -> str | None:
     """The `id` of a Mattermost error body ("api.context.session_expired.app_error"), if it is one."""
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except MALFORMED_JSON:
         return None
     value = payload.get("id") if isinstance(payload, dict) else None
     return value if isinstance(value, str) and _ERROR_ID.match(value) else None
@@ -371,7 +376,12 @@ def _shown(post: dict[str, Any], *, include_bots: bool) -> bool:
 
 
 def parse_post_list(
-    payload: Any, *, since: int | None, floor: int | None, include_bots: bool = False
+    payload: Any,
+    *,
+    since: int | None,
+    floor: int | None,
+    include_bots: bool = False,
+    limit: int | None = None,
 ) -> Changes:
     """The changes in a `PostList` (`{"order": [...], "posts": {id: Post}}`).
 
@@ -389,7 +399,7 @@ def parse_post_list(
     deleted: list[str] = []
     newest: int | None = None
     oldest: int | None = None
-    for post_id in payload["order"]:
+    for post_id in payload["order"][:limit]:  # a first page holds at most `per_page` posts
         post = posts_by_id.get(post_id) if isinstance(post_id, str) else None
         if not isinstance(post, dict) or post.get("id") != post_id or not _ID.match(post_id):
             continue

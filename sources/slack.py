@@ -74,8 +74,8 @@ from sources.markup import (
     strip_code,
     without_placeholder_chars,
 )
-from wall.model import Author, Batch, Media, Post, PostKind, utcnow
-from wall.text import clean_text
+from wall.core.model import Author, Batch, Media, Post, PostKind, utcnow
+from wall.core.text import clean_text
 
 NETWORK = "slack"
 DEFAULT_BASE_URL = "https://slack.com/api"
@@ -365,7 +365,7 @@ class SlackSource:
                 raise TransientError(
                     f"unexpected slack answer for channel {channel}: `messages` is not a list"
                 )
-            messages.extend(page)
+            messages.extend(page[: params["limit"]])  # what was asked for, whatever the server sent
             cursor = _mapping(payload.get("response_metadata")).get("next_cursor")
             next_cursor = (
                 cursor if payload.get("has_more") is True and isinstance(cursor, str) and cursor else None

@@ -46,6 +46,7 @@ from urllib.parse import quote, unquote, urlsplit
 from pydantic import Field, SecretStr, field_validator
 
 from sources.base import (
+    MALFORMED_JSON,
     AuthError,
     ConfigError,
     Fetched,
@@ -63,8 +64,8 @@ from sources.base import (
     secret_value,
     text_hashtags,
 )
-from wall.model import Author, Batch, Media, Post, PostKind, parse_iso, utcnow
-from wall.text import clean_text, html_to_text
+from wall.core.model import Author, Batch, Media, Post, PostKind, parse_iso, utcnow
+from wall.core.text import clean_text, html_to_text
 
 NETWORK = "teams"
 DEFAULT_BASE_URL = "https://graph.microsoft.com/v1.0"
@@ -74,6 +75,7 @@ PERMISSION = "ChannelMessage.Read.All"
 MAX_TOP = 50  # Graph refuses a larger $top on channel-message delta
 TOKEN_MARGIN = 300.0  # seconds before expiry when a cached token is replaced
 DEFAULT_TOKEN_LIFETIME = 3599.0  # what Entra ID grants when `expires_in` is missing
+MAX_TOKEN_LIFETIME = 86400.0  # Entra ID grants at most a day; a larger (or NaN) answer is nonsense
 MAX_MEDIA_PER_POST = 4
 RESYNC_CODES = frozenset({"syncstatenotfound", "resyncrequired", "syncstateinvalid"})
 GENERIC_ALT = frozenset({"", "image", "img", "picture", "photo"})
@@ -239,6 +241,7 @@ class TeamsSource:
                 base_url=self.settings.base_url,
                 team=self.settings.team,
                 channel=self.settings.channel,
+                limit=self.settings.limit,
             )
             for post in page_posts:
                 deleted.pop(post.id, None)
@@ -345,17 +348,19 @@ def parse_token(payload: Any) -> tuple[str | None, float]:
     raw = payload.get("expires_in")
     try:
         lifetime = float(raw) if raw is not None and not isinstance(raw, bool) else DEFAULT_TOKEN_LIFETIME
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         lifetime = DEFAULT_TOKEN_LIFETIME
     if not isinstance(token, str) or not token:
         return None, 0.0
-    return token, max(lifetime, 1.0)
+    if lifetime != lifetime:  # NaN
+        lifetime = DEFAULT_TOKEN_LIFETIME
+    return token, min(max(lifetime, 1.0), MAX_TOKEN_LIFETIME)
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except MALFORMED_JSON:
         return {}
     return payload if isinstance(payload, dict) else {}
 
@@ -595,13 +600,21 @@ def parse_message(
 
 
 def parse_delta_page(
-    payload: Any, *, source: str, kind: PostKind, base_url: str, team: str, channel: str
+    payload: Any,
+    *,
+    source: str,
+    kind: PostKind,
+    base_url: str,
+    team: str,
+    channel: str,
+    limit: int | None = None,
 ) -> tuple[list[Post], list[str]]:
-    """The posts and the deleted message ids of one delta page."""
+    """The posts and the deleted message ids of one delta page (of its first `limit` items: what
+    `$top` asked for, whatever the server sent)."""
     posts: list[Post] = []
     deleted: list[str] = []
     items = payload.get("value") if isinstance(payload, dict) else None
-    for item in items if isinstance(items, list) else []:
+    for item in items[:limit] if isinstance(items, list) else []:
         if is_deleted(item):
             message_id = item.get("id")
             if isinstance(message_id, str) and message_id:

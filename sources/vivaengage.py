@@ -54,8 +54,8 @@ from sources.base import (
     secret_value,
     text_hashtags,
 )
-from wall.model import Author, Batch, Media, Post, PostKind, parse_iso, utcnow
-from wall.text import clean_text, html_to_text
+from wall.core.model import Author, Batch, Media, Post, PostKind, parse_iso, utcnow
+from wall.core.text import clean_text, html_to_text
 
 NETWORK = "vivaengage"
 DEFAULT_BASE_URL = "https://www.yammer.com/api/v1"
@@ -243,6 +243,7 @@ class VivaEngageSource:
         params = {"newer_than": str(cursor), "limit": str(limit)}
         for _ in range(self.settings.max_pages):
             payload = await self._get_page(group, params)
+            payload["messages"] = payload["messages"][:limit]  # what was asked for, whatever was sent
             full_page = len(payload["messages"]) >= limit
             # A server ignoring newer_than must not bring old messages back.
             payload["messages"] = [m for m in payload["messages"] if (_id(m) or 0) > cursor]
@@ -354,7 +355,7 @@ def oldest_time(payload: Mapping[str, Any]) -> datetime:
     """The creation time of the oldest message of a page (far past when there is none)."""
     times = [
         when
-        for m in payload.get("messages") or []
+        for m in _list(payload.get("messages"))
         if isinstance(m, dict) and (when := parse_time(m.get("created_at"))) is not None
     ]
     return min(times, default=datetime.min.replace(tzinfo=UTC))
@@ -404,6 +405,10 @@ def _http_url(value: Any) -> str:
     if isinstance(value, str) and urlsplit(value.strip()).scheme in ("http", "https"):
         return value.strip()
     return ""
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _text(value: Any) -> str:
@@ -469,7 +474,7 @@ def thread_topics(obj: Mapping[str, Any], refs: Mapping[tuple[str, int], dict[st
     thread_id = _id(obj.get("thread_id"))
     thread = refs.get(("thread", thread_id)) if thread_id is not None else None
     names: list[str] = []
-    for topic in (thread or {}).get("topics") or []:
+    for topic in _list((thread or {}).get("topics")):
         topic_id = _id(topic)
         ref = refs.get(("topic", topic_id)) if topic_id is not None else None
         name = (ref or {}).get("normalized_name") or (ref or {}).get("name")
@@ -534,5 +539,6 @@ def parse_page(payload: Any, *, source: str, kind: PostKind) -> list[Post]:
     if not isinstance(payload, dict):
         return []
     refs = index_references(payload.get("references"))
-    posts = [parse_message(m, refs, source=source, kind=kind) for m in payload.get("messages") or []]
+    messages = payload.get("messages")
+    posts = [parse_message(m, refs, source=source, kind=kind) for m in _list(messages)]
     return [post for post in posts if post is not None]

@@ -51,6 +51,7 @@ import httpx
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from sources.base import (
+    MALFORMED_JSON,
     AuthError,
     ConfigError,
     Fetched,
@@ -66,8 +67,8 @@ from sources.base import (
     redact_url,
     secret_value,
 )
-from wall.model import Author, Batch, Count, Media, Post, PostKind, as_utc, parse_iso, utcnow
-from wall.text import clean_text
+from wall.core.model import Author, Batch, Count, Media, Post, PostKind, as_utc, parse_iso, utcnow
+from wall.core.text import clean_text
 
 log = logging.getLogger("sources.x")
 
@@ -418,7 +419,12 @@ class XSource:
             if fetched.status >= 400:
                 self._fail(fetched, token, what=f"the search {self.settings.query!r}", check="`query`")
             shown = redact_url(fetched.url)
-            page = parse_search(fetched.json(), source=self.settings.name, kind=self.settings.kind)
+            page = parse_search(
+                fetched.json(),
+                source=self.settings.name,
+                kind=self.settings.kind,
+                limit=self.settings.max_results,
+            )
             if page is None:
                 raise TransientError(f"unexpected answer from {shown}: expected a search/recent result")
             pages.append(page)
@@ -497,7 +503,7 @@ def window_reset(headers: httpx.Headers, now: datetime) -> float | None:
 def _load(body: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except MALFORMED_JSON:
         return {}
     return payload if isinstance(payload, dict) else {}
 
@@ -607,6 +613,10 @@ def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _strings(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
 def _http_url(value: Any) -> str:
     return (
         value.strip() if isinstance(value, str) and value.strip().startswith(("https://", "http://")) else ""
@@ -714,9 +724,7 @@ def parse_tweet(
         text, entities = note["text"], _mapping(note.get("entities"))
     else:
         text, entities = _str(tweet.get("text")), _mapping(tweet.get("entities"))
-    history = [
-        i for i in tweet.get("edit_history_tweet_ids") or [] if isinstance(i, str) and _TWEET_ID.match(i)
-    ]
+    history = [i for i in _strings(tweet.get("edit_history_tweet_ids")) if _TWEET_ID.match(i)]
     edited_at: datetime | None = None
     created_at = created
     if len(history) > 1 and history[-1] == tweet_id:
@@ -724,7 +732,7 @@ def parse_tweet(
         original = snowflake_time(history[0])
         if original is not None and original <= created:
             created_at = original
-    keys = [k for k in _mapping(tweet.get("attachments")).get("media_keys") or [] if isinstance(k, str)]
+    keys = _strings(_mapping(tweet.get("attachments")).get("media_keys"))
     attached = tuple(m for m in (parse_media(media.get(k)) for k in keys) if m is not None)
     name = clean_text(_str(author.get("name")))
     return Post(
@@ -749,8 +757,11 @@ def parse_tweet(
     )
 
 
-def parse_search(payload: Any, *, source: str, kind: PostKind = "mention") -> SearchPage | None:
-    """The posts, cursor and next page of a search/recent answer; None when it is not one."""
+def parse_search(
+    payload: Any, *, source: str, kind: PostKind = "mention", limit: int | None = None
+) -> SearchPage | None:
+    """The posts (of the first `limit` items: what `max_results` asked for, whatever the server sent),
+    cursor and next page of a search/recent answer; None when it is not one."""
     if not isinstance(payload, dict):
         return None
     data, meta = payload.get("data", []), payload.get("meta", {})
@@ -762,14 +773,14 @@ def parse_search(payload: Any, *, source: str, kind: PostKind = "mention") -> Se
     posts: list[Post] = []
     replaced: set[str] = set()
     skipped = 0
-    for raw in data:
+    for raw in data[:limit]:
         post = parse_tweet(raw, users=users, media=media, source=source, kind=kind)
         if post is None:
             skipped += 1
             continue
         posts.append(post)
-        history = _mapping(raw).get("edit_history_tweet_ids") or []
-        replaced.update(i for i in history if isinstance(i, str) and _TWEET_ID.match(i) and i != post.id)
+        history = _strings(_mapping(raw).get("edit_history_tweet_ids"))
+        replaced.update(i for i in history if _TWEET_ID.match(i) and i != post.id)
     newest, token = meta.get("newest_id"), meta.get("next_token")
     return SearchPage(
         posts=tuple(posts),

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, SecretStr, field_validator
 
 from sources.base import (
+    MALFORMED_JSON,
     AuthError,
     ConfigError,
     HttpFetcher,
@@ -34,8 +35,8 @@ from sources.base import (
     redact_url,
     secret_value,
 )
-from wall.model import Batch, Count, as_utc, utcnow
-from wall.text import clean_text
+from wall.core.model import Batch, Count, as_utc, utcnow
+from wall.core.text import clean_text
 
 NETWORK = "youtube"
 DEFAULT_BASE_URL = "https://www.googleapis.com/youtube/v3"
@@ -166,7 +167,7 @@ class YouTubeSource:
             if error is not None:
                 raise error
             raise_for_status(fetched.status, fetched.headers, shown)
-        return parse_channels(fetched.json(), shown=shown)
+        return parse_channels(fetched.json(), shown=shown)[:MAX_IDS]  # at most what maxResults asks
 
 
 # -- pure helpers ---------------------------------------------------------------------------------------
@@ -184,7 +185,7 @@ def error_reasons(body: bytes) -> list[str]:
     """The `reason`s of a Google API error body (`error.errors[]` and `error.details[]`), in order."""
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except MALFORMED_JSON:
         return []
     error = payload.get("error") if isinstance(payload, dict) else None
     if not isinstance(error, dict):

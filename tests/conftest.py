@@ -16,12 +16,12 @@ os.environ.pop("WALL_CONFIG", None)
 for key in [k for k in os.environ if k.startswith("WALL_") and not k.startswith("WALL_SYNAPSE_")]:
     del os.environ[key]
 
-from wall.app import collect_garbage_now  # noqa: E402 (after the environment Qt reads is set)
+from wall.shell.gc import collect_garbage_now  # noqa: E402 (after the environment Qt reads is set)
 
 
 @pytest.fixture(autouse=True, scope="session")
 def _collect_on_the_main_thread_only() -> Iterator[None]:
-    """As `wall run` does (`wall.app.GuiThreadCollector`): Python's automatic garbage collection,
+    """As `wall run` does (`wall.shell.gc.GuiThreadCollector`): Python's automatic garbage collection,
     which runs in whatever thread allocates, would destroy Qt objects kept by reference cycles in
     the store's or an HTTP test server's thread, and Qt would later fire their timers at freed
     memory. The tests collect between tests, on the main thread, as often as Python would."""

@@ -14,19 +14,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from wall.config import (
+from wall.core.model import Count, Post, SourceStatus, as_utc, utcnow
+from wall.core.paths import ASSETS_DIR, read_runtime_record, state_dir
+from wall.core.secrets import MaskedStream
+from wall.engine.config import (
     ConfigProblems,
     WallConfig,
     load_config,
     load_last_good,
-    remember_good_config,
     resolve_config_path,
 )
-from wall.consent import consent_for
-from wall.decisions import Decision, status_of
-from wall.model import Count, Post, as_utc, utcnow
-from wall.moderation import Moderator, Verdict
-from wall.paths import ASSETS_DIR, state_dir
+from wall.engine.consent import consent_for
+from wall.engine.decisions import Decision, status_of
+from wall.engine.moderation import Moderator, Verdict
 
 EXIT_CONFIG = 2
 PROBE_HEADERS = ("source", "type", "health", "detail")
@@ -36,6 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `wall` console script."""
     started = time.monotonic()
     args = _parser().parse_args(argv)
+    # Whatever a command prints goes through the secrets' mask (wall.core.secrets): a source's error or
+    # a post may echo a configured key.
+    sys.stdout, sys.stderr = MaskedStream.wrap(sys.stdout), MaskedStream.wrap(sys.stderr)
     command = args.command or "run"
     try:
         if command == "check-config":
@@ -44,15 +47,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _demo(args)
         if command == "run":
             return _run_with_fallback(args, started)
-        if command == "status":
-            return _status(_load_or_last_good(args), args)
+        if command == "status":  # typed in a shell: the wall's systemd credentials are not needed
+            return _status(_load_or_last_good(args, need_secrets=False), args)
+        if command == "purge":
+            return _purge(load_config(resolve_config_path(args.config), need_secrets=False))
         config = _load(args)
         if command == "fetch":
             return asyncio.run(_fetch(config, args.source))
         if command == "snapshot":
             return _snapshot(config, args)
-        if command == "purge":
-            return _purge(config)
     except ConfigProblems as problems:
         for line in problems.lines:
             print(line, file=sys.stderr)
@@ -129,7 +132,7 @@ async def _probe(config: WallConfig) -> int:
     """Poll every enabled source once, concurrently, and print one line each: what comms need to
     know before the wall goes live (a token refused shows as needs_attention, never on screen)."""
     from sources.base import PermanentError, SourceError
-    from wall.services import build_sources, make_client
+    from wall.engine.services import build_sources, make_client
 
     async with make_client(config) as client:
         sources = build_sources(config, client)
@@ -153,12 +156,13 @@ async def _probe(config: WallConfig) -> int:
     return 0 if all(r[2] in ("ok", "disabled") for r in rows) else 1
 
 
-def _load_or_last_good(args: argparse.Namespace) -> WallConfig:
+def _load_or_last_good(args: argparse.Namespace, *, need_secrets: bool = True) -> WallConfig:
     """The config, or (saying why) the last good copy the running wall fell back to."""
+    path = resolve_config_path(args.config)
     try:
-        return _load(args)
+        return load_config(path, need_secrets=need_secrets)
     except ConfigProblems as problems:
-        fallback = load_last_good(resolve_config_path(args.config))
+        fallback = load_last_good(path, need_secrets=need_secrets)
         if fallback is None:
             raise
         for line in problems.lines:
@@ -179,13 +183,12 @@ def _run_with_fallback(args: argparse.Namespace, started: float) -> int:
         for line in refused:
             print(line, file=sys.stderr)
         return _run(fallback, args, started, refused, path)
-    remember_good_config(config)
-    return _run(config, args, started, [], path)
+    return _run(config, args, started, [], path)  # the wall keeps a copy once it has applied it
 
 
 def _run(config: WallConfig, args: argparse.Namespace, started: float, refused: list[str], path: Path) -> int:
-    from wall.logs import config_secrets, setup_logging
-    from wall.runtime import run_wall
+    from wall.engine.logs import config_secrets, setup_logging
+    from wall.shell.runtime import run_wall
 
     web_token = [config.web.token.get_secret_value()] if config.web.token else []
     setup_logging(args.log_level, [*config_secrets(config), *web_token])
@@ -214,12 +217,12 @@ def _demo(args: argparse.Namespace) -> int:
         update={"storage": config.storage.model_copy(update={"state_dir": demo_state})}
     )
     if _has_display():
-        from wall.logs import setup_logging
-        from wall.runtime import run_wall
+        from wall.engine.logs import setup_logging
+        from wall.shell.runtime import run_wall
 
         setup_logging("INFO")
         return run_wall(config, windowed=args.windowed)
-    from wall.app import render_panels
+    from wall.shell.snapshots import render_panels
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -242,7 +245,7 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def _snapshot(config: WallConfig, args: argparse.Namespace) -> int:
-    from wall.app import render_panels
+    from wall.shell.snapshots import render_panels
 
     panels = config.effective_panels()
     if args.panel.isdigit() and int(args.panel) < len(panels):
@@ -286,7 +289,8 @@ def count_line(count: Count) -> dict[str, Any]:
 
 async def _fetch(config: WallConfig, name: str) -> int:
     from sources.base import SourceError
-    from wall.services import build_sources, make_client
+    from wall.engine.poller import admit
+    from wall.engine.services import build_sources, make_client
 
     settings = config.source(name)
     if settings is None:
@@ -303,6 +307,7 @@ async def _fetch(config: WallConfig, name: str) -> int:
             return 1
     consent = consent_for(settings)
     now = datetime.now(UTC)
+    batch = admit(batch, now)  # as the running wall would store it: no date in the future
     blocked, decisions = _page_moderation(config, [p.key for p in batch.posts])
     verdicts = Moderator(config.moderation_for(settings), blocked_authors=blocked).judge_many(
         [p for p in batch.posts if not consent.refusal(p, now)]
@@ -326,8 +331,8 @@ async def _fetch(config: WallConfig, name: str) -> int:
 def _page_moderation(config: WallConfig, keys: list[str]) -> tuple[list[str], dict[str, Decision]]:
     """The authors blocked and the decisions taken on the moderation page, from the wall's store
     when it has one (`wall fetch` does not create it): so `shown` says what the screen would do."""
-    from wall.services import store_path
-    from wall.store import Store
+    from wall.engine.services import store_path
+    from wall.engine.store import Store
 
     path = store_path(config)
     if not path.is_file():
@@ -345,12 +350,17 @@ def _page_moderation(config: WallConfig, keys: list[str]) -> tuple[list[str], di
 
 
 def _purge(config: WallConfig) -> int:
-    from wall.images import forget_cached
-    from wall.paths import cache_dir
-    from wall.services import consents, open_store, purge
+    from wall.core.paths import cache_dir
+    from wall.engine.images import forget_cached
+    from wall.engine.services import consents, open_store, purge
 
     store = open_store(config)
+    if store.problem():  # purging a copy in memory would only pretend
+        print(f"purge: nothing removed: {store.problem()}", file=sys.stderr)
+        store.close()
+        return 1
     try:
+        # Explicitly asked: sources no longer configured lose their data now, not after the grace period.
         gone = store.forget_sources([s.name for s in config.sources if s.enabled])
         purged = purge(store, consents(config), datetime.now(UTC))
     finally:
@@ -364,25 +374,37 @@ def _purge(config: WallConfig) -> int:
 
 
 def _status(config: WallConfig, args: argparse.Namespace) -> int:
-    from wall.services import store_path
-    from wall.store import Store
+    from wall.engine.services import store_path
+    from wall.engine.store import Store
 
     path = store_path(config)
-    if not path.is_file():
+    # The running wall's own record first: it is written outside the state directory, so it still
+    # tells the truth when the store cannot be written (full or read-only disk, store in memory).
+    live = read_runtime_record(path)
+    if not path.is_file() and not (live and _alive(int(live.get("pid", 0)))):
         print(f"no state at {path}: the wall has not run with this config (or state_dir differs)")
         return 1
-    store = Store(path, read_only=True)
+    statuses: dict[str, SourceStatus] = {}
+    runtime, panic, announcement, awaiting, unreadable = None, False, None, 0, ""
+    notices: list[str] = []
     try:
-        statuses = {s.source: s for s in store.statuses()}
-        runtime = store.meta("runtime")
-        panic = store.panic()
-        announcement = store.announcement()
+        store = Store(path, read_only=True)
         try:
-            awaiting = len(store.queue("awaiting", limit=100_000))
-        except sqlite3.OperationalError:  # a store written before the moderation page existed
-            awaiting = 0
-    finally:
-        store.close()
+            statuses = {s.source: s for s in store.statuses()}
+            runtime = store.meta("runtime")
+            panic = store.panic()
+            announcement = store.announcement()
+            notices = store.meta("store_notices") or []
+            try:
+                awaiting = len(store.queue("awaiting", limit=100_000))
+            except sqlite3.OperationalError:  # a store written before the moderation page existed
+                awaiting = 0
+        finally:
+            store.close()
+    except sqlite3.Error as exc:  # corrupt, or not there: the wall itself moves it aside or runs from memory
+        unreadable = f"{path} cannot be read: {exc}"
+    if live and _alive(int(live.get("pid", 0))):
+        runtime = live
     if runtime and not _alive(int(runtime.get("pid", 0))):
         runtime = None  # killed, frozen and restarted, or a power cut: the record is stale
     rows = []
@@ -403,7 +425,17 @@ def _status(config: WallConfig, args: argparse.Namespace) -> int:
     if args.json:
         published = announcement.to_dict() if announcement is not None else None
         moderation = {"panic": panic, "awaiting_approval": awaiting, "announcement": published}
-        print(json.dumps({"running": runtime, "moderation": moderation, "sources": rows}, ensure_ascii=False))
+        store_info = {
+            "path": str(path),
+            "problem": (runtime or {}).get("store_problem") or unreadable,
+            "notices": (runtime or {}).get("store_notices") or notices,
+        }
+        print(
+            json.dumps(
+                {"running": runtime, "store": store_info, "moderation": moderation, "sources": rows},
+                ensure_ascii=False,
+            )
+        )
         return 0
     if runtime:
         print(f"wall running: pid {runtime.get('pid')}, {_uptime(runtime.get('started_at'))}")
@@ -413,8 +445,16 @@ def _status(config: WallConfig, args: argparse.Namespace) -> int:
             print("closed (outside opening hours): screens black, polling paused")
         for line in runtime.get("config_problems") or []:
             print(f"  config: {line}")
+        for line in runtime.get("restart_needed") or []:
+            print(f"  restart needed: {line}")
+        if runtime.get("store_problem"):
+            print(f"STORE: {runtime['store_problem']}")
     else:
         print("wall not running (last known state below)")
+    if unreadable:
+        print(f"STORE: {unreadable}")
+    for line in (runtime or {}).get("store_notices") or notices:
+        print(f"store: {line}")
     if panic:
         print("PANIC SCREEN ON: the wall shows only the logo (release it on the moderation page)")
     print(f"posts awaiting approval: {awaiting}")

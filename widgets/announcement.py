@@ -31,8 +31,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QGridLayout, QSizePolicy, QVBoxLayout, QWidget
 
-from wall.i18n import tr
-from wall.paths import ASSET_SCHEME, asset_path
+from wall.core.i18n import tr
+from wall.core.paths import ASSET_SCHEME, asset_path
 from widgets.labels import ElidedLabel, style_label
 from widgets.panel import Panel, PanelContext
 from widgets.pixmaps import cover_scaled

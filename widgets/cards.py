@@ -10,8 +10,8 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QFont, QPainter, QPainterPath, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
 
-from wall.i18n import relative_time, tr
-from wall.model import Post
+from wall.core.i18n import relative_time, tr
+from wall.core.model import Post
 from widgets.images import AvatarBadge, CoverImage
 from widgets.labels import ElidedLabel, OneLineLabel, plain_label, style_label
 from widgets.marks import NetworkMark

@@ -30,10 +30,10 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from wall.counts import Trend
-from wall.counts import trend as count_trend
-from wall.i18n import format_change, format_number, tr
-from wall.model import Count
+from wall.core.i18n import format_change, format_number, tr
+from wall.core.model import Count
+from wall.engine.counts import Trend
+from wall.engine.counts import trend as count_trend
 from widgets.labels import OneLineLabel, style_label
 from widgets.marks import NetworkMark
 from widgets.panel import Panel, PanelContext

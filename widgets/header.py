@@ -13,8 +13,8 @@ from PySide6.QtGui import QImage, QPainter, QPaintEvent, QPixmap, QResizeEvent
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QWidget
 
-from wall.hub import Hub
-from wall.i18n import tr
+from wall.core.i18n import tr
+from widgets.hub import Hub
 from widgets.labels import OneLineLabel, plain_label, style_label
 from widgets.settings import WallLook
 from widgets.theme import Role, Theme

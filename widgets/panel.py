@@ -11,9 +11,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPaintEvent
 from PySide6.QtWidgets import QLabel, QStackedLayout, QWidget
 
-from wall.hub import Hub
-from wall.i18n import tr
-from wall.model import utcnow
+from wall.core.i18n import tr
+from wall.core.model import utcnow
+from widgets.hub import Hub
 from widgets.labels import plain_label, style_label
 from widgets.pixmaps import PixmapCache
 from widgets.settings import PanelLook, WallLook

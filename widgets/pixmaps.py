@@ -14,7 +14,7 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QSize, Qt, Q
 from PySide6.QtGui import QImage, QImageReader, QPixmap
 from PySide6.QtWidgets import QApplication
 
-from wall.hub import Hub
+from widgets.hub import Hub
 
 # Full-size decodes are big (a phone photo is 7.7 MB decoded): a panel's pictures at most are kept,
 # for a featured post moving to a compact card and back; the scaled ones are kept longer. A picture

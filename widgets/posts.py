@@ -25,7 +25,7 @@ from PySide6.QtCore import QCoreApplication, QEasingCurve, QEvent, QPoint, QRect
 from PySide6.QtGui import QHideEvent, QPainter, QPixmap, QRegion, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QBoxLayout, QGridLayout, QSizePolicy, QWidget
 
-from wall.model import Post, PostKind
+from wall.core.model import Post, PostKind
 from widgets.arrival import ArrivalOverlay, Layout, plan
 from widgets.cards import PORTRAIT_TEXT_GROWTH, TEXT_GROWTH_WITHOUT_PICTURE, PostCard
 from widgets.motion import Tween

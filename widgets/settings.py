@@ -1,8 +1,8 @@
 """What the widgets read from the configuration, as structural types.
 
-`wall.config` imports the source adapters (to validate `[[sources]]`), and widgets must not depend on
+`wall.engine.config` imports the source adapters (to validate `[[sources]]`), and widgets must not depend on
 `sources` even indirectly (import-linter contract), so views type their settings with these protocols.
-`wall.config.WallSection` and `wall.config.PanelSettings` satisfy them as they are.
+`wall.engine.config.WallSection` and `wall.engine.config.PanelSettings` satisfy them as they are.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class BrandingLook(Protocol):
 
 
 class WallLook(Protocol):
-    """The `[wall]` table as the screen uses it (`wall.config.WallSection`)."""
+    """The `[wall]` table as the screen uses it (`wall.engine.config.WallSection`)."""
 
     @property
     def language(self) -> str: ...
@@ -53,7 +53,7 @@ class WallLook(Protocol):
 
 
 class PanelLook(Protocol):
-    """One `[[panels]]` entry (`wall.config.PanelSettings`)."""
+    """One `[[panels]]` entry (`wall.engine.config.PanelSettings`)."""
 
     @property
     def type(self) -> str: ...

@@ -10,8 +10,8 @@ from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
-from wall.hub import Hub
-from wall.model import utcnow
+from wall.core.model import utcnow
+from widgets.hub import Hub
 from widgets.settings import PanelLook, WallLook
 from widgets.window import WallWindow
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QRect
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QFontMetricsF, QPainter
 
-from wall.branding import local_path, looks_like_a_file
+from wall.engine.branding import local_path, looks_like_a_file
 from widgets.settings import BrandingLook, WallLook
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """The trends panel: what the shown posts of the last 24 h talk about, and where they come from.
 
 Three cards: the top hashtags, the top words, and each network's share of the posts (its mark, a
-percentage in the wall's language, a bar). The numbers come from `wall.trends` (pure); this module
+percentage in the wall's language, a bar). The numbers come from `wall.engine.trends` (pure); this module
 only lays them out. Landscape screens put the cards side by side, portrait ones one above the other.
 
 Which posts count: the public mentions the wall shows, filtered by the panel's `sources`. Internal
@@ -15,9 +15,9 @@ from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from wall.i18n import format_number, format_percent, tr
-from wall.model import Post
-from wall.trends import NetworkShare, Term, Trends, compute_trends
+from wall.core.i18n import format_number, format_percent, tr
+from wall.core.model import Post
+from wall.engine.trends import NetworkShare, Term, Trends, compute_trends
 from widgets.labels import ElidedLabel, plain_label, style_label
 from widgets.marks import NetworkMark
 from widgets.panel import Panel, PanelContext

@@ -10,13 +10,13 @@ from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QColor, QPainter, QPaintEvent, QResizeEvent, QScreen
 from PySide6.QtWidgets import QApplication, QLayout, QVBoxLayout, QWidget
 
-from wall.hub import Hub
-from wall.model import utcnow
+from wall.core.model import utcnow
 from widgets.announcement import AnnouncementPanel
 from widgets.brand import BrandScreen
 from widgets.clock import ClockPanel
 from widgets.fans import FansPanel
 from widgets.header import Header
+from widgets.hub import Hub
 from widgets.internal import InternalPanel
 from widgets.mentions import MentionsPanel
 from widgets.panel import Panel, PanelContext

@@ -20,7 +20,7 @@ from pytest_httpserver import HTTPServer
 
 from sources.base import AuthError, ConfigError, HttpFetcher, RateLimited, SourceError, TransientError
 from sources.bluesky import BlueskySettings, BlueskySource, parse_post, parse_profile_count
-from wall.model import Author, Count, Media
+from wall.core.model import Author, Count, Media
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "bluesky"
 SESSION = "/xrpc/com.atproto.server.createSession"

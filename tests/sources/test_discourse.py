@@ -20,7 +20,7 @@ from pytest_httpserver import HTTPServer
 
 from sources.base import AuthError, ConfigError, HttpFetcher, RateLimited, SourceError, TransientError
 from sources.discourse import DiscourseSettings, DiscourseSource, category_ids, parse_cooked, parse_post
-from wall.model import Media
+from wall.core.model import Media
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "discourse"

@@ -17,7 +17,7 @@ from pytest_httpserver import HTTPServer
 
 from sources.base import AuthError, ConfigError, HttpFetcher, RateLimited, SourceError, TransientError
 from sources.facebook import FacebookSettings, FacebookSource, graph_usage, parse_page_counts
-from wall.model import Count
+from wall.core.model import Count
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "facebook"
 PAGE = "112130216863063"

@@ -20,7 +20,7 @@ from pytest_httpserver import HTTPServer
 
 from sources.base import AuthError, ConfigError, HttpFetcher, RateLimited, SourceError, TransientError
 from sources.humhub import HumHubSettings, HumHubSource, parse_post, parse_time, richtext_to_text
-from wall.model import Author, Media
+from wall.core.model import Author, Media
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "humhub"

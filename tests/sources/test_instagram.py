@@ -32,7 +32,7 @@ from sources.instagram import (
     parse_media,
     parse_media_page,
 )
-from wall.model import Author, Count, Media
+from wall.core.model import Author, Count, Media
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "instagram"

@@ -28,7 +28,7 @@ from sources.linkedin import (
     parse_organization_name,
     seconds_until_midnight_utc,
 )
-from wall.model import Count
+from wall.core.model import Count
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "linkedin"

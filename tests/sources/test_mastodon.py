@@ -25,7 +25,7 @@ from sources.mastodon import (
     parse_status,
     parse_statuses,
 )
-from wall.model import Author, Media
+from wall.core.model import Author, Media
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "mastodon"
 TAG_PATH = "/api/v1/timelines/tag/brand"

@@ -19,7 +19,7 @@ import pytest_asyncio
 from sources.base import HttpFetcher
 from sources.mastodon import MastodonSettings, MastodonSource
 from tests.servers.snac2 import SnacError, SnacServer, start_snac
-from wall.model import Batch, utcnow
+from wall.core.model import Batch, utcnow
 
 FOLLOW_DELIVERY_TIMEOUT = 40.0  # snac delivers a local follow through its queue in about 6 s
 

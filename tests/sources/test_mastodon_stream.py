@@ -36,8 +36,8 @@ from sources.mastodon import (
 )
 from tests.servers.snac2 import SnacError, SnacServer, start_snac
 from tests.servers.sse import SseServer
-from wall.model import Batch, Health, SourceStatus
-from wall.poller import Poller, RetryPolicy
+from wall.core.model import Batch, Health, SourceStatus
+from wall.engine.poller import Poller, RetryPolicy
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "mastodon"
@@ -654,7 +654,7 @@ async def test_snac2_with_a_token_has_no_stream_and_is_polled(
     def texts() -> list[str]:
         return [p.text for b in received for p in b.posts]
 
-    caplog.set_level(logging.INFO, logger="wall.poller")
+    caplog.set_level(logging.INFO, logger="wall.engine.poller")
     # The interval of 15 s lasts 150 ms here: the next polls find the new note.
     poller = Poller([source], on_batch, lambda status: None, policy=QUICK, sleep=scaled_sleep([], 0.01))
     poller.start()

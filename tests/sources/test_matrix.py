@@ -36,7 +36,7 @@ from sources.matrix import (
     strip_reply_fallback,
     sync_filter,
 )
-from wall.model import Author, Batch, Media
+from wall.core.model import Author, Batch, Media
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "matrix"
 ROOM = "!726s6s6q:example.com"

@@ -27,9 +27,9 @@ from PIL import Image
 from sources.base import AuthError, HttpFetcher
 from sources.matrix import MatrixSettings, MatrixSource
 from tests.servers.synapse import SynapseError, SynapseServer, User, start_synapse
-from wall.config import load_config
-from wall.model import Batch, utcnow
-from wall.services import open_store
+from wall.core.model import Batch, utcnow
+from wall.engine.config import load_config
+from wall.engine.services import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 STREAM_DELIVERY = 2.0  # seconds: a message must reach a waiting stream() sooner than this

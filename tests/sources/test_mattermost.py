@@ -27,7 +27,7 @@ from sources.mattermost import (
     parse_tags,
     parse_user,
 )
-from wall.model import Author, Media
+from wall.core.model import Author, Media
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "mattermost"

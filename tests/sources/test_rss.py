@@ -17,7 +17,7 @@ from werkzeug import Request, Response
 
 from sources.base import ConfigError, HttpFetcher, RateLimited, TransientError
 from sources.rss import RssSettings, RssSource, parse_feed
-from wall.model import Media, Post
+from wall.core.model import Media, Post
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "rss"
 NOW = datetime(2024, 5, 15, 12, 0, tzinfo=UTC)
@@ -25,7 +25,7 @@ FEED_URL = "https://feeds.acme.example/news.xml"
 
 
 def spaced(text: str) -> str:
-    """Text with French no-break spaces shown as plain spaces (kept on purpose by wall.text)."""
+    """Text with French no-break spaces shown as plain spaces (kept on purpose by wall.core.text)."""
     return text.replace("\u00a0", " ").replace("\u202f", " ")
 
 

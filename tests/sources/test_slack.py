@@ -29,7 +29,7 @@ from sources.slack import (
     parse_user,
     select_changes,
 )
-from wall.model import Author, Media
+from wall.core.model import Author, Media
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "slack"

@@ -21,7 +21,7 @@ from pytest_httpserver import HTTPServer
 
 from sources.base import AuthError, ConfigError, HttpFetcher, RateLimited, SourceError, TransientError
 from sources.teams import TeamsSettings, TeamsSource, parse_delta_page, parse_message
-from wall.model import Author, Media
+from wall.core.model import Author, Media
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "teams"

@@ -28,7 +28,7 @@ from sources.vivaengage import (
     parse_page,
     parse_time,
 )
-from wall.model import Author, Media
+from wall.core.model import Author, Media
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "vivaengage"

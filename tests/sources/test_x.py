@@ -30,7 +30,7 @@ from sources.x import (
     seconds_until_utc_midnight,
     snowflake_time,
 )
-from wall.model import Author, Count, Media
+from wall.core.model import Author, Count, Media
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "x"

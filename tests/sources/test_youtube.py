@@ -23,7 +23,7 @@ from sources.youtube import (
     parse_channel_count,
     seconds_until_quota_reset,
 )
-from wall.model import Count
+from wall.core.model import Count
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "youtube"
 PATH = "/channels"

@@ -14,11 +14,12 @@ from aiohttp.test_utils import TestClient
 from PySide6.QtWidgets import QApplication
 
 from tests.wall.test_web import HOSTILE, Http, Wall, csrf_of, login, open_wall, read
-from wall.app import Engine, build_windows
-from wall.hub import Hub
-from wall.services import make_client
-from wall.store import Store
+from wall.engine.engine import Engine
+from wall.engine.services import make_client
+from wall.engine.store import Store
+from wall.shell.windows import build_windows
 from widgets.announcement import AnnouncementPanel
+from widgets.hub import Hub
 from widgets.window import WallWindow
 
 CONFIGURED: dict[str, Any] = {
@@ -164,7 +165,7 @@ async def test_a_published_announcement_survives_a_restart(tmp_path: Path, qapp:
     client = make_client(config)
     engine = Engine(config, store, hub, client)
     try:
-        engine.fill_hub_from_store()
+        engine.fill_screen_from_store()
         published = hub.announcement()
         assert published is not None and published.text == DRILL["text"] and published.who == "Alice"
         (window,) = build_windows(config, hub)

@@ -13,10 +13,10 @@ from pathlib import Path
 from PIL import Image
 from pytest_httpserver import HTTPServer
 
-from wall.app import fill_hub_for_snapshot
-from wall.config import load_config
-from wall.hub import Hub
-from wall.services import open_store
+from wall.engine.config import load_config
+from wall.engine.services import open_store
+from wall.shell.snapshots import fill_hub_for_snapshot
+from widgets.hub import Hub
 
 ROOT = Path(__file__).resolve().parents[2]
 FEED = (ROOT / "tests" / "fixtures" / "rss" / "rss2.xml").read_bytes()

@@ -7,15 +7,16 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pytest_httpserver import HTTPServer
 
 from tests.wall.test_decisions import feed
-from wall.config import load_config
-from wall.decisions import PublishedAnnouncement, author_key
-from wall.model import Batch
-from wall.services import build_sources, make_client, open_store
+from wall.core.model import Batch
+from wall.engine.config import load_config
+from wall.engine.decisions import PublishedAnnouncement, author_key
+from wall.engine.services import build_sources, make_client, open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -82,6 +83,25 @@ def test_fetch_rss_prints_json_lines(tmp_path: Path, httpserver: HTTPServer) -> 
     }
     assert first["created_at"].endswith("Z")
     assert all("<b>" not in line["text"] and "google.com/url" not in line["url"] for line in lines)
+
+
+def test_fetch_shows_a_post_dated_in_the_future_as_the_wall_would_store_it(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    feed = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>F</title>'
+        '<item><guid isPermaLink="false">far</guid><title>Toujours en tête</title>'
+        "<pubDate>Fri, 01 Jan 2099 08:00:00 GMT</pubDate></item></channel></rss>"
+    )
+    httpserver.expect_request("/feed").respond_with_data(feed, content_type="application/rss+xml")
+    path = config(
+        tmp_path, f'[[sources]]\nname = "news"\ntype = "rss"\nurl = "{httpserver.url_for("/feed")}"\n'
+    )
+    result = wall("fetch", "news", "--json", "--config", str(path))
+    assert result.returncode == 0, result.stderr
+    (line,) = [json.loads(text) for text in result.stdout.splitlines()]
+    assert not line["created_at"].startswith("2099")
+    assert line["created_at"][:4] == str(datetime.now(UTC).year)
 
 
 def test_fetch_mastodon_with_token_never_prints_it(tmp_path: Path, httpserver: HTTPServer) -> None:

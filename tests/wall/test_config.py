@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from wall.config import ConfigProblems, load_config, resolve_config_path
+from wall.engine.config import ConfigProblems, load_config, resolve_config_path
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -287,3 +287,23 @@ def test_font_and_picture_file_mistakes_name_the_field_and_the_fix(tmp_path: Pat
     for lines, (field, what, fix) in cases.items():
         [line] = problems_of(branding(tmp_path, lines))
         assert f": {field}: " in line and what in line and fix in line, line
+
+
+def test_an_empty_file_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "# only comments\n\n   \n")
+    assert problems_of(path) == [
+        f"{path}: the file is empty: refused; restore it (wall.example.toml shows every key)"
+    ]
+
+
+def test_deeply_nested_toml_is_one_line_not_a_crash(tmp_path: Path) -> None:
+    path = write(tmp_path, "x = " + "{a = " * 50_000 + "1" + "}" * 50_000 + "\n")
+    assert problems_of(path) == [
+        f"{path}: TOML nested too deeply to read: refused; remove the nested arrays or tables"
+    ]
+
+
+def test_the_web_token_is_needed_to_run_but_not_to_read_the_status(tmp_path: Path) -> None:
+    path = write(tmp_path, "[web]\nenabled = true\n")
+    assert problems_of(path)[0].startswith(f"{path}: web.token: is missing while web.enabled = true")
+    assert load_config(path, env={}, need_secrets=False).web.enabled

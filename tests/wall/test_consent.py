@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from sources.rss import RssSettings
-from wall.config import ConfigProblems, load_config
-from wall.consent import Consent, consent_for, first_initial, image_urls, shown_posts, split
-from wall.model import Author, Media, Post
-from wall.services import purge
-from wall.store import Store
+from wall.core.model import Author, Media, Post
+from wall.engine.config import ConfigProblems, load_config
+from wall.engine.consent import Consent, consent_for, first_initial, image_urls, shown_posts, split
+from wall.engine.services import purge
+from wall.engine.store import Store
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -195,7 +195,7 @@ def test_bad_consent_keys_name_the_field_and_the_fix(tmp_path: Path, line: str, 
 
 
 def test_purge_removes_what_consent_and_retention_no_longer_allow(tmp_path: Path) -> None:
-    from wall.model import Batch
+    from wall.core.model import Batch
 
     store = Store(tmp_path / "wall.sqlite3")
     shared = "https://rse.example/avatar/shared.png"

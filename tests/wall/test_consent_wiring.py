@@ -18,9 +18,9 @@ from pathlib import Path
 from PIL import Image
 from pytest_httpserver import HTTPServer
 
-from wall.config import load_config
-from wall.images import cache_file
-from wall.services import open_store
+from wall.engine.config import load_config
+from wall.engine.images import cache_file
+from wall.engine.services import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREEN = f"offscreen:configfile={ROOT / 'assets' / 'qt' / 'offscreen-1920x1080.json'}"

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from wall.counts import Trend, daily_history, trend
-from wall.model import Batch, Count
-from wall.store import Store
+from wall.core.model import Batch, Count
+from wall.engine.counts import Trend, daily_history, trend
+from wall.engine.store import Store
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)  # 16:00 in Paris

@@ -11,15 +11,17 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytest_httpserver import HTTPServer
 
-from wall.app import Engine, build_windows
-from wall.config import WallConfig, parse_config
-from wall.decisions import PublishedAnnouncement
-from wall.desk import WallDesk
-from wall.hub import Hub
-from wall.model import Author, Batch, Media, Post
-from wall.moderation import ModerationSettings, Moderator
-from wall.services import make_client, open_store
-from wall.store import Store
+from tests.support.screen import RecordingScreen
+from wall.core.model import Author, Batch, Media, Post
+from wall.engine.config import WallConfig, parse_config
+from wall.engine.decisions import Decision, PublishedAnnouncement, status_of
+from wall.engine.engine import Engine
+from wall.engine.moderation import AWAITING_APPROVAL, BLOCKED_AUTHOR, ModerationSettings, Moderator, Verdict
+from wall.engine.services import make_client, open_store
+from wall.engine.store import Store
+from wall.shell.desk import WallDesk
+from wall.shell.windows import build_windows
+from widgets.hub import Hub
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 PRE = ModerationSettings(mode="pre")
@@ -117,7 +119,7 @@ def test_panic_is_kept_across_restarts_and_audited(tmp_path: Path) -> None:
     assert [(a.who, a.action) for a in again.audit_log()] == [("Bob", "panic off"), ("Alice", "panic on")]
 
 
-# --- the running Engine: real RSS over HTTP, a real Hub, the screen within a second -----------------
+# --- the running Engine: real RSS over HTTP; what the screen shows, at once (no Qt needed) -----------------
 
 RSS = "application/rss+xml"
 FEED_ITEMS = (
@@ -159,42 +161,42 @@ def shown_ids(hub: Hub) -> list[str]:
 
 
 async def test_actions_reach_the_hub_at_once_and_survive_a_restart(
-    tmp_path: Path, httpserver: HTTPServer, qapp: QApplication
+    tmp_path: Path, httpserver: HTTPServer
 ) -> None:
     httpserver.expect_request("/feed").respond_with_data(feed(*FEED_ITEMS), content_type=RSS)
     config = config_for(tmp_path, httpserver.url_for("/feed"))
-    store, hub, client = open_store(config), Hub(), make_client(config)
-    engine = Engine(config, store, hub, client)
+    store, screen, client = open_store(config), RecordingScreen(), make_client(config)
+    engine = Engine(config, store, screen, client)
     (source,) = engine.sources
     await engine.poller.poll_once(source)
-    assert store.post_count() == 3 and shown_ids(hub) == []  # pre-moderation: nothing on screen yet
+    assert store.post_count() == 3 and screen.ids() == []  # pre-moderation: nothing on screen yet
 
     assert await engine.act("news:a", "approve", "Alice")
-    assert shown_ids(hub) == ["a"]  # in the hub already: the screen repaints within 150 ms
+    assert screen.ids() == ["a"]  # in the screen already: the screen repaints within 150 ms
     assert await engine.act("news:c", "approve", "Alice")
     assert await engine.act("news:a", "pin", "Alice")
-    assert shown_ids(hub) == ["a", "c"]
+    assert screen.ids() == ["a", "c"]
     assert await engine.act("news:c", "hide", "Bob")
-    assert shown_ids(hub) == ["a"]
+    assert screen.ids() == ["a"]
     assert not await engine.act("news:zzz", "approve", "Alice")
 
     # Block an author: their stored posts go, even an approved one, and later ones never come.
     assert await engine.act("news:b", "approve", "Alice")
-    assert shown_ids(hub) == ["a", "b"]
+    assert screen.ids() == ["a", "b"]
     assert await engine.act("news:b", "block", "Alice")
-    assert shown_ids(hub) == ["a"]
+    assert screen.ids() == ["a"]
     assert store.blocked_authors() == ["Troll"]
     await engine.stop()
 
     # Restart: a new Engine re-judges every stored post with the rules, and polls the feed again.
-    engine = Engine(config, store, hub, client)
-    hub.set_posts("mention", [])
-    engine.fill_hub_from_store()
-    assert shown_ids(hub) == ["a"]
+    engine = Engine(config, store, screen, client)
+    screen.set_posts("mention", [])
+    engine.fill_screen_from_store()
+    assert screen.ids() == ["a"]
     engine.start()
     await until(lambda: store.meta("schema_version") is not None and _polled(store))
     await asyncio.sleep(0.2)
-    assert shown_ids(hub) == ["a"]
+    assert screen.ids() == ["a"]
     later = Post("d", "news", "rss", "mention", Author("Troll"), "Encore moi", T0)
     assert engine.moderators["news"].judge(later).reason == "blocked author"
     audit = [(a.who, a.action, a.post_key, a.detail) for a in store.audit_log()]
@@ -215,17 +217,17 @@ TROLL_ITEMS = (
 
 
 async def test_unblocking_brings_back_only_what_every_other_rule_and_decision_allows(
-    tmp_path: Path, httpserver: HTTPServer, qapp: QApplication
+    tmp_path: Path, httpserver: HTTPServer
 ) -> None:
     httpserver.expect_request("/feed").respond_with_data(feed(*TROLL_ITEMS), content_type=RSS)
     config = config_for(tmp_path, httpserver.url_for("/feed"), mode="post")
-    store, hub, client = open_store(config), Hub(), make_client(config)
-    engine = Engine(config, store, hub, client)
+    store, screen, client = open_store(config), RecordingScreen(), make_client(config)
+    engine = Engine(config, store, screen, client)
     await engine.poller.poll_once(engine.sources[0])
-    assert shown_ids(hub) == ["e", "d", "b", "a"]
+    assert screen.ids() == ["e", "d", "b", "a"]
     assert await engine.act("news:d", "hide", "Bob")
     assert await engine.act("news:b", "block", "Alice")
-    assert shown_ids(hub) == ["a"]
+    assert screen.ids() == ["a"]
     (blocked,) = await engine.blocked_authors()
     assert (blocked.author, blocked.who, blocked.network, blocked.post_key) == (
         "Troll",
@@ -236,7 +238,7 @@ async def test_unblocking_brings_back_only_what_every_other_rule_and_decision_al
     assert not blocked.in_config
 
     assert await engine.unblock_author("Troll", "Camille")
-    assert shown_ids(hub) == ["e", "b", "a"]  # in the hub at once; the word and the hide still hold
+    assert screen.ids() == ["e", "b", "a"]  # on the screen at once; the word and the hide still hold
     reasons = {i.post.id: (i.status, i.verdict.reason if i.verdict else "") for i in store.queue()}
     assert reasons["c"] == ("hidden", "blocked word: con") and reasons["d"][0] == "hidden"
     assert store.blocked_authors() == [] and await engine.blocked_authors() == []
@@ -251,13 +253,13 @@ async def test_unblocking_brings_back_only_what_every_other_rule_and_decision_al
     assert [a.action for a in store.audit_log()].count("unblock author") == 1
     await engine.stop()
 
-    engine = Engine(config, store, hub, client)  # a restart: the unblock holds
-    hub.set_posts("mention", [])
-    engine.fill_hub_from_store()
+    engine = Engine(config, store, screen, client)  # a restart: the unblock holds
+    screen.set_posts("mention", [])
+    engine.fill_screen_from_store()
     engine.start()
     await until(lambda: _polled(store))
     await asyncio.sleep(0.2)
-    assert shown_ids(hub) == ["e", "b", "a"]
+    assert screen.ids() == ["e", "b", "a"]
     later = Post("f", "news", "rss", "mention", Author("Troll"), "Encore moi", T0)
     assert engine.moderators["news"].judge(later).shown
     await engine.stop()
@@ -265,9 +267,7 @@ async def test_unblocking_brings_back_only_what_every_other_rule_and_decision_al
     store.close()
 
 
-async def test_unblocking_on_the_page_leaves_an_author_the_config_blocks_hidden(
-    tmp_path: Path, qapp: QApplication
-) -> None:
+async def test_unblocking_on_the_page_leaves_an_author_the_config_blocks_hidden(tmp_path: Path) -> None:
     config = parse_config(
         {
             "storage": {"state_dir": str(tmp_path / "state")},
@@ -276,15 +276,15 @@ async def test_unblocking_on_the_page_leaves_an_author_the_config_blocks_hidden(
         },
         env={},
     )
-    store, hub, client = open_store(config), Hub(), make_client(config)
-    engine = Engine(config, store, hub, client)
+    store, screen, client = open_store(config), RecordingScreen(), make_client(config)
+    engine = Engine(config, store, screen, client)
     posts = (mention(1, handle="@troll@masto.example", name="Troll"), mention(2, handle="@fan@masto.example"))
     store.apply("news", Batch(posts=posts), verdicts=engine.moderators["news"].judge_many(posts))
     assert await engine.act("news:1", "block", "Alice")
     (blocked,) = await engine.blocked_authors()
     assert blocked.author == "@troll@masto.example" and blocked.name == "Troll" and blocked.in_config
     assert await engine.unblock_author("@troll@masto.example", "Alice")
-    assert shown_ids(hub) == ["2"]  # wall.toml still blocks them
+    assert screen.ids() == ["2"]  # wall.toml still blocks them
     await engine.stop()
     await client.aclose()
     store.close()
@@ -352,15 +352,15 @@ def test_a_published_announcement_is_kept_until_withdrawn_and_every_change_is_au
 
 
 async def test_the_hourly_purge_lets_the_moderators_forget_what_the_store_dropped(
-    tmp_path: Path, httpserver: HTTPServer, qapp: QApplication
+    tmp_path: Path, httpserver: HTTPServer
 ) -> None:
     httpserver.expect_request("/feed").respond_with_data(feed(*FEED_ITEMS), content_type=RSS)
     config = config_for(tmp_path, httpserver.url_for("/feed"), mode="post")
     config = config.model_copy(
         update={"storage": config.storage.model_copy(update={"max_posts_per_source": 2})}
     )
-    store, hub, client = open_store(config), Hub(), make_client(config)
-    engine = Engine(config, store, hub, client)
+    store, screen, client = open_store(config), RecordingScreen(), make_client(config)
+    engine = Engine(config, store, screen, client)
     try:
         await engine.poller.poll_once(engine.sources[0])
         assert store.post_count() == 2  # the store keeps 2 a source: the oldest is gone
@@ -371,3 +371,35 @@ async def test_the_hourly_purge_lets_the_moderators_forget_what_the_store_droppe
         await engine.stop()
         await client.aclose()
         store.close()
+
+
+VERDICTS: dict[str, Verdict | None] = {
+    "not judged": None,
+    "allowed": Verdict(True),
+    "allowed without its picture": Verdict(True, "sensitive media", hide_media=True),
+    "blocked word": Verdict(False, "blocked word: con"),
+    "awaiting approval": Verdict(False, AWAITING_APPROVAL),
+    "blocked author": Verdict(False, BLOCKED_AUTHOR),
+}
+DECISIONS: tuple[Decision | None, ...] = (None, "approve", "hide", "pin")
+
+
+def test_the_store_and_status_of_agree_on_what_is_shown_in_every_combination(tmp_path: Path) -> None:
+    """ "Is this post shown?" is written twice, in SQL for the screen (`store._SHOWN`) and in Python for
+    the page (`decisions.status_of`): every verdict with every decision gives the same answer."""
+    store = Store(tmp_path / "w.db")
+    expected: dict[str, bool] = {}
+    n = 0
+    for label, verdict in VERDICTS.items():
+        for decision in DECISIONS:
+            n += 1
+            post = mention(n, f"{label} / {decision}")
+            store.apply(
+                "news", Batch(posts=(post,)), verdicts={post.key: verdict} if verdict else None, now=T0
+            )
+            if decision is not None:
+                store.decide(post.key, decision, "Alice", now=T0)
+            expected[post.key] = status_of(verdict, decision) == "shown"
+    shown = {p.key for p in store.recent_posts("mention", 100)}
+    assert {key for key, on in expected.items() if on} == shown
+    assert 0 < len(shown) < len(expected)  # both answers occur

@@ -1,4 +1,4 @@
-"""Python's garbage collection runs on the GUI thread only (`wall.app.GuiThreadCollector`).
+"""Python's garbage collection runs on the GUI thread only (`wall.shell.gc.GuiThreadCollector`).
 
 A Qt object destroyed by a collection in another thread leaves its timers registered, and Qt
 later fires one at freed memory: the segfault this guards against was caught under gdb in
@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from wall.app import GuiThreadCollector, collect_garbage_now
+from wall.shell.gc import GuiThreadCollector, collect_garbage_now
 
 
 class Cycle:

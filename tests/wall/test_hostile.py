@@ -20,11 +20,11 @@ from PIL import Image
 from pytest_httpserver import HTTPServer
 
 from sources.demo import DemoSettings, DemoSource
-from wall.config import load_config
-from wall.images import cache_file
-from wall.moderation import ModerationSettings, Moderator
-from wall.services import open_store
-from wall.store import Store
+from wall.engine.config import load_config
+from wall.engine.images import cache_file
+from wall.engine.moderation import ModerationSettings, Moderator
+from wall.engine.services import open_store
+from wall.engine.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREEN = f"offscreen:configfile={ROOT / 'assets' / 'qt' / 'offscreen-1920x1080.json'}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pytestqt.qtbot import QtBot
 
-from wall.hub import Hub
+from widgets.hub import Hub
 
 
 def test_a_failed_image_is_asked_for_again_later(qtbot: QtBot) -> None:

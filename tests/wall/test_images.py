@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import struct
 import zlib
@@ -11,9 +12,12 @@ import httpx
 import pytest
 from PIL import Image
 from pytest_httpserver import HTTPServer
+from pytestqt.qtbot import QtBot
 
 from sources.base import HttpFetcher
-from wall.images import ImageError, ImageLoader, prepare_image
+from tests.hostile.bombs import png_flat
+from wall.engine.images import ImageError, ImageLoader, prepare_image
+from widgets.hub import Hub
 
 
 def png(width: int, height: int, color: str = "red") -> bytes:
@@ -98,3 +102,25 @@ async def test_disk_cache_is_bounded(tmp_path: Path, httpserver: HTTPServer) -> 
         for n in range(6):
             assert await loader.load(httpserver.url_for(f"/{n}.png")) is not None
     assert sum(p.stat().st_size for p in (tmp_path / "cache").iterdir()) <= 3000
+
+
+def test_a_refused_picture_is_neither_cached_nor_fetched_again_in_a_loop(
+    qtbot: QtBot, tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """A bomb is refused once; the widgets asking for it on every paint do not make the wall
+    download it again until the hub's retry delay has passed, and nothing of it is kept on disk."""
+    httpserver.expect_request("/bomb.png").respond_with_data(png_flat(7000, 7000), content_type="image/png")
+    url = httpserver.url_for("/bomb.png")
+    cache = tmp_path / "cache"
+
+    async def load() -> bytes | None:
+        async with httpx.AsyncClient() as client:
+            return await ImageLoader(HttpFetcher(client, conditional=False), cache).load(url)
+
+    hub = Hub(image_retry_ms=300)
+    hub.set_image_requester(lambda asked: hub.add_image(asked, asyncio.run(load())))
+    for _ in range(50):  # fifty paints of the card that shows it
+        assert hub.image(url) is None
+    assert len(httpserver.log) == 1 and not any(cache.iterdir())
+    qtbot.waitUntil(lambda: hub.image(url) is None and len(httpserver.log) == 2, timeout=3000)
+    assert not any(cache.iterdir())  # the second answer was downloaded, not read from a cache

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from sources.base import redact_url
-from wall.config import ConfigProblems, load_config
-from wall.logs import config_secrets, setup_logging
+from wall.engine.config import ConfigProblems, load_config
+from wall.engine.logs import config_secrets, setup_logging
 
 
 def test_configured_secrets_are_masked_in_every_log_line(
@@ -41,7 +41,7 @@ def test_tracebacks_are_masked_too(capsys: pytest.CaptureFixture[str]) -> None:
         try:
             raise ValueError("bad answer for https://x.example/?key=tok-0123456789")
         except ValueError:
-            logging.getLogger("wall.poller").exception("source failed")
+            logging.getLogger("wall.engine.poller").exception("source failed")
     finally:
         logging.getLogger().handlers.clear()
     err = capsys.readouterr().err

@@ -38,7 +38,7 @@ def _child(code: str, *args: str, env: dict[str, str] | None = None) -> dict[str
 
 THREADS = r"""
 import json, sys, threading
-from wall.memory import limit_malloc_arenas, memory_breakdown
+from wall.shell.memory import limit_malloc_arenas, memory_breakdown
 
 if sys.argv[1] == "limited":
     limit_malloc_arenas()
@@ -78,14 +78,14 @@ def test_an_operators_malloc_arena_max_is_left_alone() -> None:
 SOURCES = r"""
 import json, linecache, traceback
 import PySide6.QtCore  # from here on, PySide6 reads the source of each module imported
-import wall.trends, wall.schedule
-from wall.memory import forget_import_sources
+import wall.engine.trends, wall.engine.schedule
+from wall.shell.memory import forget_import_sources
 
 kept = sum(len(entry[2]) for entry in linecache.cache.values() if len(entry) > 2)
 reported = forget_import_sources()
 left = sum(len(entry[2]) for entry in linecache.cache.values() if len(entry) > 2)
 try:
-    wall.schedule.Schedule.from_settings("not settings", None)
+    wall.engine.schedule.Schedule.from_settings("not settings", None)
 except Exception:
     trace = traceback.format_exc()
 print(json.dumps({"kept": kept, "reported": reported, "left": left, "trace": trace}))
@@ -95,25 +95,25 @@ print(json.dumps({"kept": kept, "reported": reported, "left": left, "trace": tra
 def test_source_lines_kept_after_imports_are_dropped_and_tracebacks_still_show_source() -> None:
     seen = _child(SOURCES)
     assert seen["kept"] == seen["reported"]
-    assert seen["kept"] > 1000  # wall/trends.py and wall/schedule.py alone are hundreds of lines
+    assert seen["kept"] > 1000  # wall/engine/trends.py and schedule.py alone are hundreds of lines
     assert seen["left"] == 0
     trace = seen["trace"]
     # the journal still gets the source line of the failing frame, read again from the file
-    assert "wall/schedule.py" in trace
+    assert "wall/engine/schedule.py" in trace
     assert "settings.hours_of(day)" in trace
 
 
 LATER_IMPORTS = r"""
 import json, linecache, sys
 import PySide6.QtCore
-from wall.memory import prepare_for_long_run
+from wall.shell.memory import prepare_for_long_run
 
 prepare_for_long_run()
 
 
 def later():  # import statements that run while the wall runs: loaded modules, and new ones
     import json, sqlite3, fractions
-    from wall.trends import Term
+    from wall.engine.trends import Term
     from widgets.marks import mark_name
     return json, sqlite3, fractions, Term, mark_name
 
@@ -128,18 +128,18 @@ print(json.dumps({"lines": lines, "features": {m: pyside_feature_dict.get(m) for
 
 
 def test_imports_while_running_leave_no_source_lines_and_pyside_still_knows_its_users() -> None:
-    seen = _child(LATER_IMPORTS, "widgets.marks", "wall.trends", "fractions")
+    seen = _child(LATER_IMPORTS, "widgets.marks", "wall.engine.trends", "fractions")
     assert seen["lines"] == 0
     # PySide6's answer is unchanged: a module whose source names PySide6 uses it, others do not.
-    assert seen["features"] == {"widgets.marks": 0, "wall.trends": -1, "fractions": -1}
+    assert seen["features"] == {"widgets.marks": 0, "wall.engine.trends": -1, "fractions": -1}
 
 
 RUNTIME = r"""
 import json, sys
 from PySide6.QtCore import QTimer
-from wall.config import load_config
-from wall.memory import memory_breakdown
-from wall.runtime import WallRuntime
+from wall.engine.config import load_config
+from wall.shell.memory import memory_breakdown
+from wall.shell.runtime import WallRuntime
 
 runtime = WallRuntime(load_config(sys.argv[1], env={}), exit_after=4)
 seen = {}
@@ -151,8 +151,8 @@ print(json.dumps(seen))
 
 IMPORTS = r"""
 import json
-import wall.cli, wall.runtime  # what the `wall` console script imports for `wall run`
-from wall.memory import memory_breakdown
+import wall.cli, wall.shell.runtime  # what the `wall` console script imports for `wall run`
+from wall.shell.memory import memory_breakdown
 
 print(json.dumps(memory_breakdown()))
 """

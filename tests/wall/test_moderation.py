@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from wall.model import Author, Media, Post, PostKind
-from wall.moderation import DEFAULT_BLOCKED_WORDS, ModerationSettings, Moderator, Verdict, merged
+from wall.core.model import Author, Media, Post, PostKind
+from wall.engine.moderation import DEFAULT_BLOCKED_WORDS, ModerationSettings, Moderator, Verdict, merged
 
 T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
 NOW = T0 + timedelta(days=1)

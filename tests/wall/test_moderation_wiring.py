@@ -10,8 +10,8 @@ from pathlib import Path
 
 from pytest_httpserver import HTTPServer
 
-from wall.config import ConfigProblems, load_config
-from wall.services import open_store
+from wall.engine.config import ConfigProblems, load_config
+from wall.engine.services import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREEN = f"offscreen:configfile={ROOT / 'assets' / 'qt' / 'offscreen-1920x1080.json'}"

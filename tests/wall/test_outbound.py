@@ -18,9 +18,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from sources.base import ConfigError, HttpFetcher, TransientError, bearer_for, same_site
-from wall.config import parse_config
-from wall.outbound import AddressPolicy, is_public_address
-from wall.services import make_client
+from wall.core.outbound import AddressPolicy, is_public_address
+from wall.engine.config import parse_config
+from wall.engine.services import make_client
 
 PUBLIC_STAND_IN = "127.0.0.2"
 POLICY = AddressPolicy(also_public=[f"{PUBLIC_STAND_IN}/32"])

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from pytest_httpserver import HTTPServer
+from werkzeug import Response
 
-from sources.base import AuthError, HttpFetcher, RateLimited, TransientError
+from sources.base import AuthError, HttpFetcher, RateLimited, Source, TransientError
+from sources.mastodon import MastodonSettings, MastodonSource
 from sources.rss import RssSettings, RssSource
-from wall.model import Batch, Health, SourceStatus
-from wall.poller import Poller, RetryPolicy
+from wall.core.model import Batch, Health, SourceStatus
+from wall.engine.poller import Poller, RetryPolicy
+from wall.engine.services import purge
+from wall.engine.store import Store
 
 FEED = (Path(__file__).resolve().parents[1] / "fixtures" / "rss" / "rss2.xml").read_bytes()
 NO_JITTER = RetryPolicy(jitter=0.0, max_backoff=600, permanent_retry=900)
@@ -151,3 +157,91 @@ async def test_stale_state_survives_restart_via_initial_status(httpserver: HTTPS
 def test_a_nonsense_reset_time_cannot_stop_a_source_for_ever() -> None:
     error = RateLimited("429", 1_832_441_234_000.0)  # a reset time in milliseconds
     assert NO_JITTER.after_failure(60, 1, error, random.Random(0)) == RateLimited.MAX_WAIT
+
+
+def status(status_id: str, created_at: str) -> dict[str, object]:
+    """A public Mastodon status as the API documents it."""
+    return {
+        "id": status_id,
+        "created_at": created_at,
+        "visibility": "public",
+        "content": f"<p>Post {status_id} #brand</p>",
+        "url": f"https://m.example/@lea/{status_id}",
+        "account": {"id": "1", "username": "lea", "acct": "lea", "display_name": "Léa"},
+        "media_attachments": [],
+        "tags": [{"name": "brand"}],
+    }
+
+
+async def test_a_status_dated_2099_does_not_stay_first_as_just_now(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    clock = SteppedClock()
+    pages = {"": [status("2", "2099-01-01T00:00:00.000Z")]}
+    httpserver.expect_request("/api/v1/timelines/tag/brand").respond_with_handler(
+        lambda request: Response(
+            json.dumps(pages[request.args.get("min_id", "")]), content_type="application/json"
+        )
+    )
+    store = Store(tmp_path / "wall.sqlite3")
+
+    async def on_batch(source: Source, batch: Batch) -> None:
+        store.apply(source.settings.name, batch, now=clock())
+
+    async with httpx.AsyncClient() as client:
+        settings = MastodonSettings(
+            name="m",
+            type="mastodon",
+            base_url=httpserver.url_for("").rstrip("/"),
+            hashtags=["brand"],
+            stream=False,
+        )
+        source = MastodonSource(settings, HttpFetcher(client), clock=clock)
+        poller = Poller([source], on_batch, lambda status: None, clock=clock, policy=NO_JITTER)
+        await poller.poll_once(source)
+        first_seen = clock()
+        clock.advance(3600)
+        pages["2"] = [status("3", clock().isoformat())]
+        await poller.poll_once(source)
+    shown = store.recent_posts("mention")
+    assert [post.id for post in shown] == ["3", "2"]  # the newer post is on top
+    assert shown[1].created_at == first_seen  # "1 h ago", not 2099
+    store.close()
+
+
+async def test_an_undated_item_seen_while_the_clock_was_ahead_is_dated_back_when_it_is_right(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    clock = SteppedClock()
+    right = clock()
+    clock.now = right + timedelta(days=365)  # the kiosk booted with a wrong clock
+    feed = {"items": "<item><guid isPermaLink='false'>undated</guid><title>Sans date</title></item>"}
+    httpserver.expect_request("/feed").respond_with_handler(
+        lambda request: Response(
+            f'<rss version="2.0"><channel><title>F</title>{feed["items"]}</channel></rss>',
+            content_type="application/rss+xml",
+        )
+    )
+    store = Store(tmp_path / "wall.sqlite3")
+
+    async def on_batch(source: Source, batch: Batch) -> None:
+        store.apply(source.settings.name, batch, now=clock())
+
+    async with httpx.AsyncClient() as client:
+        settings = RssSettings(name="feed", type="rss", url=httpserver.url_for("/feed"))
+        source = RssSource(settings, HttpFetcher(client, conditional=False), clock=clock)
+        poller = Poller([source], on_batch, lambda status: None, clock=clock, policy=NO_JITTER)
+        await poller.poll_once(source)
+        assert store.recent_posts("mention")[0].created_at == clock()  # a year ahead: nothing said otherwise
+
+        clock.now = right  # NTP fixed the clock; the wall starts (or its hourly purge runs)
+        purged = purge(store, {}, clock())
+        assert purged.kinds == {"mention"}
+        assert store.recent_posts("mention")[0].created_at == right
+
+        clock.advance(1800)
+        dated = f"<pubDate>{format_datetime(clock() - timedelta(minutes=5), usegmt=True)}</pubDate>"
+        feed["items"] += f"<item><guid isPermaLink='false'>news</guid><title>Nouveau</title>{dated}</item>"
+        await poller.poll_once(source)
+    assert [post.id for post in store.recent_posts("mention")] == ["news", "undated"]
+    store.close()

@@ -2,7 +2,7 @@
 
 The HTTP side of streaming is tested over real connections in tests/sources/test_mastodon_stream.py;
 here the source is a stand-in whose stream the test feeds batch by batch, so each rule of
-wall/poller.py (catch-up first, heartbeats, fallback, backoff, catch-up poll, reconnect) is checked
+wall/engine/poller.py (catch-up first, heartbeats, fallback, backoff, catch-up poll, reconnect) is checked
 alone. The poller's waits are recorded and shortened a thousandfold; a wait of `HELD` seconds or more
 lasts until the poller stops, which keeps the poll loop quiet where a test needs it.
 """
@@ -19,8 +19,8 @@ from typing import Any, ClassVar
 import pytest
 
 from sources.base import AuthError, ConfigError, Source, SourceSettings, StreamingSource, TransientError
-from wall.model import Author, Batch, Health, Post, SourceStatus
-from wall.poller import Poller, RetryPolicy
+from wall.core.model import Author, Batch, Health, Post, SourceStatus
+from wall.engine.poller import Poller, RetryPolicy
 
 HELD = 100_000.0
 SCALE = 0.001
@@ -192,7 +192,7 @@ async def test_heartbeat_is_no_change_but_keeps_a_quiet_stream_fresh() -> None:
 async def test_stream_that_yields_nothing_means_polling_only_logged_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="wall.poller")
+    caplog.set_level(logging.INFO, logger="wall.engine.poller")
     source = FakeStreamingSource(interval=15, streams=False)
     async with Harness(source) as wall:
         await until(lambda: source.count("poll") >= 5)
@@ -214,7 +214,7 @@ async def test_counts_keep_their_interval_while_the_stream_runs() -> None:
 async def test_failed_stream_backs_off_catches_up_with_one_poll_and_reconnects(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="wall.poller")
+    caplog.set_level(logging.INFO, logger="wall.engine.poller")
     source = quiet(interval=15)
     source.poll_results.extend([Batch(), Batch(posts=(post("missed"),))])
     async with Harness(source) as wall:

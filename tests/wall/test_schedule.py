@@ -15,10 +15,10 @@ import pytest
 from pytest_httpserver import HTTPServer
 from pytestqt.qtbot import QtBot
 
-from wall.config import ConfigProblems, PanelSettings, ScreenSettings, WallSection, load_config
-from wall.hub import Hub
-from wall.runtime import ScheduleDriver
-from wall.schedule import MAX_WAIT, Schedule, ScheduleSettings
+from wall.engine.config import ConfigProblems, PanelSettings, ScreenSettings, WallSection, load_config
+from wall.engine.schedule import MAX_WAIT, Schedule, ScheduleSettings
+from wall.shell.runtime import ScheduleDriver
+from widgets.hub import Hub
 from widgets.window import WallWindow
 
 ROOT = Path(__file__).resolve().parents[2]

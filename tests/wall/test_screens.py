@@ -19,9 +19,9 @@ SCREENS = f"offscreen:configfile={ROOT / 'assets' / 'qt' / 'offscreen-3-screens.
 PROBE = r"""
 import json, sys
 from PySide6.QtCore import QTimer
-from wall.config import load_config
-from wall.logs import setup_logging
-from wall.runtime import WallRuntime
+from wall.engine.config import load_config
+from wall.engine.logs import setup_logging
+from wall.shell.runtime import WallRuntime
 
 setup_logging("INFO")
 runtime = WallRuntime(load_config(sys.argv[1], env={}), exit_after=5)

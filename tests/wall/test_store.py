@@ -7,9 +7,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from wall.decisions import BlockedAuthor
-from wall.model import Author, Batch, Count, Health, Post, SourceStatus
-from wall.store import Store
+from wall.core.model import Author, Batch, Count, Health, Post, SourceStatus
+from wall.engine.decisions import BlockedAuthor
+from wall.engine.store import Store
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -154,3 +154,23 @@ def test_a_block_made_before_the_list_existed_is_listed_from_the_audit_log(tmp_p
         BlockedAuthor("@troll@bad.example", "Alice", T0, "mastodon", "Troll", "s:1")
     ]
     assert store.unblock_author("@troll@bad.example", "Bob") and store.blocked_author_list() == []
+
+
+def test_a_removed_source_leaves_the_screen_at_once_and_its_data_after_the_grace_period(
+    tmp_path: Path,
+) -> None:
+    store = Store(tmp_path / "w.db")
+    store.apply(
+        "off", Batch(posts=(post(1, source="off"),), counts=(Count("off", "x", "acct", 5, T0),)), now=T0
+    )
+    store.apply("on", Batch(posts=(post(2, source="on"),)), now=T0)
+    assert store.retire_sources(["on"], now=T0) == []
+    assert [p.source for p in store.recent_posts("mention")] == ["on"]  # off the screen…
+    assert store.latest_counts() == []
+    assert store.post_count("off") == 1  # …but kept: a reload never destroys
+    assert store.retire_sources(["on", "off"], now=T0 + timedelta(days=3)) == []  # back in the config
+    assert {p.source for p in store.recent_posts("mention")} == {"on", "off"}
+    store.retire_sources(["on"], now=T0 + timedelta(days=4))
+    assert store.retire_sources(["on"], now=T0 + timedelta(days=10)) == []  # 6 days out: still kept
+    assert store.retire_sources(["on"], now=T0 + timedelta(days=11, hours=1)) == ["off"]
+    assert store.post_count("off") == 0 and store.retired_sources() == {}

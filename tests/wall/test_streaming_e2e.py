@@ -21,8 +21,8 @@ from pytest_httpserver import HTTPServer
 
 from tests.servers.sse import Connection, SseServer
 from tests.sources.test_mastodon_stream import instance_v2, status
-from wall.config import load_config
-from wall.services import open_store
+from wall.engine.config import load_config
+from wall.engine.services import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREEN = f"offscreen:configfile={ROOT / 'assets' / 'qt' / 'offscreen-1920x1080.json'}"

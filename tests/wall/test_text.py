@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wall.text import MAX_TEXT_CHARS, clean_text, html_to_text
+from wall.core.text import MAX_TEXT_CHARS, clean_text, html_to_text
 
 
 def test_markup_dropped_entities_decoded_paragraphs_kept() -> None:

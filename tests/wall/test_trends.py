@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from wall.model import Author, Post
-from wall.trends import NetworkShare, Term, compute_trends, excluded_keys, whole_percents, words_of
+from wall.core.model import Author, Post
+from wall.engine.trends import NetworkShare, Term, compute_trends, excluded_keys, whole_percents, words_of
 
 NOW = datetime(2025, 6, 3, 12, 30, tzinfo=UTC)
 

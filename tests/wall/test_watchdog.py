@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from wall.runtime import GuiWatchdog
-from wall.systemd import watchdog_interval
+from wall.engine.systemd import watchdog_interval
+from wall.shell.runtime import GuiWatchdog
 
 
 @pytest.fixture

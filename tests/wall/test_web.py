@@ -41,15 +41,16 @@ from PySide6.QtWidgets import QApplication
 from pytest_httpserver import HTTPServer
 
 from tests.wall.test_app import ROOT, start_wall, wait_for, write_config
-from wall.app import Engine, build_windows
-from wall.config import ConfigProblems, WallSection, WebSettings, load_config, parse_config
-from wall.desk import WallDesk
-from wall.hub import Hub
-from wall.model import Author, Batch, Health, Media, Post, SourceStatus, utcnow
-from wall.services import make_client, open_store
-from wall.store import Store
-from wall.web import CSP, SESSION_COOKIE, ModerationPage, WebServer
-from wall.web_guard import MAX_DELAY_S, LoginDelay
+from wall.core.model import Author, Batch, Health, Media, Post, SourceStatus, utcnow
+from wall.engine.config import ConfigProblems, WallSection, WebSettings, load_config, parse_config
+from wall.engine.engine import Engine
+from wall.engine.services import make_client, open_store
+from wall.engine.store import Store
+from wall.engine.web_guard import MAX_DELAY_S, LoginDelay
+from wall.shell.desk import WallDesk
+from wall.shell.windows import build_windows
+from wall.web.server import CSP, SESSION_COOKIE, ModerationPage, WebServer
+from widgets.hub import Hub
 from widgets.window import WallWindow
 
 Http: TypeAlias = "TestClient[web.Request, web.Application]"
@@ -132,7 +133,7 @@ async def open_wall(
     )
     store, hub, client = open_store(config), Hub(), make_client(config)
     engine = Engine(config, store, hub, client)
-    engine.fill_hub_from_store()
+    engine.fill_screen_from_store()
     (window,) = build_windows(config, hub)
     window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
     window.resize(1920, 1080)

@@ -11,9 +11,9 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
-from wall.config import BrandingSettings, PanelSettings, WallSection
-from wall.hub import Hub
-from wall.model import Author, Count, Media, Post, PostKind
+from wall.core.model import Author, Count, Media, Post, PostKind
+from wall.engine.config import BrandingSettings, PanelSettings, WallSection
+from widgets.hub import Hub
 from widgets.panel import Panel
 from widgets.window import WallWindow
 

@@ -11,10 +11,10 @@ import segno
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QImage
 
-from wall.config import BrandingSettings, PanelSettings, WallSection
-from wall.decisions import PublishedAnnouncement
-from wall.hub import Hub
+from wall.engine.config import BrandingSettings, PanelSettings, WallSection
+from wall.engine.decisions import PublishedAnnouncement
 from widgets.announcement import AnnouncementPanel
+from widgets.hub import Hub
 from widgets.qr import QUIET_MODULES, QrCodeView, display_address
 from widgets.text import ELLIPSIS
 from widgets.window import WallWindow

@@ -10,9 +10,9 @@ from PySide6.QtCore import QPoint
 from PySide6.QtGui import QColor, QFontInfo, QFontMetricsF, QImage, QPainter
 from PySide6.QtWidgets import QApplication
 
-from wall.config import BrandingSettings, PanelSettings, WallSection
-from wall.hub import Hub
+from wall.engine.config import BrandingSettings, PanelSettings, WallSection
 from widgets.clock import BACKGROUND as CLOCK_BACKGROUND
+from widgets.hub import Hub
 from widgets.theme import Role, Theme, contrast
 from widgets.window import WallWindow
 

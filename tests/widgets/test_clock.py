@@ -9,9 +9,9 @@ import pytest
 from PySide6.QtCore import QRect, Qt
 from pytestqt.qtbot import QtBot
 
-from wall.config import BrandingSettings, PanelSettings, WallSection
-from wall.hub import Hub
+from wall.engine.config import BrandingSettings, PanelSettings, WallSection
 from widgets.clock import BACKGROUND, DRIFT_FRACTION, ClockPanel, drift
+from widgets.hub import Hub
 from widgets.window import WallWindow
 
 from .conftest import NOW, settle

@@ -12,10 +12,10 @@ from PySide6.QtCore import QPoint
 from PySide6.QtGui import QColor, QFontMetricsF
 from pytestqt.qtbot import QtBot
 
-from wall.config import PanelSettings, WallSection
-from wall.hub import Hub
-from wall.model import Count
+from wall.core.model import Count
+from wall.engine.config import PanelSettings, WallSection
 from widgets.fans import COUNT_UP_SECONDS, FansPanel, FanTile, counting_value, page_sizes
+from widgets.hub import Hub
 from widgets.rotator import FADE_MS
 from widgets.window import WallWindow
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from wall.config import BrandingSettings, PanelSettings, WallSection
-from wall.hub import Hub
-from wall.model import Health, SourceStatus
+from wall.core.model import Health, SourceStatus
+from wall.engine.config import BrandingSettings, PanelSettings, WallSection
+from widgets.hub import Hub
 from widgets.window import WallWindow
 
 from .conftest import NOW, labels_text, png_bytes, settle

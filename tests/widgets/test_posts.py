@@ -9,11 +9,11 @@ from datetime import timedelta
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
-from wall.config import PanelSettings, WallSection
-from wall.hub import Hub
-from wall.i18n import relative_time
-from wall.model import Media
+from wall.core.i18n import relative_time
+from wall.core.model import Media
+from wall.engine.config import PanelSettings, WallSection
 from widgets.cards import PostCard
+from widgets.hub import Hub
 from widgets.internal import InternalPanel
 from widgets.posts import PostsPanel
 from widgets.text import ELLIPSIS

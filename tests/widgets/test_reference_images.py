@@ -25,12 +25,12 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
 from sources.demo import DemoSettings, DemoSource
-from wall.config import BrandingSettings, PanelSettings, WallSection
-from wall.counts import daily_history
-from wall.hub import Hub
-from wall.images import prepare_image
-from wall.model import POST_KINDS
-from wall.paths import asset_path
+from wall.core.model import POST_KINDS
+from wall.core.paths import asset_path
+from wall.engine.config import BrandingSettings, PanelSettings, WallSection
+from wall.engine.counts import daily_history
+from wall.engine.images import prepare_image
+from widgets.hub import Hub
 from widgets.snapshot import render_panel
 
 from .conftest import NOW, clock

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from pytestqt.qtbot import QtBot
 
-from wall.config import PanelSettings, WallSection
-from wall.hub import Hub
+from wall.engine.config import PanelSettings, WallSection
+from widgets.hub import Hub
 from widgets.window import WallWindow
 
 from .conftest import current, labels_text, make_count, make_post, settle

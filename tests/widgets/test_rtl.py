@@ -9,9 +9,9 @@ from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QLabel
 
-from wall.config import PanelSettings, WallSection
-from wall.hub import Hub
+from wall.engine.config import PanelSettings, WallSection
 from widgets.cards import PostCard
+from widgets.hub import Hub
 from widgets.posts import PostsPanel
 from widgets.text import text_direction
 from widgets.window import WallWindow

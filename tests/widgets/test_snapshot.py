@@ -9,8 +9,8 @@ from PySide6.QtCore import QSize
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
-from wall.config import PanelSettings, WallSection
-from wall.hub import Hub
+from wall.engine.config import PanelSettings, WallSection
+from widgets.hub import Hub
 from widgets.snapshot import render_panel, save_png
 
 from .conftest import clock, make_count, make_post

@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPainter
 from PySide6.QtWidgets import QApplication
 
-from wall.config import BrandingSettings, WallSection
+from wall.engine.config import BrandingSettings, WallSection
 from widgets.backdrop import Backdrop
 from widgets.clock import BACKGROUND as CLOCK_BACKGROUND
 from widgets.clock import DATE_COLOUR as CLOCK_DATE

@@ -15,9 +15,9 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
-from wall.config import ConfigProblems, PanelSettings, WallSection, load_config
-from wall.hub import Hub
-from wall.model import Post
+from wall.core.model import Post
+from wall.engine.config import ConfigProblems, PanelSettings, WallSection, load_config
+from widgets.hub import Hub
 from widgets.posts import ARRIVAL_MS, PostsPanel, arrival_shift
 from widgets.rotator import FADE_MS
 from widgets.window import WallWindow

@@ -8,9 +8,9 @@ import pytest
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import QLabel
 
-from wall.config import PanelSettings, WallSection
-from wall.hub import Hub
-from wall.model import Post
+from wall.core.model import Post
+from wall.engine.config import PanelSettings, WallSection
+from widgets.hub import Hub
 from widgets.text import ELLIPSIS
 from widgets.trends import TrendCard, TrendsPanel
 from widgets.window import WallWindow

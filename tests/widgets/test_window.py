@@ -8,8 +8,8 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QGuiApplication, QImage
 from pytestqt.qtbot import QtBot
 
-from wall.config import PanelSettings, WallSection
-from wall.hub import Hub
+from wall.engine.config import PanelSettings, WallSection
+from widgets.hub import Hub
 from widgets.window import WallWindow, burn_in_offset
 
 from .conftest import clock, labels_text, settle

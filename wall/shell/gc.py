@@ -1,0 +1,71 @@
+"""Python's garbage collection on the GUI thread only, and the interpreter settings that keep the GUI
+thread on time (measured in `make bench`: stall and frames)."""
+
+from __future__ import annotations
+
+import gc
+import sys
+import time
+
+from PySide6.QtCore import QObject, QTimer
+
+SWITCH_INTERVAL_S = 0.001
+
+
+def tune_for_smooth_frames() -> None:
+    """Runtime settings that keep the GUI thread on time (measured in `make bench`: stall).
+
+    - The store and image threads hold the GIL in turns with the GUI thread; with the default 5 ms
+      switch interval a frame that crosses into Qt several times can wait 5 ms each time.
+    - A full garbage collection walks every object, and after start-up there are hundreds of thousands
+      (Qt wrappers, pydantic schemas, modules): 15-25 ms, a visible hitch. Freezing what exists after
+      start-up takes it out of every later collection.
+    """
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    gc.collect()
+    gc.freeze()
+
+
+GC_CHECK_MS = 16  # a frame: young generations stay as small as Python keeps them, each collection short
+# A full collection walks every object made since start-up (10,000 posts: 20-25 ms, a dropped
+# frame); Python itself runs one only when the long-lived objects grew by a quarter, which its
+# counters do not tell: at most one a minute, younger generations in between.
+FULL_COLLECTION_EVERY_S = 60.0
+_last_full = [time.monotonic()]
+
+
+def collect_garbage_now(*, now: float | None = None) -> int:
+    """Run the collection Python's own thresholds call for, if any, in this thread (a full one at
+    most every FULL_COLLECTION_EVERY_S); returns the generation collected (-1: none was due)."""
+    threshold0, threshold1, threshold2 = gc.get_threshold()
+    count0, count1, count2 = gc.get_count()
+    if count0 <= threshold0:
+        return -1
+    generation = 2 if count2 > threshold2 else 1 if count1 > threshold1 else 0
+    now = time.monotonic() if now is None else now
+    if generation == 2:
+        if now - _last_full[0] < FULL_COLLECTION_EVERY_S:
+            generation = 1
+        else:
+            _last_full[0] = now
+    gc.collect(generation)
+    return generation
+
+
+class GuiThreadCollector(QObject):
+    """Python's cyclic garbage collection, on the GUI thread only.
+
+    Python collects in whichever thread allocates when its thresholds are crossed: the store's
+    thread and the picture decoders' too. A Qt object that only a reference cycle kept alive (a
+    window or panel dropped at a config reload) is then destroyed outside the GUI thread: Qt cannot
+    unregister its timers there and later fires one at freed memory (a segfault, seen in the test
+    suite under load). Automatic collection is switched off; a timer collects as Python would have.
+    """
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        gc.disable()
+        self._timer = QTimer(self)
+        self._timer.setInterval(GC_CHECK_MS)
+        self._timer.timeout.connect(collect_garbage_now)
+        self._timer.start()

@@ -1,0 +1,601 @@
+"""The running wall: Qt application, asyncio loop, engine, windows, systemd, reloads.
+
+`WallRuntime.run()` is what `wall run` and `wall demo` call. Its pieces, each a method:
+- start: open the store, build the windows (the last stored content is on them before any network
+  call), place them, start the engine and the moderation page;
+- systemd: READY=1 after the first painted frame, WATCHDOG=1 from a GUI-thread timer (a frozen GUI
+  stops the pings and systemd restarts the wall), STATUS= lines with the sources' health;
+- signals: SIGTERM/SIGINT stop, SIGHUP reloads; the config file is also watched;
+- reload: a valid new config replaces the engine (and the windows when the look changed); an
+  invalid one is refused and logged, the wall runs on. Any error while reading or applying one is
+  caught, logged and shown by `wall status`: the next edit or SIGHUP is read again (issue 12).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_API", "pyside6")  # qasync must pick PySide6, whatever else is installed
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import sqlite3
+import sys
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import httpx
+import qasync
+from PySide6.QtCore import QFileSystemWatcher, QObject, QSocketNotifier, QTimer
+from PySide6.QtWidgets import QApplication
+
+from wall.core.model import POST_KINDS, Health, SourceStatus, utcnow
+from wall.core.paths import write_runtime_record
+from wall.engine import systemd
+from wall.engine.config import (
+    ConfigProblems,
+    ScreenSettings,
+    WallConfig,
+    emptying_problems,
+    load_config,
+    remember_good_config,
+)
+from wall.engine.engine import Engine
+from wall.engine.schedule import Schedule
+from wall.engine.services import make_client, open_store
+from wall.engine.store import Store
+from wall.shell.gc import GuiThreadCollector, tune_for_smooth_frames
+from wall.shell.memory import forget_import_sources, prepare_for_long_run, release_free_memory, resident_mb
+from wall.shell.windows import build_windows, find_screen
+from widgets.hub import Hub
+from widgets.window import WallWindow, burn_in_offset
+
+if TYPE_CHECKING:  # the page's modules (aiohttp: ~23 MB) are imported only when [web] is enabled
+    from wall.shell.desk import WallDesk
+    from wall.web.server import WebServer
+
+log = logging.getLogger("wall.shell.runtime")
+
+RELOAD_DEBOUNCE_MS = 300
+STATUS_EVERY_MS = 30_000
+SCREENS_SETTLE_MS = 1_000  # after a screen is plugged or unplugged, let the system settle first
+BURN_IN_STEP_MS = 180_000  # the picture moves a step every 3 minutes…
+BURN_IN_REACH = 4  # …within 4 pixels of the centre
+RETIRE_EVERY_S = 3600.0  # sources out of the config for the grace period lose their data hourly
+# Settings read once at start (the HTTP client, the store's file): a reload cannot apply them.
+RESTART_ONLY: dict[str, Callable[[WallConfig], object]] = {
+    "storage.state_dir": lambda c: c.storage.state_dir,
+    "network.timeout": lambda c: c.network.timeout,
+}
+
+
+class SignalWaker:
+    """Turns SIGTERM/SIGINT/SIGHUP into a callback on the Qt loop (signal handlers alone would
+    wait for the interpreter to run, which Qt's C++ loop does not do)."""
+
+    def __init__(self, on_signal: Callable[[int], None]) -> None:
+        self._read, self._write = socket.socketpair()
+        self._read.setblocking(False)
+        self._write.setblocking(False)
+        self._notifier = QSocketNotifier(self._read.fileno(), QSocketNotifier.Type.Read)
+        self._notifier.activated.connect(self._drain)
+        self._on_signal = on_signal
+        signal.set_wakeup_fd(self._write.fileno())
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, lambda *_: None)
+
+    def _drain(self) -> None:
+        try:
+            data = self._read.recv(64)
+        except BlockingIOError:
+            return
+        for byte in data:
+            self._on_signal(byte)
+
+
+class GuiWatchdog(QObject):
+    """Sends `WATCHDOG=1` to systemd from a timer on the GUI thread, so a frozen GUI (a blocking call,
+    a deadlock, an endless layout loop) stops the pings and systemd restarts the wall."""
+
+    def __init__(self, interval: float | None, notify: Callable[[str], object] = systemd.notify) -> None:
+        super().__init__()
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(lambda: notify("WATCHDOG=1"))
+        if interval is not None:
+            self._timer.start(max(1, int(interval * 1000)))
+
+    def is_active(self) -> bool:
+        """True when systemd asked for pings (WATCHDOG_USEC was set)."""
+        return self._timer.isActive()
+
+
+class ScheduleDriver(QObject):
+    """Applies `[schedule]`: black screens and `on_close` outside opening hours, `on_open` when they
+    start again, and each screen's time-of-day playlist. Looks again at each boundary (and at least
+    every minute, so a clock set by NTP after a power cut is followed)."""
+
+    def __init__(
+        self,
+        schedule: Schedule,
+        windows: Callable[[], list[WallWindow]],
+        screens: Callable[[], list[ScreenSettings]],
+        *,
+        on_close: Callable[[], object],
+        on_open: Callable[[], object],
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        super().__init__()
+        self.schedule = schedule
+        self._windows = windows
+        self._screens = screens
+        self._on_close = on_close
+        self._on_open = on_open
+        self._clock = clock
+        self.is_open: bool | None = None
+        self.clock_when_closed = False  # `[schedule] outside_hours = "clock"`
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.apply)
+
+    def apply(self) -> None:
+        """Bring the screens in line with the schedule now, and plan the next look."""
+        now = self._clock()
+        is_open = self.schedule.is_open(now)
+        changed, first = is_open != self.is_open, self.is_open is None
+        self.is_open = is_open
+        for window in self._windows():  # new windows (a reload) included
+            window.set_sleeping(not is_open, clock=self.clock_when_closed)
+        if changed and not (first and is_open):  # starting open is the normal case: nothing to do
+            (self._on_open if is_open else self._on_close)()
+        for index, (window, screen) in enumerate(zip(self._windows(), self._screens(), strict=False)):
+            chosen = self.schedule.playlist(now, index)
+            window.set_playlist(chosen if chosen is not None else (screen.panels or None))
+        wait = (self.schedule.next_check(now) - now).total_seconds()
+        self._timer.start(int(max(1.0, wait) * 1000) + 50)
+
+    def stop(self) -> None:
+        """No more looks (the wall is stopping)."""
+        self._timer.stop()
+
+
+async def run_command(command: Sequence[str], what: str, timeout: float = 30.0) -> bool:
+    """Run a configured command (no shell); log its failure in one line. True when it succeeded."""
+    if not command:
+        return True
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+        )
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout)
+    except (OSError, TimeoutError) as exc:
+        log.warning("%s: %s could not run: %s", what, command[0], exc)
+        return False
+    if process.returncode != 0:
+        tail = stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]
+        log.warning("%s: %s exited with status %s %s", what, command[0], process.returncode, tail[0])
+        return False
+    log.info("%s: %s done", what, command[0])
+    return True
+
+
+def status_line(statuses: list[SourceStatus]) -> str:
+    """The `STATUS=` text systemd shows: how many sources are fine, which are not."""
+    ok = sum(1 for s in statuses if s.health == Health.OK)
+    bad = [s.source for s in statuses if s.health in (Health.STALE, Health.NEEDS_ATTENTION)]
+    line = f"{ok}/{len(statuses)} sources OK"
+    return line + (f"; stale: {', '.join(bad)}" if bad else "")
+
+
+class WallRuntime:
+    """One run of the wall, from the first frame to the last write."""
+
+    def __init__(
+        self,
+        config: WallConfig,
+        *,
+        windowed: bool = False,
+        exit_after: float | None = None,
+        exit_after_first_frame: bool = False,
+        started: float | None = None,
+        config_problems: list[str] | None = None,
+        config_path: Path | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        # Before Qt, the store and the thread pools start threads (each would get a heap of its own),
+        # and before the wall's own objects, so they reuse the heap the imports' source lines held.
+        prepare_for_long_run()
+        self.config = config
+        self._started_with = config  # what the settings that need a restart were read from
+        self.clock = clock
+        self.windowed = windowed
+        self.exit_after = exit_after
+        self.exit_after_first_frame = exit_after_first_frame
+        self.started = started if started is not None else time.monotonic()
+        self.config_problems = config_problems or []
+        self.config_path = config_path
+        existing = QApplication.instance()
+        self.app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+        self.app.setApplicationName("lobby-wall")
+        self.loop = qasync.QEventLoop(self.app)
+        asyncio.set_event_loop(self.loop)
+        self.quit_event = asyncio.Event()
+        self.reload_requests: asyncio.Queue[str] = asyncio.Queue()
+        self.store: Store = open_store(config)  # always opens: moved aside or in memory if it must
+        # From the store's thread too: `wall status` learns at once that writes fail (or work again).
+        self.store.on_write_problem = lambda _problem: self.loop.call_soon_threadsafe(self._notify_status)
+        self._restart_needed: list[str] = []
+        self._retired_at = time.monotonic()
+        self._retire_removed_sources(config)
+        self.hub = Hub()
+        self.windows: list[WallWindow] = []
+        self.engine: Engine | None = None
+        self.client: httpx.AsyncClient | None = None
+        self.web: WebServer | None = None
+        self.desk: WallDesk | None = None
+        self._started_at = utcnow().isoformat()
+        self._problems: list[str] = self.config_problems
+        self._build_windows(config)
+        self.windows[0].first_frame.connect(self._on_first_frame)
+        self._watcher = QFileSystemWatcher()
+        self._debounce = QTimer()
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(RELOAD_DEBOUNCE_MS)  # editors write a file in several steps
+        self._debounce.timeout.connect(lambda: self.reload_requests.put_nowait("file change"))
+        if config_path is not None:
+            self._watcher.addPath(str(config_path))
+            self._watcher.fileChanged.connect(self._on_file_changed)
+            # The folder too: a file replaced by an editor (or deleted, then saved again) drops the
+            # file's watch, and every later edit would go unseen.
+            self._watcher.addPath(str(config_path.parent))
+            self._watcher.directoryChanged.connect(self._on_file_changed)
+        self._waker = SignalWaker(self._on_signal)
+        self._watchdog = GuiWatchdog(systemd.watchdog_interval())
+        self._status_timer = QTimer()
+        self._status_timer.timeout.connect(self._notify_status)
+        # A screen unplugged and plugged again (or switched on late): put every window back on its
+        # configured output once the system has settled.
+        self._screens_settle = QTimer()
+        self._screens_settle.setSingleShot(True)
+        self._screens_settle.setInterval(SCREENS_SETTLE_MS)
+        self._screens_settle.timeout.connect(self._on_screens_settled)
+        self.app.screenAdded.connect(lambda _screen: self._screens_settle.start())
+        self.app.screenRemoved.connect(lambda _screen: self._screens_settle.start())
+        self._burn_in_step = 0
+        self._burn_in = QTimer()
+        self._burn_in.timeout.connect(self._next_burn_in_step)
+        self._background: set[asyncio.Future[object]] = set()
+        self.schedule = ScheduleDriver(
+            Schedule.from_settings(config.schedule, ZoneInfo(config.wall.timezone)),
+            lambda: self.windows,
+            lambda: self.config.effective_screens(),
+            on_close=lambda: self._in_background(self._close()),
+            on_open=lambda: self._in_background(self._open()),
+            clock=clock,
+        )
+        self.schedule.clock_when_closed = bool(config.schedule and config.schedule.outside_hours == "clock")
+
+    def _notify_status(self) -> None:
+        # What `wall status` reads (panels on screen, memory), written off the GUI thread: a
+        # synchronous SQLite commit every 30 s must not cost a frame on a slow SD card.
+        self._in_background(asyncio.to_thread(self._save_runtime, self._runtime(self._problems)))
+        if time.monotonic() - self._retired_at >= RETIRE_EVERY_S:
+            self._retired_at = time.monotonic()
+            self._in_background(asyncio.to_thread(self._retire_removed_sources, self.config))
+        if self.schedule.is_open is False:
+            systemd.notify("STATUS=closed (outside opening hours): screens black, polling paused")
+        elif self.store.problem():
+            systemd.notify("STATUS=store: " + self.store.problem())
+        else:
+            systemd.notify("STATUS=" + status_line(self.hub.statuses()))
+
+    def _save_runtime(self, record: dict[str, object] | None) -> None:
+        """Write what `wall status` reads: in the runtime directory (it works when the state directory
+        is full or read-only) and in the store. A failure is logged, never raised."""
+        try:
+            write_runtime_record(self.store.path, record)
+        except OSError as exc:
+            log.warning("cannot write the status record for `wall status`: %s", exc)
+        # A failure is already logged by the store, and kept for `wall status` (store_problem).
+        with contextlib.suppress(sqlite3.Error):
+            self.store.set_meta("runtime", record)
+
+    def _retire_removed_sources(self, config: WallConfig) -> None:
+        """Sources out of `config` leave the screen now; their data goes after the grace period."""
+        with contextlib.suppress(sqlite3.Error):  # logged by the store; tried again within the hour
+            self.store.retire_sources([s.name for s in config.sources if s.enabled])
+
+    def _in_background(self, job: Coroutine[object, object, object]) -> None:
+        task = asyncio.ensure_future(job)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _close(self) -> None:
+        """Opening hours are over: polling stops, the display may be switched off."""
+        log.info("closed (outside opening hours): screens black, polling paused")
+        self._notify_status()
+        if self.engine is not None:
+            await self.engine.pause()
+        schedule = self.config.schedule
+        await run_command(schedule.display_off if schedule else [], "display off")
+
+    async def _open(self) -> None:
+        """Opening hours again: the display is switched on, polling resumes."""
+        log.info("open: screens on, polling resumed")
+        self._notify_status()
+        schedule = self.config.schedule
+        await run_command(schedule.display_on if schedule else [], "display on")
+        if self.engine is not None:
+            self.engine.resume()
+
+    # --- windows ----------------------------------------------------------------------------
+    def _build_windows(self, config: WallConfig) -> None:
+        """One window per screen; a panic survives a restart, so the first frame is already calm."""
+        self.windows = build_windows(config, self.hub)
+        panic = self.store.panic()
+        for window in self.windows:
+            window.set_panic(panic)
+
+    def _place_windows(self, config: WallConfig) -> None:
+        for window, screen in zip(self.windows, config.effective_screens(), strict=True):
+            window.place_on(find_screen(screen.output), fullscreen=not self.windowed)
+            if not self.windowed:
+                window.set_shift(*burn_in_offset(self._burn_in_step, BURN_IN_REACH), BURN_IN_REACH)
+
+    def _on_screens_settled(self) -> None:
+        names = [screen.name() for screen in self.app.screens()]
+        log.info("screens changed (%s): windows placed again", ", ".join(names) or "none")
+        self._place_windows(self.config)
+
+    def _next_burn_in_step(self) -> None:
+        self._burn_in_step += 1
+        offset = burn_in_offset(self._burn_in_step, BURN_IN_REACH)
+        for window in self.windows:
+            window.set_shift(*offset, BURN_IN_REACH)
+
+    # --- events -----------------------------------------------------------------------------
+    def _on_first_frame(self) -> None:
+        elapsed = time.monotonic() - self.started
+        log.info("first frame after %.3f s", elapsed)
+        systemd.notify("READY=1")
+        if self.exit_after_first_frame:
+            print(f"first-frame-seconds {elapsed:.4f}", flush=True)
+            self.quit_event.set()
+
+    def _on_signal(self, number: int) -> None:
+        if number == signal.SIGHUP:
+            self.reload_requests.put_nowait("SIGHUP")
+            return
+        log.info("signal %d: stopping", number)
+        self.quit_event.set()
+
+    def _on_file_changed(self, _path: str) -> None:
+        # Editors often replace the file (write, rename): the watch is put back on the new file.
+        self._debounce.start()
+        if self.config_path is not None and self.config_path.exists():
+            self._watcher.addPath(str(self.config_path))
+
+    def _record_runtime(self, problems: list[str]) -> None:
+        self._save_runtime(self._runtime(problems))
+
+    def _runtime(self, problems: list[str]) -> dict[str, object]:
+        self._problems = problems
+        return {
+            "pid": os.getpid(),
+            "started_at": self._started_at,
+            "config_problems": problems,
+            "open": self.schedule.is_open is not False,
+            "on_screen": [self._on_screen(window) for window in self.windows],
+            "memory_mb": round(resident_mb(), 1),
+            "updated_at": utcnow().isoformat(),
+            "posts_shown": {kind: len(self.hub.posts(kind)) for kind in POST_KINDS},
+            "store_problem": self.store.problem(),
+            "store_notices": self.store.notices,
+            "restart_needed": self._restart_needed,
+        }
+
+    @staticmethod
+    def _on_screen(window: WallWindow) -> str:
+        """What a window shows, for `wall status`."""
+        if window.sleeping():
+            return "clock (closed)" if window.night_clock_shown() else "black (closed)"
+        if window.panic_active():
+            return "panic screen"
+        panel = window.current_panel()
+        return panel.panel_type() if panel is not None else "nothing"
+
+    # --- the run ----------------------------------------------------------------------------
+    def run(self) -> int:
+        """Run until SIGTERM/SIGINT (or `exit_after` seconds); returns the exit status."""
+        try:
+            with self.loop:
+                self.loop.run_until_complete(self._main())
+        finally:
+            for window in self.windows:
+                window.close()
+        return 0
+
+    async def _main(self) -> None:
+        config = self.config
+        self.client = make_client(config)
+        self.engine = Engine(config, self.store, self.hub, self.client)
+        self.engine.fill_screen_from_store()
+        self.hub.flush()
+        tune_for_smooth_frames()
+        self._collector = GuiThreadCollector()  # from now on, Python collects on this thread only
+        self._place_windows(config)
+        self._record_runtime(self.config_problems)
+        if self.config_problems:
+            systemd.notify("STATUS=config refused, running on the last good copy: " + self.config_problems[0])
+        elif self.config_path is not None:
+            remember_good_config(config)  # applied: from now on the copy to fall back to
+        self.engine.start()
+        self.schedule.apply()  # outside opening hours: black from the start, polling paused
+        self._notify_status()
+        if config.web.enabled:
+            from wall.shell.desk import start_web
+
+            self.web, self.desk = await start_web(config, self.store, self._engine, lambda: self.windows)
+            forget_import_sources()  # the page's modules (aiohttp) were read by PySide6 too
+            release_free_memory()
+        self._status_timer.start(STATUS_EVERY_MS)
+        if not self.windowed:
+            self._burn_in.start(BURN_IN_STEP_MS)
+        if self.exit_after is not None:
+            self.loop.call_later(self.exit_after, self.quit_event.set)
+        reloader = asyncio.ensure_future(self._apply_reloads())
+        try:
+            await self.quit_event.wait()
+        finally:
+            reloader.cancel()
+            await self._stop()
+
+    def _engine(self) -> Engine:
+        assert self.engine is not None, "the engine starts before the moderation page"
+        return self.engine
+
+    async def _stop(self) -> None:
+        self.store.on_write_problem = None  # the loop is ending: no more status updates from the store
+        self._status_timer.stop()
+        self.schedule.stop()
+        for task in list(self._background):
+            await asyncio.gather(task, return_exceptions=True)
+        systemd.notify("STOPPING=1")
+        if self.web is not None:
+            await self.web.stop()
+        if self.desk is not None:
+            self.desk.close()
+        if self.engine is not None:
+            await self.engine.stop()
+        if self.client is not None:
+            await self.client.aclose()
+        self._save_runtime(None)
+        self.store.close()
+
+    # --- reload -----------------------------------------------------------------------------
+    async def _apply_reloads(self) -> None:
+        while True:
+            reason = await self.reload_requests.get()
+            try:
+                await self.reload(reason)
+            except Exception as exc:  # supervision point: one bad save must not end every later reload
+                log.exception("%s: reading or applying the config failed; the wall runs on", reason)
+                failed = f"{type(exc).__name__}: {exc}"
+                self._record_runtime([f"{self.config_path}: {failed}: the wall runs on its previous config"])
+
+    async def reload(self, reason: str) -> None:
+        """Read the config file again; apply it if valid and different, else keep the running one."""
+        if self.config_path is None:
+            log.info("%s: no config file to read again (demo)", reason)
+            return
+        try:
+            new = load_config(self.config_path)
+            if problems := emptying_problems(new, self.config):
+                raise ConfigProblems(problems)
+        except ConfigProblems as problems:
+            log.warning(
+                "%s: config refused, the wall keeps the running one: %s", reason, "; ".join(problems.lines)
+            )
+            self._record_runtime(
+                [*problems.lines, f"{self.config_path}: refused; the wall runs on its previous config"]
+            )
+            return
+        if new == self.config:
+            log.info("%s: %s read again, nothing changed", reason, self.config_path)
+            return
+        running = self.config
+        assert self.engine is not None
+        await self.engine.stop()
+        try:
+            await self._apply(new, running)
+        except Exception:
+            # Half applied: poll again with the running config rather than not at all.
+            self._start_engine(running)
+            raise
+        remember_good_config(new)
+        self._record_runtime([])
+        log.info("%s: config reloaded from %s", reason, self.config_path)
+
+    def _start_engine(self, config: WallConfig) -> None:
+        assert self.client is not None
+        self.engine = Engine(config, self.store, self.hub, self.client)
+        self.engine.fill_screen_from_store()
+        self.engine.start()
+
+    async def _apply(self, new: WallConfig, running: WallConfig) -> None:
+        """Put `new` in place of `running` (whose engine is stopped)."""
+        self._retire_removed_sources(new)  # off the screen now; deleted only after the grace period
+        self.store.max_posts_per_source = new.storage.max_posts_per_source
+        self._start_engine(new)
+        looks = (new.wall, new.effective_panels(), new.effective_screens())
+        if looks != (running.wall, running.effective_panels(), running.effective_screens()):
+            for window in self.windows:
+                window.close()
+            self._build_windows(new)
+            self._place_windows(new)
+        self.config = new
+        self.schedule.schedule = Schedule.from_settings(new.schedule, ZoneInfo(new.wall.timezone))
+        self.schedule.clock_when_closed = bool(new.schedule and new.schedule.outside_hours == "clock")
+        self.schedule.apply()
+        if self.schedule.is_open is False and self.engine is not None:  # no polling out of hours either
+            await self.engine.pause()
+        if new.web != running.web:
+            await self._restart_web(new)
+        started_with = self._started_with
+        self._restart_needed = [
+            f"{name}: {get(new)!r} applies at the next restart (running with {get(started_with)!r})"
+            for name, get in RESTART_ONLY.items()
+            if get(new) != get(started_with)
+        ]
+        for line in self._restart_needed:
+            log.warning("config: %s", line)
+
+    async def _restart_web(self, config: WallConfig) -> None:
+        """Apply a changed `[web]` for real: `enabled = false` stops serving logins at once."""
+        if self.web is not None:
+            await self.web.stop()
+            self.web = None
+        if self.desk is not None:
+            self.desk.close()
+            self.desk = None
+        if not config.web.enabled:
+            log.info("moderation page: stopped ([web] enabled = false)")
+            return
+        from wall.shell.desk import start_web
+
+        self.web, self.desk = await start_web(config, self.store, self._engine, lambda: self.windows)
+        if self.web is not None:
+            log.info("moderation page: serving on %s:%d", config.web.host, config.web.port)
+
+
+def run_wall(
+    config: WallConfig,
+    *,
+    windowed: bool = False,
+    exit_after: float | None = None,
+    exit_after_first_frame: bool = False,
+    started: float | None = None,
+    config_problems: list[str] | None = None,
+    config_path: Path | None = None,
+) -> int:
+    """Run the wall until SIGTERM/SIGINT (or `exit_after` seconds); returns the exit status.
+
+    With `config_path`, the file is read again on SIGHUP and whenever it changes: a valid new config
+    applies within a second; an invalid one is refused with a log line and the wall runs on.
+    """
+    runtime = WallRuntime(
+        config,
+        windowed=windowed,
+        exit_after=exit_after,
+        exit_after_first_frame=exit_after_first_frame,
+        started=started,
+        config_problems=config_problems,
+        config_path=config_path,
+    )
+    return runtime.run()

@@ -1,0 +1,43 @@
+"""The lobby's windows and the screens they go on."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QGuiApplication, QScreen
+
+from wall.engine.config import WallConfig
+from wall.shell.memory import release_free_memory
+from widgets.hub import Hub
+from widgets.window import WallWindow
+
+
+def keep_memory_low(window: WallWindow) -> None:
+    """After each crossfade, hand the freed full-screen pictures back to the system."""
+    window.rotator.transition_finished.connect(release_free_memory)
+
+
+def find_screen(output: int | str) -> QScreen:
+    """The screen named or numbered `output`, else the primary one."""
+    screens = QGuiApplication.screens()
+    if isinstance(output, int) and 0 <= output < len(screens):
+        return screens[output]
+    for screen in screens:
+        if screen.name() == str(output):
+            return screen
+    return QGuiApplication.primaryScreen()
+
+
+def build_windows(config: WallConfig, hub: Hub) -> list[WallWindow]:
+    """One window per configured screen, each with its playlist."""
+    windows = []
+    panels = config.effective_panels()
+    for screen_settings in config.effective_screens():
+        # Every panel is built on every screen, so a time-of-day playlist ([schedule]) can show any;
+        # the screen's own list is its playlist the rest of the time.
+        window = WallWindow(hub, config.wall, panels)
+        window.set_playlist(screen_settings.panels or None)
+        keep_memory_low(window)
+        windows.append(window)
+    return windows
+
+
+# --- offscreen rendering (wall snapshot, wall demo without a display) ----------------------
