@@ -14,7 +14,6 @@ import io
 import ipaddress
 import json
 import socket
-import struct
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +23,8 @@ from urllib.parse import quote, urlsplit
 
 from PIL import Image
 
-SIDE = 7000  # 49 megapixels: under the wall's 50-megapixel cap, ~150 MB once decoded as RGB
+from tests.hostile.bombs import BOMBS
+
 GZIP_BOMB_BYTES = 1024 * 1024 * 1024  # what the gzip bomb inflates to (about 1 MB on the wire)
 MASTODON_TAG = "brand"
 
@@ -72,36 +72,14 @@ def assert_loopback(url: str) -> str:
 # -- pictures made at run time -------------------------------------------------------------------------
 
 
+_MIME = {"webp": "image/webp", "png": "image/png", "bmp": "image/bmp", "gif": "image/gif"}
+
+
 @functools.cache
 def picture_bombs() -> dict[str, tuple[bytes, str]]:
-    """Small files that decode to hundreds of MB, each under the wall's pixel cap: (body, MIME type).
-
-    Pillow writes the WebP (lossless, 34 bytes), PNG (~140 KB) and GIF (~37 KB); Pillow cannot write
-    a run-length BMP, so that one is assembled here (RLE8 "skip 255 rows" escapes, ~800 bytes)."""
-    bombs: dict[str, tuple[bytes, str]] = {}
-    for name, mode, fmt, mime, options in (
-        ("webp-lossless", "RGB", "WEBP", "image/webp", {"lossless": True, "method": 0}),
-        ("png-flat", "RGB", "PNG", "image/png", {"compress_level": 9}),
-        ("gif-flat", "P", "GIF", "image/gif", {}),
-    ):
-        out = io.BytesIO()
-        Image.new(mode, (SIDE, SIDE)).save(out, fmt, **options)
-        bombs[name] = (out.getvalue(), mime)
-    bombs["bmp-rle8"] = (_bmp_rle8(SIDE, SIDE), "image/bmp")
-    return bombs
-
-
-def _bmp_rle8(width: int, height: int) -> bytes:
-    """An 8-bit run-length BMP made only of "move 255 right and 255 down" escapes."""
-    data, covered = bytearray(), 0
-    while covered < width * height:
-        data += bytes((0, 2, 255, 255))
-        covered += 255 + 255 * width
-    data += bytes((0, 1))  # end of bitmap
-    palette = b"\x80\0\0\0\xff\xff\xff\0"
-    offset = 14 + 40 + len(palette)
-    info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 8, 1, len(data), 2835, 2835, 2, 0)
-    return b"BM" + struct.pack("<IHHI", offset + len(data), 0, 0, offset) + info + palette + bytes(data)
+    """The project's picture bombs (tests/hostile/bombs.py: each under the wall's pixel cap, hundreds
+    of MB once decoded), made once per process: (body, MIME type) by name."""
+    return {name: (make(), _MIME.get(name.split("_")[0], "image/jpeg")) for name, make in BOMBS.items()}
 
 
 @functools.cache

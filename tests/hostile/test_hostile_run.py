@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bench.hostile import HostileRun, run_hostile
-from wall.store import Store
+from wall.engine.store import Store
 
 SECONDS = 35  # the first poll, and the second one 15 s later, fully handled
 SHOWN_SOURCES = ("rss-hostile", "jsonfeed-hostile", "masto")
