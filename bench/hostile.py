@@ -28,7 +28,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -254,9 +254,14 @@ def run_hostile(
     *,
     fetch: Sequence[str] | None = None,
     interval: float = INTERVAL,
+    network: str = "max_backoff = 30\n",
+    sources: Callable[[HostileServer, HostileServer], str] | None = None,
 ) -> HostileRun:
     """Run `wall run` for `seconds` against fresh hostile servers, stop it with SIGTERM, then read
-    `wall status` and `wall fetch NAME --json` (`fetch`: these sources; None: all of them)."""
+    `wall status` and `wall fetch NAME --json` (`fetch`: these sources; None: all of them).
+
+    `network`: the `[network]` table's lines; `sources(feeds, mastodon)`: the `[[sources]]` and
+    `[[panels]]` to run with instead of every hostile source (`HostileServer.sources_toml`)."""
     secrets = Secrets()
     private = PrivateListener()
     bound = min(120.0, seconds + 30)
@@ -264,11 +269,8 @@ def run_hostile(
     mastodon = HostileServer(private, secrets, max_response_seconds=bound)  # its own origin, as an instance
     state, cache = folder / "state", folder / "cache"
     config = folder / "wall.toml"
-    config.write_text(
-        f'[storage]\nstate_dir = "{state}"\n[network]\nmax_backoff = 30\n'
-        + server.sources_toml(interval, mastodon),
-        encoding="utf-8",
-    )
+    body = sources(server, mastodon) if sources is not None else server.sources_toml(interval, mastodon)
+    config.write_text(f'[storage]\nstate_dir = "{state}"\n[network]\n{network}{body}', encoding="utf-8")
     notify = NotifySocket(folder / "notify.sock")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WALL_", "NOTIFY_", "WATCHDOG_"))}
     env.update(

@@ -101,7 +101,9 @@ def gzip_bomb() -> bytes:
 
 @dataclass(frozen=True)
 class Secrets:
-    """The secrets the hostile run configures (through the environment, as kiosk.service does)."""
+    """The secrets the hostile run configures (through the environment, as kiosk.service does).
+    Letters and digits only, so their URL- and JSON-escaped forms are the values themselves and a
+    plain search of the outputs finds every copy."""
 
     mastodon_token: str = "mastoTOKEN7f3a9c21e8d4b6057a1c"
     youtube_key: str = "AIzaSyHOSTILEkey0123456789abcdefXYZ"
@@ -141,6 +143,21 @@ class Corpus:
         pictures["endless"] = self.url(f"/pic/endless{tag}")
         pictures["good"] = self.url(f"/pic/good{tag}")
         return pictures
+
+    def rss_of_gzip_pictures(self, round_: int, items: int = 12) -> bytes:
+        """An RSS feed whose every item's picture is a gzip bomb on the feed's own origin: each one is
+        refused over the cap, as it should be; the wall must go on polling all the same."""
+        entries = "".join(
+            f'<item><guid isPermaLink="false">z{round_}-{i}</guid><title>Bombe {round_}.{i}</title>'
+            f"<description>Image {round_}.{i}</description>"
+            f'<enclosure url="{_xml(self.url(f"/pic/gzip?r={round_}&i={i}"))}" type="image/png" length="1"/>'
+            f"<pubDate>{_rfc822(round_, i)}</pubDate></item>"
+            for i in range(items)
+        )
+        return (
+            '<?xml version="1.0"?><rss version="2.0"><channel><title>Bombes</title>'
+            f"<link>{self.base}/</link>{entries}</channel></rss>"
+        ).encode()
 
     def rss(self, round_: int) -> bytes:
         """An RSS 2.0 feed: one item per hostile picture, texts hostile, the channel image private."""

@@ -363,6 +363,10 @@ def _repeat(piece: bytes) -> Iterator[bytes]:
         yield piece
 
 
+def _answer_gzip_pictures_feed(h: _Handler, owner: HostileServer, _q: dict[str, list[str]]) -> None:
+    h._send(200, owner.corpus.rss_of_gzip_pictures(owner.next_round("gzip-pictures")), "application/rss+xml")
+
+
 def _answer_rss(h: _Handler, owner: HostileServer, _q: dict[str, list[str]]) -> None:
     h._send(200, owner.corpus.rss(owner.next_round("rss")), "application/rss+xml")
 
@@ -438,6 +442,7 @@ def _answer_good_picture(h: _Handler, _owner: HostileServer, _q: dict[str, list[
 
 _ROUTES: dict[str, Callable[[_Handler, HostileServer, dict[str, list[str]]], None]] = {
     "/feed/rss": _answer_rss,
+    "/feed/gzip-pictures": _answer_gzip_pictures_feed,
     "/feed/json": _answer_json_feed,
     "/feed/odd": _answer_odd,
     "/feed/gzip-bomb": _answer_gzip_bomb,

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from bench.hostile import HostileRun, run_hostile
+from tests.hostile.servers import HostileServer
 from wall.engine.store import Store
 
 SECONDS = 35  # the first poll, and the second one 15 s later, fully handled
@@ -110,3 +111,24 @@ def test_bench_help_prints_help_and_runs_nothing() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: python -m bench") and "hostile" in done.stdout
     assert (results.stat().st_mtime_ns if results.exists() else None) == before
+
+
+def gzip_pictures_only(feeds: HostileServer, _mastodon: HostileServer) -> str:
+    """One feed whose 12 pictures a round are gzip bombs on its own origin, on one 12-post panel."""
+    return (
+        f'[[sources]]\nname = "pictures"\ntype = "rss"\nurl = "{feeds.url("/feed/gzip-pictures")}"\n'
+        'interval = 15\n[[panels]]\ntype = "mentions"\nduration = 3\nlimit = 12\n'
+    )
+
+
+@pytest.mark.timeout(300)
+def test_refused_pictures_never_stop_the_wall_polling(tmp_path: Path) -> None:
+    """Each picture refused over the size cap used to keep its connection (the pool's 24 were all
+    taken after two rounds): from then on every poll "timed out" and no new post ever came. Found by
+    `bench hostile`, where every source was stale after 4 minutes."""
+    run = run_hostile(55, tmp_path, fetch=[], network="timeout = 5\n", sources=gzip_pictures_only)
+    feeds = run.server_requests["feeds"]
+    assert feeds.get("/pic/gzip", 0) >= 24  # the wall did try (and refuse) two rounds of pictures
+    assert feeds.get("/feed/gzip-pictures", 0) >= 4  # polls at about 0, 15, 30 and 45 s were answered
+    (row,) = run.status_after["sources"]
+    assert (row["health"], row["last_error"]) == ("ok", ""), row
