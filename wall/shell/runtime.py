@@ -25,7 +25,7 @@ import socket
 import sqlite3
 import sys
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import AsyncGenerator, Callable, Coroutine, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -193,6 +193,22 @@ def status_line(statuses: list[SourceStatus]) -> str:
     return line + (f"; stale: {', '.join(bad)}" if bad else "")
 
 
+def close_abandoned_async_generators(loop: asyncio.AbstractEventLoop) -> None:
+    """Have `loop` close the async generators left unfinished, as asyncio's own loops do.
+
+    qasync installs no such hook: httpcore's body stream, left behind by an answer refused over the
+    size cap, was finalized by the garbage collector, could not await its clean-up ("async generator
+    ignored GeneratorExit") and kept its pooled connection for ever. After 24 such answers every
+    request of the wall timed out (`bench hostile`; tests/hostile/test_hostile_run.py).
+    """
+
+    def finalize(agen: AsyncGenerator[object, object]) -> None:
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(lambda: loop.create_task(agen.aclose()))
+
+    sys.set_asyncgen_hooks(finalizer=finalize)
+
+
 class WallRuntime:
     """One run of the wall, from the first frame to the last write."""
 
@@ -225,6 +241,7 @@ class WallRuntime:
         self.app.setApplicationName("lobby-wall")
         self.loop = qasync.QEventLoop(self.app)
         asyncio.set_event_loop(self.loop)
+        close_abandoned_async_generators(self.loop)
         self.quit_event = asyncio.Event()
         self.reload_requests: asyncio.Queue[str] = asyncio.Queue()
         self.store: Store = open_store(config)  # always opens: moved aside or in memory if it must
