@@ -306,15 +306,18 @@ class HttpFetcher:
         """Any request, with the same error mapping and size cap as `get`; `timeout` (seconds)
         replaces the client's for this request only (a long-poll waits longer than a normal call)."""
         use_validators = (self.conditional if conditional is None else conditional) and method == "GET"
-        request = self.client.build_request(
-            method,
-            url,
-            params=params,
-            headers=dict(headers or {}),
-            json=json_body,
-            data=data,
-            timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
-        )
+        try:
+            request = self.client.build_request(
+                method,
+                url,
+                params=params,
+                headers=dict(headers or {}),
+                json=json_body,
+                data=data,
+                timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
+            )
+        except httpx.InvalidURL as exc:  # e.g. a post's picture at http://0177.0.0.1/: a task died of it
+            raise TransientError(f"not fetched: {redact_url(url)}: {exc}") from None
         cache_key = str(request.url)
         if use_validators:
             for name, value in self._validators.get(cache_key, {}).items():
