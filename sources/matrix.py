@@ -39,7 +39,7 @@ import re
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote
 
@@ -63,7 +63,7 @@ from sources.base import (
     required_secret,
     secret_value,
 )
-from sources.payload import as_text, json_object
+from sources.payload import as_text, json_object, millis_time
 from wall.core.model import Author, Batch, Count, Media, Post, PostKind, utcnow
 from wall.core.text import clean_text, html_to_text
 
@@ -677,15 +677,6 @@ def parse_content(
     return None
 
 
-def _timestamp(value: Any) -> datetime | None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        return None
-    try:
-        return datetime.fromtimestamp(value / 1000, tz=UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
 def author_of(user_id: str, members: Mapping[str, Member], *, base_url: str) -> Author:
     """The author as the room names them: display name (else the user id's localpart), user id, avatar."""
     member = members.get(user_id)
@@ -720,7 +711,7 @@ def parse_message(
     if edit_target(event) is not None:
         return None
     event_id, sender = event.get("event_id"), event.get("sender")
-    created_at = _timestamp(event.get("origin_server_ts"))
+    created_at = millis_time(event.get("origin_server_ts"))
     if not isinstance(event_id, str) or not event_id or not isinstance(sender, str) or created_at is None:
         return None
     content = event.get("content")
@@ -758,7 +749,7 @@ def apply_edit(original: Post, edit: Any, *, base_url: str) -> Post | None:
     """
     if not isinstance(edit, dict) or edit.get("sender") != original.author.handle:
         return None
-    edited_at = _timestamp(edit.get("origin_server_ts"))
+    edited_at = millis_time(edit.get("origin_server_ts"))
     if edited_at is None or edited_at < (original.edited_at or original.created_at):
         return None
     content = edit.get("content")

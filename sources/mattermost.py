@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal, TypeGuard
 from urllib.parse import quote, urlsplit
 
@@ -51,7 +51,7 @@ from sources.base import (
     secret_value,
 )
 from sources.markup import markdown_hashtags, markdown_to_text, split_hashtag_field
-from sources.payload import as_text, json_object
+from sources.payload import MAX_EPOCH_MILLIS, as_text, json_object, millis_time
 from wall.core.model import Author, Batch, Media, Post, PostKind, utcnow
 from wall.core.text import clean_text
 
@@ -299,19 +299,12 @@ class MattermostSource(SourceBase):
 # -- pure helpers ---------------------------------------------------------------------------------------
 
 
-_MAX_MILLIS = 253402300799999  # 9999-12-31T23:59:59.999Z: a later time is nonsense, not a date
-
-
 def _is_millis(value: Any) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_MILLIS
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_EPOCH_MILLIS
 
 
 def _millis(value: Any) -> int:
     return value if _is_millis(value) else 0
-
-
-def _time(millis: int) -> datetime:
-    return datetime.fromtimestamp(millis / 1000, UTC)
 
 
 def error_id(body: bytes) -> str | None:
@@ -460,12 +453,11 @@ def parse_post(obj: Any, *, author: Author | None, source: str, kind: PostKind, 
     """A Post from a Mattermost Post; None when malformed, deleted or its author is unknown."""
     if not isinstance(obj, dict) or author is None:
         return None
-    post_id, create_at = obj.get("id"), _millis(obj.get("create_at"))
-    if not isinstance(post_id, str) or not _ID.match(post_id) or not create_at:
+    post_id, created_at = obj.get("id"), millis_time(obj.get("create_at"))
+    if not isinstance(post_id, str) or not _ID.match(post_id) or created_at is None:
         return None
     if _millis(obj.get("delete_at")):
         return None
-    edit_at = _millis(obj.get("edit_at"))
     return Post(
         id=post_id,
         source=source,
@@ -473,10 +465,10 @@ def parse_post(obj: Any, *, author: Author | None, source: str, kind: PostKind, 
         kind=kind,
         author=author,
         text=markdown_to_text(as_text(obj.get("message"))),
-        created_at=_time(create_at),
+        created_at=created_at,
         url=f"{base_url}/_redirect/pl/{post_id}",
         media=parse_media(obj.get("metadata"), base_url=base_url),
-        edited_at=_time(edit_at) if edit_at else None,
+        edited_at=millis_time(obj.get("edit_at")),
         is_reply=bool(as_text(obj.get("root_id"))),
         tags=parse_tags(obj),
     )

@@ -9,7 +9,7 @@ Adapters import these instead of keeping their own copies (issue 13: `_http_url`
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -46,6 +46,17 @@ def as_count(value: Any, *, digits: bool = False) -> int | None:
         return int(value)
     number = as_int(value)
     return number if number is not None and number >= 0 else None
+
+
+MAX_EPOCH_MILLIS = 253402300799999  # 9999-12-31T23:59:59.999Z: a later time is nonsense, not a date
+
+
+def millis_time(value: Any) -> datetime | None:
+    """A time in milliseconds since 1970 (Matrix, Mattermost) as aware UTC; None when it is not a
+    positive integer up to MAX_EPOCH_MILLIS."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_EPOCH_MILLIS:
+        return None
+    return datetime.fromtimestamp(value / 1000, tz=UTC)
 
 
 def iso_time(value: Any) -> datetime | None:
