@@ -119,9 +119,8 @@ class TransientError(SourceError):
 class RateLimited(TransientError):
     """The server asked us to wait `retry_after` seconds."""
 
-    MAX_WAIT_SECONDS = (
-        86400.0  # a reset time in milliseconds, or a nonsense one, must not stop the source for ever
-    )
+    # A reset time in milliseconds, or a nonsense one, must not stop the source for ever.
+    MAX_WAIT_SECONDS = 86400.0
 
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
@@ -192,10 +191,11 @@ class PictureSource(Source, Protocol):
 
 class SourceBase:
     """The base class of every adapter: the optional capabilities of `Source`, `StreamingSource`
-    and `PictureSource` with the defaults of a source that needs none of them. Override a member
-    (with the same name and type: mypy checks it) where the network needs it."""
+    and `PictureSource`, with the defaults of a source that needs none of them. An adapter overrides
+    only what its network needs; the poller and the engine read these members directly, so mypy
+    checks every use and every override's type."""
 
-    stream_unavailable: str = ""
+    stream_unavailable: str = ""  # a streaming source sets it when its stream() ends at once
 
     @property
     def slow_down(self) -> float:
