@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from pytest_httpserver import HTTPServer
 
 from sources.base import AuthError, ConfigError, HttpFetcher, RateLimited, SourceError, TransientError
-from sources.graph import BLOCKED_WAIT
+from sources.graph import BLOCKED_WAIT_SECONDS
 from sources.instagram import (
     ACCOUNT_FIELDS,
     MEDIA_FIELDS,
@@ -296,7 +296,7 @@ async def test_throttling_error_is_rate_limited(httpserver: HTTPServer, http: Ht
 
     with pytest.raises(RateLimited, match=r"code 4\b.*Application request limit") as exc:
         await source(httpserver, http).poll()
-    assert exc.value.retry_after == BLOCKED_WAIT
+    assert exc.value.retry_after == BLOCKED_WAIT_SECONDS
     assert_no_token(exc.value)
 
 

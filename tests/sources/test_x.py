@@ -605,7 +605,7 @@ async def test_usage_cap_is_rate_limited_for_a_day(httpserver: HTTPServer, http:
     with pytest.raises(RateLimited, match="usage cap") as exc:
         await source(httpserver, http).poll()
 
-    assert exc.value.retry_after == RateLimited.MAX_WAIT
+    assert exc.value.retry_after == RateLimited.MAX_WAIT_SECONDS
 
 
 async def test_401_is_an_auth_error(httpserver: HTTPServer, http: HttpFetcher) -> None:

@@ -156,7 +156,7 @@ async def test_stale_state_survives_restart_via_initial_status(httpserver: HTTPS
 
 def test_a_nonsense_reset_time_cannot_stop_a_source_for_ever() -> None:
     error = RateLimited("429", 1_832_441_234_000.0)  # a reset time in milliseconds
-    assert NO_JITTER.after_failure(60, 1, error, random.Random(0)) == RateLimited.MAX_WAIT
+    assert NO_JITTER.after_failure(60, 1, error, random.Random(0)) == RateLimited.MAX_WAIT_SECONDS
 
 
 def status(status_id: str, created_at: str) -> dict[str, object]:

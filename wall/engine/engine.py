@@ -203,8 +203,7 @@ class Engine:
             if name not in self._source_images:
                 continue
             source, fetcher = self._source_images[name]
-            ask = getattr(source, "image_headers", None)
-            headers = dict(ask(url)) if ask is not None else {}
+            headers = source.image_headers(url)
             if headers or fetcher.owns(url):
                 return fetcher, headers
         return self._public_images, {}

@@ -38,7 +38,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -212,7 +212,7 @@ class Poller:
         if status.consecutive_failures:
             log.info("%s: recovered after %d failures", name, status.consecutive_failures)
         # A source near its API's usage limit (Facebook's X-App-Usage) asks for an extra wait.
-        delay = self.policy.after_success(interval, self.rng) + float(getattr(source, "slow_down", 0.0))
+        delay = self.policy.after_success(interval, self.rng) + source.slow_down
         self._publish(
             replace(
                 status,
@@ -249,7 +249,7 @@ class Poller:
             except asyncio.CancelledError:
                 raise
             if end.error is None and not end.yielded:
-                reason = str(getattr(source, "stream_unavailable", "") or "the stream ended at once")
+                reason = source.stream_unavailable or "the stream ended at once"
                 log.info(
                     "%s: streaming not available (%s); polling every %.0f s",
                     name,
@@ -271,7 +271,7 @@ class Poller:
     async def _stream_once(self, source: StreamingSource) -> _StreamEnd:
         """Run the stream until it ends; every batch goes to `on_batch` like a poll's."""
         yielded = False
-        batches: AsyncIterator[Batch] | None = None
+        batches: AsyncGenerator[Batch, None] | None = None
         try:
             batches = source.stream()
             async for batch in batches:
@@ -355,13 +355,12 @@ class Poller:
         self.on_status(status)
 
 
-async def _close(batches: AsyncIterator[Batch] | None, name: str) -> None:
+async def _close(batches: AsyncGenerator[Batch, None] | None, name: str) -> None:
     """Close a stream's generator, so its connection closes now, even when the poller is stopping."""
-    close = getattr(batches, "aclose", None)
-    if close is None:
+    if batches is None:
         return
     try:
-        await close()
+        await batches.aclose()
     except Exception:  # the stream is over either way
         log.debug("%s: error while closing the stream", name, exc_info=True)
 
