@@ -25,6 +25,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
 from sources.demo import DemoSettings, DemoSource
+from tests.support.clock import NOW
 from wall.core.model import POST_KINDS
 from wall.core.paths import asset_path
 from wall.engine.config import BrandingSettings, PanelSettings, WallSection
@@ -33,7 +34,7 @@ from wall.engine.images import prepare_image
 from widgets.hub import Hub
 from widgets.snapshot import render_panel
 
-from .conftest import NOW, clock
+from .conftest import clock
 
 REFERENCES = Path(__file__).resolve().parents[1] / "fixtures" / "reference"
 MAX_MEAN_DIFFERENCE = 1.5  # average over all channels of all pixels, out of 255

@@ -164,7 +164,7 @@ class StorageSettings(Strict):
     max_posts_per_source: int = Field(500, ge=10, le=100_000, description="Older posts are dropped")
 
 
-MIN_WEB_TOKEN_LENGTH = 16
+MIN_WEB_TOKEN_CHARS = 16
 
 
 class WebSettings(Strict):
@@ -239,9 +239,9 @@ class WebSettings(Strict):
     @field_validator("token")
     @classmethod
     def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value().strip()) < MIN_WEB_TOKEN_LENGTH:
+        if value is not None and len(value.get_secret_value().strip()) < MIN_WEB_TOKEN_CHARS:
             raise ValueError(
-                f"is shorter than {MIN_WEB_TOKEN_LENGTH} characters: use a long random one, "
+                f"is shorter than {MIN_WEB_TOKEN_CHARS} characters: use a long random one, "
                 "e.g. from `openssl rand -base64 24`"
             )
         return value

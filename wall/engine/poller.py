@@ -17,7 +17,7 @@ Streaming sources (`StreamingSource.stream()`: Mastodon server-sent events, Matr
 - after a successful poll a second task opens the stream and hands every batch to `on_batch`
   exactly like a poll result (new and edited posts, deletions). Each batch marks the source OK; an
   empty batch is a heartbeat: never handed to `on_batch`, it only proves the connection alive
-  (published at most every `HEARTBEAT_PUBLISH` seconds, so a quiet stream does not write the
+  (published at most every `HEARTBEAT_PUBLISH_SECONDS`, so a quiet stream does not write the
   status database every 15 s). A streamed batch never clears "needs attention": only a poll does;
 - a stream that ends without yielding anything means streaming is unavailable (no token, a
   server without a streaming endpoint): logged once, the source is then only polled;
@@ -52,7 +52,7 @@ BatchSink = Callable[[Source, Batch], Awaitable[None]]
 StatusSink = Callable[[SourceStatus], None]
 Sleep = Callable[[float], Awaitable[None]]
 
-HEARTBEAT_PUBLISH = 60.0  # seconds: a heartbeat refreshes the published status at most this often
+HEARTBEAT_PUBLISH_SECONDS = 60.0  # a heartbeat refreshes the published status at most this often
 # A post dated later than now + this is dated now: a server clock a little ahead keeps its order, a
 # status dated 2099 does not stay first on the wall as "just now" for ever (issue 12).
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -295,7 +295,7 @@ class Poller:
         status = self._status[name]
         if not batch and status.health is Health.OK and status.last_success is not None:
             published_ago = (now - status.last_success).total_seconds()
-            if published_ago < min(HEARTBEAT_PUBLISH, source.settings.interval / 2):
+            if published_ago < min(HEARTBEAT_PUBLISH_SECONDS, source.settings.interval / 2):
                 return  # a heartbeat: alive, and said so recently enough
         if status.health is Health.NEEDS_ATTENTION:
             self._publish(replace(status, last_success=now))  # a person must still fix what a poll said

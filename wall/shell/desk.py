@@ -21,7 +21,7 @@ from widgets.window import WallWindow
 
 log = logging.getLogger("wall.shell.desk")
 
-SCREEN_PICTURE_WIDTH = 960  # the moderation page's picture of the wall
+SCREEN_PICTURE_WIDTH_PX = 960  # the moderation page's picture of the wall
 
 
 class WallDesk:
@@ -100,7 +100,7 @@ class WallDesk:
         self._reads.shutdown(wait=True)
 
 
-def grab_png(window: WallWindow, width: int = SCREEN_PICTURE_WIDTH) -> bytes:
+def grab_png(window: WallWindow, width: int = SCREEN_PICTURE_WIDTH_PX) -> bytes:
     """What `window` shows, as a PNG at most `width` pixels wide."""
     picture = window.grab()
     if picture.width() > width:

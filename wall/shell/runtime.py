@@ -67,7 +67,7 @@ RELOAD_DEBOUNCE_MS = 300
 STATUS_EVERY_MS = 30_000
 SCREENS_SETTLE_MS = 1_000  # after a screen is plugged or unplugged, let the system settle first
 BURN_IN_STEP_MS = 180_000  # the picture moves a step every 3 minutes…
-BURN_IN_REACH = 4  # …within 4 pixels of the centre
+BURN_IN_REACH_PX = 4  # …within 4 pixels of the centre
 RETIRE_EVERY_S = 3600.0  # sources out of the config for the grace period lose their data hourly
 # Settings read once at start (the HTTP client, the store's file): a reload cannot apply them.
 RESTART_ONLY: dict[str, Callable[[WallConfig], object]] = {
@@ -346,7 +346,7 @@ class WallRuntime:
         for window, screen in zip(self.windows, config.effective_screens(), strict=True):
             window.place_on(find_screen(screen.output), fullscreen=not self.windowed)
             if not self.windowed:
-                window.set_shift(*burn_in_offset(self._burn_in_step, BURN_IN_REACH), BURN_IN_REACH)
+                window.set_shift(*burn_in_offset(self._burn_in_step, BURN_IN_REACH_PX), BURN_IN_REACH_PX)
 
     def _on_screens_settled(self) -> None:
         names = [screen.name() for screen in self.app.screens()]
@@ -355,9 +355,9 @@ class WallRuntime:
 
     def _next_burn_in_step(self) -> None:
         self._burn_in_step += 1
-        offset = burn_in_offset(self._burn_in_step, BURN_IN_REACH)
+        offset = burn_in_offset(self._burn_in_step, BURN_IN_REACH_PX)
         for window in self.windows:
-            window.set_shift(*offset, BURN_IN_REACH)
+            window.set_shift(*offset, BURN_IN_REACH_PX)
 
     # --- events -----------------------------------------------------------------------------
     def _on_first_frame(self) -> None:

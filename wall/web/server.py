@@ -67,7 +67,7 @@ LOGIN_FORM_SECONDS = 1800
 MAX_HOSTS_LOGGED = 100
 MAX_SESSIONS = 50
 SCREEN_CACHE_S = 2.0
-MAX_NAME = 40
+MAX_NAME_CHARS = 40
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
@@ -161,7 +161,7 @@ def _clean_text(raw: str, *, lines: bool) -> str:
 def clean_name(raw: str) -> str:
     """A person's name as the audit log keeps it: no control or direction characters, trimmed."""
     kept = "".join(ch for ch in raw if unicodedata.category(ch)[0] not in ("C", "Z") or ch == " ")
-    return " ".join(kept.split())[:MAX_NAME]
+    return " ".join(kept.split())[:MAX_NAME_CHARS]
 
 
 class ModerationPage:
