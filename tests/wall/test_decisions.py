@@ -15,9 +15,15 @@ from tests.support.posts import make_post
 from tests.support.screen import RecordingScreen
 from wall.core.model import Author, Batch, Media, Post
 from wall.engine.config import WallConfig, parse_config
-from wall.engine.decisions import Decision, PublishedAnnouncement, status_of
 from wall.engine.engine import Engine
-from wall.engine.moderation import AWAITING_APPROVAL, BLOCKED_AUTHOR, ModerationSettings, Moderator, Verdict
+from wall.engine.moderation.decisions import Decision, PublishedAnnouncement, status_of
+from wall.engine.moderation.rules import (
+    AWAITING_APPROVAL,
+    BLOCKED_AUTHOR,
+    ModerationSettings,
+    Moderator,
+    Verdict,
+)
 from wall.engine.services import make_client, open_store
 from wall.engine.store import Store
 from wall.shell.desk import WallDesk

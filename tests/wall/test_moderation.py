@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from tests.support.posts import FRESH, make_post
 from wall.core.model import Author, Media, Post
-from wall.engine.moderation import DEFAULT_BLOCKED_WORDS, ModerationSettings, Moderator, Verdict, merged
+from wall.engine.moderation.rules import DEFAULT_BLOCKED_WORDS, ModerationSettings, Moderator, Verdict, merged
 
 T0 = FRESH  # when a post was written, unless the test says otherwise
 NOW = T0 + timedelta(days=1)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.support.posts import make_post
 from wall.core.model import Author, Batch, Count, Health, Post, PostKind, SourceStatus
-from wall.engine.decisions import BlockedAuthor
+from wall.engine.moderation.decisions import BlockedAuthor
 from wall.engine.store import Store
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)

@@ -13,7 +13,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QWidget
 
 from wall.engine.config import BrandingSettings, PanelSettings, WallSection
-from wall.engine.decisions import PublishedAnnouncement
+from wall.engine.moderation.decisions import PublishedAnnouncement
 from widgets.announcement import AnnouncementPanel
 from widgets.hub import Hub
 from widgets.qr import QUIET_MODULES, QrCodeView, display_address

@@ -49,8 +49,8 @@ from wall.core.paths import state_dir
 from wall.core.secrets import remember as remember_secrets
 from wall.core.secrets import secret_values
 from wall.engine.branding import check_background, check_font
-from wall.engine.moderation import ModerationSettings
-from wall.engine.moderation import merged as merge_moderation
+from wall.engine.moderation.rules import ModerationSettings
+from wall.engine.moderation.rules import merged as merge_moderation
 from wall.engine.panel_settings import PanelSettings as PanelSettings  # re-exported: where it always was
 from wall.engine.schedule import ScheduleSettings
 from wall.engine.web_guard import check_pem_file, default_server_names, host_name, is_loopback, server_context

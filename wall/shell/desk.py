@@ -12,9 +12,15 @@ from PySide6.QtCore import QBuffer, QIODevice, Qt
 
 from wall.core.model import SourceStatus
 from wall.engine.config import WallConfig
-from wall.engine.decisions import AuditEntry, BlockedAuthor, PostAction, PublishedAnnouncement, QueueItem
 from wall.engine.engine import Engine
 from wall.engine.logs import config_secrets
+from wall.engine.moderation.decisions import (
+    AuditEntry,
+    BlockedAuthor,
+    PostAction,
+    PublishedAnnouncement,
+    QueueItem,
+)
 from wall.engine.store import Store
 from wall.web.server import WebServer, WebTlsError
 from widgets.window import WallWindow

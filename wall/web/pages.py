@@ -19,7 +19,8 @@ from annotated_types import MaxLen
 from babel.dates import format_datetime
 
 from wall.core.model import SourceStatus
-from wall.engine.decisions import (
+from wall.engine.logs import SecretMask
+from wall.engine.moderation.decisions import (
     AuditEntry,
     BlockedAuthor,
     PublishedAnnouncement,
@@ -27,7 +28,6 @@ from wall.engine.decisions import (
     QueueItem,
     author_key,
 )
-from wall.engine.logs import SecretMask
 from wall.engine.panel_settings import MAX_QR_CHARS, PanelSettings
 
 _TEXT: dict[str, dict[str, str]] = {
