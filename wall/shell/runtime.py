@@ -429,14 +429,16 @@ class WallRuntime:
         self.hub.flush()
         tune_for_smooth_frames()
         self._collector = GuiThreadCollector()  # from now on, Python collects on this thread only
+        # Playlists and quiet hours before the windows show: the first frame is the opening panel,
+        # not a crossfade to it (issue 14).
+        self.schedule.apply()
         self._place_windows(config)
         self._record_runtime(self.config_problems)
         if self.config_problems:
             systemd.notify("STATUS=config refused, running on the last good copy: " + self.config_problems[0])
         elif self.config_path is not None:
             remember_good_config(config)  # applied: from now on the copy to fall back to
-        self.engine.start()
-        self.schedule.apply()  # outside opening hours: black from the start, polling paused
+        self.engine.start()  # (outside opening hours `schedule.apply` above paused it: black, no polling)
         self._notify_status()
         if config.web.enabled:
             from wall.shell.desk import start_web
