@@ -362,10 +362,12 @@ class WallRuntime:
     # --- events -----------------------------------------------------------------------------
     def _on_first_frame(self) -> None:
         elapsed = time.monotonic() - self.started
-        log.info("first frame after %.3f s", elapsed)
+        shown = self._on_screen(self.windows[0])
+        log.info("first frame after %.3f s: %s", elapsed, shown)
         systemd.notify("READY=1")
         if self.exit_after_first_frame:
             print(f"first-frame-seconds {elapsed:.4f}", flush=True)
+            print(f"first-frame-panel {shown}", flush=True)  # issue 14: content, not the clock
             self.quit_event.set()
 
     def _on_signal(self, number: int) -> None:
