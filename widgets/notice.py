@@ -27,13 +27,14 @@ from PySide6.QtGui import QColor, QPainter, QPaintEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from wall.core.i18n import tr
-from wall.core.model import Post
+from wall.core.model import Post, PostKind
 from widgets.hub import Hub
 from widgets.labels import plain_label, style_label
 from widgets.motion import Tween
 from widgets.theme import Role, Theme
 
-NOTICE_KINDS = ("mention", "internal")  # announcements are published on purpose, not "new posts"
+# Announcements are published on purpose: they are not "new posts".
+NOTICE_KINDS: tuple[PostKind, ...] = ("mention", "internal")
 GATHER_MS = 700  # a burst arriving within this is one card (hub coalescing 150 ms + this + slide < 2 s)
 HOLD_MS = 6_000  # on screen after its last change: read from 3-5 m in a walk past
 MAX_HOLD_MS = 15_000  # a long burst does not keep the card up for ever
