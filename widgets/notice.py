@@ -29,7 +29,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from wall.core.i18n import tr
 from wall.core.model import Post, PostKind
 from widgets.hub import Hub
-from widgets.labels import plain_label, style_label
+from widgets.labels import ElidedLabel, plain_label, style_label
 from widgets.motion import Tween
 from widgets.theme import Role, Theme
 
@@ -86,9 +86,7 @@ class NewPostsNotice(QWidget):
         self._leaving = False
         self.headline = plain_label()
         self.author = plain_label()
-        self.text = plain_label()
-        self.text.setWordWrap(True)
-        self.text.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.text = ElidedLabel()  # as many lines as the card holds, ending with `…`
         column = QVBoxLayout(self)
         column.addWidget(self.headline)
         column.addWidget(self.author)
@@ -205,7 +203,7 @@ class NewPostsNotice(QWidget):
             headline = tr("notice.many", self._language, count=count)
         self.headline.setText(headline)
         self.author.setText(newest.author.name or newest.author.handle)
-        self.text.setText(tr("sensitive", self._language) if newest.sensitive else excerpt(newest.text))
+        self.text.set_full_text(tr("sensitive", self._language) if newest.sensitive else excerpt(newest.text))
 
     def dismiss(self, *, at_once: bool = False) -> None:
         """Slide the card away (at once during a panic, out of hours, or when its posts left)."""
@@ -249,8 +247,8 @@ class NewPostsNotice(QWidget):
             return QRect()
         area, gap = parent.rect(), self._theme.gap
         portrait = area.height() > area.width()
-        width = area.width() - 2 * gap if portrait else round(area.width() * 0.36)
-        height = round(area.height() * (0.17 if portrait else 0.27))
+        width = area.width() - 2 * gap if portrait else round(area.width() * 0.42)
+        height = round(area.height() * (0.19 if portrait else 0.4))  # three lines of text
         return QRect(area.right() + 1 - gap - width, area.bottom() + 1 - gap - height, width, height)
 
     def _place(self) -> None:

@@ -27,7 +27,7 @@ from .conftest import clock, current, labels_text, make_count, settle
 FANS_FIRST = [PanelSettings(type="fans"), PanelSettings(type="mentions"), PanelSettings(type="internal")]
 CLOCK_FIRST = [PanelSettings(type="clock"), *FANS_FIRST]
 DEADLINE_MS = 2_000  # issue 14: a new post is seen within 2 s, whatever panel is up
-NEW_TEXT = "Nouvelle boutique ouverte à Nantes ce matin, bravo l'équipe"
+NEW_TEXT = "Nouvelle boutique à Nantes, bravo !"
 
 
 def fresh(post_id: str, text: str = NEW_TEXT, *, kind: str = "mention", seconds: int = 0) -> Post:
