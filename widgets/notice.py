@@ -167,6 +167,9 @@ class NewPostsNotice(QWidget):
         if not self._may_show():
             self.dismiss(at_once=True)
             return  # a panic or closed hours: these posts are not news any more when it ends
+        if self._leaving:
+            self._waiting = waiting  # slides in again once it is down (`_slid`): no jump mid-way
+            return
         visible = self._on_screen()
         fresh = [post for post in waiting if post.key not in visible]
         if not fresh:

@@ -274,7 +274,7 @@ class WallWindow(QWidget):
     def _posts_on_screen(self) -> set[str]:
         """Keys of the posts a passer-by can read now (the posts panel up, if it is one)."""
         panel = self.rotator.current_panel()
-        if isinstance(panel, PostsPanel) and not self.rotator.is_fading():
+        if isinstance(panel, PostsPanel):  # (during a crossfade to it: in a fraction of a second)
             return {post.key for post in panel.shown_posts()}
         return set()
 

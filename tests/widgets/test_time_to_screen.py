@@ -191,10 +191,10 @@ def test_the_card_leaves_once_the_posts_panel_shows_the_post(
     hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow], qtbot: QtBot
 ) -> None:
     hub.set_counts([make_count()])
-    window = open_window(hub, wall_fr, FANS_FIRST, fade_ms=0)
+    window = open_window(hub, wall_fr, FANS_FIRST, fade_ms=200)
     hub.set_posts("mention", [fresh("new")])
     qtbot.waitUntil(window.notice.isVisible, timeout=DEADLINE_MS)
-    window.rotator.advance()
+    window.rotator.advance()  # a crossfade to the mentions panel
     assert current(window).panel_type() == "mentions"
     qtbot.waitUntil(lambda: not window.notice.isVisible(), timeout=DEADLINE_MS)
 
