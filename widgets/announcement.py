@@ -187,6 +187,11 @@ class AnnouncementPanel(Panel):
         """True when there is a message (the config requires one; a published one has one)."""
         return bool(self.message)
 
+    def is_filler(self) -> bool:
+        """The config's own message is the same every day: it never opens the show while posts or
+        counts exist. One published from the moderation page is news comms want seen (issue 14)."""
+        return not self.is_published()
+
     def is_published(self) -> bool:
         """True while the moderation page's announcement replaces the configured one."""
         return self.context.hub.announcement() is not None

@@ -73,6 +73,10 @@ class ClockPanel(Panel):
         """Always: there is always a time to show."""
         return True
 
+    def is_filler(self) -> bool:
+        """Always: the time says nothing of what is new (issue 14)."""
+        return True
+
     def refresh(self) -> None:
         """Show the current time and date."""
         self.tick()

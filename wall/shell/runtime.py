@@ -362,10 +362,12 @@ class WallRuntime:
     # --- events -----------------------------------------------------------------------------
     def _on_first_frame(self) -> None:
         elapsed = time.monotonic() - self.started
-        log.info("first frame after %.3f s", elapsed)
+        shown = self._on_screen(self.windows[0])
+        log.info("first frame after %.3f s: %s", elapsed, shown)
         systemd.notify("READY=1")
         if self.exit_after_first_frame:
             print(f"first-frame-seconds {elapsed:.4f}", flush=True)
+            print(f"first-frame-panel {shown}", flush=True)  # issue 14: content, not the clock
             self.quit_event.set()
 
     def _on_signal(self, number: int) -> None:
@@ -429,14 +431,16 @@ class WallRuntime:
         self.hub.flush()
         tune_for_smooth_frames()
         self._collector = GuiThreadCollector()  # from now on, Python collects on this thread only
+        # Playlists and quiet hours before the windows show: the first frame is the opening panel,
+        # not a crossfade to it (issue 14).
+        self.schedule.apply()
         self._place_windows(config)
         self._record_runtime(self.config_problems)
         if self.config_problems:
             systemd.notify("STATUS=config refused, running on the last good copy: " + self.config_problems[0])
         elif self.config_path is not None:
             remember_good_config(config)  # applied: from now on the copy to fall back to
-        self.engine.start()
-        self.schedule.apply()  # outside opening hours: black from the start, polling paused
+        self.engine.start()  # (outside opening hours `schedule.apply` above paused it: black, no polling)
         self._notify_status()
         if config.web.enabled:
             from wall.shell.desk import start_web
