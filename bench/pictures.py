@@ -53,11 +53,11 @@ def estimated_mb(data: bytes) -> float:
     """What `prepare_image` estimates preparing `data` would take (`decode_cost`), in MB."""
     from PIL import Image
 
-    from wall.engine.images import MAX_SIDE, decode_cost, fitted_size
+    from wall.engine.images import MAX_SIDE_PX, decode_cost, fitted_size
 
     with Image.open(io.BytesIO(data)) as probe:
         if probe.format == "JPEG":
-            probe.draft("RGB", fitted_size(probe.size, MAX_SIDE))
+            probe.draft("RGB", fitted_size(probe.size, MAX_SIDE_PX))
         return round(decode_cost(probe, data) / 2**20, 1)
 
 

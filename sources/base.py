@@ -18,7 +18,7 @@ import json
 import re
 import time
 import zlib
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncGenerator, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
@@ -119,11 +119,12 @@ class TransientError(SourceError):
 class RateLimited(TransientError):
     """The server asked us to wait `retry_after` seconds."""
 
-    MAX_WAIT = 86400.0  # a reset time in milliseconds, or a nonsense one, must not stop the source for ever
+    # A reset time in milliseconds, or a nonsense one, must not stop the source for ever.
+    MAX_WAIT_SECONDS = 86400.0
 
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
-        self.retry_after = min(max(0.0, retry_after), self.MAX_WAIT)
+        self.retry_after = min(max(0.0, retry_after), self.MAX_WAIT_SECONDS)
 
 
 class PermanentError(SourceError):
@@ -143,6 +144,8 @@ class Source(Protocol):
     """A polled source: one `poll()` per interval, keeping its own cursor.
 
     `state()`/`restore()` let the poller persist the cursor (e.g. `since_id`) across restarts.
+    Optional capabilities are members here, not names the poller looks up (a typo would silently
+    turn them off): adapters get their defaults from `SourceBase`.
     """
 
     network: ClassVar[str]
@@ -156,12 +159,52 @@ class Source(Protocol):
 
     def restore(self, state: Mapping[str, Any]) -> None: ...
 
+    @property
+    def slow_down(self) -> float:
+        """Seconds the poller adds to the next interval: an API near its usage limit asks to space
+        polls out (Graph's X-App-Usage, X's daily budget, Slack's limited tier); 0 otherwise."""
+        ...
+
 
 @runtime_checkable
 class StreamingSource(Source, Protocol):
     """A source that can also push changes as they happen (SSE, long-poll)."""
 
-    def stream(self) -> AsyncIterator[Batch]: ...
+    def stream(self) -> AsyncGenerator[Batch, None]: ...
+
+    @property
+    def stream_unavailable(self) -> str:
+        """Why the last `stream()` ended without yielding (no token, no endpoint), for the log;
+        '' when it did not say."""
+        ...
+
+
+@runtime_checkable
+class PictureSource(Source, Protocol):
+    """A source as the wall builds it from the config: its pictures may need its credentials."""
+
+    def image_headers(self, url: str) -> dict[str, str]:
+        """The headers to download picture `url` (the token, on the source's own origin only, as
+        `bearer_for` decides); {} for any other URL."""
+        ...
+
+
+class SourceBase:
+    """The base class of every adapter: the optional capabilities of `Source`, `StreamingSource`
+    and `PictureSource`, with the defaults of a source that needs none of them. An adapter overrides
+    only what its network needs; the poller and the engine read these members directly, so mypy
+    checks every use and every override's type."""
+
+    stream_unavailable: str = ""  # a streaming source sets it when its stream() ends at once
+
+    @property
+    def slow_down(self) -> float:
+        """No extra wait between polls."""
+        return 0.0
+
+    def image_headers(self, url: str) -> dict[str, str]:
+        """Pictures are public: no headers."""
+        return {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -615,6 +658,18 @@ def env_variable(name: str, key: str) -> str:
     """The environment variable that fills secret `key` of the source called `name`."""
     env_name = "".join(c if c.isalnum() else "_" for c in name).upper()
     return f"WALL_SOURCES__{env_name}__{key.upper()}"
+
+
+def required_secret(secret: SecretStr | None, settings: SourceSettings, key: str, *, what: str = "") -> str:
+    """The raw value of secret `key` of a source, or an AuthError saying the three places it may be
+    set (the config key, its environment variable, the systemd credential) and `what` it is."""
+    if value := secret_value(secret):
+        return value
+    hint = f" ({what})" if what else ""
+    raise AuthError(
+        f"{settings.type} source {settings.name!r} has no {key}: set `{key}`, "
+        f"{env_variable(settings.name, key)} or the credential {settings.name}.{key}{hint}"
+    )
 
 
 # A hashtag in plain text: '#' not inside a word, a URL fragment or an entity, with at least one letter.

@@ -12,7 +12,6 @@ and writes its own messages, so neither the password nor a token ever reaches a 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,11 +21,11 @@ from typing import Any, ClassVar, Literal
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from sources.base import (
-    MALFORMED_JSON,
     AuthError,
     ConfigError,
     Fetched,
     HttpFetcher,
+    SourceBase,
     SourceError,
     SourceSettings,
     TransientError,
@@ -37,7 +36,8 @@ from sources.base import (
     secret_value,
     unique_hashtags,
 )
-from wall.core.model import Author, Batch, Count, Media, Post, PostKind, parse_iso, utcnow
+from sources.payload import as_dict, as_list, http_url, iso_time, json_object
+from wall.core.model import Author, Batch, Count, Media, Post, PostKind, utcnow
 from wall.core.text import clean_text
 
 NETWORK = "bluesky"
@@ -139,7 +139,7 @@ class SearchCursor:
             self.uris.add(uri)
 
 
-class BlueskySource:
+class BlueskySource(SourceBase):
     """Polls each search for posts newer than last time, then the follower count of each account."""
 
     network: ClassVar[str] = NETWORK
@@ -206,7 +206,7 @@ class BlueskySource:
         for key, raw in cursors.items():
             if key not in wanted or not isinstance(raw, Mapping):
                 continue
-            indexed_at = _time(raw.get("indexed_at"))
+            indexed_at = iso_time(raw.get("indexed_at"))
             uris = raw.get("uris")
             if indexed_at is None or not isinstance(uris, list):
                 continue
@@ -285,7 +285,7 @@ class BlueskySource:
         fresh: list[tuple[datetime, Post]] = []
         for raw in raw_posts[: self.settings.limit]:  # what was asked for, whatever the server sent
             post = parse_post(raw, source=self.settings.name, kind=self.settings.kind)
-            indexed_at = _time(raw.get("indexedAt")) if isinstance(raw, dict) else None
+            indexed_at = iso_time(raw.get("indexedAt")) if isinstance(raw, dict) else None
             if post is None or indexed_at is None:
                 continue
             if cursor is None or cursor.is_new(post.id, indexed_at):
@@ -304,11 +304,7 @@ class BlueskySource:
 
 def error_name(body: bytes) -> str | None:
     """The `error` name of an XRPC error body, when it is a plain identifier."""
-    try:
-        payload = json.loads(body)
-    except MALFORMED_JSON:
-        return None
-    name = payload.get("error") if isinstance(payload, dict) else None
+    name = json_object(body).get("error")
     return name if isinstance(name, str) and _ERROR_NAME.match(name) else None
 
 
@@ -338,27 +334,6 @@ def _raise_error(fetched: Fetched, shown: str, *, what: str) -> None:
     raise_for_status(status, fetched.headers, shown)
 
 
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return parse_iso(value)
-    except ValueError:
-        return None
-
-
-def _http_url(value: Any) -> str:
-    return value if isinstance(value, str) and value.startswith(("https://", "http://")) else ""
-
-
 def post_url(uri: str, handle: str) -> str:
     """The bsky.app link of a post from its at:// uri (`rkey` is the last path segment)."""
     return f"https://bsky.app/profile/{handle}/post/{uri.rstrip('/').rsplit('/', 1)[-1]}"
@@ -367,10 +342,10 @@ def post_url(uri: str, handle: str) -> str:
 def _label_values(post: dict[str, Any], record: dict[str, Any]) -> set[str]:
     values = {
         label["val"]
-        for label in _list(post.get("labels"))
+        for label in as_list(post.get("labels"))
         if isinstance(label, dict) and isinstance(label.get("val"), str) and not label.get("neg")
     }
-    self_labels = _mapping(record.get("labels")).get("values")
+    self_labels = as_dict(record.get("labels")).get("values")
     if isinstance(self_labels, list):
         values.update(v["val"] for v in self_labels if isinstance(v, dict) and isinstance(v.get("val"), str))
     return values
@@ -381,14 +356,14 @@ def _media(embed: dict[str, Any]) -> tuple[Media, ...]:
     if kind == "app.bsky.embed.recordWithMedia#view":
         # Its `media` is an images view, never another recordWithMedia: one level only, however deep
         # a hostile answer nests them.
-        embed = _mapping(embed.get("media"))
+        embed = as_dict(embed.get("media"))
         kind = embed.get("$type")
     if kind != "app.bsky.embed.images#view" or not isinstance(embed.get("images"), list):
         return ()
     media: list[Media] = []
     for image in embed["images"]:
-        image = _mapping(image)
-        full, thumb = _http_url(image.get("fullsize")), _http_url(image.get("thumb"))
+        image = as_dict(image)
+        full, thumb = http_url(image.get("fullsize")), http_url(image.get("thumb"))
         if full or thumb:
             alt = image.get("alt")
             media.append(
@@ -398,10 +373,10 @@ def _media(embed: dict[str, Any]) -> tuple[Media, ...]:
 
 
 def _tags(record: dict[str, Any]) -> tuple[str, ...]:
-    tags: list[str] = [t for t in _list(record.get("tags")) if isinstance(t, str)]
-    for facet in _list(record.get("facets")):
-        for feature in _list(_mapping(facet).get("features")):
-            feature = _mapping(feature)
+    tags: list[str] = [t for t in as_list(record.get("tags")) if isinstance(t, str)]
+    for facet in as_list(record.get("facets")):
+        for feature in as_list(as_dict(facet).get("features")):
+            feature = as_dict(feature)
             if feature.get("$type") == "app.bsky.richtext.facet#tag" and isinstance(feature.get("tag"), str):
                 tags.append(feature["tag"])
     return tuple(dict.fromkeys(tag for tag in tags if tag))  # each once, in order (linear)
@@ -415,12 +390,12 @@ def parse_post(obj: Any, *, source: str, kind: PostKind = "mention") -> Post | N
     """
     if not isinstance(obj, dict):
         return None
-    uri, author, record = obj.get("uri"), _mapping(obj.get("author")), _mapping(obj.get("record"))
+    uri, author, record = obj.get("uri"), as_dict(obj.get("author")), as_dict(obj.get("record"))
     handle = author.get("handle")
-    indexed_at = _time(obj.get("indexedAt"))
+    indexed_at = iso_time(obj.get("indexedAt"))
     if not (isinstance(uri, str) and uri.startswith("at://")) or not isinstance(handle, str) or not record:
         return None
-    created = _time(record.get("createdAt"))
+    created = iso_time(record.get("createdAt"))
     created_at = min(d for d in (created, indexed_at) if d is not None) if (created or indexed_at) else None
     if created_at is None:
         return None
@@ -433,11 +408,11 @@ def parse_post(obj: Any, *, source: str, kind: PostKind = "mention") -> Post | N
         source=source,
         network=NETWORK,
         kind=kind,
-        author=Author(name=name or handle, handle=f"@{handle}", avatar_url=_http_url(author.get("avatar"))),
+        author=Author(name=name or handle, handle=f"@{handle}", avatar_url=http_url(author.get("avatar"))),
         text=clean_text(text) if isinstance(text, str) else "",
         created_at=created_at,
         url=post_url(uri, handle),
-        media=_media(_mapping(obj.get("embed"))),
+        media=_media(as_dict(obj.get("embed"))),
         sensitive=bool(_label_values(obj, record) & SENSITIVE_LABELS),
         language=langs[0] if isinstance(langs, list) and langs and isinstance(langs[0], str) else None,
         is_reply=isinstance(record.get("reply"), dict),

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from sources.base import HttpFetcher, SourceSettings
+from sources.base import HttpFetcher, SourceBase, SourceSettings
 from wall.core.model import Author, Batch, Count, Media, Post, utcnow
 from wall.core.paths import ASSET_SCHEME, ASSETS_DIR
 from wall.core.text import clean_text
@@ -31,7 +31,7 @@ class DemoSettings(SourceSettings):
     seed: int = Field(0, description="Random seed for the counters' growth")
 
 
-class DemoSource:
+class DemoSource(SourceBase):
     """Plays the demo script; satisfies the Source protocol."""
 
     network: ClassVar[str] = "demo"

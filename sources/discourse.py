@@ -30,7 +30,6 @@ What is read, and why:
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,18 +37,17 @@ from datetime import datetime, timedelta
 from html import escape
 from html.parser import HTMLParser
 from typing import Any, ClassVar, Literal
-from urllib.parse import urljoin, urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
 from sources.base import (
-    MALFORMED_JSON,
     AuthError,
     ConfigError,
     Fetched,
     HttpFetcher,
     RateLimited,
     RecentWindow,
+    SourceBase,
     SourceError,
     SourceSettings,
     TransientError,
@@ -60,15 +58,16 @@ from sources.base import (
     secret_value,
     text_hashtags,
 )
-from wall.core.model import Author, Batch, Media, Post, PostKind, parse_iso, utcnow
+from sources.payload import as_int, as_list, as_text, http_url, iso_time, json_object
+from wall.core.model import Author, Batch, Media, Post, PostKind, utcnow
 from wall.core.text import clean_text, html_to_text
 
 NETWORK = "discourse"
-AVATAR_SIZE = 240  # one of the sizes Discourse serves; a card shows the avatar at about 64 px
+AVATAR_SIZE_PX = 240  # one of the sizes Discourse serves; a card shows the avatar at about 64 px
 REGULAR_POST = 1  # post_type: 1 regular, 2 moderator action, 3 small action, 4 whisper
 EDIT_GRACE = timedelta(seconds=60)  # version 1 with updated_at later than this: a "ninja" edit
 QUOTE_MAX_CHARS = 200
-DEFAULT_RATE_LIMIT_WAIT = 60.0
+DEFAULT_RATE_LIMIT_WAIT_SECONDS = 60.0
 
 _CATEGORY = re.compile(r"^[\w-]{1,100}$")
 _TAG_SLUG = re.compile(r"^[^\W_][\w-]*$")
@@ -115,7 +114,7 @@ class DiscourseSettings(SourceSettings):
         return value.strip()
 
 
-class DiscourseSource:
+class DiscourseSource(SourceBase):
     """Polls `/posts.json`: posts newer than the cursor, plus edits and deletions of those shown."""
 
     network: ClassVar[str] = NETWORK
@@ -234,36 +233,7 @@ class DiscourseSource:
 # -- pure helpers ---------------------------------------------------------------------------------------
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
 _END = object()
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return parse_iso(value)
-    except ValueError:
-        return None
-
-
-def absolute_url(value: Any, base_url: str) -> str:
-    """`value` (absolute, protocol-relative or a path) as an absolute http(s) URL on `base_url`, or ''."""
-    if not isinstance(value, str) or not value.strip():
-        return ""
-    url = urljoin(base_url + "/", value.strip())
-    return url if urlsplit(url).scheme in ("http", "https") else ""
 
 
 def latest_posts(payload: Any, *, shown: str) -> list[Any]:
@@ -276,12 +246,12 @@ def latest_posts(payload: Any, *, shown: str) -> list[Any]:
 
 def post_id(item: Any) -> int | None:
     """The post's id, when `item` is a post object with one."""
-    return _int(item.get("id")) if isinstance(item, dict) else None
+    return as_int(item.get("id")) if isinstance(item, dict) else None
 
 
 def post_signature(item: Mapping[str, Any]) -> str:
     """What changes when a post is edited: `updated_at` and `version`."""
-    return f"{_text(item.get('updated_at'))}|{_int(item.get('version')) or 0}"
+    return f"{as_text(item.get('updated_at'))}|{as_int(item.get('version')) or 0}"
 
 
 def category_ids(payload: Any, wanted: str, *, shown: str = "/categories.json") -> frozenset[int] | None:
@@ -294,21 +264,21 @@ def category_ids(payload: Any, wanted: str, *, shown: str = "/categories.json") 
     children: dict[int, set[int]] = {}
     match: int | None = None
     for category in _walk_categories(categories):
-        cid = _int(category.get("id"))
+        cid = as_int(category.get("id"))
         if cid is None:
             continue
         if match is None and (
-            str(cid) == wanted or _text(category.get("slug")).casefold() == wanted.casefold()
+            str(cid) == wanted or as_text(category.get("slug")).casefold() == wanted.casefold()
         ):
             match = cid
         subs = children.setdefault(cid, set())
-        for sub in _list(category.get("subcategory_ids")):
-            if (sid := _int(sub)) is not None:
+        for sub in as_list(category.get("subcategory_ids")):
+            if (sid := as_int(sub)) is not None:
                 subs.add(sid)
-        for sub in _list(category.get("subcategory_list")):
-            if isinstance(sub, dict) and (sid := _int(sub.get("id"))) is not None:
+        for sub in as_list(category.get("subcategory_list")):
+            if isinstance(sub, dict) and (sid := as_int(sub.get("id"))) is not None:
                 subs.add(sid)
-        if (parent := _int(category.get("parent_category_id"))) is not None:
+        if (parent := as_int(category.get("parent_category_id"))) is not None:
             children.setdefault(parent, set()).add(cid)
     if match is None:
         return None
@@ -460,9 +430,9 @@ class _CookedReader(HTMLParser):
             return
         if classes & _NOT_MEDIA or roles & {"quote", "onebox", "title", "hashtag"}:
             return
-        src = absolute_url(values.get("src"), self.base_url)
+        src = http_url(values.get("src"), base=f"{self.base_url}/")
         lightbox = next((v for _, role, v in reversed(self.stack) if role == "lightbox"), None)
-        original = absolute_url(lightbox.get("href"), self.base_url) if lightbox else ""
+        original = http_url(lightbox.get("href"), base=f"{self.base_url}/") if lightbox else ""
         if not (original or src):
             return
         alt = clean_text(values.get("alt") or "")
@@ -512,35 +482,35 @@ def parse_post(item: Any, *, source: str, kind: PostKind, base_url: str) -> Post
     if not isinstance(item, dict) or not is_shown(item):
         return None
     pid = post_id(item)
-    created_at = _time(item.get("created_at"))
-    username = clean_text(_text(item.get("username")))
+    created_at = iso_time(item.get("created_at"))
+    username = clean_text(as_text(item.get("username")))
     if pid is None or created_at is None or not username:
         return None
-    cooked = parse_cooked(_text(item.get("cooked")), base_url=base_url)
+    cooked = parse_cooked(as_text(item.get("cooked")), base_url=base_url)
     text = cooked.text
-    post_number = _int(item.get("post_number")) or 0
-    title = clean_text(_text(item.get("topic_title")))
+    post_number = as_int(item.get("post_number")) or 0
+    title = clean_text(as_text(item.get("topic_title")))
     if post_number == 1 and title:
         text = clean_text(f"{title}\n\n{text}") if text else title
     if not text and not cooked.media:
         return None
-    updated_at = _time(item.get("updated_at"))
-    version = _int(item.get("version")) or 1
+    updated_at = iso_time(item.get("updated_at"))
+    version = as_int(item.get("version")) or 1
     edited = updated_at is not None and (version > 1 or updated_at - created_at > EDIT_GRACE)
-    avatar = _text(item.get("avatar_template")).replace("{size}", str(AVATAR_SIZE))
+    avatar = as_text(item.get("avatar_template")).replace("{size}", str(AVATAR_SIZE_PX))
     return Post(
         id=str(pid),
         source=source,
         network=NETWORK,
         kind=kind,
         author=Author(
-            name=clean_text(_text(item.get("name"))) or username,
+            name=clean_text(as_text(item.get("name"))) or username,
             handle=f"@{username}",
-            avatar_url=absolute_url(avatar, base_url),
+            avatar_url=http_url(avatar, base=f"{base_url}/"),
         ),
         text=text,
         created_at=created_at,
-        url=absolute_url(item.get("post_url"), base_url),
+        url=http_url(item.get("post_url"), base=f"{base_url}/"),
         media=cooked.media,
         edited_at=updated_at if edited else None,
         is_reply=post_number > 1 or item.get("reply_to_post_number") is not None,
@@ -548,18 +518,10 @@ def parse_post(item: Any, *, source: str, kind: PostKind, base_url: str) -> Post
     )
 
 
-def _error_body(content: bytes) -> dict[str, Any]:
-    try:
-        payload = json.loads(content)
-    except MALFORMED_JSON:
-        return {}
-    return payload if isinstance(payload, dict) else {}
-
-
 def classify_error(fetched: Fetched, *, what: str, has_key: bool) -> SourceError:
     """The error a Discourse error answer means (messages are written here, never copied)."""
     shown = redact_url(fetched.url)
-    body = _error_body(fetched.content)
+    body = json_object(fetched.content)
     error_type = body.get("error_type") if isinstance(body.get("error_type"), str) else ""
     detail = f"HTTP {fetched.status}" + (
         f", {error_type}" if error_type and _TAG_SLUG.match(error_type) else ""
@@ -571,7 +533,7 @@ def classify_error(fetched: Fetched, *, what: str, has_key: bool) -> SourceError
             seconds = extras.get("wait_seconds") if isinstance(extras, dict) else None
             if isinstance(seconds, int | float) and not isinstance(seconds, bool) and seconds >= 0:
                 wait = float(seconds)
-        wait = DEFAULT_RATE_LIMIT_WAIT if wait is None else wait
+        wait = DEFAULT_RATE_LIMIT_WAIT_SECONDS if wait is None else wait
         return RateLimited(
             f"discourse rate limit reading {what} at {shown} ({detail}): wait {wait:.0f} s", wait
         )

@@ -7,7 +7,7 @@ as Meta documents them. What every Graph adapter shares lives in `sources.graph`
   `HttpFetcher.get(raise_errors=False)` for the error body (same size cap, network-error mapping and
   URL redaction; the token travels in the query string).
 - Meta throttles by usage percentages sent in `X-App-Usage` / `X-Business-Use-Case-Usage` headers
-  (`graph_usage`, `UsageBudget`). At `SLOW_DOWN_AT` percent `slow_down` suggests an extra wait; at
+  (`graph_usage`, `UsageBudget`). At `SLOW_DOWN_AT_PERCENT` `slow_down` suggests an extra wait; at
   100 the counts of that answer are still returned, and the next polls raise RateLimited until
   access is regained, without a request.
 """
@@ -23,17 +23,18 @@ from urllib.parse import quote
 from pydantic import Field, SecretStr, field_validator
 
 from sources.base import (
-    AuthError,
     HttpFetcher,
+    SourceBase,
     SourceSettings,
     TransientError,
     check_api_root,
     raise_for_status,
     redact_url,
-    secret_value,
+    required_secret,
 )
 from sources.graph import DEFAULT_BASE_URL, UsageBudget, classify_graph_error
 from sources.graph import graph_usage as graph_usage  # re-exported: its home was this module
+from sources.payload import as_count
 from wall.core.model import Batch, Count, utcnow
 from wall.core.text import clean_text
 
@@ -70,7 +71,7 @@ class FacebookSettings(SourceSettings):
         return page_id
 
 
-class FacebookSource:
+class FacebookSource(SourceBase):
     """Polls one Page's `fan_count` and `followers_count`, spacing polls out as Meta's usage rises."""
 
     network: ClassVar[str] = NETWORK
@@ -104,13 +105,7 @@ class FacebookSource:
         """The Page's fans and followers; RateLimited while Meta's usage budget is spent."""
         now = self.clock()
         self.budget.check(now)
-        token = secret_value(self.settings.token)
-        if not token:
-            env_name = "".join(c if c.isalnum() else "_" for c in self.settings.name).upper()
-            raise AuthError(
-                f"facebook source {self.settings.name!r} has no token: set `token`, "
-                f"WALL_SOURCES__{env_name}__TOKEN or the credential {self.settings.name}.token"
-            )
+        token = required_secret(self.settings.token, self.settings, "token")
         url = f"{self.settings.base_url}/{quote(self.settings.page_id, safe='')}"
         fetched = await self.http.get(
             url, params={"fields": FIELDS, "access_token": token}, conditional=False, raise_errors=False
@@ -150,12 +145,6 @@ class FacebookSource:
 # -- pure helpers ---------------------------------------------------------------------------------------
 
 
-def _count(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return None
-    return value
-
-
 def parse_page_counts(obj: Any, *, source: str, account: str, observed_at: datetime) -> list[Count]:
     """ "fans" and "followers" Counts from a Page node; none when `obj` is not a Page.
 
@@ -168,6 +157,6 @@ def parse_page_counts(obj: Any, *, source: str, account: str, observed_at: datet
     name = obj.get("name")
     label = (clean_text(name) if isinstance(name, str) else "") or account
     return [
-        Count(source, NETWORK, account, _count(obj.get(field)), observed_at, label, metric)
+        Count(source, NETWORK, account, as_count(obj.get(field)), observed_at, label, metric)
         for field, metric in (("fan_count", "fans"), ("followers_count", "followers"))
     ]

@@ -8,7 +8,7 @@ Not an adapter: `sources.facebook` and `sources.instagram` import it, never each
   `HttpFetcher.get(raise_errors=False)` (the token travels in the query string, which
   `redact_url` drops from every message).
 - Meta throttles by usage percentages sent in `X-App-Usage` / `X-Page-Usage` /
-  `X-Business-Use-Case-Usage` headers. At `SLOW_DOWN_AT` percent a source suggests an extra wait;
+  `X-Business-Use-Case-Usage` headers. At `SLOW_DOWN_AT_PERCENT` a source suggests an extra wait;
   at 100 the data of that answer is still used, and further requests wait, without being sent,
   until Meta says access is regained (an hour when it does not say).
 """
@@ -22,13 +22,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sources.base import MALFORMED_JSON, AuthError, ConfigError, RateLimited, SourceError, TransientError
+from sources.payload import as_int, json_object
 from wall.core.text import clean_text
 
 DEFAULT_BASE_URL = "https://graph.facebook.com/v21.0"
 USAGE_HEADERS = ("x-app-usage", "x-page-usage", "x-business-use-case-usage")
 USAGE_KEYS = ("call_count", "total_time", "total_cputime")
-SLOW_DOWN_AT = 90.0  # percent of a usage budget from which polls should space out
-BLOCKED_WAIT = 3600.0  # seconds to wait at 100 % when Meta does not say how long
+SLOW_DOWN_AT_PERCENT = 90.0  # percent of a usage budget from which polls should space out
+BLOCKED_WAIT_SECONDS = 3600.0  # seconds to wait at 100 % when Meta does not say how long
 # Graph error codes: https://developers.facebook.com/docs/graph-api/guides/error-handling
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80001, 80002})
 AUTH_CODES = frozenset({102, 190, 10})
@@ -109,12 +110,14 @@ class UsageBudget:
         """Take in one answer's usage headers; returns the seconds to regain access, if Meta said."""
         self.usage, regain = graph_usage(headers)
         if self.usage >= 100:
-            self.blocked_until = now + timedelta(seconds=regain if regain is not None else BLOCKED_WAIT)
+            self.blocked_until = now + timedelta(
+                seconds=regain if regain is not None else BLOCKED_WAIT_SECONDS
+            )
         return regain
 
     def slow_down(self, interval: float) -> float:
         """Extra seconds to wait before the next poll: one more interval once usage nears the limit."""
-        return interval if self.usage >= SLOW_DOWN_AT else 0.0
+        return interval if self.usage >= SLOW_DOWN_AT_PERCENT else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,24 +144,19 @@ def parse_graph_error(body: bytes, *, secret: str) -> GraphError | None:
 
     Graph messages can quote the token ("Malformed access token EAAB..."): it is blanked out.
     """
-    try:
-        payload = json.loads(body)
-    except MALFORMED_JSON:
-        return None
-    error = payload.get("error") if isinstance(payload, dict) else None
+    error = json_object(body).get("error")
     if not isinstance(error, dict):
         return None
-    code = error.get("code")
-    if isinstance(code, bool) or not isinstance(code, int):
+    code = as_int(error.get("code"))
+    if code is None:
         return None
-    subcode = error.get("error_subcode")
     raw_message = error.get("message")
     message = raw_message if isinstance(raw_message, str) else ""
     if secret:
         message = message.replace(secret, "***")
     return GraphError(
         code=code,
-        subcode=subcode if isinstance(subcode, int) and not isinstance(subcode, bool) else None,
+        subcode=as_int(error.get("error_subcode")),
         message=clean_text(message)[:200],
     )
 
@@ -187,7 +185,7 @@ def classify_graph_error(
         return None
     code, detail, said = error.code, error.detail, error.said
     if code in RATE_LIMIT_CODES:
-        wait = regain if regain is not None else BLOCKED_WAIT
+        wait = regain if regain is not None else BLOCKED_WAIT_SECONDS
         return RateLimited(f"{network} throttled the requests ({detail}) at {shown}{said}", wait)
     if code in AUTH_CODES or 200 <= code <= 299:
         return AuthError(f"{network} refused {credential} ({detail}) at {shown}{said}: {renew}")

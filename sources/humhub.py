@@ -38,7 +38,7 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
@@ -48,15 +48,18 @@ from sources.base import (
     ConfigError,
     HttpFetcher,
     RecentWindow,
+    SourceBase,
     SourceSettings,
     TransientError,
     bearer_for,
     check_api_root,
     raise_for_status,
     redact_url,
+    required_secret,
     secret_value,
     text_hashtags,
 )
+from sources.payload import as_dict, as_int, as_text, http_url
 from wall.core.model import Author, Batch, Media, Post, PostKind, as_utc, utcnow
 from wall.core.text import clean_text
 
@@ -119,7 +122,7 @@ class HumHubSettings(SourceSettings):
         return value.strip()
 
 
-class HumHubSource:
+class HumHubSource(SourceBase):
     """Polls HumHub's posts: new ones since the cursor, plus edits and deletions of those shown."""
 
     network: ClassVar[str] = NETWORK
@@ -167,19 +170,10 @@ class HumHubSource:
 
     # -- fetching ---------------------------------------------------------------------------------
 
-    def _token(self) -> str:
-        token = secret_value(self.settings.token)
-        if not token:
-            env_name = "".join(c if c.isalnum() else "_" for c in self.settings.name).upper()
-            raise AuthError(
-                f"humhub source {self.settings.name!r} has no token: set `token`, "
-                f"WALL_SOURCES__{env_name}__TOKEN or the credential {self.settings.name}.token"
-            )
-        return token
-
     async def _read_pages(self) -> list[Any]:
         """`results` of the first page, then of the next ones until the cursor is reached."""
-        headers = {"Authorization": f"Bearer {self._token()}", "Accept": "application/json"}
+        token = required_secret(self.settings.token, self.settings, "token")
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         base = self.settings.base_url
         container = self.settings.container
         url = f"{base}/api/v1/post/container/{container}" if container else f"{base}/api/v1/post"
@@ -242,26 +236,6 @@ class HumHubSource:
 # -- pure helpers ---------------------------------------------------------------------------------------
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def absolute_url(value: Any, base_url: str) -> str:
-    """`value` as an absolute http(s) URL (relative ones on `base_url`), or ''."""
-    if not isinstance(value, str) or not value.strip():
-        return ""
-    url = urljoin(base_url + "/", value.strip())
-    return url if urlsplit(url).scheme in ("http", "https") else ""
-
-
 def parse_time(value: Any, zone: ZoneInfo) -> datetime | None:
     """A HumHub date (`"2022-04-13 05:15:43"`, in the server's time zone, or ISO 8601 with an offset)."""
     if not isinstance(value, str) or not value.strip():
@@ -277,13 +251,13 @@ def parse_time(value: Any, zone: ZoneInfo) -> datetime | None:
 
 def post_id(item: Any) -> int | None:
     """The post's id, when `item` is a post object with one."""
-    return _int(item.get("id")) if isinstance(item, dict) else None
+    return as_int(item.get("id")) if isinstance(item, dict) else None
 
 
 def post_signature(item: Mapping[str, Any]) -> str:
     """What changes when a post is edited: its content's `updated_at`."""
-    metadata = _mapping(_mapping(item.get("content")).get("metadata"))
-    return _text(metadata.get("updated_at"))
+    metadata = as_dict(as_dict(item.get("content")).get("metadata"))
+    return as_text(metadata.get("updated_at"))
 
 
 def richtext_to_text(message: str) -> tuple[str, dict[str, str]]:
@@ -321,7 +295,7 @@ def parse_topics(items: Any) -> list[str]:
     """Names of a content's topics, lowercased, without '#'."""
     if not isinstance(items, list):
         return []
-    names = (" ".join(clean_text(_text(t.get("name"))).split()) for t in items if isinstance(t, dict))
+    names = (" ".join(clean_text(as_text(t.get("name"))).split()) for t in items if isinstance(t, dict))
     return [name.lstrip("#").casefold() for name in names if name.lstrip("#")]
 
 
@@ -331,13 +305,13 @@ def parse_files(items: Any, *, base_url: str, alts: Mapping[str, str]) -> tuple[
         return ()
     media: list[Media] = []
     for item in items:
-        if not isinstance(item, dict) or not _text(item.get("mime_type")).startswith("image/"):
+        if not isinstance(item, dict) or not as_text(item.get("mime_type")).startswith("image/"):
             continue
-        file_id = _int(item.get("id"))
+        file_id = as_int(item.get("id"))
         url = f"{base_url}/api/v1/file/download/{file_id}" if file_id is not None else ""
-        url = url or absolute_url(item.get("url"), base_url)
+        url = url or http_url(item.get("url"), base=f"{base_url}/")
         if url:
-            media.append(Media(url=url, alt=alts.get(_text(item.get("guid")), ""), kind="image"))
+            media.append(Media(url=url, alt=alts.get(as_text(item.get("guid")), ""), kind="image"))
     return tuple(media)
 
 
@@ -345,8 +319,8 @@ def parse_author(user: Any, *, base_url: str) -> Author | None:
     """The author from a `UserShort` (`id`, `guid`, `display_name`, `url`)."""
     if not isinstance(user, dict):
         return None
-    name = clean_text(_text(user.get("display_name")))
-    profile = _text(user.get("url"))
+    name = clean_text(as_text(user.get("display_name")))
+    profile = as_text(user.get("url"))
     match = _PROFILE.search(urlsplit(profile).path) if profile else None
     handle = f"@{clean_text(unquote(match.group(1)))}" if match else ""
     if not name and not handle:
@@ -354,7 +328,7 @@ def parse_author(user: Any, *, base_url: str) -> Author | None:
     return Author(
         name=name or handle.lstrip("@"),
         handle=handle,
-        avatar_url=absolute_url(user.get("image_url"), base_url),
+        avatar_url=http_url(user.get("image_url"), base=f"{base_url}/"),
     )
 
 
@@ -378,15 +352,15 @@ def parse_post(
     if not isinstance(item, dict):
         return None
     pid = post_id(item)
-    content = _mapping(item.get("content"))
-    metadata = _mapping(content.get("metadata"))
+    content = as_dict(item.get("content"))
+    metadata = as_dict(content.get("metadata"))
     if pid is None or not metadata or not is_shown(metadata, include_private=include_private):
         return None
     created_at = parse_time(metadata.get("created_at"), zone)
     author = parse_author(metadata.get("created_by"), base_url=base_url)
     if created_at is None or author is None:
         return None
-    text, alts = richtext_to_text(_text(item.get("message")))
+    text, alts = richtext_to_text(as_text(item.get("message")))
     media = parse_files(content.get("files"), base_url=base_url, alts=alts)
     if not text and not media:
         return None
@@ -401,7 +375,7 @@ def parse_post(
         author=author,
         text=text,
         created_at=created_at,
-        url=absolute_url(metadata.get("url"), base_url),
+        url=http_url(metadata.get("url"), base=f"{base_url}/"),
         media=media,
         edited_at=updated_at if edited else None,
         tags=tuple(dict.fromkeys(tag for tag in tags if tag)),

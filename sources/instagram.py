@@ -33,21 +33,21 @@ from urllib.parse import quote
 from pydantic import Field, SecretStr, field_validator
 
 from sources.base import (
-    AuthError,
     ConfigError,
     Fetched,
     HttpFetcher,
+    SourceBase,
     SourceSettings,
     TransientError,
     check_api_root,
-    env_variable,
     raise_for_status,
     redact_url,
-    secret_value,
+    required_secret,
     unique_hashtags,
 )
 from sources.graph import DEFAULT_BASE_URL, UsageBudget, classify_graph_error, parse_graph_error
-from wall.core.model import Author, Batch, Count, Media, Post, PostKind, parse_iso, utcnow
+from sources.payload import as_count, as_dict, as_text, http_url, iso_time
+from wall.core.model import Author, Batch, Count, Media, Post, PostKind, utcnow
 from wall.core.text import clean_text
 
 NETWORK = "instagram"
@@ -127,7 +127,7 @@ class InstagramSettings(SourceSettings):
         return [tag.lower() for tag in tags]
 
 
-class InstagramSource:
+class InstagramSource(SourceBase):
     """Polls the followers of the own and the listed accounts, then new media of each hashtag.
 
     Posts are all or nothing per poll: if a request fails, no media counts as shown and the next
@@ -171,7 +171,7 @@ class InstagramSource:
         """One followers Count per account (own first), then the hashtags' media not shown yet."""
         now = self.clock()
         self.budget.check(now)
-        token = self._token()
+        token = required_secret(self.settings.token, self.settings, "token")
         counts: list[Count] = []
         posts: dict[str, Post] = {}
         seen = dict(self._seen)
@@ -215,7 +215,7 @@ class InstagramSource:
         self._seen = {}
         if isinstance(seen, Mapping):
             for media_id, raw in seen.items():
-                when = _time(raw)
+                when = iso_time(raw)
                 if isinstance(media_id, str) and when is not None:
                     self._seen[media_id] = when
         polled = state.get("polled")
@@ -226,15 +226,6 @@ class InstagramSource:
         )
 
     # -- fetching ---------------------------------------------------------------------------------
-
-    def _token(self) -> str:
-        token = secret_value(self.settings.token)
-        if not token:
-            raise AuthError(
-                f"instagram source {self.settings.name!r} has no token: set `token`, "
-                f"{env_variable(self.settings.name, 'token')} or the credential {self.settings.name}.token"
-            )
-        return token
 
     async def _graph(
         self, path: str, params: Mapping[str, str], token: str, *, subject: str, key: str, needs: str
@@ -380,35 +371,6 @@ def _prune(seen: dict[str, datetime], now: datetime) -> dict[str, datetime]:
 # -- pure helpers ---------------------------------------------------------------------------------------
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return parse_iso(value)
-    except ValueError:
-        return None
-
-
-def _http_url(value: Any) -> str:
-    return (
-        value.strip() if isinstance(value, str) and value.strip().startswith(("https://", "http://")) else ""
-    )
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _followers(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return None
-    return value
-
-
 def parse_account_count(obj: Any, *, source: str, account: str, observed_at: datetime) -> Count | None:
     """A followers Count from an IG User node; None when `obj` is not one.
 
@@ -416,15 +378,15 @@ def parse_account_count(obj: Any, *, source: str, account: str, observed_at: dat
     """
     if not isinstance(obj, dict) or "error" in obj:
         return None
-    username = _text(obj.get("username")).strip()
+    username = as_text(obj.get("username")).strip()
     if not username:
         return None
-    label = clean_text(_text(obj.get("name"))) or clean_text(username)
+    label = clean_text(as_text(obj.get("name"))) or clean_text(username)
     return Count(
         source=source,
         network=NETWORK,
         account=account,
-        value=_followers(obj.get("followers_count")),
+        value=as_count(obj.get("followers_count")),
         observed_at=observed_at,
         label=label or account,
         metric="followers",
@@ -436,7 +398,7 @@ def parse_discovery_count(obj: Any, *, source: str, account: str, observed_at: d
     if not isinstance(obj, dict):
         return None
     node = obj.get("business_discovery")
-    if isinstance(node, dict) and not _text(node.get("username")):
+    if isinstance(node, dict) and not as_text(node.get("username")):
         node = {**node, "username": account}  # asked for by username: the answer may leave it out
     return parse_account_count(node, source=source, account=account, observed_at=observed_at)
 
@@ -462,8 +424,8 @@ def parse_media_page(
     cursor (None on the last page)."""
     if not isinstance(obj, dict) or not isinstance(obj.get("data"), list):
         raise TransientError(f"unexpected answer from {shown}: expected a list of media in `data`")
-    paging = _mapping(obj.get("paging"))
-    after = _mapping(paging.get("cursors")).get("after")
+    paging = as_dict(obj.get("paging"))
+    after = as_dict(paging.get("cursors")).get("after")
     has_next = isinstance(paging.get("next"), str)
     return list(obj["data"][:limit]), after if isinstance(after, str) and after and has_next else None
 
@@ -481,7 +443,7 @@ def caption_tags(text: str) -> list[str]:
 def _pictures(obj: dict[str, Any]) -> tuple[Media, ...]:
     kind = obj.get("media_type")
     if kind == "IMAGE":
-        url = _http_url(obj.get("media_url"))
+        url = http_url(obj.get("media_url"))
         return (Media(url=url),) if url else ()
     if kind == "CAROUSEL_ALBUM":
         children = obj.get("children")
@@ -501,10 +463,10 @@ def parse_media(obj: Any, *, source: str, kind: PostKind = "mention", tag: str) 
     if not isinstance(obj, dict):
         return None
     media_id = obj.get("id")
-    created_at = _time(obj.get("timestamp"))
+    created_at = iso_time(obj.get("timestamp"))
     if not isinstance(media_id, str) or not _USER_ID.match(media_id) or created_at is None:
         return None
-    text = clean_text(_text(obj.get("caption")))
+    text = clean_text(as_text(obj.get("caption")))
     tags = caption_tags(text)
     if tag.lower() not in tags:
         tags.insert(0, tag.lower())
@@ -516,7 +478,7 @@ def parse_media(obj: Any, *, source: str, kind: PostKind = "mention", tag: str) 
         author=Author(name=f"#{tag}"),
         text=text,
         created_at=created_at,
-        url=_http_url(obj.get("permalink")),
+        url=http_url(obj.get("permalink")),
         media=_pictures(obj),
         tags=tuple(tags),
     )

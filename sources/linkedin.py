@@ -20,7 +20,6 @@ Fetching is `LinkedInSource.poll`; parsing is pure (`parse_network_size`, `parse
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -31,22 +30,22 @@ from urllib.parse import quote
 from pydantic import Field, SecretStr, field_validator
 
 from sources.base import (
-    MALFORMED_JSON,
     AuthError,
     ConfigError,
     Fetched,
     HttpFetcher,
     RateLimited,
+    SourceBase,
     SourceError,
     SourceSettings,
     TransientError,
     check_api_root,
-    env_variable,
     parse_retry_after,
     raise_for_status,
     redact_url,
-    secret_value,
+    required_secret,
 )
+from sources.payload import as_int, as_text, json_object
 from wall.core.model import Batch, Count, as_utc, utcnow
 from wall.core.text import clean_text
 
@@ -108,7 +107,7 @@ class LinkedInSettings(SourceSettings):
         return f"urn:li:organization:{self.organization_id}"
 
 
-class LinkedInSource:
+class LinkedInSource(SourceBase):
     """Polls one organization's follower count."""
 
     network: ClassVar[str] = NETWORK
@@ -133,7 +132,7 @@ class LinkedInSource:
 
     async def poll(self) -> Batch:
         """The organization's follower count."""
-        token = self._token()
+        token = required_secret(self.settings.token, self.settings, "token")
         org = self.settings.organization_id
         fetched, payload = await self._get(
             f"networkSizes/{quote(self.settings.urn, safe='')}", {"edgeType": EDGE_TYPE}, token
@@ -171,15 +170,6 @@ class LinkedInSource:
         self._name = clean_text(name)[:200] if isinstance(name, str) else ""
 
     # -- fetching ---------------------------------------------------------------------------------
-
-    def _token(self) -> str:
-        token = secret_value(self.settings.token)
-        if not token:
-            raise AuthError(
-                f"linkedin source {self.settings.name!r} has no token: set `token`, "
-                f"{env_variable(self.settings.name, 'token')} or the credential {self.settings.name}.token"
-            )
-        return token
 
     async def _get(self, path: str, params: Mapping[str, str], token: str) -> tuple[Fetched, Any]:
         fetched = await self.http.get(
@@ -231,28 +221,18 @@ class LinkedInError:
         return ", ".join(parts)
 
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def parse_error(body: bytes, *, secret: str = "") -> LinkedInError | None:
     """The LinkedIn error of an error body; None when the body is not one."""
-    try:
-        payload = json.loads(body)
-    except MALFORMED_JSON:
-        return None
-    if not isinstance(payload, dict) or not any(
-        k in payload for k in ("status", "serviceErrorCode", "code", "message")
-    ):
+    payload = json_object(body)
+    if not any(k in payload for k in ("status", "serviceErrorCode", "code", "message")):
         return None
     code = payload.get("code")
-    message = payload.get("message")
-    text = message if isinstance(message, str) else ""
+    text = as_text(payload.get("message"))
     if secret:
         text = text.replace(secret, "***")
     return LinkedInError(
-        status=_int(payload.get("status")),
-        service_code=_int(payload.get("serviceErrorCode")),
+        status=as_int(payload.get("status")),
+        service_code=as_int(payload.get("serviceErrorCode")),
         code=code if isinstance(code, str) and _CODE.match(code) else "",
         message=clean_text(text)[:200],
     )

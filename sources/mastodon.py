@@ -46,6 +46,7 @@ from sources.base import (
     ConfigError,
     Fetched,
     HttpFetcher,
+    SourceBase,
     SourceError,
     SourceSettings,
     TransientError,
@@ -56,7 +57,8 @@ from sources.base import (
     secret_value,
     unique_hashtags,
 )
-from wall.core.model import Author, Batch, Count, Media, Post, PostKind, parse_iso, utcnow
+from sources.payload import as_text, http_url, iso_time
+from wall.core.model import Author, Batch, Count, Media, Post, PostKind, utcnow
 from wall.core.text import clean_text, html_to_text
 
 NETWORK = "mastodon"
@@ -65,7 +67,7 @@ MEDIA_KINDS = frozenset({"image", "gifv", "video", "audio"})
 PARSE_CHUNK = 20  # statuses parsed between two yields to the event loop
 # Unlisted, private and direct statuses asked not to be shown publicly; the lobby is public.
 SHOWN_VISIBILITIES = frozenset({"public"})
-HEARTBEAT_TIMEOUT = 60.0  # seconds without a byte before a stream is dead (Mastodon sends one every 15 s)
+HEARTBEAT_TIMEOUT_SECONDS = 60.0  # without a byte, a stream is dead (Mastodon sends one every 15 s)
 MAX_EVENT_CHARS = 1024 * 1024  # a streamed event larger than this is refused, not parsed
 MAX_STREAMS = 4  # hashtags streamed per source at most; the others are polled
 STREAM_QUEUE = 64  # events read ahead of the poller before the connections wait
@@ -127,7 +129,7 @@ class MastodonSettings(SourceSettings):
         return self
 
 
-class MastodonSource:
+class MastodonSource(SourceBase):
     """Polls hashtag timelines (only statuses newer than the last poll) and accounts' follower counts,
     and streams the hashtags when a token allows it (`stream`).
 
@@ -143,7 +145,7 @@ class MastodonSource:
         http: HttpFetcher,
         *,
         clock: Callable[[], datetime] = utcnow,
-        heartbeat_timeout: float = HEARTBEAT_TIMEOUT,
+        heartbeat_timeout: float = HEARTBEAT_TIMEOUT_SECONDS,
         max_streams: int = MAX_STREAMS,
     ) -> None:
         self.settings = settings
@@ -595,37 +597,17 @@ def first_id(items: Sequence[Any]) -> str | None:
     return None
 
 
-def http_url(value: Any) -> str:
-    """`value` if it is an http(s) URL, else ''."""
-    if isinstance(value, str) and urlsplit(value.strip()).scheme in ("http", "https"):
-        return value.strip()
-    return ""
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return parse_iso(value)
-    except ValueError:
-        return None
-
-
 def parse_author(account: Any, *, instance_host: str) -> Author | None:
     """The author of a status from an Account entity; None when it has no usable acct."""
     if not isinstance(account, dict):
         return None
-    username = clean_text(_text(account.get("username")))
-    acct = _text(account.get("acct")).strip() or username
+    username = clean_text(as_text(account.get("username")))
+    acct = as_text(account.get("acct")).strip() or username
     if not acct:
         return None
     if "@" not in acct and instance_host:
         acct = f"{acct}@{instance_host}"  # local accounts have no domain in `acct`
-    name = clean_text(_text(account.get("display_name"))) or username or acct.split("@", 1)[0]
+    name = clean_text(as_text(account.get("display_name"))) or username or acct.split("@", 1)[0]
     avatar = http_url(account.get("avatar_static")) or http_url(account.get("avatar"))
     return Author(name=name, handle=f"@{acct}", avatar_url=avatar)
 
@@ -636,12 +618,12 @@ def parse_media(items: Any) -> tuple[Media, ...]:
         return ()
     media: list[Media] = []
     for item in items:
-        if not isinstance(item, dict) or _text(item.get("type")) not in MEDIA_KINDS:
+        if not isinstance(item, dict) or as_text(item.get("type")) not in MEDIA_KINDS:
             continue
         url = http_url(item.get("url")) or http_url(item.get("remote_url"))
         if not url:
             continue
-        alt = clean_text(_text(item.get("description")))
+        alt = clean_text(as_text(item.get("description")))
         media.append(
             Media(url=url, alt=alt, kind=str(item["type"]), preview_url=http_url(item.get("preview_url")))
         )
@@ -653,7 +635,7 @@ def parse_tags(items: Any) -> tuple[str, ...]:
     if not isinstance(items, list):
         return ()
     return tuple(
-        name for item in items if isinstance(item, dict) and (name := _text(item.get("name")).strip())
+        name for item in items if isinstance(item, dict) and (name := as_text(item.get("name")).strip())
     )
 
 
@@ -674,10 +656,10 @@ def parse_status(obj: Any, *, source: str, kind: PostKind, instance_host: str) -
             return None
     status_id = obj.get("id")
     author = parse_author(obj.get("account"), instance_host=instance_host)
-    created_at = _time(obj.get("created_at"))
+    created_at = iso_time(obj.get("created_at"))
     if not isinstance(status_id, str) or not status_id or author is None or created_at is None:
         return None
-    if _text(obj.get("visibility", "public")) not in SHOWN_VISIBILITIES:
+    if as_text(obj.get("visibility", "public")) not in SHOWN_VISIBILITIES:
         return None
     language = obj.get("language")
     return Post(
@@ -686,14 +668,14 @@ def parse_status(obj: Any, *, source: str, kind: PostKind, instance_host: str) -
         network=NETWORK,
         kind=kind,
         author=author,
-        text=html_to_text(_text(obj.get("content"))),
+        text=html_to_text(as_text(obj.get("content"))),
         created_at=created_at,
         url=http_url(obj.get("url")) or http_url(obj.get("uri")),
         media=parse_media(obj.get("media_attachments")),
         sensitive=obj.get("sensitive") is True,
-        spoiler_text=clean_text(_text(obj.get("spoiler_text"))),
+        spoiler_text=clean_text(as_text(obj.get("spoiler_text"))),
         language=language if isinstance(language, str) and language else None,
-        edited_at=_time(obj.get("edited_at")),
+        edited_at=iso_time(obj.get("edited_at")),
         is_reply=obj.get("in_reply_to_id") is not None,
         boosted_by=boosted_by,
         tags=parse_tags(obj.get("tags")),
@@ -718,12 +700,13 @@ def parse_follower_count(obj: Any, *, source: str, account: str, observed_at: da
 
     A missing or negative `followers_count` (hidden by the server) is an unknown value, not zero.
     """
-    if not isinstance(obj, dict) or not _text(obj.get("acct") or obj.get("username")):
+    if not isinstance(obj, dict) or not as_text(obj.get("acct") or obj.get("username")):
         return None
     followers = obj.get("followers_count")
     known = isinstance(followers, int) and not isinstance(followers, bool) and followers >= 0
     value = followers if known else None
-    label = clean_text(_text(obj.get("display_name"))) or clean_text(_text(obj.get("username"))) or account
+    name, username = as_text(obj.get("display_name")), as_text(obj.get("username"))
+    label = clean_text(name) or clean_text(username) or account
     return Count(
         source=source,
         network=NETWORK,

@@ -39,30 +39,31 @@ import re
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote
 
 from pydantic import Field, SecretStr, field_validator
 
 from sources.base import (
-    MALFORMED_JSON,
     AuthError,
     ConfigError,
     Fetched,
     HttpFetcher,
     RateLimited,
+    SourceBase,
     SourceError,
     SourceSettings,
     TransientError,
     bearer_for,
     check_api_root,
-    env_variable,
     parse_retry_after,
     raise_for_status,
     redact_url,
+    required_secret,
     secret_value,
 )
+from sources.payload import as_text, json_object, millis_time
 from wall.core.model import Author, Batch, Count, Media, Post, PostKind, utcnow
 from wall.core.text import clean_text, html_to_text
 
@@ -72,9 +73,9 @@ MEDIA = "/_matrix/client/v1/media"
 TEXT_TYPES = frozenset({"m.text", "m.notice", "m.emote"})
 HTML_FORMAT = "org.matrix.custom.html"
 INCREMENTAL_LIMIT = 50  # timeline events per room and sync after the first one
-LONG_POLL_MARGIN = 10.0  # seconds a long-poll request may take beyond the wait it asked the server for
+LONG_POLL_MARGIN_SECONDS = 10.0  # how much longer than the wait it asked for a long-poll may take
 MAX_KNOWN_POSTS = 1000  # posts remembered so that an edit can replace them without a request
-DEFAULT_RATE_LIMIT_WAIT = 10.0
+DEFAULT_RATE_LIMIT_WAIT_SECONDS = 10.0
 AUTH_CODES = frozenset({"M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"})
 
 _ROOM_ID = re.compile(r"^![^\s:]{1,255}(:\S{1,255})?$")  # room version 12 ids have no ':server'
@@ -141,7 +142,7 @@ class RoomInfo:
     members: dict[str, Member] = field(default_factory=dict)
 
 
-class MatrixSource:
+class MatrixSource(SourceBase):
     """Syncs the configured rooms: new, edited and redacted messages, and each room's member count."""
 
     network: ClassVar[str] = NETWORK
@@ -220,16 +221,6 @@ class MatrixSource:
 
     # -- HTTP -------------------------------------------------------------------------------------
 
-    def _token(self) -> str:
-        token = secret_value(self.settings.token)
-        if not token:
-            raise AuthError(
-                f"matrix source {self.settings.name!r} has no token: set `token` "
-                f"({env_variable(self.settings.name, 'token')} or the credential {self.settings.name}.token) "
-                "to the access token of the bot account"
-            )
-        return token
-
     async def _call(
         self,
         method: Literal["GET", "POST"],
@@ -242,11 +233,14 @@ class MatrixSource:
         timeout: float | None = None,
     ) -> tuple[Fetched, dict[str, Any]]:
         """One API call; its JSON object, or the error-tree exception its answer means."""
+        token = required_secret(
+            self.settings.token, self.settings, "token", what="the access token of the bot account"
+        )
         fetched = await self.http.request(
             method,
             f"{self.settings.base_url}{path}",
             params=params,
-            headers={"Authorization": f"Bearer {self._token()}"},
+            headers={"Authorization": f"Bearer {token}"},
             json_body=json_body,
             conditional=False,
             raise_errors=False,
@@ -360,7 +354,7 @@ class MatrixSource:
         if self._since is not None:
             params["since"] = self._since
         # A long-poll answers after up to `timeout_ms`: the request may wait that long, plus a margin.
-        wait = timeout_ms / 1000 + LONG_POLL_MARGIN if timeout_ms else None
+        wait = timeout_ms / 1000 + LONG_POLL_MARGIN_SECONDS if timeout_ms else None
         fetched, payload = await self._call("GET", f"{CLIENT}/sync", params=params, what="sync", timeout=wait)
         next_batch = payload.get("next_batch")
         if not isinstance(next_batch, str) or not next_batch:
@@ -468,12 +462,7 @@ def sync_filter(room_ids: Iterable[str], *, limit: int) -> str:
 
 def error_code(body: bytes) -> tuple[str | None, float | None]:
     """The `errcode` of a Matrix error body and its `retry_after_ms` in seconds, when present."""
-    try:
-        payload = json.loads(body)
-    except MALFORMED_JSON:
-        return None, None
-    if not isinstance(payload, dict):
-        return None, None
+    payload = json_object(body)
     code = payload.get("errcode")
     wait = payload.get("retry_after_ms")
     seconds = (
@@ -495,7 +484,7 @@ def classify_error(
             wait = parse_retry_after(headers.get("retry-after"))
         return RateLimited(
             f"matrix rate limit ({code or 'HTTP 429'}) at {shown}",
-            wait if wait is not None else DEFAULT_RATE_LIMIT_WAIT,
+            wait if wait is not None else DEFAULT_RATE_LIMIT_WAIT_SECONDS,
         )
     if code in AUTH_CODES:
         return AuthError(f"matrix refused the access token ({code}) at {shown}: check `token`")
@@ -530,7 +519,7 @@ def parse_joined_members(payload: Any) -> dict[str, Member] | None:
             continue
         profile = profile if isinstance(profile, dict) else {}
         members[user_id] = Member(
-            name=_text(profile.get("display_name")), avatar_mxc=_text(profile.get("avatar_url"))
+            name=as_text(profile.get("display_name")), avatar_mxc=as_text(profile.get("avatar_url"))
         )
     return members
 
@@ -580,10 +569,11 @@ def parse_sync_rooms(
                 state_key = event.get("state_key")
                 if isinstance(state_key, str) and state_key.startswith("@"):
                     members[state_key] = Member(
-                        name=_text(content.get("displayname")), avatar_mxc=_text(content.get("avatar_url"))
+                        name=as_text(content.get("displayname")),
+                        avatar_mxc=as_text(content.get("avatar_url")),
                     )
             elif event["type"] == "m.room.name":
-                name = clean_text(_text(content.get("name")))
+                name = clean_text(as_text(content.get("name")))
         updates[room_id] = RoomUpdate(timeline=tuple(timeline), members=members, name=name)
     return updates
 
@@ -665,8 +655,8 @@ def parse_content(
     """
     if not isinstance(content, dict):
         return None
-    msgtype = _text(content.get("msgtype"))
-    body = _text(content.get("body"))
+    msgtype = as_text(content.get("msgtype"))
+    body = as_text(content.get("body"))
     if msgtype in TEXT_TYPES:
         formatted = content.get("formatted_body")
         if content.get("format") == HTML_FORMAT and isinstance(formatted, str) and formatted.strip():
@@ -678,22 +668,13 @@ def parse_content(
         url = mxc_download_url(content.get("url"), base_url)
         if not url:
             return None  # an encrypted image (`file`) or a malformed URI
-        filename = _text(content.get("filename"))
+        filename = as_text(content.get("filename"))
         caption = clean_text(body) if filename and filename != body else ""
         info = content.get("info") if isinstance(content.get("info"), dict) else {}
         preview = mxc_download_url(info.get("thumbnail_url"), base_url) if info else ""
         media = Media(url=url, alt=clean_text(body), kind="image", preview_url=preview)
         return caption, (media,)
     return None
-
-
-def _timestamp(value: Any) -> datetime | None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        return None
-    try:
-        return datetime.fromtimestamp(value / 1000, tz=UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
 
 
 def author_of(user_id: str, members: Mapping[str, Member], *, base_url: str) -> Author:
@@ -730,7 +711,7 @@ def parse_message(
     if edit_target(event) is not None:
         return None
     event_id, sender = event.get("event_id"), event.get("sender")
-    created_at = _timestamp(event.get("origin_server_ts"))
+    created_at = millis_time(event.get("origin_server_ts"))
     if not isinstance(event_id, str) or not event_id or not isinstance(sender, str) or created_at is None:
         return None
     content = event.get("content")
@@ -768,7 +749,7 @@ def apply_edit(original: Post, edit: Any, *, base_url: str) -> Post | None:
     """
     if not isinstance(edit, dict) or edit.get("sender") != original.author.handle:
         return None
-    edited_at = _timestamp(edit.get("origin_server_ts"))
+    edited_at = millis_time(edit.get("origin_server_ts"))
     if edited_at is None or edited_at < (original.edited_at or original.created_at):
         return None
     content = edit.get("content")
@@ -778,7 +759,3 @@ def apply_edit(original: Post, edit: Any, *, base_url: str) -> Post | None:
         return None
     text, media = parsed
     return replace(original, text=text, media=media, tags=hashtags(text), edited_at=edited_at)
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""

@@ -25,33 +25,33 @@ Fetching is `MattermostSource.poll`; parsing is pure (`parse_post_list`, `parse_
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal, TypeGuard
 from urllib.parse import quote, urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
 from sources.base import (
-    MALFORMED_JSON,
     AuthError,
     ConfigError,
     Fetched,
     HttpFetcher,
+    SourceBase,
     SourceError,
     SourceSettings,
     TransientError,
     bearer_for,
     check_api_root,
-    env_variable,
     raise_for_status,
     redact_url,
+    required_secret,
     secret_value,
 )
 from sources.markup import markdown_hashtags, markdown_to_text, split_hashtag_field
+from sources.payload import MAX_EPOCH_MILLIS, as_text, json_object, millis_time
 from wall.core.model import Author, Batch, Media, Post, PostKind, utcnow
 from wall.core.text import clean_text
 
@@ -122,7 +122,7 @@ class Changes:
     oldest_create: int | None
 
 
-class MattermostSource:
+class MattermostSource(SourceBase):
     """Polls each channel for posts created, edited or deleted since the last poll."""
 
     network: ClassVar[str] = NETWORK
@@ -152,7 +152,12 @@ class MattermostSource:
 
         All or nothing: if a request fails, no cursor moves and the next poll asks again.
         """
-        token = self._token()
+        token = required_secret(
+            self.settings.token,
+            self.settings,
+            "token",
+            what="a personal access token or a bot account's token",
+        )
         cursors = dict(self._cursors)
         found: list[dict[str, Any]] = []
         deleted: list[str] = []
@@ -220,16 +225,6 @@ class MattermostSource:
         return bearer_for(url, self.settings.base_url, secret_value(self.settings.token), path_prefix=root)
 
     # -- fetching ---------------------------------------------------------------------------------
-
-    def _token(self) -> str:
-        token = secret_value(self.settings.token)
-        if not token:
-            raise AuthError(
-                f"mattermost source {self.settings.name!r} has no token: set `token`, "
-                f"{env_variable(self.settings.name, 'token')} or the credential {self.settings.name}.token "
-                "(a personal access token or a bot account's token)"
-            )
-        return token
 
     async def _api(
         self,
@@ -304,32 +299,17 @@ class MattermostSource:
 # -- pure helpers ---------------------------------------------------------------------------------------
 
 
-_MAX_MILLIS = 253402300799999  # 9999-12-31T23:59:59.999Z: a later time is nonsense, not a date
-
-
 def _is_millis(value: Any) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_MILLIS
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_EPOCH_MILLIS
 
 
 def _millis(value: Any) -> int:
     return value if _is_millis(value) else 0
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _time(millis: int) -> datetime:
-    return datetime.fromtimestamp(millis / 1000, UTC)
-
-
 def error_id(body: bytes) -> str | None:
     """The `id` of a Mattermost error body ("api.context.session_expired.app_error"), if it is one."""
-    try:
-        payload = json.loads(body)
-    except MALFORMED_JSON:
-        return None
-    value = payload.get("id") if isinstance(payload, dict) else None
+    value = json_object(body).get("id")
     return value if isinstance(value, str) and _ERROR_ID.match(value) else None
 
 
@@ -366,7 +346,7 @@ def classify_error(fetched: Fetched, *, what: str) -> SourceError:
 
 
 def _shown(post: dict[str, Any], *, include_bots: bool) -> bool:
-    if _text(post.get("type")) not in SHOWN_TYPES:
+    if as_text(post.get("type")) not in SHOWN_TYPES:
         return False
     if include_bots:
         return True
@@ -405,7 +385,7 @@ def parse_post_list(
             continue
         update_at, create_at = _millis(post.get("update_at")), _millis(post.get("create_at"))
         newest = update_at if newest is None else max(newest, update_at)
-        if _text(post.get("original_id")):
+        if as_text(post.get("original_id")):
             continue  # an earlier version of an edited post
         if _millis(post.get("delete_at")) > 0:
             deleted.append(post_id)
@@ -430,11 +410,11 @@ def parse_user(obj: Any, *, base_url: str) -> Author | None:
     """The Author for a Mattermost User: first and last name, else nickname, else username."""
     if not isinstance(obj, dict):
         return None
-    user_id, username = obj.get("id"), clean_text(_text(obj.get("username")))
+    user_id, username = obj.get("id"), clean_text(as_text(obj.get("username")))
     if not isinstance(user_id, str) or not _ID.match(user_id) or not username:
         return None
-    full = clean_text(f"{_text(obj.get('first_name'))} {_text(obj.get('last_name'))}")
-    name = full or clean_text(_text(obj.get("nickname"))) or username
+    full = clean_text(f"{as_text(obj.get('first_name'))} {as_text(obj.get('last_name'))}")
+    name = full or clean_text(as_text(obj.get("nickname"))) or username
     return Author(
         name=name,
         handle=f"@{username}",
@@ -449,7 +429,7 @@ def parse_media(metadata: Any, *, base_url: str) -> tuple[Media, ...]:
         return ()
     media: list[Media] = []
     for info in files:
-        if not isinstance(info, dict) or not _text(info.get("mime_type")).startswith("image/"):
+        if not isinstance(info, dict) or not as_text(info.get("mime_type")).startswith("image/"):
             continue
         file_id = info.get("id")
         if not isinstance(file_id, str) or not _ID.match(file_id) or _millis(info.get("delete_at")):
@@ -466,30 +446,29 @@ def parse_tags(post: dict[str, Any]) -> tuple[str, ...]:
         value = post.get(key)
         if isinstance(value, str):
             return split_hashtag_field(value)
-    return markdown_hashtags(_text(post.get("message")))
+    return markdown_hashtags(as_text(post.get("message")))
 
 
 def parse_post(obj: Any, *, author: Author | None, source: str, kind: PostKind, base_url: str) -> Post | None:
     """A Post from a Mattermost Post; None when malformed, deleted or its author is unknown."""
     if not isinstance(obj, dict) or author is None:
         return None
-    post_id, create_at = obj.get("id"), _millis(obj.get("create_at"))
-    if not isinstance(post_id, str) or not _ID.match(post_id) or not create_at:
+    post_id, created_at = obj.get("id"), millis_time(obj.get("create_at"))
+    if not isinstance(post_id, str) or not _ID.match(post_id) or created_at is None:
         return None
     if _millis(obj.get("delete_at")):
         return None
-    edit_at = _millis(obj.get("edit_at"))
     return Post(
         id=post_id,
         source=source,
         network=NETWORK,
         kind=kind,
         author=author,
-        text=markdown_to_text(_text(obj.get("message"))),
-        created_at=_time(create_at),
+        text=markdown_to_text(as_text(obj.get("message"))),
+        created_at=created_at,
         url=f"{base_url}/_redirect/pl/{post_id}",
         media=parse_media(obj.get("metadata"), base_url=base_url),
-        edited_at=_time(edit_at) if edit_at else None,
-        is_reply=bool(_text(obj.get("root_id"))),
+        edited_at=millis_time(obj.get("edit_at")),
+        is_reply=bool(as_text(obj.get("root_id"))),
         tags=parse_tags(obj),
     )

@@ -18,15 +18,16 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, urlsplit
 from xml.etree import ElementTree
 from xml.parsers import expat
 
 import feedparser
 from pydantic import Field, field_validator
 
-from sources.base import MALFORMED_JSON, HttpFetcher, SourceSettings, TransientError, redact_url
-from wall.core.model import Author, Batch, Media, Post, PostKind, as_utc, parse_iso, utcnow
+from sources.base import MALFORMED_JSON, HttpFetcher, SourceBase, SourceSettings, TransientError, redact_url
+from sources.payload import as_list, as_text, http_url, iso_time
+from wall.core.model import Author, Batch, Media, Post, PostKind, as_utc, utcnow
 from wall.core.text import clean_text, html_to_text
 
 NETWORK_RSS = "rss"
@@ -76,7 +77,7 @@ class RssSettings(SourceSettings):
         return value
 
 
-class RssSource:
+class RssSource(SourceBase):
     """Polls one feed; each poll returns the feed's newest entries (the store drops the ones it has)."""
 
     network: ClassVar[str] = NETWORK_RSS
@@ -266,7 +267,7 @@ def _parse_xml_feed(content: bytes, ctx: _Context) -> list[Post]:
 
 
 def _entry_post(entry: Any, info: _FeedInfo, alts: Mapping[str, str], ctx: _Context) -> Post | None:
-    link = _http_url(_unwrap_google_redirect(entry.get("link") or ""), ctx.base)
+    link = _feed_url(_unwrap_google_redirect(entry.get("link") or ""), ctx.base)
     title = _detail_text(entry.get("title_detail"), entry.get("title"))
     body = _entry_body(entry)
     # A Google Alert's title is the headline and its content a snippet around the match: show both.
@@ -364,7 +365,7 @@ def _display_name(raw: Any) -> str:
 def _feed_avatar(feed: Any, base: str) -> str:
     image = feed.get("image") or {}
     for candidate in (feed.get("icon"), feed.get("logo"), image.get("href"), image.get("url")):
-        if url := _http_url(candidate, base):
+        if url := _feed_url(candidate, base):
             return url
     return ""
 
@@ -385,7 +386,7 @@ def _entry_media(entry: Any, base: str, alts: Mapping[str, str]) -> tuple[Media,
 
 
 def _media(url: Any, base: str, alts: Mapping[str, str], alt: Any) -> Media:
-    safe = _http_url(url, base)
+    safe = _feed_url(url, base)
     text = clean_text(alt) if isinstance(alt, str) else ""
     return Media(safe, text or alts.get(safe, "") or alts.get(str(url or "").strip(), ""))
 
@@ -462,17 +463,17 @@ def _parse_json_feed(content: bytes, ctx: _Context, max_items: int) -> list[Post
         doc = json.loads(content)
     except MALFORMED_JSON as exc:
         raise _not_a_feed(ctx, f"malformed JSON: {exc}") from None
-    if not isinstance(doc, dict) or not _str(doc, "version").startswith(_JSON_FEED_VERSION):
+    if not isinstance(doc, dict) or not as_text(doc.get("version")).startswith(_JSON_FEED_VERSION):
         raise _not_a_feed(ctx, "JSON without a JSON Feed version")
     items = doc.get("items")
     if not isinstance(items, list):
         raise _not_a_feed(ctx, "JSON Feed without items")
     feed_author = _json_author(doc)
     info = _FeedInfo(
-        author_name=feed_author.name or clean_text(_str(doc, "title")),
+        author_name=feed_author.name or clean_text(as_text(doc.get("title"))),
         avatar_url=feed_author.avatar_url
-        or _http_url(_str(doc, "icon"), ctx.base)
-        or _http_url(_str(doc, "favicon"), ctx.base),
+        or _feed_url(as_text(doc.get("icon")), ctx.base)
+        or _feed_url(as_text(doc.get("favicon")), ctx.base),
         language=_language(doc.get("language")),
         google_alerts=False,
         network=ctx.network or NETWORK_RSS,
@@ -485,25 +486,25 @@ def _parse_json_feed(content: bytes, ctx: _Context, max_items: int) -> list[Post
 
 
 def _json_item_post(item: Mapping[str, Any], info: _FeedInfo, ctx: _Context) -> Post | None:
-    link = _http_url(_str(item, "url") or _str(item, "external_url"), ctx.base)
-    title = clean_text(_str(item, "title"))
+    link = _feed_url(as_text(item.get("url")) or as_text(item.get("external_url")), ctx.base)
+    title = clean_text(as_text(item.get("title")))
     text = (
-        clean_text(_str(item, "summary"))
-        or html_to_text(_str(item, "content_html"))
-        or clean_text(_str(item, "content_text"))
+        clean_text(as_text(item.get("summary")))
+        or html_to_text(as_text(item.get("content_html")))
+        or clean_text(as_text(item.get("content_text")))
         or title
     )
     media = _json_media(item, ctx.base)
     if not text and not media:
         return None
-    published = _iso_utc(item.get("date_published"))
-    modified = _iso_utc(item.get("date_modified"))
+    published = iso_time(item.get("date_published"))
+    modified = iso_time(item.get("date_modified"))
     author = _json_author(item)
     raw_id = item.get("id")
     # The spec says a string, but numeric ids are common in the wild.
     usable_id = raw_id if isinstance(raw_id, str | int) and not isinstance(raw_id, bool) else None
     return Post(
-        id=_post_id(usable_id, link, f"{title}\x00{_str(item, 'date_published')}"),
+        id=_post_id(usable_id, link, f"{title}\x00{as_text(item.get('date_published'))}"),
         source=ctx.source,
         network=info.network,
         kind=ctx.kind,
@@ -514,59 +515,35 @@ def _json_item_post(item: Mapping[str, Any], info: _FeedInfo, ctx: _Context) -> 
         media=media,
         language=_language(item.get("language")) or info.language,
         edited_at=min(modified, ctx.now) if published and modified and modified > published else None,
-        tags=_tags(_list(item, "tags")),
+        tags=_tags(as_list(item.get("tags"))),
     )
 
 
 def _json_author(obj: Mapping[str, Any]) -> Author:
     """The first named author: `authors` (1.1) or `author` (1.0); avatar kept only if http(s)."""
-    candidates = [*_list(obj, "authors"), obj.get("author")]
+    candidates = [*as_list(obj.get("authors")), obj.get("author")]
     for person in candidates:
         if isinstance(person, dict) and (name := _display_name(person.get("name"))):
-            return Author(name, "", _http_url(_str(person, "avatar"), ""))
+            return Author(name, "", _feed_url(as_text(person.get("avatar"))))
     return Author("")
 
 
 def _json_media(item: Mapping[str, Any], base: str) -> tuple[Media, ...]:
-    found = [Media(_http_url(_str(item, key), base)) for key in ("image", "banner_image")]
-    for attachment in _list(item, "attachments"):
-        if isinstance(attachment, dict) and _is_image(_str(attachment, "mime_type"), None, ""):
-            alt = clean_text(_str(attachment, "title"))
-            found.append(Media(_http_url(_str(attachment, "url"), base), alt))
+    found = [Media(_feed_url(as_text(item.get(key)), base)) for key in ("image", "banner_image")]
+    for attachment in as_list(item.get("attachments")):
+        if isinstance(attachment, dict) and _is_image(as_text(attachment.get("mime_type")), None, ""):
+            alt = clean_text(as_text(attachment.get("title")))
+            found.append(Media(_feed_url(as_text(attachment.get("url")), base), alt))
     return _unique_media(found)
-
-
-def _str(obj: Mapping[str, Any], key: str) -> str:
-    value = obj.get(key)
-    return value if isinstance(value, str) else ""
-
-
-def _list(obj: Mapping[str, Any], key: str) -> list[Any]:
-    value = obj.get(key)
-    return value if isinstance(value, list) else []
-
-
-def _iso_utc(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        return parse_iso(value)
-    except ValueError:
-        return None
 
 
 # --- shared helpers ------------------------------------------------------------------------------
 
 
-def _http_url(value: Any, base: str) -> str:
-    """`value` as an absolute http(s) URL, or '' (javascript:, data:, file: and junk are dropped)."""
-    if not isinstance(value, str) or not value.strip() or len(value) > _MAX_URL_CHARS:
-        return ""
-    url = urljoin(base, value.strip()) if base else value.strip()
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return ""
-    return url
+def _feed_url(value: Any, base: str = "") -> str:
+    """`value` as an http(s) URL resolved on the feed's address, or '' (also when it is longer than
+    any link a feed needs: a hostile feed may put megabytes in one attribute)."""
+    return http_url(value, base=base, max_chars=_MAX_URL_CHARS)
 
 
 def _post_id(raw_id: Any, link: str, fallback: str) -> str:

@@ -44,7 +44,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar, Literal, TypeGuard
-from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
@@ -54,14 +53,16 @@ from sources.base import (
     Fetched,
     HttpFetcher,
     RateLimited,
+    SourceBase,
     SourceError,
     SourceSettings,
     TransientError,
+    bearer_for,
     check_api_root,
-    env_variable,
     parse_retry_after,
     raise_for_status,
     redact_url,
+    required_secret,
     secret_value,
     text_hashtags,
 )
@@ -74,17 +75,18 @@ from sources.markup import (
     strip_code,
     without_placeholder_chars,
 )
+from sources.payload import as_dict, as_text, http_url
 from wall.core.model import Author, Batch, Media, Post, PostKind, utcnow
 from wall.core.text import clean_text
 
 NETWORK = "slack"
 DEFAULT_BASE_URL = "https://slack.com/api"
-LIMITED_SPACING = 60.0  # seconds between two conversations.history requests on the limited tier
+LIMITED_SPACING_SECONDS = 60.0  # between two conversations.history requests on the limited tier
 LIMITED_LIMIT = 15  # messages per conversations.history request on the limited tier
 USER_TTL = timedelta(hours=24)
 MAX_USERS = 5000  # cached authors; the cache keeps only who a poll needs beyond this
 MAX_KNOWN = 2000  # messages remembered per channel for the recheck window
-FILE_HOST = "files.slack.com"
+FILES_ORIGIN = "https://files.slack.com"  # private files: the only picture origin given the token
 SHOWN_SUBTYPES = frozenset({"", "thread_broadcast", "file_share", "me_message"})
 AUTH_ERRORS = frozenset(
     {
@@ -171,7 +173,7 @@ class Changes:
     state: ChannelState | None
 
 
-class SlackSource:
+class SlackSource(SourceBase):
     """Polls each channel's history for new, edited and deleted messages."""
 
     network: ClassVar[str] = NETWORK
@@ -201,19 +203,21 @@ class SlackSource:
         jitter) two history requests are at least a minute apart."""
         if not self.settings.limited_tier:
             return 0.0
-        return max(0.0, LIMITED_SPACING + 1.0 - 0.9 * self.settings.interval)
+        return max(0.0, LIMITED_SPACING_SECONDS + 1.0 - 0.9 * self.settings.interval)
 
     async def poll(self) -> Batch:
         """New and edited messages of the channels read this time, and those deleted.
 
         All or nothing: if a request fails, no channel's state moves.
         """
-        token = self._token()
+        token = required_secret(
+            self.settings.token, self.settings, "token", what="the app's Bot User OAuth Token, xoxb-..."
+        )
         now = self.clock()
         if self.settings.limited_tier:
             if (
                 self._last_history is not None
-                and (now - self._last_history).total_seconds() < LIMITED_SPACING
+                and (now - self._last_history).total_seconds() < LIMITED_SPACING_SECONDS
             ):
                 return Batch()
             channels = [self.settings.channels[self._turn % len(self.settings.channels)]]
@@ -244,7 +248,7 @@ class SlackSource:
         for _, message in found:
             if isinstance(message.get("user"), str):
                 needed.add(message["user"])
-            needed.update(_MENTION.findall(_text(message.get("text"))))
+            needed.update(_MENTION.findall(as_text(message.get("text"))))
         authors = await self._authors(needed, token)
         posts: list[Post] = []
         for channel, message in found:
@@ -295,23 +299,9 @@ class SlackSource:
 
     def image_headers(self, url: str) -> dict[str, str]:
         """The Authorization header for a private file URL on https://files.slack.com; {} elsewhere."""
-        token = secret_value(self.settings.token)
-        parts = urlsplit(url)
-        if not token or parts.scheme != "https" or (parts.hostname or "").lower() != FILE_HOST or parts.port:
-            return {}
-        return {"Authorization": f"Bearer {token}"}
+        return bearer_for(url, FILES_ORIGIN, secret_value(self.settings.token))
 
     # -- fetching ---------------------------------------------------------------------------------
-
-    def _token(self) -> str:
-        token = secret_value(self.settings.token)
-        if not token:
-            raise AuthError(
-                f"slack source {self.settings.name!r} has no token: set `token`, "
-                f"{env_variable(self.settings.name, 'token')} or the credential {self.settings.name}.token "
-                "(the app's Bot User OAuth Token, xoxb-...)"
-            )
-        return token
 
     async def _call(
         self, method: str, params: Mapping[str, Any], token: str, *, channel: str | None = None
@@ -336,7 +326,7 @@ class SlackSource:
     async def _auth_test(self, token: str) -> str:
         payload = await self._call("auth.test", {}, token)
         url = payload.get("url")
-        return url.rstrip("/") if isinstance(url, str) and url.startswith(("https://", "http://")) else ""
+        return http_url(url).rstrip("/")
 
     async def _history(
         self, channel: str, state: ChannelState | None, window_start: str, token: str
@@ -366,7 +356,7 @@ class SlackSource:
                     f"unexpected slack answer for channel {channel}: `messages` is not a list"
                 )
             messages.extend(page[: params["limit"]])  # what was asked for, whatever the server sent
-            cursor = _mapping(payload.get("response_metadata")).get("next_cursor")
+            cursor = as_dict(payload.get("response_metadata")).get("next_cursor")
             next_cursor = (
                 cursor if payload.get("has_more") is True and isinstance(cursor, str) and cursor else None
             )
@@ -391,18 +381,6 @@ class SlackSource:
 
 
 # -- pure helpers ---------------------------------------------------------------------------------------
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _http_url(value: Any) -> str:
-    return value if isinstance(value, str) and value.startswith(("https://", "http://")) else ""
 
 
 def is_ts(value: Any) -> TypeGuard[str]:
@@ -437,7 +415,7 @@ def is_shown(message: Any, *, include_bots: bool = False) -> bool:
         return False
     if not is_ts(message.get("ts")):
         return False
-    subtype = _text(message.get("subtype"))
+    subtype = as_text(message.get("subtype"))
     if subtype == "bot_message":
         return include_bots
     if subtype not in SHOWN_SUBTYPES:
@@ -513,18 +491,18 @@ def parse_user(obj: Any) -> Author | None:
     """The Author for a Slack User: display name, else real name; handle `@name`; 192 px avatar."""
     if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
         return None
-    profile = _mapping(obj.get("profile"))
-    username = clean_text(_text(obj.get("name")))
+    profile = as_dict(obj.get("profile"))
+    username = clean_text(as_text(obj.get("name")))
     name = (
-        clean_text(_text(profile.get("display_name")))
-        or clean_text(_text(profile.get("real_name")))
-        or clean_text(_text(obj.get("real_name")))
+        clean_text(as_text(profile.get("display_name")))
+        or clean_text(as_text(profile.get("real_name")))
+        or clean_text(as_text(obj.get("real_name")))
         or username
     )
     if not name:
         return None
     return Author(
-        name=name, handle=f"@{username}" if username else "", avatar_url=_http_url(profile.get("image_192"))
+        name=name, handle=f"@{username}" if username else "", avatar_url=http_url(profile.get("image_192"))
     )
 
 
@@ -533,10 +511,10 @@ def message_author(message: dict[str, Any], authors: Mapping[str, Author]) -> Au
     user = message.get("user")
     if isinstance(user, str):
         return authors.get(user)
-    profile = _mapping(message.get("bot_profile"))
-    name = clean_text(_text(message.get("username"))) or clean_text(_text(profile.get("name")))
-    icons = _mapping(profile.get("icons"))
-    return Author(name=name, avatar_url=_http_url(icons.get("image_72"))) if name else None
+    profile = as_dict(message.get("bot_profile"))
+    name = clean_text(as_text(message.get("username"))) or clean_text(as_text(profile.get("name")))
+    icons = as_dict(profile.get("icons"))
+    return Author(name=name, avatar_url=http_url(icons.get("image_72"))) if name else None
 
 
 def _unescape(text: str) -> str:
@@ -590,16 +568,16 @@ def parse_files(files: Any) -> tuple[Media, ...]:
         return ()
     media: list[Media] = []
     for item in files:
-        if not isinstance(item, dict) or not _text(item.get("mimetype")).startswith("image/"):
+        if not isinstance(item, dict) or not as_text(item.get("mimetype")).startswith("image/"):
             continue
         url = (
-            _http_url(item.get("thumb_720"))
-            or _http_url(item.get("thumb_480"))
-            or _http_url(item.get("url_private"))
+            http_url(item.get("thumb_720"))
+            or http_url(item.get("thumb_480"))
+            or http_url(item.get("url_private"))
         )
         if url:
-            alt = clean_text(_text(item.get("alt_txt")))
-            media.append(Media(url=url, alt=alt, kind="image", preview_url=_http_url(item.get("thumb_360"))))
+            alt = clean_text(as_text(item.get("alt_txt")))
+            media.append(Media(url=url, alt=alt, kind="image", preview_url=http_url(item.get("thumb_360"))))
     return tuple(media)
 
 
@@ -628,7 +606,7 @@ def parse_message(
     thread_ts = message.get("thread_ts")
     thread_ts = thread_ts if is_ts(thread_ts) else None
     edited = _edited(message)
-    raw_text = _text(message.get("text"))
+    raw_text = as_text(message.get("text"))
     return Post(
         id=post_id(channel, ts),
         source=source,

@@ -4,7 +4,7 @@ Fetching is `TeamsSource.poll`; parsing is pure (`parse_message`, `parse_delta_p
 `classify_graph_error`, `classify_token_error`) and tested on payloads shaped as Microsoft documents them.
 
 - Authentication is an app-only token from the client-credentials flow
-  (`POST {auth_url}/{tenant}/oauth2/v2.0/token`). It is kept in memory until `TOKEN_MARGIN` seconds
+  (`POST {auth_url}/{tenant}/oauth2/v2.0/token`). It is kept in memory until `TOKEN_MARGIN_SECONDS`
   before it expires and fetched again once when Graph answers 401; it is never written to `state()`.
   The app registration needs the *application* permission ChannelMessage.Read.All with admin consent.
 - `GET /teams/{team}/channels/{channel}/messages/delta` returns the channel's *root* messages only,
@@ -36,7 +36,6 @@ Fetching is `TeamsSource.poll`; parsing is pure (`parse_message`, `parse_delta_p
 from __future__ import annotations
 
 import html
-import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -46,25 +45,27 @@ from urllib.parse import quote, unquote, urlsplit
 from pydantic import Field, SecretStr, field_validator
 
 from sources.base import (
-    MALFORMED_JSON,
     AuthError,
     ConfigError,
     Fetched,
     HttpFetcher,
     RateLimited,
+    SourceBase,
     SourceError,
     SourceSettings,
     TransientError,
+    bearer_for,
     check_api_root,
-    env_variable,
     parse_retry_after,
     raise_for_status,
     redact_url,
+    required_secret,
     same_origin,
     secret_value,
     text_hashtags,
 )
-from wall.core.model import Author, Batch, Media, Post, PostKind, parse_iso, utcnow
+from sources.payload import as_dict, http_url, iso_time, json_object
+from wall.core.model import Author, Batch, Media, Post, PostKind, utcnow
 from wall.core.text import clean_text, html_to_text
 
 NETWORK = "teams"
@@ -73,9 +74,9 @@ DEFAULT_AUTH_URL = "https://login.microsoftonline.com"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 PERMISSION = "ChannelMessage.Read.All"
 MAX_TOP = 50  # Graph refuses a larger $top on channel-message delta
-TOKEN_MARGIN = 300.0  # seconds before expiry when a cached token is replaced
-DEFAULT_TOKEN_LIFETIME = 3599.0  # what Entra ID grants when `expires_in` is missing
-MAX_TOKEN_LIFETIME = 86400.0  # Entra ID grants at most a day; a larger (or NaN) answer is nonsense
+TOKEN_MARGIN_SECONDS = 300.0  # before expiry, a cached token is replaced
+DEFAULT_TOKEN_LIFETIME_SECONDS = 3599.0  # what Entra ID grants when `expires_in` is missing
+MAX_TOKEN_LIFETIME_SECONDS = 86400.0  # Entra ID grants at most a day; a larger (or NaN) answer is nonsense
 MAX_MEDIA_PER_POST = 4
 RESYNC_CODES = frozenset({"syncstatenotfound", "resyncrequired", "syncstateinvalid"})
 GENERIC_ALT = frozenset({"", "image", "img", "picture", "photo"})
@@ -160,7 +161,7 @@ class TeamsSettings(SourceSettings):
         return channel
 
 
-class TeamsSource:
+class TeamsSource(SourceBase):
     """Polls one channel's message delta: new and edited root messages, and deletions."""
 
     network: ClassVar[str] = NETWORK
@@ -210,9 +211,9 @@ class TeamsSource:
 
     def image_headers(self, url: str) -> dict[str, str]:
         """The bearer header for an image on base_url's origin (hosted contents), {} for anything else."""
-        if self._token is None or not same_origin(url, self.settings.base_url) or self._token_expired():
+        if self._token is None or self._token_expired():
             return {}
-        return {"Authorization": f"Bearer {self._token}"}
+        return bearer_for(url, self.settings.base_url, self._token)
 
     def first_sync_url(self) -> str:
         """The first delta request: one bounded page size, only messages changed recently."""
@@ -297,13 +298,12 @@ class TeamsSource:
         if self._token is not None and not self._token_expired():
             return self._token
         self._token = None
-        secret = secret_value(self.settings.client_secret)
-        if not secret:
-            raise AuthError(
-                f"teams source {self.settings.name!r} has no client_secret: set `client_secret`, "
-                f"{env_variable(self.settings.name, 'client_secret')} or the credential "
-                f"{self.settings.name}.client_secret (a client secret of the app registration)"
-            )
+        secret = required_secret(
+            self.settings.client_secret,
+            self.settings,
+            "client_secret",
+            what="a client secret of the app registration",
+        )
         url = f"{self.settings.auth_url}/{quote(self.settings.tenant, safe='')}/oauth2/v2.0/token"
         fetched = await self.http.request(
             "POST",
@@ -322,7 +322,7 @@ class TeamsSource:
         token, lifetime = parse_token(fetched.json())
         if token is None:
             raise TransientError(f"unexpected answer from {redact_url(fetched.url)}: no access_token")
-        margin = min(TOKEN_MARGIN, lifetime / 2)
+        margin = min(TOKEN_MARGIN_SECONDS, lifetime / 2)
         self._token = token
         self._token_expires = self.clock() + timedelta(seconds=lifetime - margin)
         return token
@@ -347,22 +347,16 @@ def parse_token(payload: Any) -> tuple[str | None, float]:
     token = payload.get("access_token")
     raw = payload.get("expires_in")
     try:
-        lifetime = float(raw) if raw is not None and not isinstance(raw, bool) else DEFAULT_TOKEN_LIFETIME
+        lifetime = (
+            float(raw) if raw is not None and not isinstance(raw, bool) else DEFAULT_TOKEN_LIFETIME_SECONDS
+        )
     except (TypeError, ValueError, OverflowError):
-        lifetime = DEFAULT_TOKEN_LIFETIME
+        lifetime = DEFAULT_TOKEN_LIFETIME_SECONDS
     if not isinstance(token, str) or not token:
         return None, 0.0
     if lifetime != lifetime:  # NaN
-        lifetime = DEFAULT_TOKEN_LIFETIME
-    return token, min(max(lifetime, 1.0), MAX_TOKEN_LIFETIME)
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        payload = json.loads(body)
-    except MALFORMED_JSON:
-        return {}
-    return payload if isinstance(payload, dict) else {}
+        lifetime = DEFAULT_TOKEN_LIFETIME_SECONDS
+    return token, min(max(lifetime, 1.0), MAX_TOKEN_LIFETIME_SECONDS)
 
 
 def classify_token_error(fetched: Fetched, *, settings: TeamsSettings) -> SourceError:
@@ -371,7 +365,7 @@ def classify_token_error(fetched: Fetched, *, settings: TeamsSettings) -> Source
     The messages are written here: Entra's `error_description` is never copied.
     """
     shown = redact_url(fetched.url)
-    body = _json_object(fetched.content)
+    body = json_object(fetched.content)
     error = body.get("error") if isinstance(body.get("error"), str) else ""
     codes = [c for c in body.get("error_codes") or [] if isinstance(c, int) and not isinstance(c, bool)]
     said = f"{error or f'HTTP {fetched.status}'}" + (f", AADSTS{codes[0]}" if codes else "")
@@ -411,7 +405,7 @@ def classify_token_error(fetched: Fetched, *, settings: TeamsSettings) -> Source
 
 def graph_error(body: bytes) -> tuple[str, str]:
     """`error.code` and `error.message` of a Graph error body ('' when absent)."""
-    error = _json_object(body).get("error")
+    error = json_object(body).get("error")
     if not isinstance(error, dict):
         return "", ""
     code, message = error.get("code"), error.get("message")
@@ -466,25 +460,6 @@ def classify_graph_error(
     return ConfigError(f"Graph refused the request ({detail}) at {shown}{said}")
 
 
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return parse_iso(value)
-    except ValueError:
-        return None
-
-
-def _http_url(value: Any) -> str:
-    if isinstance(value, str) and urlsplit(value.strip()).scheme in ("http", "https"):
-        return value.strip()
-    return ""
-
-
 def _attributes(tag: str) -> dict[str, str]:
     return {
         m.group(1).lower(): html.unescape(m.group(2) or m.group(3) or m.group(4) or "")
@@ -515,7 +490,7 @@ def inline_images(markup: str, *, message_id: str, base_url: str, team: str, cha
         attrs = _attributes(match.group(0))
         if "schema.skype.com/emoji" in attrs.get("itemtype", "").lower():
             continue
-        src = _http_url(attrs.get("src"))
+        src = http_url(attrs.get("src"))
         if not src:
             continue
         hosted = _HOSTED.search(urlsplit(src).path)
@@ -534,13 +509,13 @@ def attachment_images(items: Any) -> list[Media]:
     """`image/*` attachments with an http(s) `contentUrl` (files in SharePoint are not shown)."""
     media: list[Media] = []
     for item in items if isinstance(items, list) else []:
-        item = _mapping(item)
+        item = as_dict(item)
         content_type = item.get("contentType")
-        url = _http_url(item.get("contentUrl"))
+        url = http_url(item.get("contentUrl"))
         if isinstance(content_type, str) and content_type.lower().startswith("image/") and url:
             name = item.get("name")
             alt = clean_text(name) if isinstance(name, str) else ""
-            media.append(Media(url, alt, "image", _http_url(item.get("thumbnailUrl"))))
+            media.append(Media(url, alt, "image", http_url(item.get("thumbnailUrl"))))
     return media
 
 
@@ -551,9 +526,9 @@ def is_deleted(obj: Any) -> bool:
 
 def parse_author(sender: Any) -> Author | None:
     """The user (or app) who sent a message, from its `from` identitySet; None when neither is named."""
-    sender = _mapping(sender)
+    sender = as_dict(sender)
     for key in ("user", "application"):
-        identity = _mapping(sender.get(key))
+        identity = as_dict(sender.get(key))
         name = identity.get("displayName")
         if isinstance(name, str) and clean_text(name):
             return Author(name=clean_text(name))
@@ -567,11 +542,11 @@ def parse_message(
     if not isinstance(obj, dict) or is_deleted(obj) or obj.get("messageType") != "message":
         return None
     message_id = obj.get("id")
-    created_at = _time(obj.get("createdDateTime"))
+    created_at = iso_time(obj.get("createdDateTime"))
     author = parse_author(obj.get("from"))
     if not isinstance(message_id, str) or not message_id or created_at is None or author is None:
         return None
-    body = _mapping(obj.get("body"))
+    body = as_dict(obj.get("body"))
     raw_content = body.get("content")
     content = raw_content if isinstance(raw_content, str) else ""
     if str(body.get("contentType", "")).lower() == "html":
@@ -591,9 +566,9 @@ def parse_message(
         author=author,
         text=text,
         created_at=created_at,
-        url=_http_url(obj.get("webUrl")),
+        url=http_url(obj.get("webUrl")),
         media=tuple(media[:MAX_MEDIA_PER_POST]),
-        edited_at=_time(obj.get("lastEditedDateTime")),
+        edited_at=iso_time(obj.get("lastEditedDateTime")),
         is_reply=isinstance(obj.get("replyToId"), str) and bool(obj.get("replyToId")),
         tags=text_hashtags(text),
     )

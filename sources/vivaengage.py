@@ -12,7 +12,7 @@ Fetching is `VivaEngageSource.poll`; parsing is pure (`parse_message`, `parse_pa
 - Rate limits are per user per app: 10 requests in 30 seconds for messages, and Microsoft asks not to
   poll messages more than once a minute, so `interval` cannot go below 60 s. Each poll costs one
   request per group (more only for bursts), plus the deletion check below. 429 is RateLimited,
-  waiting Retry-After (or `RATE_LIMIT_WAIT`).
+  waiting Retry-After (or `RATE_LIMIT_WAIT_SECONDS`).
 - The API does not tell anyone about deletions. Every `deletion_check_minutes`, the newest messages
   of each group are read again, back to `deletion_window_hours` (at most `max_pages` pages); a message
   the wall showed within that window that is no longer there is reported in `Batch.deleted`. The ids
@@ -42,26 +42,28 @@ from sources.base import (
     Fetched,
     HttpFetcher,
     RateLimited,
+    SourceBase,
     SourceError,
     SourceSettings,
     TransientError,
     bearer_for,
     check_api_root,
-    env_variable,
     parse_retry_after,
     raise_for_status,
     redact_url,
+    required_secret,
     secret_value,
     text_hashtags,
 )
-from wall.core.model import Author, Batch, Media, Post, PostKind, parse_iso, utcnow
+from sources.payload import as_dict, as_list, as_text, http_url, iso_time
+from wall.core.model import Author, Batch, Media, Post, PostKind, utcnow
 from wall.core.text import clean_text, html_to_text
 
 NETWORK = "vivaengage"
 DEFAULT_BASE_URL = "https://www.yammer.com/api/v1"
 PAGE_SIZE = 20  # what one page of messages holds
-AVATAR_SIZE = 128  # pixels asked from `mugshot_url_template`
-RATE_LIMIT_WAIT = 30.0  # messages are limited to 10 requests in 30 s
+AVATAR_SIZE_PX = 128  # pixels asked from `mugshot_url_template`
+RATE_LIMIT_WAIT_SECONDS = 30.0  # messages are limited to 10 requests in 30 s
 MAX_SEEN_PER_GROUP = 200  # ids remembered per group for the deletion check
 MAX_MEDIA_PER_POST = 4
 MAX_GROUPS = 10
@@ -117,7 +119,7 @@ class VivaEngageSettings(SourceSettings):
         return groups
 
 
-class VivaEngageSource:
+class VivaEngageSource(SourceBase):
     """Polls each group for messages newer than its cursor, and now and then re-reads them for deletions."""
 
     network: ClassVar[str] = NETWORK
@@ -199,7 +201,7 @@ class VivaEngageSource:
                 continue
             kept: dict[str, datetime] = {}
             for post_id, created in ids.items():
-                when = _iso(created)
+                when = iso_time(created)
                 if isinstance(post_id, str) and post_id.isdigit() and when is not None:
                     kept[post_id] = when
             if kept:
@@ -212,12 +214,7 @@ class VivaEngageSource:
     # -- fetching ---------------------------------------------------------------------------------
 
     def _headers(self) -> dict[str, str]:
-        token = secret_value(self.settings.token)
-        if not token:
-            raise AuthError(
-                f"vivaengage source {self.settings.name!r} has no token: set `token`, "
-                f"{env_variable(self.settings.name, 'token')} or the credential {self.settings.name}.token"
-            )
+        token = required_secret(self.settings.token, self.settings, "token")
         return {"Authorization": f"Bearer {token}"}
 
     async def _get_page(self, group: str, params: Mapping[str, str]) -> dict[str, Any]:
@@ -301,7 +298,7 @@ def classify_error(fetched: Fetched, *, group: str) -> SourceError:
         wait = parse_retry_after(fetched.headers.get("retry-after"))
         return RateLimited(
             f"Viva Engage rate limit reached (HTTP 429) at {shown}",
-            wait if wait is not None else RATE_LIMIT_WAIT,
+            wait if wait is not None else RATE_LIMIT_WAIT_SECONDS,
         )
     try:
         raise_for_status(status, fetched.headers, shown)
@@ -317,16 +314,7 @@ def parse_time(value: Any) -> datetime | None:
     try:
         return datetime.strptime(value.strip(), "%Y/%m/%d %H:%M:%S %z").astimezone(UTC)
     except ValueError:
-        return _iso(value)
-
-
-def _iso(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return parse_iso(value)
-    except ValueError:
-        return None
+        return iso_time(value)
 
 
 def _id(obj: Any) -> int | None:
@@ -355,7 +343,7 @@ def oldest_time(payload: Mapping[str, Any]) -> datetime:
     """The creation time of the oldest message of a page (far past when there is none)."""
     times = [
         when
-        for m in _list(payload.get("messages"))
+        for m in as_list(payload.get("messages"))
         if isinstance(m, dict) and (when := parse_time(m.get("created_at"))) is not None
     ]
     return min(times, default=datetime.min.replace(tzinfo=UTC))
@@ -397,31 +385,15 @@ def index_references(references: Any) -> dict[tuple[str, int], dict[str, Any]]:
     return index
 
 
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _http_url(value: Any) -> str:
-    if isinstance(value, str) and urlsplit(value.strip()).scheme in ("http", "https"):
-        return value.strip()
-    return ""
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _text(value: Any) -> str:
-    return clean_text(value) if isinstance(value, str) else ""
-
-
 def avatar_url(user: Mapping[str, Any]) -> str:
-    """The user's picture at AVATAR_SIZE, '' for the default silhouette."""
+    """The user's picture at AVATAR_SIZE_PX, '' for the default silhouette."""
     template = user.get("mugshot_url_template")
     url = ""
     if isinstance(template, str):
-        url = _http_url(template.replace("{width}", str(AVATAR_SIZE)).replace("{height}", str(AVATAR_SIZE)))
-    url = url or _http_url(user.get("mugshot_url"))
+        url = http_url(
+            template.replace("{width}", str(AVATAR_SIZE_PX)).replace("{height}", str(AVATAR_SIZE_PX))
+        )
+    url = url or http_url(user.get("mugshot_url"))
     return "" if "no_photo" in urlsplit(url).path else url
 
 
@@ -432,8 +404,8 @@ def parse_author(obj: Mapping[str, Any], refs: Mapping[tuple[str, int], dict[str
     user = refs.get((str(sender_type), sender_id)) if sender_id is not None else None
     if user is None:
         return None
-    username = _text(user.get("name"))
-    name = _text(user.get("full_name")) or username
+    username = clean_text(as_text(user.get("name")))
+    name = clean_text(as_text(user.get("full_name"))) or username
     if not name:
         return None
     return Author(name=name, handle=f"@{username}" if username else "", avatar_url=avatar_url(user))
@@ -455,7 +427,7 @@ def written_out(parsed: str, refs: Mapping[tuple[str, int], dict[str, Any]]) -> 
 
 def message_text(obj: Mapping[str, Any], refs: Mapping[tuple[str, int], dict[str, Any]]) -> str:
     """Plain text of a message: its title, then `plain` (else `rich` HTML, else `parsed`)."""
-    body = _mapping(obj.get("body"))
+    body = as_dict(obj.get("body"))
     plain, rich, parsed = body.get("plain"), body.get("rich"), body.get("parsed")
     if isinstance(plain, str) and plain.strip():
         text = clean_text(plain)
@@ -465,7 +437,7 @@ def message_text(obj: Mapping[str, Any], refs: Mapping[tuple[str, int], dict[str
         text = clean_text(html.unescape(written_out(parsed, refs)))
     else:
         text = ""
-    title = _text(obj.get("title"))
+    title = clean_text(as_text(obj.get("title")))
     return clean_text(f"{title}\n\n{text}") if title else text
 
 
@@ -474,7 +446,7 @@ def thread_topics(obj: Mapping[str, Any], refs: Mapping[tuple[str, int], dict[st
     thread_id = _id(obj.get("thread_id"))
     thread = refs.get(("thread", thread_id)) if thread_id is not None else None
     names: list[str] = []
-    for topic in _list((thread or {}).get("topics")):
+    for topic in as_list((thread or {}).get("topics")):
         topic_id = _id(topic)
         ref = refs.get(("topic", topic_id)) if topic_id is not None else None
         name = (ref or {}).get("normalized_name") or (ref or {}).get("name")
@@ -489,16 +461,16 @@ def parse_images(items: Any) -> list[Media]:
     for item in items if isinstance(items, list) else []:
         if not isinstance(item, dict) or item.get("type") != "image":
             continue
-        image = _mapping(item.get("image"))
+        image = as_dict(item.get("image"))
         url = (
-            _http_url(item.get("large_preview_url"))
-            or _http_url(image.get("url"))
-            or _http_url(item.get("preview_url"))
+            http_url(item.get("large_preview_url"))
+            or http_url(image.get("url"))
+            or http_url(item.get("preview_url"))
         )
         if not url:
             continue
-        preview = _http_url(item.get("preview_url")) or _http_url(image.get("thumbnail_url"))
-        alt = _text(item.get("description")) or _text(item.get("name"))
+        preview = http_url(item.get("preview_url")) or http_url(image.get("thumbnail_url"))
+        alt = clean_text(as_text(item.get("description"))) or clean_text(as_text(item.get("name")))
         media.append(Media(url, alt, "image", preview if preview != url else ""))
     return media
 
@@ -527,7 +499,7 @@ def parse_message(
         author=author,
         text=text,
         created_at=created_at,
-        url=_http_url(obj.get("web_url")),
+        url=http_url(obj.get("web_url")),
         media=tuple(parse_images(obj.get("attachments"))[:MAX_MEDIA_PER_POST]),
         is_reply=_id(obj.get("replied_to_id")) is not None,
         tags=tuple(tags),
@@ -540,5 +512,5 @@ def parse_page(payload: Any, *, source: str, kind: PostKind) -> list[Post]:
         return []
     refs = index_references(payload.get("references"))
     messages = payload.get("messages")
-    posts = [parse_message(m, refs, source=source, kind=kind) for m in _list(messages)]
+    posts = [parse_message(m, refs, source=source, kind=kind) for m in as_list(messages)]
     return [post for post in posts if post is not None]

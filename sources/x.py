@@ -39,7 +39,6 @@ Choices:
 from __future__ import annotations
 
 import html
-import json
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -51,23 +50,23 @@ import httpx
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from sources.base import (
-    MALFORMED_JSON,
     AuthError,
     ConfigError,
     Fetched,
     HttpFetcher,
     RateLimited,
+    SourceBase,
     SourceError,
     SourceSettings,
     TransientError,
     check_api_root,
-    env_variable,
     parse_retry_after,
     raise_for_status,
     redact_url,
-    secret_value,
+    required_secret,
 )
-from wall.core.model import Author, Batch, Count, Media, Post, PostKind, as_utc, parse_iso, utcnow
+from sources.payload import as_count, as_dict, as_text, http_url, iso_time, json_object
+from wall.core.model import Author, Batch, Count, Media, Post, PostKind, as_utc, utcnow
 from wall.core.text import clean_text
 
 log = logging.getLogger("sources.x")
@@ -87,7 +86,7 @@ COUNT_USER_FIELDS = "name,username,public_metrics"
 SNOWFLAKE_EPOCH_MS = 1288834974657  # X ids carry their creation time in ms since this instant, shifted by 22
 SEARCH_WINDOW = timedelta(days=7)  # search/recent only reaches this far back, since_id included
 SINCE_ID_MARGIN = timedelta(hours=1)  # drop a cursor a little before X would refuse it
-DEFAULT_RATE_WAIT = 900.0  # X's windows are 15 minutes: the wait after a 429 that gives no reset
+DEFAULT_RATE_WAIT_SECONDS = 900.0  # X's windows are 15 minutes: the wait after a 429 without reset
 USAGE_CAPPED = "usage-capped"  # the monthly post cap of the plan is reached
 REPLACED_LIMIT = 1000  # earlier versions of edited posts listed in one batch, at most
 
@@ -202,7 +201,7 @@ class _Poll:
     sent: int = 0
 
 
-class XSource:
+class XSource(SourceBase):
     """Polls the recent search for new posts, then the follower counts, within the daily budget."""
 
     network: ClassVar[str] = NETWORK
@@ -258,7 +257,12 @@ class XSource:
     async def poll(self) -> Batch:
         """New posts of the search (newest first, latest versions only), then one Count per account."""
         now = self.clock()
-        token = self._token()
+        token = required_secret(
+            self.settings.bearer_token,
+            self.settings,
+            "bearer_token",
+            what="the app's Bearer Token in the X developer portal",
+        )
         left = self._budget.left(now)
         if left is not None and left <= 0:
             wait = seconds_until_utc_midnight(now)
@@ -329,16 +333,6 @@ class XSource:
 
     # -- fetching ---------------------------------------------------------------------------------
 
-    def _token(self) -> str:
-        token = secret_value(self.settings.bearer_token)
-        if not token:
-            raise AuthError(
-                f"x source {self.settings.name!r} has no bearer_token: set `bearer_token`, "
-                f"{env_variable(self.settings.name, 'bearer_token')} or the credential "
-                f"{self.settings.name}.bearer_token (the app's Bearer Token in the X developer portal)"
-            )
-        return token
-
     def _can_send(self, reserve: int = 0) -> bool:
         left = self._budget.left(self.clock())
         return left is None or left > reserve
@@ -368,7 +362,9 @@ class XSource:
         if fetched.status == 429 or (
             wait is not None and fetched.headers.get("x-rate-limit-remaining") == "0"
         ):
-            self._blocked[path] = now + timedelta(seconds=wait if wait is not None else DEFAULT_RATE_WAIT)
+            self._blocked[path] = now + timedelta(
+                seconds=wait if wait is not None else DEFAULT_RATE_WAIT_SECONDS
+            )
         return fetched
 
     def _fail(self, fetched: Fetched, token: str, *, what: str, check: str) -> None:
@@ -500,14 +496,6 @@ def window_reset(headers: httpx.Headers, now: datetime) -> float | None:
     return parse_retry_after(headers.get("retry-after"), as_utc(now).timestamp())
 
 
-def _load(body: bytes) -> dict[str, Any]:
-    try:
-        payload = json.loads(body)
-    except MALFORMED_JSON:
-        return {}
-    return payload if isinstance(payload, dict) else {}
-
-
 def _problems(payload: dict[str, Any]) -> list[dict[str, Any]]:
     """The body itself when it is a problem, then each entry of its `errors` array."""
     found = [payload] if any(k in payload for k in ("type", "title", "detail", "reason")) else []
@@ -533,7 +521,7 @@ def _said(problems: list[dict[str, Any]], secret: str) -> str:
 
 def names_since_id(body: bytes) -> bool:
     """True when a 400 body refuses the `since_id` parameter (a cursor older than the search window)."""
-    for problem in _problems(_load(body)):
+    for problem in _problems(json_object(body)):
         parameters = problem.get("parameters")
         if isinstance(parameters, dict) and "since_id" in parameters:
             return True
@@ -557,7 +545,7 @@ def classify_error(
 
     `what` names the request ("the search '#norauto'"), `check` the config key to look at.
     """
-    payload = _load(body)
+    payload = json_object(body)
     problems = _problems(payload)
     said = _said(problems, secret)
     types = [p["type"] for p in problems if isinstance(p.get("type"), str)]
@@ -590,46 +578,23 @@ def classify_error(
         if any(t.endswith(f"/{USAGE_CAPPED}") for t in types):
             return RateLimited(
                 f"x usage cap reached for {what} at {shown}{quoted}: the plan's post cap is spent",
-                RateLimited.MAX_WAIT,
+                RateLimited.MAX_WAIT_SECONDS,
             )
         return RateLimited(
             f"rate limited by x for {what} at {shown} (HTTP 429)",
-            wait if wait is not None else DEFAULT_RATE_WAIT,
+            wait if wait is not None else DEFAULT_RATE_WAIT_SECONDS,
         )
     if status == 400:
         return ConfigError(f"x refused {what} at {shown} (HTTP 400){quoted}: check {check}")
     return None
 
 
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 def _list(value: Any) -> list[dict[str, Any]]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
-def _str(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
 def _strings(value: Any) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
-
-
-def _http_url(value: Any) -> str:
-    return (
-        value.strip() if isinstance(value, str) and value.strip().startswith(("https://", "http://")) else ""
-    )
-
-
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return parse_iso(value)
-    except ValueError:
-        return None
 
 
 def post_url(username: str, tweet_id: str) -> str:
@@ -639,27 +604,27 @@ def post_url(username: str, tweet_id: str) -> str:
 
 def avatar_url(value: Any) -> str:
     """The profile image at 73x73 (`_bigger`) instead of the 48x48 `_normal` X returns."""
-    url = _http_url(value)
+    url = http_url(value)
     return re.sub(r"_normal(\.[A-Za-z]+)$", r"_bigger\1", url)
 
 
 def is_media_link(entity: Mapping[str, Any]) -> bool:
     """True for the t.co link X appends for attached media (it carries a `media_key`)."""
-    return bool(entity.get("media_key")) or bool(_MEDIA_LINK.search(_str(entity.get("expanded_url"))))
+    return bool(entity.get("media_key")) or bool(_MEDIA_LINK.search(as_text(entity.get("expanded_url"))))
 
 
 def tweet_text(text: str, entities: Mapping[str, Any]) -> str:
     """Plain text of a post: t.co links replaced by what they point to (as X displays it), the links
     of attached media dropped, HTML entities (`&amp;`) decoded."""
     for entity in _list(entities.get("urls")):
-        short = _str(entity.get("url"))
+        short = as_text(entity.get("url"))
         if not short:
             continue
         if is_media_link(entity):
             shown = ""
         else:
-            shown = _str(entity.get("display_url")) or re.sub(
-                r"^https?://", "", _str(entity.get("expanded_url"))
+            shown = as_text(entity.get("display_url")) or re.sub(
+                r"^https?://", "", as_text(entity.get("expanded_url"))
             )
         text = re.sub(re.escape(short) + r"(?![A-Za-z0-9])", shown.replace("\\", "\\\\"), text)
     return clean_text(html.unescape(text))
@@ -668,7 +633,7 @@ def tweet_text(text: str, entities: Mapping[str, Any]) -> str:
 def _tags(entities: Mapping[str, Any]) -> tuple[str, ...]:
     tags: list[str] = []
     for entity in _list(entities.get("hashtags")):
-        tag = clean_text(_str(entity.get("tag"))).lstrip("#").lower()
+        tag = clean_text(as_text(entity.get("tag"))).lstrip("#").lower()
         if tag and tag not in tags:
             tags.append(tag)
     return tuple(tags)
@@ -682,14 +647,14 @@ def _language(value: Any) -> str | None:
 
 def parse_media(obj: Any) -> Media | None:
     """A Media from an X media object: photos by `url`, videos and GIFs by their preview image."""
-    item = _mapping(obj)
+    item = as_dict(obj)
     kind = item.get("type")
-    alt = clean_text(_str(item.get("alt_text")))
+    alt = clean_text(as_text(item.get("alt_text")))
     if kind == "photo":
-        url = _http_url(item.get("url"))
+        url = http_url(item.get("url"))
         return Media(url, alt, "image", "") if url else None
     if kind in ("video", "animated_gif"):
-        preview = _http_url(item.get("preview_image_url"))
+        preview = http_url(item.get("preview_image_url"))
         return Media(preview, alt, "video" if kind == "video" else "gif", preview) if preview else None
     return None
 
@@ -707,23 +672,23 @@ def parse_tweet(
     None when `obj` is not a post, is a retweet, or its author is not in `users` (withheld or
     suspended accounts are left out of `includes`).
     """
-    tweet = _mapping(obj)
-    tweet_id = _str(tweet.get("id"))
-    created = _time(tweet.get("created_at"))
-    author = users.get(_str(tweet.get("author_id")))
+    tweet = as_dict(obj)
+    tweet_id = as_text(tweet.get("id"))
+    created = iso_time(tweet.get("created_at"))
+    author = users.get(as_text(tweet.get("author_id")))
     if not _TWEET_ID.match(tweet_id) or created is None or author is None:
         return None
-    references = {_str(r.get("type")) for r in _list(tweet.get("referenced_tweets"))}
+    references = {as_text(r.get("type")) for r in _list(tweet.get("referenced_tweets"))}
     if "retweeted" in references:
         return None
-    username = _str(author.get("username"))
+    username = as_text(author.get("username"))
     if not _USERNAME.match(username):
         return None
-    note = _mapping(tweet.get("note_tweet"))  # a long post: `text` is cut, the note has all of it
+    note = as_dict(tweet.get("note_tweet"))  # a long post: `text` is cut, the note has all of it
     if isinstance(note.get("text"), str):
-        text, entities = note["text"], _mapping(note.get("entities"))
+        text, entities = note["text"], as_dict(note.get("entities"))
     else:
-        text, entities = _str(tweet.get("text")), _mapping(tweet.get("entities"))
+        text, entities = as_text(tweet.get("text")), as_dict(tweet.get("entities"))
     history = [i for i in _strings(tweet.get("edit_history_tweet_ids")) if _TWEET_ID.match(i)]
     edited_at: datetime | None = None
     created_at = created
@@ -732,9 +697,9 @@ def parse_tweet(
         original = snowflake_time(history[0])
         if original is not None and original <= created:
             created_at = original
-    keys = _strings(_mapping(tweet.get("attachments")).get("media_keys"))
+    keys = _strings(as_dict(tweet.get("attachments")).get("media_keys"))
     attached = tuple(m for m in (parse_media(media.get(k)) for k in keys) if m is not None)
-    name = clean_text(_str(author.get("name")))
+    name = clean_text(as_text(author.get("name")))
     return Post(
         id=tweet_id,
         source=source,
@@ -768,8 +733,8 @@ def parse_search(
     includes = payload.get("includes", {})
     if not isinstance(data, list) or not isinstance(meta, dict) or not isinstance(includes, dict):
         return None
-    users = {_str(u.get("id")): u for u in _list(includes.get("users"))}
-    media = {_str(m.get("media_key")): m for m in _list(includes.get("media"))}
+    users = {as_text(u.get("id")): u for u in _list(includes.get("users"))}
+    media = {as_text(m.get("media_key")): m for m in _list(includes.get("media"))}
     posts: list[Post] = []
     replaced: set[str] = set()
     skipped = 0
@@ -779,7 +744,7 @@ def parse_search(
             skipped += 1
             continue
         posts.append(post)
-        history = _strings(_mapping(raw).get("edit_history_tweet_ids"))
+        history = _strings(as_dict(raw).get("edit_history_tweet_ids"))
         replaced.update(i for i in history if _TWEET_ID.match(i) and i != post.id)
     newest, token = meta.get("newest_id"), meta.get("next_token")
     return SearchPage(
@@ -789,10 +754,6 @@ def parse_search(
         next_token=token if isinstance(token, str) and token else None,
         skipped=skipped,
     )
-
-
-def _count(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def parse_users(
@@ -808,12 +769,14 @@ def parse_users(
     data, errors = payload.get("data", []), payload.get("errors", [])
     if not isinstance(data, list) or not isinstance(errors, list) or not (data or errors):
         return None
-    by_name = {_str(u.get("username")).casefold(): u for u in _list(data) if _str(u.get("username"))}
+    by_name = {as_text(u.get("username")).casefold(): u for u in _list(data) if as_text(u.get("username"))}
     reasons: dict[str, str] = {}
     for error in _list(errors):
-        value = _str(error.get("value")) or _str(error.get("resource_id"))
+        value = as_text(error.get("value")) or as_text(error.get("resource_id"))
         if value:
-            reasons[value.casefold()] = clean_text(_str(error.get("detail")) or _str(error.get("title")))
+            reasons[value.casefold()] = clean_text(
+                as_text(error.get("detail")) or as_text(error.get("title"))
+            )
     counts: list[Count] = []
     missing: dict[str, str] = {}
     for account in accounts:
@@ -821,7 +784,7 @@ def parse_users(
         if user is None:
             missing[account] = reasons.get(account.casefold()) or "not in X's answer"
             continue
-        followers = _count(_mapping(user.get("public_metrics")).get("followers_count"))
-        label = clean_text(_str(user.get("name"))) or account
+        followers = as_count(as_dict(user.get("public_metrics")).get("followers_count"))
+        label = clean_text(as_text(user.get("name"))) or account
         counts.append(Count(source, NETWORK, account, followers, observed_at, label, "followers"))
     return counts, missing

@@ -12,7 +12,6 @@ error mapping and URL redaction: the API key travels in the query string).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, time, timedelta
@@ -22,19 +21,20 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, SecretStr, field_validator
 
 from sources.base import (
-    MALFORMED_JSON,
     AuthError,
     ConfigError,
     HttpFetcher,
     RateLimited,
+    SourceBase,
     SourceError,
     SourceSettings,
     TransientError,
     check_api_root,
     raise_for_status,
     redact_url,
-    secret_value,
+    required_secret,
 )
+from sources.payload import as_count, as_dict, json_object
 from wall.core.model import Batch, Count, as_utc, utcnow
 from wall.core.text import clean_text
 
@@ -44,7 +44,7 @@ MAX_IDS = 50  # channels.list takes at most 50 ids a request
 QUOTA_TIMEZONE = ZoneInfo("America/Los_Angeles")  # the daily quota resets at midnight Pacific time
 QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
 SHORT_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
-SHORT_LIMIT_WAIT = 60.0
+SHORT_LIMIT_WAIT_SECONDS = 60.0
 KEY_REASONS = frozenset({"keyInvalid", "keyExpired", "API_KEY_INVALID", "API_KEY_EXPIRED"})
 
 _HANDLE = re.compile(r"^@[\w.·-]{3,30}$")
@@ -89,7 +89,7 @@ class YouTubeSettings(SourceSettings):
         return channels
 
 
-class YouTubeSource:
+class YouTubeSource(SourceBase):
     """Polls the subscriber count of each configured channel (one request per handle, ids by 50)."""
 
     network: ClassVar[str] = NETWORK
@@ -110,13 +110,7 @@ class YouTubeSource:
 
     async def poll(self) -> Batch:
         """One Count per configured channel, in the configured order."""
-        key = secret_value(self.settings.api_key)
-        if not key:
-            env_name = "".join(c if c.isalnum() else "_" for c in self.settings.name).upper()
-            raise AuthError(
-                f"youtube source {self.settings.name!r} has no api_key: set `api_key`, "
-                f"WALL_SOURCES__{env_name}__API_KEY or the credential {self.settings.name}.api_key"
-            )
+        key = required_secret(self.settings.api_key, self.settings, "api_key")
         found: dict[str, Any] = {}
         for handle in (c for c in self.settings.channels if not is_channel_id(c)):
             items = await self._list(key, {"forHandle": handle})
@@ -183,11 +177,7 @@ def seconds_until_quota_reset(now: datetime) -> float:
 
 def error_reasons(body: bytes) -> list[str]:
     """The `reason`s of a Google API error body (`error.errors[]` and `error.details[]`), in order."""
-    try:
-        payload = json.loads(body)
-    except MALFORMED_JSON:
-        return []
-    error = payload.get("error") if isinstance(payload, dict) else None
+    error = json_object(body).get("error")
     if not isinstance(error, dict):
         return []
     reasons: list[str] = []
@@ -215,7 +205,7 @@ def classify_error(status: int, body: bytes, *, shown: str, now: datetime) -> So
             wait,
         )
     if short := next((r for r in reasons if r in SHORT_LIMIT_REASONS), None):
-        return RateLimited(f"youtube rate limit ({short}) at {shown}", SHORT_LIMIT_WAIT)
+        return RateLimited(f"youtube rate limit ({short}) at {shown}", SHORT_LIMIT_WAIT_SECONDS)
     if bad_key := next((r for r in reasons if r in KEY_REASONS), None):
         return AuthError(f"youtube refused the API key ({bad_key}) at {shown}: check `api_key`")
     if status in (401, 403):
@@ -239,21 +229,6 @@ def parse_channels(payload: Any, *, shown: str = "youtube") -> list[dict[str, An
     return [item for item in items if isinstance(item, dict)]
 
 
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _count(value: Any) -> int | None:
-    # The API sends counts as decimal strings ("180000"); be lenient with plain integers.
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if value >= 0 else None
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return None
-
-
 def parse_channel_count(obj: Any, *, source: str, account: str, observed_at: datetime) -> Count | None:
     """A subscribers Count from a `youtube#channel` resource; None when `obj` is not a channel.
 
@@ -261,10 +236,10 @@ def parse_channel_count(obj: Any, *, source: str, account: str, observed_at: dat
     """
     if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
         return None
-    snippet = _mapping(obj.get("snippet"))
-    statistics = _mapping(obj.get("statistics"))
+    snippet = as_dict(obj.get("snippet"))
+    statistics = as_dict(obj.get("statistics"))
     hidden = statistics.get("hiddenSubscriberCount") is True
-    value = None if hidden else _count(statistics.get("subscriberCount"))
+    value = None if hidden else as_count(statistics.get("subscriberCount"), digits=True)
     title = snippet.get("title")
     label = clean_text(title) if isinstance(title, str) else ""
     return Count(

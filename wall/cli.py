@@ -25,8 +25,8 @@ from wall.engine.config import (
     resolve_config_path,
 )
 from wall.engine.consent import consent_for
-from wall.engine.decisions import Decision, status_of
-from wall.engine.moderation import Moderator, Verdict
+from wall.engine.moderation.decisions import Decision, status_of
+from wall.engine.moderation.rules import Moderator, Verdict
 
 EXIT_CONFIG = 2
 PROBE_HEADERS = ("source", "type", "health", "detail")

@@ -148,13 +148,15 @@ class AnnouncementPanel(Panel):
             look.qr if look is not None else "",
         )
         self.headline = self.message = self.address = ""
-        self.card = AnnouncementCard(theme, accent_line=True)
-        self.qr_card = AnnouncementCard(theme, accent_line=False)
+        # Parented at once: a widget shown before it has a parent is a window of its own, a moment
+        # on the lobby screen (`_show_message` shows them before `_lay_out` puts them in the grid).
+        self.card = AnnouncementCard(theme, accent_line=True, parent=self.content)
+        self.qr_card = AnnouncementCard(theme, accent_line=False, parent=self.content)
         self.headline_label = ElidedLabel()
         self.text_label = ElidedLabel()
         self.qr = QrCodeView()
         self.address_label = ElidedLabel()
-        self.picture = PictureView()
+        self.picture = PictureView(self.content)
         for label in (self.headline_label, self.address_label):  # as tall as their lines, set below
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.text_label.set_grow_limit(TEXT_GROWTH)
@@ -184,6 +186,11 @@ class AnnouncementPanel(Panel):
     def has_content(self) -> bool:
         """True when there is a message (the config requires one; a published one has one)."""
         return bool(self.message)
+
+    def is_filler(self) -> bool:
+        """The config's own message is the same every day: it never opens the show while posts or
+        counts exist. One published from the moderation page is news comms want seen (issue 14)."""
+        return not self.is_published()
 
     def is_published(self) -> bool:
         """True while the moderation page's announcement replaces the configured one."""

@@ -17,8 +17,8 @@ from widgets.theme import contrast, luminance
 
 BACKDROP_CONTRAST = 7.0  # text on the picture: AAA, so secondary text stays close to its own colour
 MIN_VEIL = 0.35  # even a calm picture is veiled a little: the cards, not the picture, are the content
-MAX_SIDE = 3840  # a 24-megapixel photo is reduced at load: a 4K screen never needs more
-_SAMPLE = 256  # the picture is measured on up to 256x256 of its real pixels (not smoothed away)
+MAX_SIDE_PX = 3840  # a 24-megapixel photo is reduced at load: a 4K screen never needs more
+_SAMPLE_SIDE_PX = 256  # the picture is measured on up to 256x256 of its real pixels (not smoothed away)
 _CANDIDATES = 256  # the brightest (or darkest) of them decide
 
 
@@ -62,9 +62,12 @@ def load_backdrop(path: str, veil: str, text: str) -> Backdrop | None:
     picture = QImage(path)
     if picture.isNull():
         return None
-    if max(picture.width(), picture.height()) > MAX_SIDE:
+    if max(picture.width(), picture.height()) > MAX_SIDE_PX:
         picture = picture.scaled(
-            MAX_SIDE, MAX_SIDE, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+            MAX_SIDE_PX,
+            MAX_SIDE_PX,
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
         )
     return Backdrop(picture.convertToFormat(QImage.Format.Format_RGB32), QColor(veil), QColor(text))
 
@@ -76,8 +79,8 @@ def _samples(picture: QImage, veil: QColor, text: QColor) -> list[tuple[float, f
     colours are kept for the search (a photo has tens of thousands of colours).
     """
     small = picture.scaled(
-        min(_SAMPLE, picture.width()),
-        min(_SAMPLE, picture.height()),
+        min(_SAMPLE_SIDE_PX, picture.width()),
+        min(_SAMPLE_SIDE_PX, picture.height()),
         Qt.AspectRatioMode.IgnoreAspectRatio,
         Qt.TransformationMode.FastTransformation,
     )

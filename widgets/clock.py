@@ -23,7 +23,7 @@ from widgets.settings import PanelLook
 from widgets.theme import Role, Theme
 
 DRIFT_FRACTION = 0.03  # of the panel's width (x) and height (y), either way from the centre
-DRIFT_PERIODS = (11 * 60.0, 17 * 60.0)  # seconds; unequal, so the path covers a rectangle over hours
+DRIFT_PERIODS_SECONDS = (11 * 60.0, 17 * 60.0)  # unequal, so the path covers a rectangle over hours
 TICK_MS = 1000  # under a pixel of drift a second: the move is not seen, the minute changes on time
 TIME_SCALE = 1.9  # the time's cap height is 1.9 x the big numbers' (about 24 % of the height)
 BACKGROUND = QColor("#000000")  # black on both themes: nothing lit that need not be
@@ -33,7 +33,7 @@ DATE_COLOUR = QColor("#9ba3b0")  # AA on black (see tests/widgets/test_theme.py)
 
 def drift(seconds: float, width: int, height: int) -> tuple[float, float]:
     """Offset of the clock from the centre at `seconds` (any epoch): within ±3 % of each side."""
-    period_x, period_y = DRIFT_PERIODS
+    period_x, period_y = DRIFT_PERIODS_SECONDS
     return (
         DRIFT_FRACTION * width * math.sin(2 * math.pi * seconds / period_x),
         DRIFT_FRACTION * height * math.sin(2 * math.pi * seconds / period_y),
@@ -71,6 +71,10 @@ class ClockPanel(Panel):
 
     def has_content(self) -> bool:
         """Always: there is always a time to show."""
+        return True
+
+    def is_filler(self) -> bool:
+        """Always: the time says nothing of what is new (issue 14)."""
         return True
 
     def refresh(self) -> None:

@@ -69,6 +69,11 @@ class Panel(QWidget):
         """True when the panel has something to show (the rotator skips it otherwise)."""
         raise NotImplementedError
 
+    def is_filler(self) -> bool:
+        """True for a panel that is on screen whatever the sources say (a clock, a fixed text): it
+        never opens the show while another panel has posts or counts, and is left when they come."""
+        return False
+
     def refresh(self) -> None:
         """Read the hub again and update what is shown (cheap when nothing changed)."""
         raise NotImplementedError

@@ -19,8 +19,8 @@ from widgets.hub import Hub
 # Full-size decodes are big (a phone photo is 7.7 MB decoded): a panel's pictures at most are kept,
 # for a featured post moving to a compact card and back; the scaled ones are kept longer. A picture
 # that must be scaled again after that is decoded again (about 15 ms, off the GUI thread).
-SOURCE_CACHE_SIZE = 6
-SCALED_CACHE_SIZE = 64
+SOURCE_CACHE_PICTURES = 6
+SCALED_CACHE_PICTURES = 64
 DECODER_THREADS = 1  # the lobby PC may have two cores: leave one to the GUI thread
 
 
@@ -143,14 +143,14 @@ class PixmapCache(QObject):
             self._broken.add(url)
         else:
             self._sources[url] = image
-            _trim(self._sources, SOURCE_CACHE_SIZE)
+            _trim(self._sources, SOURCE_CACHE_PICTURES)
         self.pixmap_ready.emit(url)
 
     def _on_scaled(self, url: str, size: QSize, image: QImage) -> None:
         key = (url, size.width(), size.height())
         self._jobs.discard(key)
         self._scaled[key] = QPixmap.fromImage(image)
-        _trim(self._scaled, SCALED_CACHE_SIZE)
+        _trim(self._scaled, SCALED_CACHE_PICTURES)
         self.pixmap_ready.emit(url)
 
 

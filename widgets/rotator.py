@@ -7,7 +7,8 @@ grab repaints a whole screen (about 10 ms at 1920x1080 in software), so they are
 time, a strip per event-loop turn, shortly before the switch: the switch itself then costs a blit,
 and no single frame pays for a full repaint. Panels with nothing to show are skipped; when no
 panel has content the first one stays, showing its empty-state message, so the screen is never
-blank.
+blank. Fillers (`Panel.is_filler`: the clock, the config's fixed announcement) never open the show
+while another panel has posts or counts, and are left as soon as content arrives (issue 14).
 """
 
 from __future__ import annotations
@@ -215,7 +216,9 @@ class PanelRotator(QWidget):
         panel.content_changed.connect(self._on_content_changed)
         panel.duration_changed.connect(lambda: self._on_duration_changed(panel))
         current = self.current_panel()
-        if current is None or (not current.has_content() and panel.has_content()):
+        if not self.isVisible():  # before the first frame: the show opens on content (issue 14)
+            self._show(self._opening_index(), fade=False)
+        elif current is None or (not current.has_content() and panel.has_content()):
             self._show(len(self._panels) - 1 if current is not None else 0, fade=False)
 
     def panels(self) -> list[Panel]:
@@ -229,7 +232,9 @@ class PanelRotator(QWidget):
         if chosen == self._playlist:
             return
         self._playlist = chosen
-        if self._index not in self.playlist():
+        if not self.isVisible():
+            self._show(self._opening_index(), fade=False)
+        elif self._index not in self.playlist():
             self._show(self._next_index(), fade=True)
 
     def playlist(self) -> list[int]:
@@ -281,16 +286,26 @@ class PanelRotator(QWidget):
             current.shown_again()
         self._show(index, fade=True)
 
-    def _next_index(self) -> int:
+    def _next_index(self, *, fillers: bool = True, after: int | None = None) -> int:
+        """The next panel with content after `after` (default: the one on screen); without
+        `fillers`, the next with real content, or -1 when there is none."""
         order = self.playlist()
         if not order:
             return -1
-        start = order.index(self._index) if self._index in order else -1
+        origin = self._index if after is None else after
+        start = order.index(origin) if origin in order else -1
         for step in range(1, len(order) + 1):
             index = order[(start + step) % len(order)]
-            if self._panels[index].has_content():
+            panel = self._panels[index]
+            if panel.has_content() and (fillers or not panel.is_filler()):
                 return index
-        return order[0]
+        return order[0] if fillers else -1
+
+    def _opening_index(self) -> int:
+        """The panel that opens the show: the first of the playlist with real content (posts,
+        counts); a filler (the clock) only when none has any."""
+        real = self._next_index(fillers=False, after=-1)
+        return real if real >= 0 else self._next_index(after=-1)
 
     def _show(self, index: int, *, fade: bool) -> None:
         if index < 0:
@@ -372,8 +387,14 @@ class PanelRotator(QWidget):
             if self._timer.isActive() and remaining > PREPARE_AHEAD_MS // 2:
                 self._prepare_timer.start(min(100, remaining - PREPARE_AHEAD_MS // 2))
         current = self.current_panel()
-        if current is not None and not current.has_content() and self._next_index() != self._index:
+        if current is None:
+            return
+        if not self.isVisible():
+            self._show(self._opening_index(), fade=False)  # the first frame shows content
+        elif not current.has_content() and self._next_index() != self._index:
             self.advance()
+        elif current.is_filler() and (real := self._next_index(fillers=False)) >= 0:
+            self._show(real, fade=True)  # content came while the clock filled in: leave it now
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         """Keep the fade overlay over the whole rotator."""

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from widgets.backdrop import Backdrop
 
 FONT_FAMILIES = ["Noto Sans", "DejaVu Sans", "Noto Color Emoji"]
-DEFAULT_HEIGHT = 1080
+DEFAULT_HEIGHT_PX = 1080
 AMBER = "#ffb020"
 TEXT = {True: "#f4f5f7", False: "#14171c"}  # by `dark`
 WINDOW = {True: "#000000", False: "#e9ebef"}
@@ -148,13 +148,13 @@ class Theme:
 
     dark: bool
     accent: QColor
-    height: int = DEFAULT_HEIGHT
+    height: int = DEFAULT_HEIGHT_PX
     families: tuple[str, ...] = tuple(FONT_FAMILIES)
     background: QColor | None = None
     backdrop: Backdrop | None = field(default=None, compare=False)
 
     @classmethod
-    def for_wall(cls, look: WallLook, height: int = DEFAULT_HEIGHT) -> Theme:
+    def for_wall(cls, look: WallLook, height: int = DEFAULT_HEIGHT_PX) -> Theme:
         """The theme the `[wall.branding]` table asks for."""
         branding = look.branding
         accent = QColor(branding.accent)

@@ -10,7 +10,7 @@ from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QColor, QPainter, QPaintEvent, QResizeEvent, QScreen
 from PySide6.QtWidgets import QApplication, QLayout, QVBoxLayout, QWidget
 
-from wall.core.model import utcnow
+from wall.core.model import Post, utcnow
 from widgets.announcement import AnnouncementPanel
 from widgets.brand import BrandScreen
 from widgets.clock import ClockPanel
@@ -19,8 +19,10 @@ from widgets.header import Header
 from widgets.hub import Hub
 from widgets.internal import InternalPanel
 from widgets.mentions import MentionsPanel
+from widgets.notice import NewPostsNotice
 from widgets.panel import Panel, PanelContext
 from widgets.pixmaps import PixmapCache
+from widgets.posts import PostsPanel
 from widgets.rotator import FADE_MS, PanelRotator
 from widgets.settings import PanelLook, WallLook
 from widgets.theme import Theme
@@ -124,6 +126,15 @@ class WallWindow(QWidget):
         self.brand_screen = BrandScreen(wall, self.theme)
         self.brand_screen.hide()
         layout.addWidget(self.brand_screen, 1)
+        self.notice = NewPostsNotice(
+            self.rotator,
+            hub,
+            self.theme,
+            wall.language,
+            wanted=self._in_rotation,
+            on_screen=self._posts_on_screen,
+            may_show=lambda: not (self._sleeping or self.panic_active()),
+        )
         self.rotator.panel_changed.connect(self._on_panel_changed)
         self._on_panel_changed()
         self._first_frame_sent = False
@@ -139,6 +150,7 @@ class WallWindow(QWidget):
             return
         if on:
             self.rotator.stop()
+            self.notice.dismiss(at_once=True)
         self.header.setVisible(not on)
         self.rotator.setVisible(not on)
         self.brand_screen.setVisible(on)
@@ -158,6 +170,7 @@ class WallWindow(QWidget):
         self._sleeping = on
         if on:
             self.rotator.stop()
+            self.notice.dismiss(at_once=True)
         self._content.setVisible(not on)
         if on and clock and self._night_clock is None:
             self._night_clock = make_panel(self.context, _QuietHoursClock(), self.theme)
@@ -247,6 +260,23 @@ class WallWindow(QWidget):
     def _on_panel_changed(self, _kind: str = "") -> None:
         panel = self.rotator.current_panel()
         self.header.set_title(panel.title() if panel is not None else "")
+        self.notice.on_panel_changed()
+
+    def _in_rotation(self, post: Post) -> bool:
+        """True when a posts panel of the rotation shows posts like this one (kind and source)."""
+        order = self.rotator.playlist()
+        panels = [self.rotator.panels()[index] for index in order]
+        return any(
+            isinstance(panel, PostsPanel) and panel.kind == post.kind and panel.wants_source(post.source)
+            for panel in panels
+        )
+
+    def _posts_on_screen(self) -> set[str]:
+        """Keys of the posts a passer-by can read now (the posts panel up, if it is one)."""
+        panel = self.rotator.current_panel()
+        if isinstance(panel, PostsPanel):  # (during a crossfade to it: in a fraction of a second)
+            return {post.key for post in panel.shown_posts()}
+        return set()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         """Text sizes follow the window height: re-theme everything when it changes.
@@ -261,6 +291,7 @@ class WallWindow(QWidget):
             self.theme = self.theme.scaled(type_height)
             self.header.apply_theme(self.theme)
             self.brand_screen.apply_theme(self.theme)
+            self.notice.apply_theme(self.theme)
             for panel in self.rotator.panels():
                 panel.apply_theme(self.theme)
 
@@ -269,6 +300,7 @@ class WallWindow(QWidget):
         QPainter(self).fillRect(self.rect(), QColor("#000000") if self._sleeping else self.theme.window)
         if not self._first_frame_sent:
             self._first_frame_sent = True
+            self.notice.arm()  # what the first frame had is not news
             QTimer.singleShot(0, self, self._announce_first_frame)
 
     def _announce_first_frame(self) -> None:

@@ -16,7 +16,7 @@ from pytest_httpserver import HTTPServer
 
 from sources import instagram, mastodon, matrix, mattermost, teams, x
 from sources.base import HttpFetcher
-from wall.core.model import Author, Post
+from tests.support.posts import make_post
 from wall.engine.config import ConfigProblems, load_config
 from wall.engine.trends import compute_trends
 
@@ -136,21 +136,13 @@ def test_every_page_parser_keeps_at_most_what_it_asked_for() -> None:
     assert [event["event_id"] for event in timeline] == [f"$e{i}" for i in range(950, 1000)]  # the newest
 
 
-def post(number: int, text: str, hours_ago: float) -> Post:
-    return Post(
-        id=str(number),
-        source="s",
-        network="mastodon",
-        kind="mention",
-        author=Author("A"),
-        text=text,
-        created_at=NOW - timedelta(hours=hours_ago),
-    )
-
-
 def test_one_post_with_10000_hashtags_adds_at_most_10_to_the_trends() -> None:
-    people = [post(i, f"Visite du hall #lobby #sujet{i}", hours_ago=2 + i) for i in range(12)]
-    stuffed = post(99, " ".join(f"#spam{i}" for i in range(10_000)) + " " + "mot " * 10_000, hours_ago=0)
+    people = [
+        make_post(str(i), text=f"Visite du hall #lobby #sujet{i}", created_at=NOW - timedelta(hours=2 + i))
+        for i in range(12)
+    ]
+    stuffing = " ".join(f"#spam{i}" for i in range(10_000)) + " " + "mot " * 10_000
+    stuffed = make_post("99", text=stuffing, created_at=NOW)
     trends = compute_trends([*people, stuffed], NOW, top=50)
     shown = [term.text for term in trends.hashtags]
     assert shown[0] == "#lobby"

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from pytest_httpserver import HTTPServer
 
-from wall.core.model import Author, Batch, Post
+from tests.support.posts import make_post
+from wall.core.model import Author, Batch
 from wall.engine.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,13 +62,12 @@ def fill_store(path: Path, source: str = "news", count: int = STORED) -> None:
     """What a wall stored before: `count` mentions of `source`."""
     store = Store(path)
     posts = tuple(
-        Post(
-            id=str(n),
+        make_post(
+            str(n),
+            text=f"Bravo l'équipe de Lyon {n}",
             source=source,
             network="rss",
-            kind="mention",
             author=Author(f"Auteur {n}"),
-            text=f"Bravo l'équipe de Lyon {n}",
             created_at=datetime(2026, 11, 24, 9, 0, tzinfo=UTC) + timedelta(minutes=n),
         )
         for n in range(count)

@@ -17,6 +17,7 @@ from pytest_httpserver import HTTPServer
 
 from sources.base import AuthError, ConfigError, HttpFetcher, RateLimited, SourceError, TransientError
 from sources.facebook import FacebookSettings, FacebookSource, graph_usage, parse_page_counts
+from tests.support.clock import SteppedClock
 from wall.core.model import Count
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "facebook"
@@ -47,16 +48,6 @@ def buc_usage(call_count: int, regain_minutes: int) -> str:
     return json.dumps({PAGE: [entry]})
 
 
-class Clock:
-    """A clock the test steps by hand."""
-
-    def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 def settings(base_url: str, **values: Any) -> FacebookSettings:
     values.setdefault("page_id", PAGE)
     values.setdefault("token", TOKEN)
@@ -64,10 +55,10 @@ def settings(base_url: str, **values: Any) -> FacebookSettings:
 
 
 def source(
-    httpserver: HTTPServer, http: HttpFetcher, clock: Clock | None = None, **values: Any
+    httpserver: HTTPServer, http: HttpFetcher, clock: SteppedClock | None = None, **values: Any
 ) -> FacebookSource:
     base = httpserver.url_for("/").rstrip("/")
-    return FacebookSource(settings(base, **values), http, clock=clock or Clock())
+    return FacebookSource(settings(base, **values), http, clock=clock or SteppedClock(NOW))
 
 
 def assert_no_token(error: BaseException) -> None:
@@ -178,7 +169,7 @@ async def test_usage_at_100_keeps_the_counts_then_waits(httpserver: HTTPServer, 
     httpserver.expect_oneshot_request(PATH).respond_with_json(
         load("page.json"), headers={"X-App-Usage": app_usage(100)}
     )
-    clock = Clock()
+    clock = SteppedClock(NOW)
     fb = source(httpserver, http, clock)
 
     assert len((await fb.poll()).counts) == 2  # the answer itself is good

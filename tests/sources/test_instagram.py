@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from pytest_httpserver import HTTPServer
 
 from sources.base import AuthError, ConfigError, HttpFetcher, RateLimited, SourceError, TransientError
-from sources.graph import BLOCKED_WAIT
+from sources.graph import BLOCKED_WAIT_SECONDS
 from sources.instagram import (
     ACCOUNT_FIELDS,
     MEDIA_FIELDS,
@@ -32,6 +32,7 @@ from sources.instagram import (
     parse_media,
     parse_media_page,
 )
+from tests.support.clock import SteppedClock
 from wall.core.model import Author, Count, Media
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,16 +68,6 @@ def buc_usage(call_count: int, regain_minutes: int) -> str:
     return json.dumps({USER: [entry]})
 
 
-class Clock:
-    """A clock the test steps by hand."""
-
-    def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 def settings(base_url: str, **values: Any) -> InstagramSettings:
     values.setdefault("user_id", USER)
     values.setdefault("token", TOKEN)
@@ -84,10 +75,10 @@ def settings(base_url: str, **values: Any) -> InstagramSettings:
 
 
 def source(
-    httpserver: HTTPServer, http: HttpFetcher, clock: Clock | None = None, **values: Any
+    httpserver: HTTPServer, http: HttpFetcher, clock: SteppedClock | None = None, **values: Any
 ) -> InstagramSource:
     base = httpserver.url_for("/").rstrip("/")
-    return InstagramSource(settings(base, **values), http, clock=clock or Clock())
+    return InstagramSource(settings(base, **values), http, clock=clock or SteppedClock(NOW))
 
 
 def serve_own(httpserver: HTTPServer, **kwargs: Any) -> None:
@@ -277,7 +268,7 @@ async def test_usage_at_100_keeps_what_was_read_and_sends_nothing_more(
     httpserver: HTTPServer, http: HttpFetcher
 ) -> None:
     serve_own(httpserver, headers={"X-Business-Use-Case-Usage": buc_usage(100, 12)})
-    clock = Clock()
+    clock = SteppedClock(NOW)
     ig = source(httpserver, http, clock, accounts=["bluebottle"], hashtags=["norauto"])
 
     batch = await ig.poll()
@@ -296,7 +287,7 @@ async def test_throttling_error_is_rate_limited(httpserver: HTTPServer, http: Ht
 
     with pytest.raises(RateLimited, match=r"code 4\b.*Application request limit") as exc:
         await source(httpserver, http).poll()
-    assert exc.value.retry_after == BLOCKED_WAIT
+    assert exc.value.retry_after == BLOCKED_WAIT_SECONDS
     assert_no_token(exc.value)
 
 
@@ -475,7 +466,7 @@ async def test_seen_media_are_forgotten_once_too_old_to_come_back(
     httpserver: HTTPServer, http: HttpFetcher
 ) -> None:
     serve_own(httpserver)
-    clock = Clock(NOW + timedelta(days=3))
+    clock = SteppedClock(NOW + timedelta(days=3))
     ig = source(httpserver, http, clock)
     ig.restore(
         {"seen": {"1": "2025-06-02T08:00:00+00:00", "2": (clock.now - timedelta(hours=5)).isoformat()}}

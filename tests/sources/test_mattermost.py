@@ -27,6 +27,7 @@ from sources.mattermost import (
     parse_tags,
     parse_user,
 )
+from tests.support.clock import SteppedClock
 from wall.core.model import Author, Media
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,18 +69,10 @@ def base(httpserver: HTTPServer) -> str:
     return httpserver.url_for("/").rstrip("/")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 def source(
-    httpserver: HTTPServer, http: HttpFetcher, clock: Clock | None = None, **values: Any
+    httpserver: HTTPServer, http: HttpFetcher, clock: SteppedClock | None = None, **values: Any
 ) -> MattermostSource:
-    return MattermostSource(settings(base(httpserver), **values), http, clock=clock or Clock())
+    return MattermostSource(settings(base(httpserver), **values), http, clock=clock or SteppedClock(NOW))
 
 
 def bearer() -> dict[str, str]:
@@ -352,7 +345,7 @@ async def test_users_are_looked_up_again_after_a_day(httpserver: HTTPServer, htt
         load("posts_since.json")
     )
     expect_users(httpserver, [LEA, SAM])  # the authors of the new and the edited post
-    clock = Clock()
+    clock = SteppedClock(NOW)
     mm = source(httpserver, http, clock)
 
     await mm.poll()

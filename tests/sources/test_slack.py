@@ -29,6 +29,7 @@ from sources.slack import (
     parse_user,
     select_changes,
 )
+from tests.support.clock import SteppedClock
 from wall.core.model import Author, Media
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,18 +91,10 @@ def api(httpserver: HTTPServer) -> str:
     return httpserver.url_for("/api")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 def source(
-    httpserver: HTTPServer, http: HttpFetcher, clock: Clock | None = None, **values: Any
+    httpserver: HTTPServer, http: HttpFetcher, clock: SteppedClock | None = None, **values: Any
 ) -> SlackSource:
-    return SlackSource(settings(api(httpserver), **values), http, clock=clock or Clock())
+    return SlackSource(settings(api(httpserver), **values), http, clock=clock or SteppedClock(NOW))
 
 
 def bearer() -> dict[str, str]:
@@ -358,7 +351,7 @@ async def test_next_poll_rereads_the_window_for_new_edited_and_deleted_messages(
     expect_history(httpserver, load("history_first.json"))
     expect_users(httpserver, "lea", "marc", "sam")
     expect_history(httpserver, load("history_later.json"), oldest=WINDOW)
-    clock = Clock()
+    clock = SteppedClock(NOW)
     slack = source(httpserver, http, clock)
 
     await slack.poll()
@@ -476,7 +469,7 @@ async def test_limited_tier_reads_15_messages_at_most_once_a_minute_one_channel_
     expect_history(httpserver, {"ok": True, "messages": [], "has_more": False}, channel=CH2, limit="15")
     # two minutes later, the recheck window starts two minutes later too
     expect_history(httpserver, load("history_later.json"), limit="15", oldest="1748768520.000000")
-    clock = Clock()
+    clock = SteppedClock(NOW)
     slack = source(httpserver, http, clock, channels=[CH, CH2], limited_tier=True)
 
     first = await slack.poll()
@@ -498,7 +491,7 @@ async def test_limited_tier_reads_15_messages_at_most_once_a_minute_one_channel_
 async def test_limited_tier_counts_a_failed_request(httpserver: HTTPServer, http: HttpFetcher) -> None:
     expect_auth(httpserver)
     httpserver.expect_request(HISTORY).respond_with_json({"ok": False, "error": "internal_error"}, status=500)
-    clock = Clock()
+    clock = SteppedClock(NOW)
     slack = source(httpserver, http, clock, limited_tier=True)
 
     with pytest.raises(TransientError):

@@ -21,6 +21,7 @@ from pytest_httpserver import HTTPServer
 
 from sources.base import AuthError, ConfigError, HttpFetcher, RateLimited, SourceError, TransientError
 from sources.teams import TeamsSettings, TeamsSource, parse_delta_page, parse_message
+from tests.support.clock import SteppedClock
 from wall.core.model import Author, Media
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,16 +50,6 @@ SKIP = query_of(json.loads((FIXTURES / "delta_first.json").read_text(encoding="u
 DELTA = query_of(json.loads((FIXTURES / "delta_second.json").read_text(encoding="utf-8"))["@odata.deltaLink"])
 
 
-class Clock:
-    """An injectable clock the tests move forward."""
-
-    def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 def graph_root(httpserver: HTTPServer) -> str:
     return httpserver.url_for("/v1.0")
 
@@ -84,9 +75,9 @@ def settings(httpserver: HTTPServer, **values: Any) -> TeamsSettings:
 
 
 def source(
-    httpserver: HTTPServer, http: HttpFetcher, clock: Clock | None = None, **values: Any
+    httpserver: HTTPServer, http: HttpFetcher, clock: SteppedClock | None = None, **values: Any
 ) -> TeamsSource:
-    return TeamsSource(settings(httpserver, **values), http, clock=clock or Clock())
+    return TeamsSource(settings(httpserver, **values), http, clock=clock or SteppedClock(NOW))
 
 
 def expect_token(httpserver: HTTPServer, token: str = TOKEN, expires_in: int = 3599) -> None:
@@ -328,7 +319,7 @@ async def test_one_token_serves_several_polls_and_a_new_one_comes_after_expiry(
         load("delta_second.json", graph)
     )
     httpserver.expect_request(DELTA_PATH, query_string=DELTA).respond_with_json(quiet)
-    clock = Clock()
+    clock = SteppedClock(NOW)
     teams = source(httpserver, http, clock)
 
     await teams.poll()
@@ -708,7 +699,7 @@ async def test_image_headers_give_the_token_for_hosted_contents_only(
         load("delta_second.json", graph)
     )
     httpserver.expect_request(DELTA_PATH).respond_with_json(load("delta_first.json", graph))
-    clock = Clock()
+    clock = SteppedClock(NOW)
     teams = source(httpserver, http, clock)
     assert teams.image_headers(f"{graph}/teams/{TEAM}/x/$value") == {}  # no token yet
 

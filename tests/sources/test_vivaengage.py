@@ -28,6 +28,7 @@ from sources.vivaengage import (
     parse_page,
     parse_time,
 )
+from tests.support.clock import SteppedClock
 from wall.core.model import Author, Media
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,16 +40,6 @@ NOW = datetime(2024, 1, 31, 12, 30, tzinfo=UTC)
 FRESQUE, BRAVO, JOINED, POT = "2269815632207875", "2269815632207874", "2269815632207873", "2269815632207872"
 UPLOADS = "https://www.yammer.com/api/v1/uploaded_files/1187045376/version/1199004160"
 EMPTY = {"messages": [], "references": [], "meta": {"older_available": False, "requested_poll_interval": 60}}
-
-
-class Clock:
-    """An injectable clock the tests move forward."""
-
-    def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def load(name: str) -> Any:
@@ -65,9 +56,9 @@ def settings(httpserver: HTTPServer, **values: Any) -> VivaEngageSettings:
 
 
 def source(
-    httpserver: HTTPServer, http: HttpFetcher, clock: Clock | None = None, **values: Any
+    httpserver: HTTPServer, http: HttpFetcher, clock: SteppedClock | None = None, **values: Any
 ) -> VivaEngageSource:
-    return VivaEngageSource(settings(httpserver, **values), http, clock=clock or Clock())
+    return VivaEngageSource(settings(httpserver, **values), http, clock=clock or SteppedClock(NOW))
 
 
 def bearer() -> dict[str, str]:
@@ -339,7 +330,7 @@ async def test_deleted_messages_are_found_by_re_reading_the_group(
     httpserver.expect_oneshot_request(IN_GROUP, query_string={"limit": "20"}).respond_with_json(
         load("group_recheck.json")
     )
-    clock = Clock()
+    clock = SteppedClock(NOW)
     viva = source(httpserver, http, clock)
 
     await viva.poll()
@@ -366,7 +357,7 @@ async def test_messages_older_than_the_deletion_window_are_not_re_read(
     httpserver.expect_request(
         IN_GROUP, query_string={"newer_than": FRESQUE, "limit": "20"}
     ).respond_with_json(EMPTY)
-    clock = Clock()
+    clock = SteppedClock(NOW)
     viva = source(httpserver, http, clock, deletion_window_hours=1)  # every post is older than 1 h at 12:30
 
     await viva.poll()

@@ -30,6 +30,7 @@ from sources.x import (
     seconds_until_utc_midnight,
     snowflake_time,
 )
+from tests.support.clock import SteppedClock
 from wall.core.model import Author, Count, Media
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,16 +54,6 @@ def load(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text())
 
 
-class Clock:
-    """A clock the test steps by hand."""
-
-    def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 def settings(base_url: str, **values: Any) -> XSettings:
     values.setdefault("query", QUERY)
     values.setdefault("bearer_token", TOKEN)
@@ -73,8 +64,10 @@ def base(httpserver: HTTPServer) -> str:
     return httpserver.url_for("/").rstrip("/")
 
 
-def source(httpserver: HTTPServer, http: HttpFetcher, clock: Clock | None = None, **values: Any) -> XSource:
-    return XSource(settings(base(httpserver), **values), http, clock=clock or Clock())
+def source(
+    httpserver: HTTPServer, http: HttpFetcher, clock: SteppedClock | None = None, **values: Any
+) -> XSource:
+    return XSource(settings(base(httpserver), **values), http, clock=clock or SteppedClock(NOW))
 
 
 def search_params(**extra: str) -> dict[str, str]:
@@ -362,7 +355,7 @@ async def test_cursor_survives_a_restart(httpserver: HTTPServer, http: HttpFetch
 
 
 def test_restore_drops_a_cursor_of_another_query_or_malformed() -> None:
-    x = XSource(settings("https://api.x.com/2"), HttpFetcher(httpx.AsyncClient()), clock=Clock())
+    x = XSource(settings("https://api.x.com/2"), HttpFetcher(httpx.AsyncClient()), clock=SteppedClock(NOW))
     x.restore({"query": "#other", "since_id": CLAIRE})
     assert x.state()["since_id"] is None
     x.restore({"query": QUERY, "since_id": "12; DROP"})
@@ -511,7 +504,7 @@ async def test_spent_budget_is_rate_limited_until_midnight_without_a_request(
 ) -> None:
     httpserver.expect_request(SEARCH).respond_with_json(load("search_empty.json"))
     httpserver.expect_request(USERS).respond_with_json(load("users_by.json"))
-    clock = Clock()
+    clock = SteppedClock(NOW)
     x = source(httpserver, http, clock, accounts=["norauto"], daily_requests=4)
 
     await x.poll()
@@ -568,7 +561,7 @@ async def test_a_spent_rate_limit_window_delays_the_next_poll_until_its_reset(
         load("search_recent.json"),
         headers={"x-rate-limit-limit": "60", "x-rate-limit-remaining": "0", "x-rate-limit-reset": str(reset)},
     )
-    clock = Clock()
+    clock = SteppedClock(NOW)
     x = source(httpserver, http, clock, daily_requests=0)
 
     batch = await x.poll()
@@ -605,7 +598,7 @@ async def test_usage_cap_is_rate_limited_for_a_day(httpserver: HTTPServer, http:
     with pytest.raises(RateLimited, match="usage cap") as exc:
         await source(httpserver, http).poll()
 
-    assert exc.value.retry_after == RateLimited.MAX_WAIT
+    assert exc.value.retry_after == RateLimited.MAX_WAIT_SECONDS
 
 
 async def test_401_is_an_auth_error(httpserver: HTTPServer, http: HttpFetcher) -> None:

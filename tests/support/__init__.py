@@ -1,2 +1,3 @@
-"""What the tests share: a clock they step by hand, a screen that records what the engine shows, and
-factories for posts. Import from here instead of writing another copy in a test module."""
+"""What the tests share: clocks they step by hand (`clock`), posts built by keyword (`posts`) and a
+screen that records what the engine shows (`screen`). Import from here instead of writing another copy
+in a test module."""

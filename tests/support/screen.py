@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 
 from wall.core.model import Count, Post, PostKind, SourceStatus
-from wall.engine.decisions import PublishedAnnouncement
+from wall.engine.moderation.decisions import PublishedAnnouncement
 
 
 class RecordingScreen:

@@ -15,7 +15,7 @@ from pytest_httpserver import HTTPServer
 from tests.wall.test_decisions import feed
 from wall.core.model import Batch
 from wall.engine.config import load_config
-from wall.engine.decisions import PublishedAnnouncement, author_key
+from wall.engine.moderation.decisions import PublishedAnnouncement, author_key
 from wall.engine.services import build_sources, make_client, open_store
 
 ROOT = Path(__file__).resolve().parents[2]

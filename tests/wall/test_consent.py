@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sources.rss import RssSettings
-from wall.core.model import Author, Media, Post
+from tests.support.posts import make_post
+from wall.core.model import Author, Media
 from wall.engine.config import ConfigProblems, load_config
 from wall.engine.consent import Consent, consent_for, first_initial, image_urls, shown_posts, split
 from wall.engine.services import purge
@@ -18,29 +21,18 @@ from wall.engine.store import Store
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
 
-def post(
-    id: str = "1",
-    text: str = "Bravo à l'équipe #mur",
-    *,
-    name: str = "Alice Martin",
-    handle: str = "@alice.martin:corp.example",
-    tags: tuple[str, ...] = (),
-    age: timedelta = timedelta(hours=1),
-    source: str = "rse",
-    avatar: str = "https://rse.example/avatar/alice.png",
-    media: tuple[Media, ...] = (),
-) -> Post:
-    return Post(
-        id=id,
-        source=source,
-        network="matrix",
-        kind="internal",
-        author=Author(name, handle, avatar),
-        text=text,
-        created_at=NOW - age,
-        media=media,
-        tags=tags,
-    )
+ALICE = Author("Alice Martin", "@alice.martin:corp.example", "https://rse.example/avatar/alice.png")
+
+# A colleague's post on the company network (what consent is about): Alice's, an hour before NOW.
+internal = partial(
+    make_post,
+    text="Bravo à l'équipe #mur",
+    kind="internal",
+    source="rse",
+    network="matrix",
+    author=ALICE,
+    created_at=NOW - timedelta(hours=1),
+)
 
 
 def rules(**values: Any) -> Consent:
@@ -70,14 +62,14 @@ def rules(**values: Any) -> Consent:
 def test_internal_posts_need_one_of_the_default_tags(text: str, tags: tuple[str, ...], shown: bool) -> None:
     consent = rules()
     assert consent.tags == ("mur", "lobby")
-    assert (consent.refusal(post(text=text, tags=tags), NOW) == "") is shown
+    assert (consent.refusal(internal(text=text, tags=tags), NOW) == "") is shown
 
 
 def test_tags_are_configurable_or_can_be_switched_off() -> None:
     assert rules(require_tag="#accueil").tags == ("accueil",)
     assert rules(require_tag=["Accueil", "#mur", "mur"]).tags == ("accueil", "mur")
-    assert rules(require_tag=False).refusal(post(text="Un message sans tag"), NOW) == ""
-    refused = rules(require_tag="accueil").refusal(post(text="Bravo #mur"), NOW)
+    assert rules(require_tag=False).refusal(internal(text="Un message sans tag"), NOW) == ""
+    refused = rules(require_tag="accueil").refusal(internal(text="Bravo #mur"), NOW)
     assert refused == "no #accueil tag (require_tag)"
 
 
@@ -86,7 +78,7 @@ def test_public_sources_need_no_tag_and_show_full_names_by_default() -> None:
         RssSettings.model_validate({"name": "n", "type": "rss", "url": "https://x.example/f"})
     )
     assert consent == Consent()
-    assert consent.refusal(post(text="rien", age=timedelta(days=400)), NOW) == ""
+    assert consent.refusal(internal(text="rien", created_at=NOW - timedelta(days=400)), NOW) == ""
 
 
 # --- opt-out --------------------------------------------------------------------------------------
@@ -104,30 +96,30 @@ def test_public_sources_need_no_tag_and_show_full_names_by_default() -> None:
 )
 def test_opted_out_authors_are_matched_by_handle_or_full_name(entry: str) -> None:
     consent = rules(opt_out=[entry])
-    assert consent.refusal(post(), NOW) == "author opted out (opt_out)"
-    assert consent.refusal(post(name="Bob Durand", handle="@bob:corp.example"), NOW) == ""
+    assert consent.refusal(internal(), NOW) == "author opted out (opt_out)"
+    assert consent.refusal(internal(author=Author("Bob Durand", "@bob:corp.example")), NOW) == ""
 
 
 def test_opt_out_wins_over_the_tag() -> None:
     consent = rules(opt_out=["Alice Martin"], require_tag=False)
-    assert consent.refusal(post(text="no tag"), NOW) == "author opted out (opt_out)"
+    assert consent.refusal(internal(text="no tag"), NOW) == "author opted out (opt_out)"
 
 
 # --- names ----------------------------------------------------------------------------------------
 
 
 def test_internal_authors_are_shown_as_first_name_and_initial_by_default() -> None:
-    shown = rules().present(post())
+    shown = rules().present(internal())
     assert shown.author == Author("Alice M.", "", "https://rse.example/avatar/alice.png")
-    nameless = rules().present(post(name="", handle="@jean-pierre.dupont:corp.example"))
+    nameless = rules().present(internal(author=Author("", "@jean-pierre.dupont:corp.example")))
     assert nameless.author.name == "Jean-Pierre D."
 
 
 def test_show_authors_full_and_none() -> None:
-    assert rules(show_authors="full").present(post()).author.name == "Alice Martin"
-    anonymous = rules(show_authors="none").present(post())
+    assert rules(show_authors="full").present(internal()).author.name == "Alice Martin"
+    anonymous = rules(show_authors="none").present(internal())
     assert anonymous.author == Author("")
-    assert anonymous.text == post().text
+    assert anonymous.text == internal().text
 
 
 @pytest.mark.parametrize(
@@ -144,7 +136,11 @@ def test_first_initial(name: str, shown: str) -> None:
 
 
 def test_shown_posts_use_each_sources_rules() -> None:
-    posts = [post(source="rse"), post("2", source="rse", text="sans tag"), post(source="other", text="x")]
+    posts = [
+        internal(source="rse"),
+        internal("2", source="rse", text="sans tag"),
+        internal(source="other", text="x"),
+    ]
     shown = shown_posts(posts, {"rse": rules()}, NOW)
     assert [(p.source, p.author.name) for p in shown] == [("rse", "Alice M."), ("other", "Alice Martin")]
 
@@ -154,9 +150,12 @@ def test_shown_posts_use_each_sources_rules() -> None:
 
 def test_internal_posts_are_kept_seven_days_by_default() -> None:
     consent = rules()
-    assert consent.refusal(post(age=timedelta(days=6, hours=23)), NOW) == ""
-    assert consent.refusal(post(age=timedelta(days=7, hours=1)), NOW) == "older than 7 days (retention_days)"
-    assert rules(retention_days=1.5).refusal(post(age=timedelta(days=2)), NOW) == (
+    assert consent.refusal(internal(created_at=NOW - timedelta(days=6, hours=23)), NOW) == ""
+    assert (
+        consent.refusal(internal(created_at=NOW - timedelta(days=7, hours=1)), NOW)
+        == "older than 7 days (retention_days)"
+    )
+    assert rules(retention_days=1.5).refusal(internal(created_at=NOW - timedelta(days=2)), NOW) == (
         "older than 1.5 days (retention_days)"
     )
 
@@ -199,11 +198,18 @@ def test_purge_removes_what_consent_and_retention_no_longer_allow(tmp_path: Path
 
     store = Store(tmp_path / "wall.sqlite3")
     shared = "https://rse.example/avatar/shared.png"
-    kept = post("kept", name="Bob Durand", handle="@bob:corp.example", avatar=shared)
-    alice = post("alice", media=(Media("https://rse.example/media/1.jpg", "a cake"),))
-    alice_shared = post("alice2", avatar=shared)
-    old = post("old", name="Chloé Petit", handle="@chloe:corp.example", age=timedelta(days=9))
-    public = post("public", source="news", age=timedelta(days=90), avatar="https://news.example/a.png")
+    kept = internal("kept", author=Author("Bob Durand", "@bob:corp.example", shared))
+    alice = internal("alice", media=(Media("https://rse.example/media/1.jpg", "a cake"),))
+    alice_shared = internal("alice2", author=replace(ALICE, avatar_url=shared))
+    old = internal(
+        "old", author=Author("Chloé Petit", "@chloe:corp.example"), created_at=NOW - timedelta(days=9)
+    )
+    public = internal(
+        "public",
+        source="news",
+        created_at=NOW - timedelta(days=90),
+        author=replace(ALICE, avatar_url="https://news.example/a.png"),
+    )
     store.apply("rse", Batch(posts=(kept, alice, alice_shared, old)), now=NOW)
     store.apply("news", Batch(posts=(public,)), now=NOW)
 
@@ -221,7 +227,7 @@ def test_purge_removes_what_consent_and_retention_no_longer_allow(tmp_path: Path
 
 
 def test_split_keeps_the_order() -> None:
-    posts = [post("a"), post("b", text="sans tag"), post("c", text="#lobby")]
+    posts = [internal("a"), internal("b", text="sans tag"), internal("c", text="#lobby")]
     admitted, refused = split(posts, rules(), NOW)
     assert [p.id for p in admitted] == ["a", "c"]
     assert [p.id for p in refused] == ["b"]

@@ -11,12 +11,19 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytest_httpserver import HTTPServer
 
+from tests.support.posts import make_post
 from tests.support.screen import RecordingScreen
 from wall.core.model import Author, Batch, Media, Post
 from wall.engine.config import WallConfig, parse_config
-from wall.engine.decisions import Decision, PublishedAnnouncement, status_of
 from wall.engine.engine import Engine
-from wall.engine.moderation import AWAITING_APPROVAL, BLOCKED_AUTHOR, ModerationSettings, Moderator, Verdict
+from wall.engine.moderation.decisions import Decision, PublishedAnnouncement, status_of
+from wall.engine.moderation.rules import (
+    AWAITING_APPROVAL,
+    BLOCKED_AUTHOR,
+    ModerationSettings,
+    Moderator,
+    Verdict,
+)
 from wall.engine.services import make_client, open_store
 from wall.engine.store import Store
 from wall.shell.desk import WallDesk
@@ -25,18 +32,19 @@ from widgets.hub import Hub
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 PRE = ModerationSettings(mode="pre")
+FAN = Author("Fan", "@fan@masto.example")
+PICTURE = Media("https://img.example/a.png", "a red bicycle")
 
 
-def mention(n: int, text: str = "Bravo", *, handle: str = "@fan@masto.example", name: str = "Fan") -> Post:
-    return Post(
-        id=str(n),
-        source="news",
-        network="mastodon",
-        kind="mention",
-        author=Author(name, handle),
+def mention(n: int, text: str = "Bravo", *, author: Author = FAN) -> Post:
+    """The `n`-th mention of the news source, `n` minutes after T0, with a described picture."""
+    return make_post(
+        str(n),
         text=f"{text} {n}",
+        source="news",
+        author=author,
         created_at=T0 + timedelta(minutes=n),
-        media=(Media("https://img.example/a.png", "a red bicycle"),),
+        media=(PICTURE,),
     )
 
 
@@ -197,7 +205,9 @@ async def test_actions_reach_the_hub_at_once_and_survive_a_restart(
     await until(lambda: store.meta("schema_version") is not None and _polled(store))
     await asyncio.sleep(0.2)
     assert screen.ids() == ["a"]
-    later = Post("d", "news", "rss", "mention", Author("Troll"), "Encore moi", T0)
+    later = make_post(
+        "d", text="Encore moi", source="news", network="rss", author=Author("Troll"), created_at=T0
+    )
     assert engine.moderators["news"].judge(later).reason == "blocked author"
     audit = [(a.who, a.action, a.post_key, a.detail) for a in store.audit_log()]
     assert audit[0] == ("Alice", "block author", "news:b", "Troll")
@@ -260,7 +270,9 @@ async def test_unblocking_brings_back_only_what_every_other_rule_and_decision_al
     await until(lambda: _polled(store))
     await asyncio.sleep(0.2)
     assert screen.ids() == ["e", "b", "a"]
-    later = Post("f", "news", "rss", "mention", Author("Troll"), "Encore moi", T0)
+    later = make_post(
+        "f", text="Encore moi", source="news", network="rss", author=Author("Troll"), created_at=T0
+    )
     assert engine.moderators["news"].judge(later).shown
     await engine.stop()
     await client.aclose()
@@ -278,7 +290,7 @@ async def test_unblocking_on_the_page_leaves_an_author_the_config_blocks_hidden(
     )
     store, screen, client = open_store(config), RecordingScreen(), make_client(config)
     engine = Engine(config, store, screen, client)
-    posts = (mention(1, handle="@troll@masto.example", name="Troll"), mention(2, handle="@fan@masto.example"))
+    posts = (mention(1, author=Author("Troll", "@troll@masto.example")), mention(2))
     store.apply("news", Batch(posts=posts), verdicts=engine.moderators["news"].judge_many(posts))
     assert await engine.act("news:1", "block", "Alice")
     (blocked,) = await engine.blocked_authors()

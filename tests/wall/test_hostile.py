@@ -22,7 +22,7 @@ from pytest_httpserver import HTTPServer
 from sources.demo import DemoSettings, DemoSource
 from wall.engine.config import load_config
 from wall.engine.images import cache_file
-from wall.engine.moderation import ModerationSettings, Moderator
+from wall.engine.moderation.rules import ModerationSettings, Moderator
 from wall.engine.services import open_store
 from wall.engine.store import Store
 

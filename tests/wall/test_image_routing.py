@@ -19,7 +19,8 @@ from PySide6.QtWidgets import QApplication
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from wall.core.model import Author, Batch, Media, Post, utcnow
+from tests.support.posts import make_post
+from wall.core.model import Batch, Media, Post, PostKind, utcnow
 from wall.core.outbound import AddressPolicy
 from wall.engine.config import parse_config
 from wall.engine.engine import Engine
@@ -44,11 +45,12 @@ def public_server() -> Iterator[HTTPServer]:
     server.stop()
 
 
-def post(source: str, network: str, kind: str, pid: str, picture: str) -> Post:
-    return Post(
-        pid, source, network, kind, Author("Someone"), f"post {pid}", T0,  # type: ignore[arg-type]
-        media=(Media(picture, "a picture"),),
-    )  # fmt: skip
+def post(source: str, network: str, kind: PostKind, pid: str, picture: str) -> Post:
+    """Post `pid` of `source` with one picture, the URL a test routes (its own text: never a duplicate)."""
+    media = (Media(picture, "a picture"),)
+    return make_post(
+        pid, text=f"post {pid}", kind=kind, source=source, network=network, created_at=T0, media=media
+    )
 
 
 async def test_a_post_loads_its_pictures_only_where_and_as_its_own_source_may(

@@ -2,38 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from wall.core.model import Author, Media, Post, PostKind
-from wall.engine.moderation import DEFAULT_BLOCKED_WORDS, ModerationSettings, Moderator, Verdict, merged
+from tests.support.posts import FRESH, make_post
+from wall.core.model import Author, Media, Post
+from wall.engine.moderation.rules import DEFAULT_BLOCKED_WORDS, ModerationSettings, Moderator, Verdict, merged
 
-T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
+T0 = FRESH  # when a post was written, unless the test says otherwise
 NOW = T0 + timedelta(days=1)
-
-
-def make_post(
-    text: str = "Belle journée au salon !",
-    *,
-    post_id: str = "1",
-    author: Author | None = None,
-    kind: PostKind = "mention",
-    at: datetime = T0,
-    **fields: Any,
-) -> Post:
-    return Post(
-        id=post_id,
-        source="masto",
-        network="mastodon",
-        kind=kind,
-        author=author or Author("Alice", "@alice@mastodon.social"),
-        text=text,
-        created_at=at,
-        **fields,
-    )
 
 
 def judge(post: Post, **settings: Any) -> Verdict:
@@ -80,7 +60,7 @@ def judge(post: Post, **settings: Any) -> Verdict:
     ],
 )
 def test_blocked_words_table(text: str, reason: str) -> None:
-    verdict = judge(make_post(text))
+    verdict = judge(make_post(text=text))
     assert verdict == Verdict(shown=not reason, reason=reason)
 
 
@@ -90,12 +70,12 @@ def test_blocked_words_in_spoiler_and_author_name() -> None:
 
 
 def test_custom_words_extend_or_replace_the_default_list() -> None:
-    grève = make_post("Grève demain à l'usine")
+    grève = make_post(text="Grève demain à l'usine")
     assert judge(grève).shown
     assert judge(grève, blocked_words=["greve"]).reason == "blocked word: greve"
-    assert not judge(make_post("quel con")).shown
-    assert judge(make_post("quel con"), use_default_words=False).shown
-    assert judge(make_post("Acme Rivale est mieux"), blocked_words=["Acme Rivale"]).shown is False
+    assert not judge(make_post(text="quel con")).shown
+    assert judge(make_post(text="quel con"), use_default_words=False).shown
+    assert judge(make_post(text="Acme Rivale est mieux"), blocked_words=["Acme Rivale"]).shown is False
 
 
 def test_default_list_is_a_short_french_and_english_list() -> None:
@@ -131,21 +111,21 @@ def test_an_author_unblocked_from_the_page_passes_again_but_not_one_the_config_b
     moderator.unblock("@troll@bad.example")
     moderator.unblock("Spam Bot")
     moderator.unblock("@nobody")  # never blocked: nothing happens
-    assert moderator.judge(make_post(author=troll, post_id="2"), now=NOW) == Verdict(True)
-    assert moderator.judge(make_post(author=spammer, post_id="3"), now=NOW).reason == "blocked author"
+    assert moderator.judge(make_post("2", author=troll), now=NOW) == Verdict(True)
+    assert moderator.judge(make_post("3", author=spammer), now=NOW).reason == "blocked author"
     assert moderator.blocked_by_settings(spammer) and not moderator.blocked_by_settings(troll)
 
 
 def test_trusted_author_bypasses_every_rule() -> None:
     official = Author("Acme", "@acme@mastodon.social")
-    post = make_post("Merde, quel lancement ! https://acme.example", author=official, is_reply=True)
+    post = make_post(text="Merde, quel lancement ! https://acme.example", author=official, is_reply=True)
     rules: dict[str, Any] = {"hide_replies": True, "hide_links": True, "mode": "pre", "min_length": 500}
     assert not judge(post, **rules).shown
     assert judge(post, trusted_authors=["@ACME@mastodon.social"], **rules) == Verdict(True)
 
 
 def test_trust_needs_the_handle_not_a_copied_name_or_another_instance() -> None:
-    impostor = make_post("merde", author=Author("Acme", "@acme@evil.example"))
+    impostor = make_post(text="merde", author=Author("Acme", "@acme@evil.example"))
     assert not judge(impostor, trusted_authors=["@acme@mastodon.social"]).shown
     assert not judge(impostor, trusted_authors=["acme"]).shown
     assert not judge(impostor, trusted_authors=["Acme"]).shown
@@ -191,13 +171,14 @@ def test_sensitive_media_hidden_but_post_shown_by_default() -> None:
 def test_flood_cap_keeps_the_first_posts_in_a_rolling_hour_and_is_idempotent() -> None:
     moderator = Moderator(ModerationSettings(max_per_author_per_hour=2))
     posts = [
-        make_post(f"message numéro {i}", post_id=str(i), at=T0 + timedelta(minutes=10 * i)) for i in range(4)
+        make_post(str(i), text=f"message numéro {i}", created_at=T0 + timedelta(minutes=10 * i))
+        for i in range(4)
     ]
-    posts.append(make_post("le lendemain", post_id="late", at=T0 + timedelta(hours=2)))
-    other = make_post("autre personne", post_id="bob", author=Author("Bob", "@bob@x.example"), at=T0)
+    posts.append(make_post("late", text="le lendemain", created_at=T0 + timedelta(hours=2)))
+    other = make_post("bob", text="autre personne", author=Author("Bob", "@bob@x.example"), created_at=T0)
     # Newest first, as a timeline page arrives: the earliest posts still win the slots.
     first = moderator.judge_many([*reversed(posts), other], now=NOW)
-    flood = Verdict(False, "flood: more than 2 posts in an hour by @alice@mastodon.social")
+    flood = Verdict(False, "flood: more than 2 posts in an hour by @camille@mastodon.social")
     assert [first[p.key] for p in posts] == [Verdict(True), Verdict(True), flood, flood, Verdict(True)]
     assert first[other.key] == Verdict(True)
     again = moderator.judge_many([*posts, other], now=NOW)
@@ -206,9 +187,9 @@ def test_flood_cap_keeps_the_first_posts_in_a_rolling_hour_and_is_idempotent() -
 
 def test_duplicate_text_from_another_post_is_hidden_and_rejudging_is_stable() -> None:
     moderator = Moderator(ModerationSettings())
-    original = make_post("Gagnez un iPhone !!! ", post_id="1")
-    copy = make_post("gagnez un IPHONE", post_id="2", author=Author("Spam", "@spam@x.example"))
-    photo_a, photo_b = make_post("", post_id="3"), make_post("", post_id="4")
+    original = make_post("1", text="Gagnez un iPhone !!! ")
+    copy = make_post("2", text="gagnez un IPHONE", author=Author("Spam", "@spam@x.example"))
+    photo_a, photo_b = make_post("3", text=""), make_post("4", text="")
     for _ in range(2):
         assert moderator.judge(original) == Verdict(True)
         assert moderator.judge(copy) == Verdict(False, "duplicate text")
@@ -221,7 +202,7 @@ def test_duplicate_text_from_another_post_is_hidden_and_rejudging_is_stable() ->
 
 def test_forgetting_a_deleted_post_frees_its_text() -> None:
     moderator = Moderator(ModerationSettings())
-    first, second = make_post("Bonjour", post_id="1"), make_post("Bonjour", post_id="2")
+    first, second = make_post("1", text="Bonjour"), make_post("2", text="Bonjour")
     moderator.judge(first)
     assert not moderator.judge(second).shown
     moderator.forget(first.key)
@@ -231,7 +212,7 @@ def test_forgetting_a_deleted_post_frees_its_text() -> None:
 def test_pre_mode_holds_mentions_but_internal_posts_follow_the_rules() -> None:
     assert judge(make_post(kind="mention"), mode="pre") == Verdict(False, "awaiting approval")
     assert judge(make_post(kind="internal"), mode="pre") == Verdict(True)
-    assert judge(make_post("quel con", kind="internal"), mode="pre").reason == "blocked word: con"
+    assert judge(make_post(text="quel con", kind="internal"), mode="pre").reason == "blocked word: con"
 
 
 def test_per_source_override_replaces_keys_and_lists() -> None:
@@ -264,14 +245,14 @@ def test_invalid_settings_are_refused_naming_the_field(data: dict[str, Any], fie
 
 def test_posts_the_store_no_longer_keeps_are_forgotten() -> None:
     moderator = Moderator(ModerationSettings(max_per_author_per_hour=2))
-    old = [make_post(f"message {i}", post_id=str(i), at=T0 + timedelta(minutes=i)) for i in range(2)]
+    old = [make_post(str(i), text=f"message {i}", created_at=T0 + timedelta(minutes=i)) for i in range(2)]
     assert all(v.shown for v in moderator.judge_many(old, now=NOW).values())
     assert moderator.remembered() == 2
     moderator.retain([])  # both purged from the store (retention, or over its cap)
     assert moderator.remembered() == 0
     # Their text and their flood slots are free again: a repost in the same hour is shown.
-    again = make_post("message 0", post_id="new", at=T0 + timedelta(minutes=3))
+    again = make_post("new", text="message 0", created_at=T0 + timedelta(minutes=3))
     assert moderator.judge(again, now=NOW) == Verdict(True)
-    kept = make_post("message 1", post_id="1", at=T0 + timedelta(minutes=1))
+    kept = make_post("1", text="message 1", created_at=T0 + timedelta(minutes=1))
     moderator.retain([again.key, kept.key])
     assert moderator.remembered() == 1

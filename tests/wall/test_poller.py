@@ -16,24 +16,15 @@ from werkzeug import Response
 from sources.base import AuthError, HttpFetcher, RateLimited, Source, TransientError
 from sources.mastodon import MastodonSettings, MastodonSource
 from sources.rss import RssSettings, RssSource
+from tests.support.clock import SteppedClock
 from wall.core.model import Batch, Health, SourceStatus
 from wall.engine.poller import Poller, RetryPolicy
 from wall.engine.services import purge
 from wall.engine.store import Store
 
 FEED = (Path(__file__).resolve().parents[1] / "fixtures" / "rss" / "rss2.xml").read_bytes()
+START = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)  # when each test's stepped clock starts
 NO_JITTER = RetryPolicy(jitter=0.0, max_backoff=600, permanent_retry=900)
-
-
-class SteppedClock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 def test_backoff_doubles_is_capped_and_honours_retry_after() -> None:
@@ -49,7 +40,7 @@ def test_backoff_doubles_is_capped_and_honours_retry_after() -> None:
 
 @pytest.mark.asyncio
 async def test_failing_source_goes_stale_keeps_posts_and_recovers(httpserver: HTTPServer) -> None:
-    clock = SteppedClock()
+    clock = SteppedClock(START)
     received: list[Batch] = []
     statuses: list[SourceStatus] = []
 
@@ -92,7 +83,7 @@ async def test_failing_source_goes_stale_keeps_posts_and_recovers(httpserver: HT
 
 @pytest.mark.asyncio
 async def test_refused_connection_and_bad_token(httpserver: HTTPServer) -> None:
-    clock = SteppedClock()
+    clock = SteppedClock(START)
     statuses: list[SourceStatus] = []
 
     async def ignore(source: object, batch: Batch) -> None:
@@ -128,7 +119,7 @@ async def test_a_crashing_adapter_is_contained(httpserver: HTTPServer) -> None:
         source = RssSource(
             RssSettings(name="f", type="rss", url=httpserver.url_for("/feed")), HttpFetcher(client)
         )
-        poller = Poller([source], explode, statuses.append, policy=NO_JITTER, clock=SteppedClock())
+        poller = Poller([source], explode, statuses.append, policy=NO_JITTER, clock=SteppedClock(START))
         await poller.poll_once(source)
     assert statuses[-1].health is Health.RETRYING
     assert "internal error: RuntimeError" in statuses[-1].last_error
@@ -136,7 +127,7 @@ async def test_a_crashing_adapter_is_contained(httpserver: HTTPServer) -> None:
 
 @pytest.mark.asyncio
 async def test_stale_state_survives_restart_via_initial_status(httpserver: HTTPServer) -> None:
-    clock = SteppedClock()
+    clock = SteppedClock(START)
     statuses: list[SourceStatus] = []
 
     async def ignore(source: object, batch: Batch) -> None:
@@ -156,7 +147,7 @@ async def test_stale_state_survives_restart_via_initial_status(httpserver: HTTPS
 
 def test_a_nonsense_reset_time_cannot_stop_a_source_for_ever() -> None:
     error = RateLimited("429", 1_832_441_234_000.0)  # a reset time in milliseconds
-    assert NO_JITTER.after_failure(60, 1, error, random.Random(0)) == RateLimited.MAX_WAIT
+    assert NO_JITTER.after_failure(60, 1, error, random.Random(0)) == RateLimited.MAX_WAIT_SECONDS
 
 
 def status(status_id: str, created_at: str) -> dict[str, object]:
@@ -176,7 +167,7 @@ def status(status_id: str, created_at: str) -> dict[str, object]:
 async def test_a_status_dated_2099_does_not_stay_first_as_just_now(
     httpserver: HTTPServer, tmp_path: Path
 ) -> None:
-    clock = SteppedClock()
+    clock = SteppedClock(START)
     pages = {"": [status("2", "2099-01-01T00:00:00.000Z")]}
     httpserver.expect_request("/api/v1/timelines/tag/brand").respond_with_handler(
         lambda request: Response(
@@ -212,7 +203,7 @@ async def test_a_status_dated_2099_does_not_stay_first_as_just_now(
 async def test_an_undated_item_seen_while_the_clock_was_ahead_is_dated_back_when_it_is_right(
     httpserver: HTTPServer, tmp_path: Path
 ) -> None:
-    clock = SteppedClock()
+    clock = SteppedClock(START)
     right = clock()
     clock.now = right + timedelta(days=365)  # the kiosk booted with a wrong clock
     feed = {"items": "<item><guid isPermaLink='false'>undated</guid><title>Sans date</title></item>"}

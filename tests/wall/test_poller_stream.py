@@ -19,36 +19,21 @@ from typing import Any, ClassVar
 import pytest
 
 from sources.base import AuthError, ConfigError, Source, SourceSettings, StreamingSource, TransientError
-from wall.core.model import Author, Batch, Health, Post, SourceStatus
+from tests.support.clock import SteppedClock
+from tests.support.posts import make_post
+from wall.core.model import Batch, Health, Post, SourceStatus
 from wall.engine.poller import Poller, RetryPolicy
 
 HELD = 100_000.0
 SCALE = 0.001
 POLICY = RetryPolicy(jitter=0.0, max_backoff=600, permanent_retry=60, first_poll_spread=0)
+START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # when the posts were written and the clock starts
 END = None  # pushed to the fake stream: it ends normally
 
 
 def post(post_id: str) -> Post:
-    return Post(
-        id=post_id,
-        source="live",
-        network="fake",
-        kind="mention",
-        author=Author("Léa", "@lea@example.org"),
-        text=f"post {post_id}",
-        created_at=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
-    )
-
-
-class SteppedClock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+    """A post of the fake source, written when the test starts."""
+    return make_post(post_id, source="live", network="fake", text=f"post {post_id}", created_at=START)
 
 
 class FakeStreamingSource:
@@ -170,7 +155,7 @@ async def test_catch_up_poll_comes_first_then_streamed_changes_reach_the_wall() 
 
 
 async def test_heartbeat_is_no_change_but_keeps_a_quiet_stream_fresh() -> None:
-    clock = SteppedClock()
+    clock = SteppedClock(START)
     source = quiet(interval=300)
     async with Harness(source, clock=clock) as wall:
         await until(lambda: source.count("stream") == 1)
@@ -276,7 +261,7 @@ async def test_refused_stream_needs_attention_then_a_poll_clears_it() -> None:
 
 
 async def test_heartbeats_do_not_hide_what_a_poll_said_needs_attention() -> None:
-    clock = SteppedClock()
+    clock = SteppedClock(START)
     source = FakeStreamingSource(interval=15)
     source.poll_results.append(Batch())
     source.poll_default = ConfigError("mastodon account 'ghost' not found: check `accounts`")

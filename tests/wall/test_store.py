@@ -7,21 +7,22 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from wall.core.model import Author, Batch, Count, Health, Post, SourceStatus
-from wall.engine.decisions import BlockedAuthor
+from tests.support.posts import make_post
+from wall.core.model import Author, Batch, Count, Health, Post, PostKind, SourceStatus
+from wall.engine.moderation.decisions import BlockedAuthor
 from wall.engine.store import Store
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
 
-def post(n: int, source: str = "s", kind: str = "mention", text: str = "hello") -> Post:
-    return Post(
-        id=str(n),
+def post(n: int, source: str = "s", kind: PostKind = "mention", text: str = "hello") -> Post:
+    """The `n`-th post of `source`, `n` minutes after T0 (a higher `n` is newer), its text ending in `n`."""
+    return make_post(
+        str(n),
+        text=f"{text} {n}",
+        kind=kind,
         source=source,
         network="rss",
-        kind=kind,  # type: ignore[arg-type]
-        author=Author("A"),
-        text=f"{text} {n}",
         created_at=T0 + timedelta(minutes=n),
     )
 

@@ -2,37 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-from wall.core.model import Author, Post
+from tests.support.clock import NOW, ago
+from tests.support.posts import make_post
 from wall.engine.trends import NetworkShare, Term, compute_trends, excluded_keys, whole_percents, words_of
 
-NOW = datetime(2025, 6, 3, 12, 30, tzinfo=UTC)
-
-
-def post(
-    text: str, network: str = "mastodon", *, hours_ago: float = 1, tags: tuple[str, ...] = (), n: int = 0
-) -> Post:
-    return Post(
-        id=str(n or abs(hash((text, network, hours_ago)))),
-        source="s",
-        network=network,
-        kind="mention",
-        author=Author("A"),
-        text=text,
-        created_at=NOW - timedelta(hours=hours_ago),
-        tags=tags,
-    )
-
-
 POSTS = [
-    post("Super atelier à Lyon #MaisonLumière #Vélo", "mastodon", n=1),
-    post("Atelier vélo génial, merci ! #velo #maisonlumiere", "bluesky", n=2),
-    post("L'atelier de Lille répare les vélos #Vélo #Vélo #Vélo", "mastodon", n=3),
-    post(
-        "Click & collect: ordered at 9, picked up at 11. Smooth! https://t.example/x @maisonlumiere", "x", n=4
+    make_post("1", text="Super atelier à Lyon #MaisonLumière #Vélo", network="mastodon"),
+    make_post("2", text="Atelier vélo génial, merci ! #velo #maisonlumiere", network="bluesky"),
+    make_post("3", text="L'atelier de Lille répare les vélos #Vélo #Vélo #Vélo", network="mastodon"),
+    make_post(
+        "4",
+        text="Click & collect: ordered at 9, picked up at 11. Smooth! https://t.example/x @maisonlumiere",
+        network="x",
     ),
-    post("Old news about the atelier #vélo", "mastodon", hours_ago=25, n=5),  # outside the 24 h
+    # outside the 24 h:
+    make_post("5", text="Old news about the atelier #vélo", network="mastodon", created_at=ago(hours=25)),
 ]
 
 
@@ -73,7 +57,7 @@ def test_network_shares_and_whole_percentages_add_up_to_100() -> None:
         NetworkShare("bluesky", 1, 0.25, 25),
         NetworkShare("x", 1, 0.25, 25),
     )
-    three = compute_trends([post("a", "a", n=1), post("b", "b", n=2), post("c", "c", n=3)], NOW)
+    three = compute_trends([make_post(n, text=n, network=n) for n in "abc"], NOW)
     assert [share.percent for share in three.networks] == [34, 33, 33]
     assert whole_percents([1, 1, 1]) == [34, 33, 33]
     assert whole_percents([2, 1]) == [67, 33]
@@ -81,18 +65,20 @@ def test_network_shares_and_whole_percentages_add_up_to_100() -> None:
 
 
 def test_no_post_in_the_last_24_hours_means_no_trends() -> None:
-    empty = compute_trends([post("#old", hours_ago=30)], NOW)
+    empty = compute_trends([make_post(text="#old", created_at=ago(hours=30))], NOW)
     assert not empty
     assert empty.total == 0 and empty.hashtags == () and empty.networks == ()
 
 
 def test_top_limits_each_list_and_ties_go_to_the_most_recent() -> None:
-    posts = [post(f"#t{i} mot{i}", hours_ago=10 - i, n=i + 1) for i in range(8)]
+    posts = [make_post(str(i + 1), text=f"#t{i} mot{i}", created_at=ago(hours=10 - i)) for i in range(8)]
     trends = compute_trends(posts, NOW, top=3)
     assert [term.text for term in trends.hashtags] == ["#t7", "#t6", "#t5"]
     assert len(trends.words) == 3
 
 
 def test_tags_given_by_the_source_count_like_hashtags_in_the_text() -> None:
-    trends = compute_trends([post("Photo du jour", tags=("Lyon",), n=1), post("#lyon", n=2)], NOW)
+    trends = compute_trends(
+        [make_post("1", text="Photo du jour", tags=("Lyon",)), make_post("2", text="#lyon")], NOW
+    )
     assert trends.hashtags == (Term("#Lyon", 2),)

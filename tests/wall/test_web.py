@@ -40,6 +40,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytest_httpserver import HTTPServer
 
+from tests.support.clock import MonotonicClock, Sleeper
+from tests.support.posts import make_post
 from tests.wall.test_app import ROOT, start_wall, wait_for, write_config
 from wall.core.model import Author, Batch, Health, Media, Post, SourceStatus, utcnow
 from wall.engine.config import ConfigProblems, WallSection, WebSettings, load_config, parse_config
@@ -59,28 +61,6 @@ HOSTILE = "<script>alert('xss')</script><img src=x onerror=alert(2)> \u202eevil\
 
 
 @dataclass
-class Clock:
-    """The page's monotonic clock, stepped by the tests."""
-
-    now: float = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@dataclass
-class Sleeper:
-    """The page's sleep: remembers each wait and steps the clock by it instead of waiting."""
-
-    clock: Clock
-    waits: list[float] = field(default_factory=list)
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.clock.now += seconds
-
-
-@dataclass
 class Wall:
     """A wall without its poller: posts arrive as a source's batch, judged by the Engine's rules."""
 
@@ -90,7 +70,7 @@ class Wall:
     desk: WallDesk
     page: ModerationPage
     server: TestServer
-    clock: Clock
+    clock: MonotonicClock
     web: WebSettings
     window: WallWindow
     sleeper: Sleeper
@@ -102,17 +82,11 @@ class Wall:
 
 
 def mention(post_id: str, text: str, *, author: str = "Camille", alt: str = "", minutes: int = 0) -> Post:
+    """A mention by @`author`@masto.example in the news source, `minutes` into the last hour (real time)."""
     media = (Media("https://img.example/1.png", alt),) if alt else ()
-    return Post(
-        id=post_id,
-        source="news",
-        network="mastodon",
-        kind="mention",
-        author=Author(author, f"@{author.lower()}@masto.example"),
-        text=text,
-        created_at=utcnow() - timedelta(minutes=60 - minutes),
-        media=media,
-    )
+    by = Author(author, f"@{author.lower()}@masto.example")
+    when = utcnow() - timedelta(minutes=60 - minutes)
+    return make_post(post_id, text=text, source="news", author=by, created_at=when, media=media)
 
 
 @asynccontextmanager
@@ -139,7 +113,7 @@ async def open_wall(
     window.resize(1920, 1080)
     window.show()
     desk = WallDesk(store, lambda: engine, lambda: [window])
-    clock = Clock()
+    clock = MonotonicClock()
     sleeper = Sleeper(clock)
     page = ModerationPage(config.web, config.wall, desk, clock=clock, sleep=sleeper)
     server = TestServer(page.app(), host="127.0.0.1")
@@ -288,7 +262,7 @@ async def test_parallel_guesses_from_one_address_queue_behind_each_other(wall: W
 
 
 def test_many_failures_from_everywhere_slow_every_login_without_refusing_it() -> None:
-    clock = Clock()
+    clock = MonotonicClock()
     delays = LoginDelay(clock=clock)
     for n in range(20):
         delays.failed(f"10.0.0.{n}")

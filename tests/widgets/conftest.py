@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import pytest
 from PySide6.QtCore import QBuffer, QIODevice, Qt
@@ -11,13 +11,12 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
-from wall.core.model import Author, Count, Media, Post, PostKind
+from tests.support.clock import NOW
+from wall.core.model import Count
 from wall.engine.config import BrandingSettings, PanelSettings, WallSection
 from widgets.hub import Hub
 from widgets.panel import Panel
 from widgets.window import WallWindow
-
-NOW = datetime(2025, 6, 3, 12, 30, tzinfo=UTC)  # 14:30 in Paris (summer time)
 
 
 def clock() -> datetime:
@@ -37,33 +36,6 @@ def png_bytes(width: int = 64, height: int = 48, colour: str = "#3366cc") -> byt
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
     image.save(buffer, "PNG")  # type: ignore[call-overload]  # stubs say bytes, runtime wants str
     return bytes(buffer.data().data())
-
-
-def make_post(
-    post_id: str = "1",
-    *,
-    kind: PostKind = "mention",
-    text: str = "Superbe accueil dans votre agence de Lille",
-    author: str = "Camille Dupont",
-    handle: str = "@camille@mastodon.social",
-    minutes_ago: float = 5,
-    source: str = "masto",
-    network: str = "mastodon",
-    media: tuple[Media, ...] = (),
-    **extra: object,
-) -> Post:
-    """A post as a source would build it."""
-    return Post(
-        id=post_id,
-        source=source,
-        network=network,
-        kind=kind,
-        author=Author(author, handle, f"https://example.org/avatar/{post_id}.png"),
-        text=text,
-        created_at=NOW - timedelta(minutes=minutes_ago),
-        media=media,
-        **extra,  # type: ignore[arg-type]
-    )
 
 
 def make_count(

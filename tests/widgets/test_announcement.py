@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 import segno
-from PySide6.QtCore import QRect, Qt
+from PySide6.QtCore import QEvent, QObject, QRect, Qt
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication, QWidget
 
 from wall.engine.config import BrandingSettings, PanelSettings, WallSection
-from wall.engine.decisions import PublishedAnnouncement
+from wall.engine.moderation.decisions import PublishedAnnouncement
 from widgets.announcement import AnnouncementPanel
 from widgets.hub import Hub
 from widgets.qr import QUIET_MODULES, QrCodeView, display_address
@@ -88,6 +89,34 @@ def test_the_qr_code_on_screen_decodes_back_to_the_address(
     )
     assert drawn == expected
     assert panel.qr.module_size() >= 4  # big enough to be read from a few steps away
+
+
+class ShownWindows(QObject):
+    """The windows Qt shows, by class: on the lobby screen, each is a rectangle over the wall."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: list[str] = []
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Note a window being shown; let every event through."""
+        if event.type() == QEvent.Type.Show and isinstance(watched, QWidget) and watched.isWindow():
+            self.names.append(type(watched).__name__)
+        return False
+
+
+def test_building_the_panel_shows_no_window_but_the_wall(
+    qapp: QApplication, hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow]
+) -> None:
+    # The code's card and the picture were shown before they had a parent: each became a window of
+    # its own for a moment (Qt said "This plugin does not support propagateSizeHints()" offscreen).
+    shown = ShownWindows()
+    qapp.installEventFilter(shown)
+    try:
+        open_window(hub, wall_fr, [ANNOUNCEMENT])
+    finally:
+        qapp.removeEventFilter(shown)
+    assert shown.names == ["WallWindow"]
 
 
 def test_qr_view_draws_dark_on_light_with_whole_pixel_modules(qapp: Any) -> None:

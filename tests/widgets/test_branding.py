@@ -10,13 +10,14 @@ from PySide6.QtCore import QPoint
 from PySide6.QtGui import QColor, QFontInfo, QFontMetricsF, QImage, QPainter
 from PySide6.QtWidgets import QApplication
 
+from tests.support.posts import make_post
 from wall.engine.config import BrandingSettings, PanelSettings, WallSection
 from widgets.clock import BACKGROUND as CLOCK_BACKGROUND
 from widgets.hub import Hub
 from widgets.theme import Role, Theme, contrast
 from widgets.window import WallWindow
 
-from .conftest import current, make_post
+from .conftest import current
 
 MENTIONS = PanelSettings(type="mentions")
 SERIF = Path("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")

@@ -3,30 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from PySide6.QtCore import QRect, Qt
 from pytestqt.qtbot import QtBot
 
+from tests.support.clock import NOW, SteppedClock
 from wall.engine.config import BrandingSettings, PanelSettings, WallSection
 from widgets.clock import BACKGROUND, DRIFT_FRACTION, ClockPanel, drift
 from widgets.hub import Hub
 from widgets.window import WallWindow
 
-from .conftest import NOW, settle
+from .conftest import settle
 
 CLOCK = PanelSettings(type="clock")
-
-
-class SteppedClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.clock import NOW
 from wall.core.model import Health, SourceStatus
 from wall.engine.config import BrandingSettings, PanelSettings, WallSection
 from widgets.hub import Hub
 from widgets.window import WallWindow
 
-from .conftest import NOW, labels_text, png_bytes, settle
+from .conftest import labels_text, png_bytes, settle
 
 MENTIONS = PanelSettings(type="mentions")
 

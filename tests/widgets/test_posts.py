@@ -9,8 +9,10 @@ from datetime import timedelta
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
+from tests.support.clock import NOW, ago
+from tests.support.posts import make_post
 from wall.core.i18n import relative_time
-from wall.core.model import Media
+from wall.core.model import Author, Media
 from wall.engine.config import PanelSettings, WallSection
 from widgets.cards import PostCard
 from widgets.hub import Hub
@@ -19,10 +21,11 @@ from widgets.posts import PostsPanel
 from widgets.text import ELLIPSIS
 from widgets.window import WallWindow
 
-from .conftest import NOW, current, labels_text, make_post, png_bytes, settle
+from .conftest import current, labels_text, png_bytes, settle
 
 MENTIONS = PanelSettings(type="mentions")
 PHOTO = "https://example.org/photo.png"
+WITH_AVATAR = Author("Camille Dupont", "@camille@mastodon.social", "https://example.org/avatar/1.png")
 
 
 def posts_panel(window: WallWindow) -> PostsPanel:
@@ -40,7 +43,7 @@ def featured(window: WallWindow) -> PostCard:
 def test_card_shows_author_text_and_french_relative_time(
     hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow]
 ) -> None:
-    hub.set_posts("mention", [make_post(minutes_ago=5)])
+    hub.set_posts("mention", [make_post()])
     window = open_window(hub, wall_fr, [MENTIONS])
     texts = labels_text(featured(window))
     assert "Camille Dupont" in texts
@@ -53,7 +56,7 @@ def test_card_shows_author_text_and_french_relative_time(
 def test_english_wall_says_minutes_ago(
     hub: Hub, wall_en: WallSection, open_window: Callable[..., WallWindow]
 ) -> None:
-    hub.set_posts("mention", [make_post(minutes_ago=5)])
+    hub.set_posts("mention", [make_post()])
     window = open_window(hub, wall_en, [MENTIONS])
     shown = featured(window).time_label.text()
     assert shown == relative_time(NOW - timedelta(minutes=5), NOW, "en")
@@ -64,7 +67,9 @@ def test_remote_markup_is_shown_literally_never_as_rich_text(
     hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow]
 ) -> None:
     markup = '<b>bold</b><img src="file:///etc/passwd">'
-    hub.set_posts("mention", [make_post(text=markup, author="<i>Eve</i>"), make_post("2", text=markup)])
+    hub.set_posts(
+        "mention", [make_post(text=markup, author=Author("<i>Eve</i>")), make_post("2", text=markup)]
+    )
     window = open_window(hub, wall_fr, [MENTIONS])
     card = featured(window)
     assert card.text_label.textFormat() == Qt.TextFormat.PlainText
@@ -77,7 +82,7 @@ def test_remote_markup_is_shown_literally_never_as_rich_text(
 def test_first_post_is_featured_and_the_next_ones_compact_up_to_the_limit(
     hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow]
 ) -> None:
-    posts = [make_post(str(i), text=f"Message {i}", minutes_ago=i + 1) for i in range(6)]
+    posts = [make_post(str(i), text=f"Message {i}", created_at=ago(minutes=i + 1)) for i in range(6)]
     hub.set_posts("mention", posts)
     window = open_window(hub, wall_fr, [PanelSettings(type="mentions", limit=4)])
     panel = posts_panel(window)
@@ -115,7 +120,7 @@ def test_pictures_show_once_loaded_and_avatar_starts_as_initials(
 ) -> None:
     requested: list[str] = []
     hub.set_image_requester(requested.append)
-    post = make_post(media=(Media(PHOTO, "une photo"),))
+    post = make_post(author=WITH_AVATAR, media=(Media(PHOTO, "une photo"),))
     hub.set_posts("mention", [post])
     window = open_window(hub, wall_fr, [MENTIONS])
     card = featured(window)
@@ -133,7 +138,7 @@ def test_pictures_show_once_loaded_and_avatar_starts_as_initials(
 def test_broken_image_bytes_are_skipped(
     hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow]
 ) -> None:
-    post = make_post(media=(Media(PHOTO),))
+    post = make_post(author=WITH_AVATAR, media=(Media(PHOTO),))
     hub.add_image(PHOTO, b"\x89PNG this is not an image")
     hub.add_image(post.author.avatar_url, b"GIF89a broken")
     hub.set_posts("mention", [post])
@@ -219,7 +224,8 @@ def test_portrait_screen_puts_the_featured_post_on_top_of_the_others(
     hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow]
 ) -> None:
     hub.set_posts(
-        "mention", [make_post(str(i), text=f"Message numéro {i}", minutes_ago=i + 1) for i in range(5)]
+        "mention",
+        [make_post(str(i), text=f"Message numéro {i}", created_at=ago(minutes=i + 1)) for i in range(5)],
     )
     window = open_window(hub, wall_fr, [MENTIONS])
     panel = posts_panel(window)
@@ -244,7 +250,9 @@ def test_portrait_screen_puts_the_featured_post_on_top_of_the_others(
 def test_a_short_featured_post_is_as_large_on_a_portrait_screen_as_on_a_landscape_one(
     hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow]
 ) -> None:
-    hub.set_posts("mention", [make_post("1", text="Bravo Lille !"), make_post("2", minutes_ago=9)])
+    hub.set_posts(
+        "mention", [make_post("1", text="Bravo Lille !"), make_post("2", created_at=ago(minutes=9))]
+    )
     window = open_window(hub, wall_fr, [MENTIONS])
     panel = posts_panel(window)
     landscape = panel.featured.text_label.font().pixelSize()

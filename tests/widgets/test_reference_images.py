@@ -23,8 +23,11 @@ from PIL import Image, ImageChops
 from PySide6.QtCore import QBuffer, QIODevice, QSize, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
 
 from sources.demo import DemoSettings, DemoSource
+from tests.support.clock import NOW
+from tests.support.posts import make_post
 from wall.core.model import POST_KINDS
 from wall.core.paths import asset_path
 from wall.engine.config import BrandingSettings, PanelSettings, WallSection
@@ -32,8 +35,9 @@ from wall.engine.counts import daily_history
 from wall.engine.images import prepare_image
 from widgets.hub import Hub
 from widgets.snapshot import render_panel
+from widgets.window import WallWindow
 
-from .conftest import NOW, clock
+from .conftest import clock
 
 REFERENCES = Path(__file__).resolve().parents[1] / "fixtures" / "reference"
 MAX_MEAN_DIFFERENCE = 1.5  # average over all channels of all pixels, out of 255
@@ -153,3 +157,47 @@ def test_the_comparison_catches_a_small_visual_change(qapp: QApplication) -> Non
 
 def test_the_fixed_time_is_the_one_the_references_were_drawn_at() -> None:
     assert NOW.isoformat() == "2025-06-03T12:30:00+00:00"
+
+
+NOTICE_SIZES = ("1920x1080", "3840x2160", "1080x1920")
+
+
+@pytest.mark.parametrize("size", NOTICE_SIZES)
+def test_new_posts_card_looks_like_its_reference(qtbot: QtBot, tmp_path: Path, size: str) -> None:
+    """The "Nouveau" card of issue 14 at rest over the fans panel, grouping two new posts."""
+    width, height = (int(n) for n in size.split("x"))
+    hub = demo_hub()
+    window = WallWindow(hub, WALLS["fr"], [PANELS["fans"], PANELS["mentions"]], clock=clock, fade_ms=0)
+    qtbot.addWidget(window)
+    window.rotator.stop()
+    window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
+    window.resize(width, height)
+    window.show()
+    window.wait_for_pictures()
+    ticks = [0.0]
+    window.notice.set_ticker(lambda: ticks[0])
+    news = [
+        make_post(
+            "n2", text="Inauguration du magasin de Nantes ce matin : merci à tous pour votre accueil !"
+        ),
+        make_post("n1", text="Très belle vitrine à Bordeaux"),
+    ]
+    hub.set_posts("mention", [*news, *hub.posts("mention")])
+    hub.flush()
+    qtbot.waitUntil(window.notice.isVisible, timeout=3000)
+    ticks[0] = 10.0
+    window.notice.step_slide()  # at rest
+    QApplication.processEvents()
+    actual = half(window.grab().toImage())
+    reference = REFERENCES / f"notice-{size}-fr.png"
+    if os.environ.get("UPDATE_REFERENCE_IMAGES"):
+        actual.save(reference, optimize=True)
+    assert reference.is_file(), f"no reference picture {reference}: render them (see this module's docstring)"
+    with Image.open(reference) as stored:
+        expected = stored.convert("RGB")
+    assert expected.size == actual.size, f"{reference.name}: size {actual.size} != {expected.size}"
+    mean, share, marks = difference(actual, expected)
+    if mean > MAX_MEAN_DIFFERENCE or share > MAX_CHANGED_SHARE:
+        actual.save(tmp_path / reference.name)
+        marks.save(tmp_path / f"diff-{reference.name}")
+        pytest.fail(f"{reference.name} changed: mean difference {mean:.2f}, {share:.2%} of pixels changed")

@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 
 from pytestqt.qtbot import QtBot
 
+from tests.support.posts import make_post
 from wall.engine.config import PanelSettings, WallSection
 from widgets.hub import Hub
 from widgets.window import WallWindow
 
-from .conftest import current, labels_text, make_count, make_post, settle
+from .conftest import current, labels_text, make_count, settle
 
 PANELS = [PanelSettings(type="fans"), PanelSettings(type="mentions"), PanelSettings(type="internal")]
 

@@ -9,6 +9,9 @@ from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QLabel
 
+from tests.support.clock import ago
+from tests.support.posts import make_post
+from wall.core.model import Author
 from wall.engine.config import PanelSettings, WallSection
 from widgets.cards import PostCard
 from widgets.hub import Hub
@@ -16,7 +19,7 @@ from widgets.posts import PostsPanel
 from widgets.text import text_direction
 from widgets.window import WallWindow
 
-from .conftest import current, make_post, settle
+from .conftest import current, settle
 
 MENTIONS = PanelSettings(type="mentions")
 ARABIC = "شكراً لفريق الاستقبال"
@@ -86,9 +89,9 @@ def test_compact_cards_and_author_names_follow_their_own_script(
     hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow]
 ) -> None:
     posts = [
-        make_post("1", text=FRENCH, minutes_ago=1),
-        make_post("2", text=HEBREW, author="נועה כהן", handle="", minutes_ago=2),
-        make_post("3", text="Merci à l'accueil", minutes_ago=3),
+        make_post("1", text=FRENCH, created_at=ago(minutes=1)),
+        make_post("2", text=HEBREW, author=Author("נועה כהן"), created_at=ago(minutes=2)),
+        make_post("3", text="Merci à l'accueil", created_at=ago(minutes=3)),
     ]
     hub.set_posts("mention", posts)
     window = open_window(hub, wall_fr, [MENTIONS])

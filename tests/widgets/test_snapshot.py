@@ -9,16 +9,18 @@ from PySide6.QtCore import QSize
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
+from tests.support.clock import ago
+from tests.support.posts import make_post
 from wall.engine.config import PanelSettings, WallSection
 from widgets.hub import Hub
 from widgets.snapshot import render_panel, save_png
 
-from .conftest import clock, make_count, make_post
+from .conftest import clock, make_count
 from .test_window import distinct_colours
 
 
 def test_render_panel_returns_a_full_hd_picture_of_the_panel(qapp: QApplication, hub: Hub) -> None:
-    hub.set_posts("mention", [make_post(str(i), minutes_ago=i + 1) for i in range(5)])
+    hub.set_posts("mention", [make_post(str(i), created_at=ago(minutes=i + 1)) for i in range(5)])
     image = render_panel(hub, WallSection(), PanelSettings(type="mentions"), QSize(1920, 1080), clock=clock)
     assert image.size() == QSize(1920, 1080)
     assert distinct_colours(image) > 10

@@ -15,6 +15,8 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
+from tests.support.clock import ago
+from tests.support.posts import make_post
 from wall.core.model import Post
 from wall.engine.config import ConfigProblems, PanelSettings, WallSection, load_config
 from widgets.hub import Hub
@@ -22,7 +24,7 @@ from widgets.posts import ARRIVAL_MS, PostsPanel, arrival_shift
 from widgets.rotator import FADE_MS
 from widgets.window import WallWindow
 
-from .conftest import current, labels_text, make_count, make_post, settle
+from .conftest import current, labels_text, make_count, settle
 
 PANELS = [PanelSettings(type="fans"), PanelSettings(type="mentions")]
 
@@ -165,7 +167,7 @@ def test_a_wrong_transition_is_reported_with_the_allowed_values(tmp_path: Path) 
 
 def posts(*numbers: int) -> list[Post]:
     """Posts numbered like their arrival: a higher number is newer, and comes first."""
-    return [make_post(str(n), text=f"Message numéro {n}", minutes_ago=100 - n) for n in numbers]
+    return [make_post(str(n), text=f"Message numéro {n}", created_at=ago(minutes=100 - n)) for n in numbers]
 
 
 def mentions_window(
@@ -419,14 +421,14 @@ def test_an_edit_keeps_the_featured_post_and_off_screen_the_turns_wait(
     panel.feature_next()
     panel.turn().finish()
     edited = posts(3, 2, 1)
-    edited[1] = make_post("2", text="Message numéro 2, corrigé", minutes_ago=98)
+    edited[1] = make_post("2", text="Message numéro 2, corrigé", created_at=ago(minutes=98))
     hub.set_posts("mention", edited)
     settle(hub)
     assert featured_text(panel) == ["Message numéro 2, corrigé"]
     window.rotator.advance()  # the clock comes on screen
     settle(hub, window)
     assert not panel.isVisible() and featured_text(panel) == ["Message numéro 2, corrigé"]
-    hub.set_posts("mention", [make_post("5", text="Message numéro 5", minutes_ago=1), *edited])
+    hub.set_posts("mention", [make_post("5", text="Message numéro 5", created_at=ago(minutes=1)), *edited])
     settle(hub)
     assert featured_text(panel) == ["Message numéro 5"]  # off screen too, the newest comes first
 

@@ -8,6 +8,8 @@ import pytest
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import QLabel
 
+from tests.support.clock import ago
+from tests.support.posts import make_post
 from wall.core.model import Post
 from wall.engine.config import PanelSettings, WallSection
 from widgets.hub import Hub
@@ -15,7 +17,7 @@ from widgets.text import ELLIPSIS
 from widgets.trends import TrendCard, TrendsPanel
 from widgets.window import WallWindow
 
-from .conftest import current, labels_text, make_post, settle
+from .conftest import current, labels_text, settle
 
 TRENDS = PanelSettings(type="trends", exclude=["Maison Lumière"])
 SIZES = [(1920, 1080), (3840, 2160), (1080, 1920)]
@@ -24,10 +26,12 @@ SIZES = [(1920, 1080), (3840, 2160), (1080, 1920)]
 def mentions() -> list[Post]:
     return [
         make_post("1", text="Super atelier à Lyon #MaisonLumière #Vélo", network="mastodon"),
-        make_post("2", text="Atelier vélo génial #Vélo", network="bluesky", minutes_ago=30),
-        make_post("3", text="Un atelier à Lille, bravo #Lille", network="mastodon", minutes_ago=60),
-        make_post("4", text="Smooth click and collect", network="instagram", minutes_ago=90),
-        make_post("5", text="#Vieux message d'hier", network="x", minutes_ago=60 * 30),
+        make_post("2", text="Atelier vélo génial #Vélo", network="bluesky", created_at=ago(minutes=30)),
+        make_post(
+            "3", text="Un atelier à Lille, bravo #Lille", network="mastodon", created_at=ago(minutes=60)
+        ),
+        make_post("4", text="Smooth click and collect", network="instagram", created_at=ago(minutes=90)),
+        make_post("5", text="#Vieux message d'hier", network="x", created_at=ago(hours=30)),
     ]
 
 
@@ -83,7 +87,7 @@ def test_english_wall_formats_percentages_the_english_way(
 def test_no_post_in_24_hours_leaves_the_panel_empty_and_skipped(
     hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow]
 ) -> None:
-    hub.set_posts("mention", [make_post(minutes_ago=60 * 25)])
+    hub.set_posts("mention", [make_post(created_at=ago(hours=25))])
     hub.set_counts([])
     window = open_window(hub, wall_fr, [PanelSettings(type="mentions"), TRENDS])
     trends = window.rotator.panels()[1]
@@ -127,7 +131,7 @@ def test_every_text_is_whole_and_inside_its_card_at_every_size(
     hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow], width: int, height: int
 ) -> None:
     posts = mentions() + [
-        make_post(str(10 + i), text=f"#Sujet{i} thème{i}", network=n, minutes_ago=100 + i)
+        make_post(str(10 + i), text=f"#Sujet{i} thème{i}", network=n, created_at=ago(minutes=100 + i))
         for i, n in enumerate(["facebook", "youtube", "linkedin", "rss", "matrix"])
     ]
     hub.set_posts("mention", posts)

@@ -47,6 +47,8 @@ _STRINGS: dict[str, dict[str, str]] = {
         "trends.others": "Autres",
         "trends.total_one": "Sur {count} message",
         "trends.total_other": "Sur {count} messages",
+        "notice.one": "Nouveau",
+        "notice.many": "{count} nouvelles publications",
     },
     "en": {
         "panel.fans": "Our community",
@@ -79,6 +81,8 @@ _STRINGS: dict[str, dict[str, str]] = {
         "trends.others": "Others",
         "trends.total_one": "Out of {count} post",
         "trends.total_other": "Out of {count} posts",
+        "notice.one": "New",
+        "notice.many": "{count} new posts",
     },
 }
 

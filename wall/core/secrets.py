@@ -21,7 +21,7 @@ from pydantic import BaseModel, SecretStr
 from wall.core.model import Author, Batch, Count, Media, Post, SourceStatus
 
 MASK = "***"
-MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words; no real key is that short
+MIN_SECRET_CHARS = 4  # shorter values would mask ordinary words; no real key is that short
 
 
 class Secrets:
@@ -30,7 +30,7 @@ class Secrets:
     def __init__(self, values: Iterable[str] = ()) -> None:
         forms: set[str] = set()
         for value in values:
-            if len(value) < MIN_SECRET_LENGTH:
+            if len(value) < MIN_SECRET_CHARS:
                 continue
             forms |= {value, quote(value, safe=""), quote_plus(value)}
         # Longest first: a secret that contains another is masked whole.

@@ -20,7 +20,7 @@ from wall.core.paths import ASSET_SCHEME, asset_path
 
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
-_FC_LIST_TIMEOUT = 10.0  # seconds; a first run may build fontconfig's cache
+_FC_LIST_TIMEOUT_SECONDS = 10.0  # a first run may build fontconfig's cache
 
 
 def looks_like_a_file(value: str) -> bool:
@@ -55,7 +55,7 @@ def installed_families() -> frozenset[str] | None:
             [fc_list, "--format", "%{family}\n"],
             capture_output=True,
             text=True,
-            timeout=_FC_LIST_TIMEOUT,
+            timeout=_FC_LIST_TIMEOUT_SECONDS,
             check=True,
         )
     except (OSError, subprocess.SubprocessError):

@@ -49,8 +49,8 @@ from wall.core.paths import state_dir
 from wall.core.secrets import remember as remember_secrets
 from wall.core.secrets import secret_values
 from wall.engine.branding import check_background, check_font
-from wall.engine.moderation import ModerationSettings
-from wall.engine.moderation import merged as merge_moderation
+from wall.engine.moderation.rules import ModerationSettings
+from wall.engine.moderation.rules import merged as merge_moderation
 from wall.engine.panel_settings import PanelSettings as PanelSettings  # re-exported: where it always was
 from wall.engine.schedule import ScheduleSettings
 from wall.engine.web_guard import check_pem_file, default_server_names, host_name, is_loopback, server_context
@@ -164,7 +164,7 @@ class StorageSettings(Strict):
     max_posts_per_source: int = Field(500, ge=10, le=100_000, description="Older posts are dropped")
 
 
-MIN_WEB_TOKEN_LENGTH = 16
+MIN_WEB_TOKEN_CHARS = 16
 
 
 class WebSettings(Strict):
@@ -239,9 +239,9 @@ class WebSettings(Strict):
     @field_validator("token")
     @classmethod
     def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value().strip()) < MIN_WEB_TOKEN_LENGTH:
+        if value is not None and len(value.get_secret_value().strip()) < MIN_WEB_TOKEN_CHARS:
             raise ValueError(
-                f"is shorter than {MIN_WEB_TOKEN_LENGTH} characters: use a long random one, "
+                f"is shorter than {MIN_WEB_TOKEN_CHARS} characters: use a long random one, "
                 "e.g. from `openssl rand -base64 24`"
             )
         return value

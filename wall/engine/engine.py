@@ -29,9 +29,15 @@ from wall.core.secrets import secret_values
 from wall.engine.config import WallConfig
 from wall.engine.consent import image_urls, shown_posts, split
 from wall.engine.counts import HISTORY_WINDOW
-from wall.engine.decisions import BlockedAuthor, Decision, PostAction, PublishedAnnouncement, author_key
 from wall.engine.images import MAX_DOWNLOAD_BYTES, ImageLoader
-from wall.engine.moderation import Moderator
+from wall.engine.moderation.decisions import (
+    BlockedAuthor,
+    Decision,
+    PostAction,
+    PublishedAnnouncement,
+    author_key,
+)
+from wall.engine.moderation.rules import Moderator
 from wall.engine.poller import Poller, RetryPolicy
 from wall.engine.services import Purged, build_sources, consents, purge, source_fetcher
 from wall.engine.store import Store, StoreChange
@@ -203,8 +209,7 @@ class Engine:
             if name not in self._source_images:
                 continue
             source, fetcher = self._source_images[name]
-            ask = getattr(source, "image_headers", None)
-            headers = dict(ask(url)) if ask is not None else {}
+            headers = source.image_headers(url)
             if headers or fetcher.owns(url):
                 return fetcher, headers
         return self._public_images, {}

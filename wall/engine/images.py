@@ -40,11 +40,11 @@ MAX_PIXELS = 50_000_000  # width × height before decoding; bigger is a likely d
 # about 10 MP. Pictures are prepared one at a time, so this is all they add to the wall's memory,
 # which keeps it under the 300 MB of issue 12 on a 2 GB kiosk.
 MAX_DECODE_BYTES = 64 * 1024 * 1024
-MAX_SIDE = 1600
+MAX_SIDE_PX = 1600
 CACHE_BYTES = 200 * 1024 * 1024
 # A picture's whole download, from the request to the last byte: a server trickling its answer a
 # byte at a time never times out a read, so only a total deadline frees its slot (issue 12).
-DOWNLOAD_DEADLINE = 25.0
+DOWNLOAD_DEADLINE_SECONDS = 25.0
 DOWNLOADS_PER_ORIGIN = 2  # one slow server holds at most this many slots
 DOWNLOADS = 6  # from all servers together
 
@@ -68,7 +68,7 @@ class ImageError(Exception):
 def prepare_image(
     data: bytes,
     *,
-    max_side: int = MAX_SIDE,
+    max_side: int = MAX_SIDE_PX,
     max_pixels: int = MAX_PIXELS,
     max_decode_bytes: int = MAX_DECODE_BYTES,
 ) -> bytes:
@@ -111,7 +111,7 @@ def prepare_image(
     return out.getvalue()
 
 
-def decode_cost(probe: ImageFile.ImageFile, data: bytes, *, max_side: int = MAX_SIDE) -> int:
+def decode_cost(probe: ImageFile.ImageFile, data: bytes, *, max_side: int = MAX_SIDE_PX) -> int:
     """Bytes that preparing the opened (and drafted) `probe` of `data` would hold at once, at most;
     from the header alone. The most of two moments: decoding (the decoder's buffers and the
     picture), then scaling (the picture, a converted copy, the scaling's own pictures)."""
@@ -238,7 +238,7 @@ class ImageLoader:
         *,
         concurrency: int = DOWNLOADS,
         per_origin: int = DOWNLOADS_PER_ORIGIN,
-        deadline: float = DOWNLOAD_DEADLINE,
+        deadline: float = DOWNLOAD_DEADLINE_SECONDS,
         cache_bytes: int = CACHE_BYTES,
         route: Callable[[str], tuple[HttpFetcher, Mapping[str, str]]] | None = None,
     ) -> None:

@@ -17,7 +17,7 @@ from wall.core.paths import ASSET_SCHEME, asset_path
 
 PanelType = Literal["fans", "mentions", "internal", "trends", "announcement", "clock"]
 MAX_TREND_TERMS = 6  # a trends list shows at most this many hashtags or words
-MAX_QR_LENGTH = 200  # characters; a longer address makes a QR code too dense to scan from afar
+MAX_QR_CHARS = 200  # a longer address makes a QR code too dense to scan from afar
 
 DEFAULT_FEATURED_SECONDS = 8.0  # a post of 280 characters read from 3 m, and a glance at its picture
 MIN_FEATURED_SECONDS = 4  # below it the featured post changes before anyone has read it
@@ -111,10 +111,10 @@ class PanelSettings(BaseModel):
                 f"{value!r} is not a web address: write the whole address, "
                 'starting with https:// (e.g. qr = "https://intranet.example/rse")'
             )
-        if len(value) > MAX_QR_LENGTH:
+        if len(value) > MAX_QR_CHARS:
             raise ValueError(
                 f"is {len(value)} characters long: a code that dense is hard to scan from afar: "
-                f"use a short link of at most {MAX_QR_LENGTH} characters"
+                f"use a short link of at most {MAX_QR_CHARS} characters"
             )
         return value
 

@@ -17,7 +17,7 @@ Streaming sources (`StreamingSource.stream()`: Mastodon server-sent events, Matr
 - after a successful poll a second task opens the stream and hands every batch to `on_batch`
   exactly like a poll result (new and edited posts, deletions). Each batch marks the source OK; an
   empty batch is a heartbeat: never handed to `on_batch`, it only proves the connection alive
-  (published at most every `HEARTBEAT_PUBLISH` seconds, so a quiet stream does not write the
+  (published at most every `HEARTBEAT_PUBLISH_SECONDS`, so a quiet stream does not write the
   status database every 15 s). A streamed batch never clears "needs attention": only a poll does;
 - a stream that ends without yielding anything means streaming is unavailable (no token, a
   server without a streaming endpoint): logged once, the source is then only polled;
@@ -38,7 +38,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -52,7 +52,7 @@ BatchSink = Callable[[Source, Batch], Awaitable[None]]
 StatusSink = Callable[[SourceStatus], None]
 Sleep = Callable[[float], Awaitable[None]]
 
-HEARTBEAT_PUBLISH = 60.0  # seconds: a heartbeat refreshes the published status at most this often
+HEARTBEAT_PUBLISH_SECONDS = 60.0  # a heartbeat refreshes the published status at most this often
 # A post dated later than now + this is dated now: a server clock a little ahead keeps its order, a
 # status dated 2099 does not stay first on the wall as "just now" for ever (issue 12).
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -212,7 +212,7 @@ class Poller:
         if status.consecutive_failures:
             log.info("%s: recovered after %d failures", name, status.consecutive_failures)
         # A source near its API's usage limit (Facebook's X-App-Usage) asks for an extra wait.
-        delay = self.policy.after_success(interval, self.rng) + float(getattr(source, "slow_down", 0.0))
+        delay = self.policy.after_success(interval, self.rng) + source.slow_down
         self._publish(
             replace(
                 status,
@@ -249,7 +249,7 @@ class Poller:
             except asyncio.CancelledError:
                 raise
             if end.error is None and not end.yielded:
-                reason = str(getattr(source, "stream_unavailable", "") or "the stream ended at once")
+                reason = source.stream_unavailable or "the stream ended at once"
                 log.info(
                     "%s: streaming not available (%s); polling every %.0f s",
                     name,
@@ -271,7 +271,7 @@ class Poller:
     async def _stream_once(self, source: StreamingSource) -> _StreamEnd:
         """Run the stream until it ends; every batch goes to `on_batch` like a poll's."""
         yielded = False
-        batches: AsyncIterator[Batch] | None = None
+        batches: AsyncGenerator[Batch, None] | None = None
         try:
             batches = source.stream()
             async for batch in batches:
@@ -295,7 +295,7 @@ class Poller:
         status = self._status[name]
         if not batch and status.health is Health.OK and status.last_success is not None:
             published_ago = (now - status.last_success).total_seconds()
-            if published_ago < min(HEARTBEAT_PUBLISH, source.settings.interval / 2):
+            if published_ago < min(HEARTBEAT_PUBLISH_SECONDS, source.settings.interval / 2):
                 return  # a heartbeat: alive, and said so recently enough
         if status.health is Health.NEEDS_ATTENTION:
             self._publish(replace(status, last_success=now))  # a person must still fix what a poll said
@@ -355,13 +355,12 @@ class Poller:
         self.on_status(status)
 
 
-async def _close(batches: AsyncIterator[Batch] | None, name: str) -> None:
+async def _close(batches: AsyncGenerator[Batch, None] | None, name: str) -> None:
     """Close a stream's generator, so its connection closes now, even when the poller is stopping."""
-    close = getattr(batches, "aclose", None)
-    if close is None:
+    if batches is None:
         return
     try:
-        await close()
+        await batches.aclose()
     except Exception:  # the stream is over either way
         log.debug("%s: error while closing the stream", name, exc_info=True)
 

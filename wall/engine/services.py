@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from sources.base import HttpFetcher, Source, SourceSettings
+from sources.base import HttpFetcher, PictureSource, SourceSettings
 from sources.registry import build_source
 from wall import __version__
 from wall.core.model import Batch, PostKind
@@ -47,7 +47,7 @@ def source_fetcher(settings: SourceSettings, client: httpx.AsyncClient, *, max_b
     return HttpFetcher(client, max_bytes=max_bytes, origins=settings.origins())
 
 
-def build_sources(config: WallConfig, client: httpx.AsyncClient) -> list[Source]:
+def build_sources(config: WallConfig, client: httpx.AsyncClient) -> list[PictureSource]:
     """An adapter per enabled `[[sources]]` entry."""
     return [
         build_source(s, source_fetcher(s, client, max_bytes=config.network.max_response_bytes))

@@ -5,7 +5,7 @@ old text; deletions remove the row; each source keeps at most `max_posts_per_sou
 Every count observation that changes a value is kept (30 days) for deltas and sparklines.
 People's moderation decisions, the authors they blocked (until unblocked), the panic flag, the
 announcement published from the page and the audit log of their actions are kept apart from the
-rules' verdicts, so re-judging never undoes them (`wall.engine.decisions`).
+rules' verdicts, so re-judging never undoes them (`wall.engine.moderation.decisions`).
 The database runs in WAL mode with `synchronous=FULL`: a kill -9 or a power cut loses nothing that
 was committed. Methods are synchronous and thread-safe; the poller calls `apply` from a worker
 thread so SQLite never blocks the GUI thread.
@@ -31,7 +31,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from wall.core.model import Batch, Count, Post, PostKind, SourceStatus, as_utc, iso, utcnow
-from wall.engine.decisions import (
+from wall.engine.moderation.decisions import (
     AuditEntry,
     BlockedAuthor,
     Decision,
@@ -39,7 +39,7 @@ from wall.engine.decisions import (
     QueueFilter,
     QueueItem,
 )
-from wall.engine.moderation import BLOCKED_AUTHOR, Verdict
+from wall.engine.moderation.rules import BLOCKED_AUTHOR, Verdict
 
 log = logging.getLogger("wall.engine.store")
 

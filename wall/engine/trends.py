@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from wall.core.model import Post, as_utc
 
 WINDOW = timedelta(hours=24)
-MIN_WORD_LENGTH = 3
+MIN_WORD_CHARS = 3
 MAX_HASHTAGS_PER_POST = 10  # more than people write to say what a post is about (issue 12)
 MAX_WORDS_PER_POST = 30  # a long post's topic is in its first sentences
 
@@ -357,7 +357,7 @@ def words_of(text: str, limit: int | None = None) -> set[str]:
         if limit is not None and len(words) >= limit:
             break
         word = fold(_ELISION.sub("", match.group()).strip("'’-"))
-        if len(word) >= MIN_WORD_LENGTH and word not in STOP_WORDS and not word.isdigit():
+        if len(word) >= MIN_WORD_CHARS and word not in STOP_WORDS and not word.isdigit():
             words[word] = None
     return set(words)
 

@@ -12,16 +12,22 @@ from PySide6.QtCore import QBuffer, QIODevice, Qt
 
 from wall.core.model import SourceStatus
 from wall.engine.config import WallConfig
-from wall.engine.decisions import AuditEntry, BlockedAuthor, PostAction, PublishedAnnouncement, QueueItem
 from wall.engine.engine import Engine
 from wall.engine.logs import config_secrets
+from wall.engine.moderation.decisions import (
+    AuditEntry,
+    BlockedAuthor,
+    PostAction,
+    PublishedAnnouncement,
+    QueueItem,
+)
 from wall.engine.store import Store
 from wall.web.server import WebServer, WebTlsError
 from widgets.window import WallWindow
 
 log = logging.getLogger("wall.shell.desk")
 
-SCREEN_PICTURE_WIDTH = 960  # the moderation page's picture of the wall
+SCREEN_PICTURE_WIDTH_PX = 960  # the moderation page's picture of the wall
 
 
 class WallDesk:
@@ -100,7 +106,7 @@ class WallDesk:
         self._reads.shutdown(wait=True)
 
 
-def grab_png(window: WallWindow, width: int = SCREEN_PICTURE_WIDTH) -> bytes:
+def grab_png(window: WallWindow, width: int = SCREEN_PICTURE_WIDTH_PX) -> bytes:
     """What `window` shows, as a PNG at most `width` pixels wide."""
     picture = window.grab()
     if picture.width() > width:

@@ -67,7 +67,7 @@ RELOAD_DEBOUNCE_MS = 300
 STATUS_EVERY_MS = 30_000
 SCREENS_SETTLE_MS = 1_000  # after a screen is plugged or unplugged, let the system settle first
 BURN_IN_STEP_MS = 180_000  # the picture moves a step every 3 minutes…
-BURN_IN_REACH = 4  # …within 4 pixels of the centre
+BURN_IN_REACH_PX = 4  # …within 4 pixels of the centre
 RETIRE_EVERY_S = 3600.0  # sources out of the config for the grace period lose their data hourly
 # Settings read once at start (the HTTP client, the store's file): a reload cannot apply them.
 RESTART_ONLY: dict[str, Callable[[WallConfig], object]] = {
@@ -363,7 +363,7 @@ class WallRuntime:
         for window, screen in zip(self.windows, config.effective_screens(), strict=True):
             window.place_on(find_screen(screen.output), fullscreen=not self.windowed)
             if not self.windowed:
-                window.set_shift(*burn_in_offset(self._burn_in_step, BURN_IN_REACH), BURN_IN_REACH)
+                window.set_shift(*burn_in_offset(self._burn_in_step, BURN_IN_REACH_PX), BURN_IN_REACH_PX)
 
     def _on_screens_settled(self) -> None:
         names = [screen.name() for screen in self.app.screens()]
@@ -372,17 +372,19 @@ class WallRuntime:
 
     def _next_burn_in_step(self) -> None:
         self._burn_in_step += 1
-        offset = burn_in_offset(self._burn_in_step, BURN_IN_REACH)
+        offset = burn_in_offset(self._burn_in_step, BURN_IN_REACH_PX)
         for window in self.windows:
-            window.set_shift(*offset, BURN_IN_REACH)
+            window.set_shift(*offset, BURN_IN_REACH_PX)
 
     # --- events -----------------------------------------------------------------------------
     def _on_first_frame(self) -> None:
         elapsed = time.monotonic() - self.started
-        log.info("first frame after %.3f s", elapsed)
+        shown = self._on_screen(self.windows[0])
+        log.info("first frame after %.3f s: %s", elapsed, shown)
         systemd.notify("READY=1")
         if self.exit_after_first_frame:
             print(f"first-frame-seconds {elapsed:.4f}", flush=True)
+            print(f"first-frame-panel {shown}", flush=True)  # issue 14: content, not the clock
             self.quit_event.set()
 
     def _on_signal(self, number: int) -> None:
@@ -446,14 +448,16 @@ class WallRuntime:
         self.hub.flush()
         tune_for_smooth_frames()
         self._collector = GuiThreadCollector()  # from now on, Python collects on this thread only
+        # Playlists and quiet hours before the windows show: the first frame is the opening panel,
+        # not a crossfade to it (issue 14).
+        self.schedule.apply()
         self._place_windows(config)
         self._record_runtime(self.config_problems)
         if self.config_problems:
             systemd.notify("STATUS=config refused, running on the last good copy: " + self.config_problems[0])
         elif self.config_path is not None:
             remember_good_config(config)  # applied: from now on the copy to fall back to
-        self.engine.start()
-        self.schedule.apply()  # outside opening hours: black from the start, polling paused
+        self.engine.start()  # (outside opening hours `schedule.apply` above paused it: black, no polling)
         self._notify_status()
         if config.web.enabled:
             from wall.shell.desk import start_web

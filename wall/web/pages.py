@@ -19,7 +19,8 @@ from annotated_types import MaxLen
 from babel.dates import format_datetime
 
 from wall.core.model import SourceStatus
-from wall.engine.decisions import (
+from wall.engine.logs import SecretMask
+from wall.engine.moderation.decisions import (
     AuditEntry,
     BlockedAuthor,
     PublishedAnnouncement,
@@ -27,8 +28,7 @@ from wall.engine.decisions import (
     QueueItem,
     author_key,
 )
-from wall.engine.logs import SecretMask
-from wall.engine.panel_settings import MAX_QR_LENGTH, PanelSettings
+from wall.engine.panel_settings import MAX_QR_CHARS, PanelSettings
 
 _TEXT: dict[str, dict[str, str]] = {
     "fr": {
@@ -189,7 +189,7 @@ _TEXT: dict[str, dict[str, str]] = {
     },
 }
 FILTERS: tuple[QueueFilter, ...] = ("awaiting", "shown", "hidden", "all")
-MAX_ERROR_SHOWN = 500  # an API may echo a whole page back
+MAX_ERROR_SHOWN_CHARS = 500  # an API may echo a whole page back
 AnnouncementField = Literal["title", "text", "qr"]
 ANNOUNCEMENT_FIELDS: tuple[AnnouncementField, ...] = get_args(AnnouncementField)
 
@@ -197,7 +197,7 @@ ANNOUNCEMENT_FIELDS: tuple[AnnouncementField, ...] = get_args(AnnouncementField)
 def _config_limit(name: AnnouncementField) -> int:
     """The config's limit for an announcement key: the page and `wall.toml` never disagree."""
     if name == "qr":
-        return MAX_QR_LENGTH
+        return MAX_QR_CHARS
     return next(m.max_length for m in PanelSettings.model_fields[name].metadata if isinstance(m, MaxLen))
 
 
@@ -214,9 +214,9 @@ def text(key: str, lang: str, **values: str) -> str:
 
 def shown_error(message: str, secrets: Iterable[str]) -> str:
     """A source's error message as the page may show it: every configured secret masked (an API error
-    body may echo a key), cut to MAX_ERROR_SHOWN characters. The page's only way to show one (issue 12);
+    body may echo a key), cut to MAX_ERROR_SHOWN_CHARS. The page's only way to show one (issue 12);
     the central masking function plugs in here."""
-    return SecretMask(secrets).mask(message)[:MAX_ERROR_SHOWN]
+    return SecretMask(secrets).mask(message)[:MAX_ERROR_SHOWN_CHARS]
 
 
 def _e(value: object) -> str:

@@ -30,26 +30,21 @@ import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from pydantic import ValidationError
 
-from wall.core.model import SourceStatus
 from wall.core.paths import ASSETS_DIR
 from wall.engine.config import PanelSettings, WallSection, WebSettings
-from wall.engine.decisions import (
+from wall.engine.moderation.decisions import (
     POST_ACTIONS,
     QUEUE_FILTERS,
-    AuditEntry,
-    BlockedAuthor,
-    PostAction,
     PublishedAnnouncement,
     QueueFilter,
-    QueueItem,
 )
 from wall.engine.web_guard import LoginDelay, host_name, server_context
+from wall.web.desk import ModerationDesk
 from wall.web.pages import (
     ANNOUNCEMENT_FIELDS,
     AnnouncementField,
@@ -67,65 +62,12 @@ LOGIN_FORM_SECONDS = 1800
 MAX_HOSTS_LOGGED = 100
 MAX_SESSIONS = 50
 SCREEN_CACHE_S = 2.0
-MAX_NAME = 40
+MAX_NAME_CHARS = 40
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
 _STATIC = {"page.css": "text/css", "page.js": "text/javascript"}
-
-
-class ModerationDesk(Protocol):
-    """What the page needs from the wall: the store's view of the posts, and actions that reach the
-    screen within a second (`wall.shell.desk.WallDesk`)."""
-
-    async def queue(self) -> list[QueueItem]:
-        """Every stored post, newest first."""
-        ...
-
-    async def audit_log(self) -> list[AuditEntry]:
-        """The latest actions, newest first."""
-        ...
-
-    async def panic(self) -> bool:
-        """True while the panic screen is on."""
-        ...
-
-    async def act(self, key: str, action: PostAction, who: str) -> bool:
-        """Apply `action` to the post `key`; False when no such post is stored."""
-        ...
-
-    async def announcement(self) -> PublishedAnnouncement | None:
-        """The announcement published from the page, if one is."""
-        ...
-
-    async def publish_announcement(self, announcement: PublishedAnnouncement | None, who: str) -> None:
-        """Show `announcement` on the wall instead of the configured one (None: withdraw it)."""
-        ...
-
-    async def set_panic(self, on: bool, who: str) -> None:
-        """Switch the panic screen on or off."""
-        ...
-
-    async def blocked_authors(self) -> list[BlockedAuthor]:
-        """Authors blocked from the page, newest first."""
-        ...
-
-    async def unblock_author(self, author: str, who: str) -> bool:
-        """Unblock `author` (as `blocked_authors` names them); False when they are not blocked."""
-        ...
-
-    def screen_png(self) -> bytes | None:
-        """The wall's first screen as a small PNG (None when there is no window)."""
-        ...
-
-    def statuses(self) -> list[SourceStatus]:
-        """Every configured source's health, as `wall status` shows it."""
-        ...
-
-    def secrets(self) -> list[str]:
-        """Every configured secret value, for the page to mask (`wall.web.pages.shown_error`)."""
-        ...
 
 
 @dataclass(slots=True)
@@ -161,7 +103,7 @@ def _clean_text(raw: str, *, lines: bool) -> str:
 def clean_name(raw: str) -> str:
     """A person's name as the audit log keeps it: no control or direction characters, trimmed."""
     kept = "".join(ch for ch in raw if unicodedata.category(ch)[0] not in ("C", "Z") or ch == " ")
-    return " ".join(kept.split())[:MAX_NAME]
+    return " ".join(kept.split())[:MAX_NAME_CHARS]
 
 
 class ModerationPage:

@@ -1,7 +1,7 @@
 """People's moderation decisions, kept apart from the rules' verdicts (issue 5; pure, Qt-free).
 
-The rules (`wall.engine.moderation`) judge every post again at each start and reload; a person's decision
-must survive that, so it lives in its own table and wins over the verdict:
+The rules (`wall.engine.moderation.rules`) judge every post again at each start and reload; a
+person's decision must survive that, so it lives in its own table and wins over the verdict:
 
 - `approve`: shown, even in pre-moderation or when a rule hid it;
 - `hide`: never shown;
@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any, Literal, get_args
 
 from wall.core.model import Post, as_utc
-from wall.engine.moderation import AWAITING_APPROVAL, BLOCKED_AUTHOR, Verdict
+from wall.engine.moderation.rules import AWAITING_APPROVAL, BLOCKED_AUTHOR, Verdict
 
 Decision = Literal["approve", "hide", "pin"]
 DECISIONS: tuple[Decision, ...] = get_args(Decision)

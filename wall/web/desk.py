@@ -1,0 +1,71 @@
+"""What the moderation page may ask of the running wall: the `ModerationDesk` protocol.
+
+The page (`wall.web.server`) knows only this; `wall.shell.desk.WallDesk` answers it in `wall run`, and
+a test or the fleet's collector may answer it otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from wall.core.model import SourceStatus
+from wall.engine.moderation.decisions import (
+    AuditEntry,
+    BlockedAuthor,
+    PostAction,
+    PublishedAnnouncement,
+    QueueItem,
+)
+
+
+class ModerationDesk(Protocol):
+    """What the page needs from the wall: the store's view of the posts, and actions that reach the
+    screen within a second (`wall.shell.desk.WallDesk`)."""
+
+    async def queue(self) -> list[QueueItem]:
+        """Every stored post, newest first."""
+        ...
+
+    async def audit_log(self) -> list[AuditEntry]:
+        """The latest actions, newest first."""
+        ...
+
+    async def panic(self) -> bool:
+        """True while the panic screen is on."""
+        ...
+
+    async def act(self, key: str, action: PostAction, who: str) -> bool:
+        """Apply `action` to the post `key`; False when no such post is stored."""
+        ...
+
+    async def announcement(self) -> PublishedAnnouncement | None:
+        """The announcement published from the page, if one is."""
+        ...
+
+    async def publish_announcement(self, announcement: PublishedAnnouncement | None, who: str) -> None:
+        """Show `announcement` on the wall instead of the configured one (None: withdraw it)."""
+        ...
+
+    async def set_panic(self, on: bool, who: str) -> None:
+        """Switch the panic screen on or off."""
+        ...
+
+    async def blocked_authors(self) -> list[BlockedAuthor]:
+        """Authors blocked from the page, newest first."""
+        ...
+
+    async def unblock_author(self, author: str, who: str) -> bool:
+        """Unblock `author` (as `blocked_authors` names them); False when they are not blocked."""
+        ...
+
+    def screen_png(self) -> bytes | None:
+        """The wall's first screen as a small PNG (None when there is no window)."""
+        ...
+
+    def statuses(self) -> list[SourceStatus]:
+        """Every configured source's health, as `wall status` shows it."""
+        ...
+
+    def secrets(self) -> list[str]:
+        """Every configured secret value, for the page to mask (`wall.web.pages.shown_error`)."""
+        ...
