@@ -13,12 +13,13 @@ Error tree (the poller decides what to do from the class alone):
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import json
 import re
 import time
 import zlib
-from collections.abc import AsyncGenerator, Iterable, Mapping
+from collections.abc import AsyncGenerator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
@@ -298,9 +299,12 @@ class HttpFetcher:
         max_bytes: int = DEFAULT_MAX_BYTES,
         conditional: bool = True,
         origins: Iterable[str] = (),
+        compressed: bool = True,
     ) -> None:
         self.client = client
         self.max_bytes = max_bytes
+        # False for pictures: they are compressed already, so a compressed answer can only be a bomb.
+        self.compressed = compressed
         self.conditional = conditional
         self.origins = frozenset(o for o in (origin_of(u) for u in origins) if o is not None)
         self._validators: dict[str, dict[str, str]] = {}
@@ -354,7 +358,7 @@ class HttpFetcher:
                 method,
                 url,
                 params=params,
-                headers=dict(headers or {}),
+                headers={**({} if self.compressed else {"Accept-Encoding": "identity"}), **(headers or {})},
                 json=json_body,
                 data=data,
                 timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
@@ -373,9 +377,11 @@ class HttpFetcher:
             if status == 304:
                 return Fetched(304, response.headers, b"", cache_key)
             if status < 400:
-                content = await read_capped(response, self.max_bytes, shown)
+                content = await read_capped(response, self.max_bytes, shown, compressed=self.compressed)
             elif not raise_errors:
-                content = await read_capped(response, ERROR_BODY_MAX_BYTES, shown, truncate=True)
+                content = await read_capped(
+                    response, ERROR_BODY_MAX_BYTES, shown, truncate=True, compressed=self.compressed
+                )
             else:
                 content = b""
         finally:
@@ -446,7 +452,8 @@ MAX_REDIRECTS = 5
 # Headers that carry no credential: a request with any other header of the caller's (Authorization,
 # Api-Key, a cookie...) or with a body never follows a redirect to another origin.
 _PLAIN_HEADERS = frozenset(
-    {"accept", "accept-language", "cache-control", "if-none-match", "if-modified-since", "user-agent"}
+    {"accept", "accept-encoding", "accept-language", "cache-control", "if-none-match", "if-modified-since"}
+    | {"user-agent"}
     | {"linkedin-version", "x-restli-protocol-version"}
 )
 
@@ -516,24 +523,34 @@ def bearer_for(url: str, origin: str, token: str, *, path_prefix: str = "") -> d
     return {"Authorization": f"Bearer {token}"}
 
 
-async def read_capped(response: httpx.Response, limit: int, shown: str, *, truncate: bool = False) -> bytes:
+async def read_capped(
+    response: httpx.Response, limit: int, shown: str, *, truncate: bool = False, compressed: bool = True
+) -> bytes:
     """The body of an open answer, decoded, at most `limit` bytes: more is a TransientError (or,
-    with `truncate`, cut). A compressed body is inflated at most `limit` bytes at a time, so what a
-    bomb would inflate to is never held; the answer's stream is closed on every path."""
+    with `truncate`, cut). A compressed body is inflated a piece of at most `INFLATE_PIECE_BYTES` at a
+    time, handing the loop back between pieces (the GUI thread's, in `wall run`), so what a bomb would
+    inflate to is never held and never blocks a frame; `compressed=False` refuses any compressed answer
+    (pictures are compressed already). The answer's stream is closed on every path."""
     declared = response.headers.get("content-length")
     encoding = response.headers.get("content-encoding", "identity")
     if not truncate and declared and declared.isdigit() and int(declared) > limit and encoding == "identity":
         raise TransientError(f"answer too large from {shown}: {declared} bytes > {limit}")
     try:
         inflate = Inflater(encoding)
+        if inflate.coding and not compressed:
+            raise ValueError(f"content encoding {encoding!r} was not asked for")
     except ValueError as exc:
+        await response.aclose()
         raise TransientError(f"answer from {shown} not read: {exc}") from None
     body = bytearray()
     over = False
     raw = response.aiter_raw()
     try:
         async for piece in raw:
-            over = inflate.feed(piece, body, limit)
+            for over in inflate.feed(piece, body, limit):
+                if over:
+                    break
+                await asyncio.sleep(0)  # a frame may be due between two pieces
             if over:
                 break
         else:
@@ -555,6 +572,9 @@ async def read_capped(response: httpx.Response, limit: int, shown: str, *, trunc
     return bytes(body)
 
 
+INFLATE_PIECE_BYTES = 256 * 1024  # ~0.3 ms of zlib: no inflate step costs a frame
+
+
 class Inflater:
     """Decodes a body's `Content-Encoding` (identity, gzip, deflate; the only ones the wall asks for)
     a bounded piece at a time."""
@@ -572,11 +592,13 @@ class Inflater:
             self._zlib = zlib.decompressobj()
         self._first = True
 
-    def feed(self, data: bytes, out: bytearray, limit: int) -> bool:
-        """Append the decoded `data` to `out`; True as soon as `out` would exceed `limit`."""
+    def feed(self, data: bytes, out: bytearray, limit: int) -> Iterator[bool]:
+        """Append the decoded `data` to `out`, one piece of at most INFLATE_PIECE_BYTES per step; each
+        step yields True as soon as `out` exceeds `limit` (then stop), else False."""
         if self._zlib is None:
             out += data[: limit + 1 - len(out)]
-            return len(out) > limit
+            yield len(out) > limit
+            return
         if self._first and self.coding == "deflate" and data:
             self._first = False
             try:  # "deflate" is zlib-wrapped by the standard, raw by some servers
@@ -585,17 +607,18 @@ class Inflater:
                 self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
         pending = data
         while pending:
-            room = limit + 1 - len(out)
+            room = min(limit + 1 - len(out), INFLATE_PIECE_BYTES)
             out += self._zlib.decompress(pending, room)
             if len(out) > limit:
-                return True
+                yield True
+                return
             pending = self._zlib.unconsumed_tail
             if self._zlib.eof and self._zlib.unused_data and self.coding != "deflate":
                 pending = self._zlib.unused_data  # another gzip member follows
                 self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
             elif self._zlib.eof:
                 break
-        return False
+            yield False
 
     def finish(self, out: bytearray, limit: int) -> bool:
         """Flush what the decoder still holds; True when that goes over `limit`."""

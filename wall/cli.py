@@ -298,10 +298,14 @@ async def _fetch(config: WallConfig, name: str) -> int:
         print(f"{config.path}: no source is named {name!r}: use one of {known}", file=sys.stderr)
         return EXIT_CONFIG
     config = config.model_copy(update={"sources": [settings.model_copy(update={"enabled": True})]})
+    deadline = max(30.0, config.network.timeout * 2)  # as --probe: a trickling server cannot hold it
     async with make_client(config) as client:
         (source,) = build_sources(config, client)
         try:
-            batch = await source.poll()
+            batch = await asyncio.wait_for(source.poll(), timeout=deadline)
+        except TimeoutError:
+            print(f"{name}: no complete answer within {deadline:.0f} s", file=sys.stderr)
+            return 1
         except SourceError as exc:
             print(f"{name}: {exc}", file=sys.stderr)
             return 1

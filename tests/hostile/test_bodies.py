@@ -6,6 +6,7 @@ zeros become 64 MB), and that memory stayed alive with the error: +66 MB a faile
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import tracemalloc
 import zlib
@@ -13,8 +14,10 @@ import zlib
 import httpx
 import pytest
 from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
-from sources.base import HttpFetcher, TransientError
+from sources.base import INFLATE_PIECE_BYTES, HttpFetcher, TransientError
+from wall.engine.images import picture_fetcher
 
 CAP = 5_000_000  # the default `[network] max_response_bytes`
 
@@ -58,3 +61,40 @@ async def test_an_encoding_the_wall_did_not_ask_for_is_refused(httpserver: HTTPS
     async with httpx.AsyncClient() as client:
         with pytest.raises(TransientError, match="not supported"):
             await HttpFetcher(client, max_bytes=CAP).get(httpserver.url_for("/feed"))
+
+
+async def test_a_bomb_is_inflated_a_piece_at_a_time_so_the_loop_keeps_running(httpserver: HTTPServer) -> None:
+    """In `wall run` the loop is the GUI thread's: a frame is due every 16 ms, so no single inflate step
+    may hold it for the whole cap (one network read of zeros is 5 MB of output at once)."""
+    httpserver.expect_request("/feed").respond_with_data(bomb(100), headers={"Content-Encoding": "gzip"})
+    turns = 0
+    stop = asyncio.Event()
+
+    async def frames() -> None:
+        nonlocal turns
+        while not stop.is_set():
+            turns += 1
+            await asyncio.sleep(0)
+
+    async with httpx.AsyncClient() as client:
+        ticker = asyncio.create_task(frames())
+        with pytest.raises(TransientError, match="too large"):
+            await HttpFetcher(client, max_bytes=CAP).get(httpserver.url_for("/feed"))
+        stop.set()
+        await ticker
+    assert turns >= CAP // INFLATE_PIECE_BYTES  # the loop ran between the pieces of the 5 MB
+
+
+async def test_a_picture_is_never_inflated(httpserver: HTTPServer) -> None:
+    """Pictures are compressed already: the wall asks for them as they are, and refuses a gzip answer."""
+    asked: list[str] = []
+
+    def answer(request: Request) -> Response:
+        asked.append(request.headers.get("Accept-Encoding", ""))
+        return Response(bomb(10), headers={"Content-Encoding": "gzip"}, content_type="image/png")
+
+    httpserver.expect_request("/pic.png").respond_with_handler(answer)
+    async with httpx.AsyncClient() as client:
+        with pytest.raises(TransientError, match="not asked for"):
+            await picture_fetcher(client).get(httpserver.url_for("/pic.png"))
+    assert asked == ["identity"]

@@ -29,7 +29,7 @@ from wall.core.secrets import secret_values
 from wall.engine.config import WallConfig
 from wall.engine.consent import image_urls, shown_posts, split
 from wall.engine.counts import HISTORY_WINDOW
-from wall.engine.images import MAX_DOWNLOAD_BYTES, ImageLoader
+from wall.engine.images import ImageLoader, picture_fetcher
 from wall.engine.moderation.decisions import (
     BlockedAuthor,
     Decision,
@@ -39,7 +39,7 @@ from wall.engine.moderation.decisions import (
 )
 from wall.engine.moderation.rules import Moderator
 from wall.engine.poller import Poller, RetryPolicy
-from wall.engine.services import Purged, build_sources, consents, purge, source_fetcher
+from wall.engine.services import Purged, build_sources, consents, purge
 from wall.engine.store import Store, StoreChange
 
 log = logging.getLogger("wall.engine.engine")
@@ -104,11 +104,10 @@ class Engine:
         # Pictures: a URL from a post reaches public addresses only, without any token, unless it is
         # on the configured origin of a source whose shown post carries it: then that source's own
         # fetcher, and its token if it gives one (`_image_route`).
-        self._public_images = HttpFetcher(client, max_bytes=MAX_DOWNLOAD_BYTES, conditional=False)
+        self._public_images = picture_fetcher(client)
         self.images = ImageLoader(self._public_images, cache_dir(), route=self._image_route)
         self._source_images = {
-            s.settings.name: (s, source_fetcher(s.settings, client, max_bytes=MAX_DOWNLOAD_BYTES))
-            for s in self.sources
+            s.settings.name: (s, picture_fetcher(client, s.settings.origins())) for s in self.sources
         }
         self._image_owners: dict[PostKind, dict[str, set[str]]] = {}
         self._image_tasks: set[asyncio.Task[None]] = set()

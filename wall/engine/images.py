@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 from PIL import Image, ImageFile, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
 from sources.base import HttpFetcher, SourceError
@@ -225,6 +226,15 @@ class DownloadSlots:
                 del self._origins[origin]
             else:
                 self._origins[origin] = (slots, users - 1)
+
+
+def picture_fetcher(client: httpx.AsyncClient, origins: Iterable[str] = ()) -> HttpFetcher:
+    """How pictures are downloaded: at most MAX_DOWNLOAD_BYTES, never conditional, and never compressed
+    (a picture is compressed already: a gzip answer can only be a bomb). `origins`: the configured
+    origins of the source whose post shows the picture (`Engine._image_route`)."""
+    return HttpFetcher(
+        client, max_bytes=MAX_DOWNLOAD_BYTES, conditional=False, compressed=False, origins=origins
+    )
 
 
 class ImageLoader:

@@ -9,14 +9,13 @@ from zoneinfo import ZoneInfo
 
 from PySide6.QtWidgets import QApplication
 
-from sources.base import HttpFetcher
 from wall.core.model import POST_KINDS, utcnow
 from wall.core.paths import cache_dir
 from wall.engine.config import WallConfig
 from wall.engine.consent import shown_posts
 from wall.engine.counts import HISTORY_WINDOW
 from wall.engine.engine import POSTS_PER_KIND
-from wall.engine.images import MAX_DOWNLOAD_BYTES, ImageLoader
+from wall.engine.images import ImageLoader, picture_fetcher
 from wall.engine.services import consents, make_client, open_store
 from widgets.hub import Hub
 
@@ -61,9 +60,7 @@ async def _load_images(config: WallConfig, hub: Hub, urls: list[str]) -> None:
     # A snapshot shows stored posts, but no source runs: every picture is loaded as one from a post
     # (public addresses only, no token); those of an internal network then come from the disk cache.
     async with make_client(config) as client:
-        loader = ImageLoader(
-            HttpFetcher(client, max_bytes=MAX_DOWNLOAD_BYTES, conditional=False), cache_dir()
-        )
+        loader = ImageLoader(picture_fetcher(client), cache_dir())
         results = await asyncio.gather(*(loader.load(u) for u in urls))
     for url, data in zip(urls, results, strict=True):
         hub.add_image(url, data)
