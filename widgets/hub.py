@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from wall.core.model import Count, Post, PostKind, SourceStatus
-from wall.engine.decisions import PublishedAnnouncement
+from wall.engine.moderation.decisions import PublishedAnnouncement
 
 COALESCE_MS = 150
 IMAGE_RETRY_MS = 5 * 60 * 1000
