@@ -37,7 +37,8 @@ TARGETS = {"rest_wakeups_per_s": 10.0, "rest_cpu_percent": 0.5, "rotation_cpu_pe
 SOURCES = '[[sources]]\nname = "demo"\ntype = "demo"\ninterval = 3600\n'
 ONE_PANEL = f'[[panels]]\ntype = "mentions"\nduration = {PANEL_SECONDS}\n'
 ROTATION = "".join(
-    f'[[panels]]\ntype = "{kind}"\nduration = {PANEL_SECONDS}\n' for kind in ("fans", "mentions", "internal", "clock")
+    f'[[panels]]\ntype = "{kind}"\nduration = {PANEL_SECONDS}\n'
+    for kind in ("fans", "mentions", "internal", "clock")
 )
 
 
