@@ -15,7 +15,8 @@ same clock when it spawns the wall and when it publishes a post, so the two comp
   timeline the wall polls every `POLL_INTERVAL_S`, and for streaming the same instance announcing
   its streaming API, whose server-sent events carry each post as it is published. POSTS posts are
   published every `POST_EVERY_S` seconds, whatever panel is up; a post never painted within
-  `NEVER_AFTER_S` counts as missed.
+  `NEVER_AFTER_S` counts as missed. Measured with the wall's default rotation (whatever panel is
+  up), and for streaming also with the mentions panel alone (the transport, no wait for a turn).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ POLL_INTERVAL_S = 15  # the smallest interval a source may have
 NEVER_AFTER_S = 60.0
 SETTLE_S = 8.0  # the wall starts, reads the instance, opens its stream
 FIRST_ID = 100_000
+MENTIONS_ONLY = '[[panels]]\ntype = "mentions"\nduration = 8\n'
 TOKEN = "bench-latency-token"  # a loopback server's; the wall streams only with a token
 
 
@@ -82,8 +84,9 @@ def handler(instance: Instance) -> type[BaseHTTPRequestHandler]:
             url = urlparse(self.path)
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
             if url.path == "/api/v2/instance" and instance.streaming:
-                # The instance's own host by another name: the wall may reach it as it reaches the API.
-                self._json({"configuration": {"urls": {"streaming": f"ws://localhost:{instance.port}"}}})
+                # The API's own origin: the outbound policy lets the wall reach it (on the LAN) as
+                # it reaches the API; another host on a loopback address would be refused.
+                self._json({"configuration": {"urls": {"streaming": f"ws://127.0.0.1:{instance.port}"}}})
             elif url.path == "/api/v1/timelines/tag/brand":
                 self._timeline(query)
             elif url.path == "/api/v1/streaming/hashtag" and instance.streaming:
@@ -142,7 +145,9 @@ def spawn_wall(path: Path, log: Path, env: dict[str, str]) -> subprocess.Popen[b
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=open(log.with_suffix(".log"), "w")
+        if os.environ.get("BENCH_LATENCY_DEBUG")
+        else subprocess.DEVNULL,
     )
 
 
@@ -184,8 +189,9 @@ def first_content_frame(env: dict[str, str]) -> dict[str, object]:
     }
 
 
-def post_to_pixel(env: dict[str, str], streaming: bool) -> dict[str, object]:
-    """Publish POSTS posts on a loopback instance; how long until each is painted."""
+def post_to_pixel(env: dict[str, str], streaming: bool, panels: str = "") -> dict[str, object]:
+    """Publish POSTS posts on a loopback instance; how long until each is painted (`panels`: the
+    `[[panels]]` tables, default: the wall's default rotation)."""
     instance = Instance(streaming)
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler(instance))
     server.daemon_threads = True
@@ -195,7 +201,7 @@ def post_to_pixel(env: dict[str, str], streaming: bool) -> dict[str, object]:
     config, path = make_config(
         f'[[sources]]\nname = "masto"\ntype = "mastodon"\nbase_url = "http://127.0.0.1:{instance.port}"\n'
         f'hashtags = ["brand"]\ninterval = {POLL_INTERVAL_S}\n'
-        '[[sources]]\nname = "demo"\ntype = "demo"\ninterval = 3600\n'
+        '[[sources]]\nname = "demo"\ntype = "demo"\ninterval = 3600\n' + panels
     )
     store = open_store(config)
     fill_store(store)
@@ -252,6 +258,8 @@ def main() -> None:
             "first_content_frame": first_content_frame(env),
             "post_to_pixel_polling": post_to_pixel(env, streaming=False),
             "post_to_pixel_streaming": post_to_pixel(env, streaming=True),
+            # The transport alone: the mentions panel always up, so no wait for its turn.
+            "post_to_pixel_streaming_mentions_up": post_to_pixel(env, streaming=True, panels=MENTIONS_ONLY),
         }
     finally:
         if xvfb is not None:
