@@ -77,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--windowed", action="store_true", help="a normal window instead of full screen")
         p.add_argument("--exit-after", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
         p.add_argument("--exit-after-first-frame", action="store_true", help=argparse.SUPPRESS)
+        p.add_argument("--paint-log", type=Path, metavar="FILE", help=argparse.SUPPRESS)  # bench latency
         p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     demo = sub.add_parser(
         "demo", parents=[common], help="the built-in demo (PNG files when there is no display)"
@@ -200,6 +201,7 @@ def _run(config: WallConfig, args: argparse.Namespace, started: float, refused: 
         started=started,
         config_problems=refused,
         config_path=path,
+        paint_log=args.paint_log,
     )
 
 

@@ -14,9 +14,10 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
 from PySide6.QtCore import QPoint, QRect, Qt, QTimer
-from PySide6.QtGui import QColor, QFont, QResizeEvent
+from PySide6.QtGui import QColor, QFont, QHideEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from widgets.header import until_next_minute_ms
 from widgets.labels import plain_label, style_label
 from widgets.panel import Panel, PanelContext
 from widgets.settings import PanelLook
@@ -24,7 +25,7 @@ from widgets.theme import Role, Theme
 
 DRIFT_FRACTION = 0.03  # of the panel's width (x) and height (y), either way from the centre
 DRIFT_PERIODS_SECONDS = (11 * 60.0, 17 * 60.0)  # unequal, so the path covers a rectangle over hours
-TICK_MS = 1000  # under a pixel of drift a second: the move is not seen, the minute changes on time
+TICK_MS = 1000  # the shortest look: under a pixel of drift a second, the move is not seen
 TIME_SCALE = 1.9  # the time's cap height is 1.9 x the big numbers' (about 24 % of the height)
 BACKGROUND = QColor("#000000")  # black on both themes: nothing lit that need not be
 TIME_COLOUR = QColor("#d5d9e0")  # a little below white: softer at night, less wear
@@ -38,6 +39,16 @@ def drift(seconds: float, width: int, height: int) -> tuple[float, float]:
         DRIFT_FRACTION * width * math.sin(2 * math.pi * seconds / period_x),
         DRIFT_FRACTION * height * math.sin(2 * math.pi * seconds / period_y),
     )
+
+
+def until_next_pixel_ms(seconds: float, width: int, height: int) -> int:
+    """About how long the drift at `seconds` takes to move the face by a pixel (at its current speed)."""
+    speeds = [
+        DRIFT_FRACTION * side * 2 * math.pi / period * abs(math.cos(2 * math.pi * seconds / period))
+        for side, period in zip((width, height), DRIFT_PERIODS_SECONDS, strict=True)
+    ]
+    fastest = max(speeds)  # pixels a second: derivative of `drift`
+    return 3_600_000 if fastest <= 0 else int(1000 / fastest)
 
 
 class ClockPanel(Panel):
@@ -58,10 +69,13 @@ class ClockPanel(Panel):
         column.addWidget(self.date_label)
         self._column = column
         self.apply_theme(theme)
+        # Single shot, set again at each tick: for the next minute or the next pixel of drift,
+        # whichever comes first, and only while the panel is on screen (issue 14: an idle wall
+        # wakes only when something it shows changes).
         self._ticker = QTimer(self)
-        self._ticker.setInterval(TICK_MS)
+        self._ticker.setSingleShot(True)
+        self._ticker.setTimerType(Qt.TimerType.PreciseTimer)  # a coarse one may be 3 s (5 %) off
         self._ticker.timeout.connect(self.tick)
-        self._ticker.start()
         self.refresh()
 
     @cached_property
@@ -100,6 +114,24 @@ class ClockPanel(Panel):
             date = format_date(now.date(), format="full", locale=language)
             self.date_label.setText(date[:1].upper() + date[1:])
         self._place()
+        if self.isVisible():
+            area = self.content.rect()
+            pixel_ms = until_next_pixel_ms(now.timestamp(), area.width(), area.height())
+            self._ticker.start(max(TICK_MS, min(pixel_ms, until_next_minute_ms(now))))
+
+    def next_tick_ms(self) -> int | None:
+        """Milliseconds until the face is looked at again, or None while the panel is not on screen."""
+        return self._ticker.interval() if self._ticker.isActive() else None
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """On screen again: the right time and place at once, then the ticks."""
+        super().showEvent(event)
+        self.tick()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        """Off screen (another panel's turn): no ticks until it is shown again."""
+        super().hideEvent(event)
+        self._ticker.stop()
 
     def face_rect(self) -> QRect:
         """Where the time and date are, in the panel's coordinates."""

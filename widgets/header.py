@@ -24,6 +24,15 @@ QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's "no maximum"
 BRAND_SHARE = 0.34  # of the header's width at most for the brand name, so the title keeps room
 
 
+MINUTE_MARGIN_MS = 50  # a timer may fire a little early: look just after the minute, never before
+
+
+def until_next_minute_ms(now: datetime) -> int:
+    """Milliseconds from `now` to just after the next minute starts (a minute at most, plus a margin)."""
+    into_minute_ms = now.second * 1000 + now.microsecond // 1000
+    return 60_000 - into_minute_ms + MINUTE_MARGIN_MS
+
+
 def load_logo(path: str, height: int) -> QPixmap | None:
     """The logo file (PNG, JPEG or SVG) scaled to `height` pixels high, or None if it cannot be read."""
     if not path or not Path(path).is_file():
@@ -107,10 +116,12 @@ class Header(QWidget):
         self.stale_marker.hide()
         self.apply_theme(theme)
         hub.status_changed.connect(self.refresh_stale)
+        # Single shot, set again at each refresh for the next minute: the clock shows minutes, and
+        # a wakeup a second per panel kept an idle wall awake for nothing (issue 14).
         self._ticker = QTimer(self)
-        self._ticker.setInterval(1000)
+        self._ticker.setSingleShot(True)
+        self._ticker.setTimerType(Qt.TimerType.PreciseTimer)  # a coarse one may be 3 s (5 %) off
         self._ticker.timeout.connect(self.refresh_clock)
-        self._ticker.start()
         self.refresh_clock()
         self.refresh_stale()
 
@@ -125,6 +136,11 @@ class Header(QWidget):
         if text != self.clock_label.text():
             self.clock_label.setText(text)
             self.date_label.setText(format_date(now.date(), "EEEE d MMMM", locale=self._look.language))
+        self._ticker.start(until_next_minute_ms(now))
+
+    def next_refresh_ms(self) -> int:
+        """Milliseconds until the clock is looked at again (just after the next minute starts)."""
+        return self._ticker.interval()
 
     def refresh_stale(self) -> None:
         """Show which sources are old, or hide the marker when none is."""

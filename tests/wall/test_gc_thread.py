@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from wall.shell.gc import GuiThreadCollector, collect_garbage_now
+from wall.shell.gc import GC_CHECK_MS, GC_REST_CHECK_MS, GuiThreadCollector, collect_garbage_now
 
 
 class Cycle:
@@ -58,3 +58,28 @@ def test_a_collection_is_run_only_when_python_would_have_run_one() -> None:
     kept: list[list[int]] = [[] for _ in range(threshold0 + 10)]
     assert collect_garbage_now() >= 0
     assert kept
+
+
+def test_at_rest_the_collector_stops_waking_every_frame_and_a_burst_brings_it_back(
+    qapp: QApplication, qtbot: QtBot
+) -> None:
+    """Issue 14: a check a frame was 60 wakeups a second on an idle wall; a burst of posts must
+    still be collected a frame at a time (short young collections, no stall)."""
+    collector = GuiThreadCollector()
+    try:
+        gc.collect()
+        qtbot.waitUntil(lambda: collector.interval_ms() >= GC_REST_CHECK_MS, timeout=10_000)
+        where: list[bool] = []
+        cycle = Cycle()
+        weakref.finalize(cycle, lambda: where.append(threading.current_thread() is threading.main_thread()))
+        del cycle
+        kept: list[list[int]] = []
+        worker = threading.Thread(target=lambda: kept.extend([] for _ in range(2 * gc.get_threshold()[0])))
+        worker.start()
+        worker.join()
+        # Garbage made while the wall rests is still collected, on the GUI thread, without waiting
+        # for the slow period, and the checks are a frame apart again while objects keep coming.
+        qtbot.waitUntil(lambda: where == [True], timeout=GC_REST_CHECK_MS // 2)
+        assert collector.interval_ms() == GC_CHECK_MS
+    finally:
+        collector.deleteLater()

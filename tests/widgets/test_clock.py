@@ -6,12 +6,13 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from babel.dates import format_time
 from PySide6.QtCore import QRect, Qt
 from pytestqt.qtbot import QtBot
 
 from tests.support.clock import NOW, SteppedClock
 from wall.engine.config import BrandingSettings, PanelSettings, WallSection
-from widgets.clock import BACKGROUND, DRIFT_FRACTION, ClockPanel, drift
+from widgets.clock import BACKGROUND, DRIFT_FRACTION, TICK_MS, ClockPanel, drift
 from widgets.hub import Hub
 from widgets.window import WallWindow
 
@@ -131,3 +132,24 @@ def test_background_is_dark_on_the_light_theme_too(qtbot: QtBot, hub: Hub, stepp
     image = panel.grab().toImage()
     assert image.pixelColor(5, 5).lightness() < 20
     assert image.pixelColor(image.width() - 5, image.height() - 5).lightness() < 20
+
+
+def test_the_clock_wakes_for_its_next_pixel_or_minute_and_never_off_screen(
+    clock_window: WallWindow, stepped: SteppedClock
+) -> None:
+    """Issue 14: the face was looked at every second, on screen or not (an idle wall's wakeups)."""
+    panel = clock_panel(clock_window)
+    for _ in range(5):
+        wait = panel.next_tick_ms()
+        assert wait is not None and TICK_MS < wait <= 60_100
+        before = panel.face_rect()
+        stepped.advance(wait / 1000)
+        panel.tick()  # what the timer does when it fires
+        moved = panel.face_rect().topLeft() - before.topLeft()
+        assert abs(moved.x()) <= 1 and abs(moved.y()) <= 1  # the drift still creeps, never jumps
+    panel.hide()  # another panel's turn
+    assert panel.next_tick_ms() is None
+    stepped.advance(minutes=7)
+    panel.show()
+    assert panel.next_tick_ms() is not None
+    assert panel.time_label.text() == format_time(stepped.now.astimezone(panel.zone), "HH:mm", locale="fr")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from pytestqt.qtbot import QtBot
 
-from tests.support.clock import NOW
+from tests.support.clock import NOW, SteppedClock
 from wall.core.model import Health, SourceStatus
 from wall.engine.config import BrandingSettings, PanelSettings, WallSection
 from widgets.hub import Hub
@@ -120,3 +122,20 @@ def test_a_long_brand_name_is_cut_after_a_word_and_leaves_the_title_room(
     assert name[len(brand.text()) - 1] == " "
     assert brand.width() <= window.width() * 0.35
     assert window.header.title_label.text()  # the title still shows (whole or cut)
+
+
+def test_the_header_clock_looks_again_just_after_the_minute_turns_not_every_second(
+    qtbot: QtBot, hub: Hub, wall_fr: WallSection
+) -> None:
+    """Issue 14: the header showed minutes but woke the wall every second, on every panel."""
+    stepped = SteppedClock(NOW + timedelta(seconds=45))
+    window = WallWindow(hub, wall_fr, [MENTIONS], clock=stepped)
+    qtbot.addWidget(window)
+    window.rotator.stop()
+    header = window.header
+    assert header.clock_label.text() == "14:30"
+    assert 15_000 <= header.next_refresh_ms() <= 15_100  # the rest of the minute, and a little
+    stepped.advance(header.next_refresh_ms() / 1000)
+    header.refresh_clock()  # what the timer does when it fires
+    assert header.clock_label.text() == "14:31"
+    assert 59_900 <= header.next_refresh_ms() <= 60_100

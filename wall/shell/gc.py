@@ -7,7 +7,7 @@ import gc
 import sys
 import time
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QAbstractEventDispatcher, QObject, QTimer
 
 SWITCH_INTERVAL_S = 0.001
 
@@ -27,6 +27,10 @@ def tune_for_smooth_frames() -> None:
 
 
 GC_CHECK_MS = 16  # a frame: young generations stay as small as Python keeps them, each collection short
+# At rest (issue 14: <= 10 wakeups a second) a check a frame is 60 wakeups for nothing. The check
+# backs off, doubling, to this while nothing is due and few objects are made; any collection due,
+# or a quarter of Python's first threshold made since the last check, brings it back to a frame.
+GC_REST_CHECK_MS = 2_000
 # A full collection walks every object made since start-up (10,000 posts: 20-25 ms, a dropped
 # frame); Python itself runs one only when the long-lived objects grew by a quarter, which its
 # counters do not tell: at most one a minute, younger generations in between.
@@ -60,6 +64,11 @@ class GuiThreadCollector(QObject):
     window or panel dropped at a config reload) is then destroyed outside the GUI thread: Qt cannot
     unregister its timers there and later fires one at freed memory (a segfault, seen in the test
     suite under load). Automatic collection is switched off; a timer collects as Python would have.
+
+    The timer checks every frame only while objects are made fast (transitions, a burst of posts);
+    at rest it backs off to GC_REST_CHECK_MS. A burst's first objects are seen without waiting for
+    it: every time the GUI thread is about to sleep (it woke for a reply, a batch, a timer, so
+    something may have been made) the count is looked at, which costs no wakeup of its own.
     """
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -67,5 +76,34 @@ class GuiThreadCollector(QObject):
         gc.disable()
         self._timer = QTimer(self)
         self._timer.setInterval(GC_CHECK_MS)
-        self._timer.timeout.connect(collect_garbage_now)
+        self._timer.timeout.connect(self.check)
         self._timer.start()
+        self._count_after_check = gc.get_count()[0]
+        dispatcher = QAbstractEventDispatcher.instance()
+        if dispatcher is not None:  # None before a Q*Application exists: the timer alone then
+            dispatcher.aboutToBlock.connect(self._before_sleep)
+
+    def interval_ms(self) -> int:
+        """Milliseconds between two checks now: a frame while busy, up to GC_REST_CHECK_MS at rest."""
+        return self._timer.interval()
+
+    def check(self) -> int:
+        """Collect if due, and choose the next check: a frame if anything was due or made, else later."""
+        made = self._made_since_check()
+        generation = collect_garbage_now()
+        self._count_after_check = gc.get_count()[0]
+        busy = generation >= 0 or made > gc.get_threshold()[0] // 4
+        interval = GC_CHECK_MS if busy else min(GC_REST_CHECK_MS, self._timer.interval() * 2)
+        if interval != self._timer.interval():
+            self._timer.setInterval(interval)  # the running timer starts its new period now
+        return generation
+
+    def _before_sleep(self) -> None:
+        # Only the count is read here (the loop sleeps hundreds of times a second in a transition).
+        if self._timer.interval() > GC_CHECK_MS and self._made_since_check() > gc.get_threshold()[0] // 4:
+            self.check()
+            self._timer.start()  # a frame from now, not from the slow period's start
+
+    def _made_since_check(self) -> int:
+        # Python's first count is objects made minus freed since the last young collection.
+        return gc.get_count()[0] - self._count_after_check

@@ -223,6 +223,7 @@ class WallRuntime:
         config_problems: list[str] | None = None,
         config_path: Path | None = None,
         clock: Callable[[], datetime] = utcnow,
+        paint_log: Path | None = None,
     ) -> None:
         # Before Qt, the store and the thread pools start threads (each would get a heap of its own),
         # and before the wall's own objects, so they reuse the heap the imports' source lines held.
@@ -260,6 +261,10 @@ class WallRuntime:
         self._problems: list[str] = self.config_problems
         self._build_windows(config)
         self.windows[0].first_frame.connect(self._on_first_frame)
+        if paint_log is not None:  # `bench latency` only: a Python call per Qt event
+            from wall.shell.paint_probe import PaintProbe
+
+            self._paint_probe = PaintProbe(self.app, paint_log)
         self._watcher = QFileSystemWatcher()
         self._debounce = QTimer()
         self._debounce.setSingleShot(True)
@@ -604,6 +609,7 @@ def run_wall(
     started: float | None = None,
     config_problems: list[str] | None = None,
     config_path: Path | None = None,
+    paint_log: Path | None = None,
 ) -> int:
     """Run the wall until SIGTERM/SIGINT (or `exit_after` seconds); returns the exit status.
 
@@ -618,5 +624,6 @@ def run_wall(
         started=started,
         config_problems=config_problems,
         config_path=config_path,
+        paint_log=paint_log,
     )
     return runtime.run()

@@ -1,0 +1,272 @@
+"""Time to screen: start -> first content frame, and post -> pixel with polling and with streaming.
+
+Targets (issue 14): first content frame <= 1 s after spawn with a stored store; post -> pixel
+<= interval + 2 s polling, p95 <= 2 s streaming, whatever panel is up.
+
+Every figure comes from a real `python -m wall.cli run` (on its own Xvfb 1920x1080 when installed,
+as `bench frames` does; else offscreen) started with `--paint-log FILE`: the opt-in
+`wall.shell.paint_probe.PaintProbe` appends a line, stamped with the system's monotonic clock, the
+first time a card showing a post (or a counter tile) is painted on screen. This process stamps the
+same clock when it spawns the wall and when it publishes a post, so the two compare directly.
+
+- **first content frame**: spawn -> first painted post or counter, on a store filled with a day of
+  demo content, with the default panels (whatever the rotation opens with), RUNS times.
+- **post -> pixel**: a loopback Mastodon API served from this process (threads): a hashtag
+  timeline the wall polls every `POLL_INTERVAL_S`, and for streaming the same instance announcing
+  its streaming API, whose server-sent events carry each post as it is published. POSTS posts are
+  published every `POST_EVERY_S` seconds, whatever panel is up; a post never painted within
+  `NEVER_AFTER_S` counts as missed. Measured with the wall's default rotation (whatever panel is
+  up), and for streaming also with the mentions panel alone (the transport, no wait for a turn).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from bench.common import fill_store, make_config
+from bench.idle import start_xvfb
+from bench.mastodon_server import status
+from wall.engine.services import open_store
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNS = 5
+POSTS = int(os.environ.get("BENCH_LATENCY_POSTS", "10"))
+POST_EVERY_S = 7.0  # not a divisor of the interval or of a panel's time: posts land at every phase
+POLL_INTERVAL_S = 15  # the smallest interval a source may have
+NEVER_AFTER_S = 60.0
+SETTLE_S = 8.0  # the wall starts, reads the instance, opens its stream
+FIRST_ID = 100_000
+MENTIONS_ONLY = '[[panels]]\ntype = "mentions"\nduration = 8\n'
+TOKEN = "bench-latency-token"  # a loopback server's; the wall streams only with a token
+
+
+class Instance:
+    """What the loopback Mastodon API serves: published statuses and who waits for them."""
+
+    def __init__(self, streaming: bool) -> None:
+        self.streaming = streaming
+        self.statuses: list[dict[str, Any]] = []
+        self.published: dict[str, float] = {}  # status id -> monotonic time it was published
+        self.changed = threading.Condition()
+        self.closed = False
+        self.port = 0
+
+    def publish(self, number: int) -> str:
+        """Publish status `number` now (newest); returns its id."""
+        item = status(number)
+        item["created_at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        with self.changed:
+            self.statuses.append(item)
+            self.published[str(item["id"])] = time.monotonic()
+            self.changed.notify_all()
+        return str(item["id"])
+
+
+def handler(instance: Instance) -> type[BaseHTTPRequestHandler]:
+    """The request handler class serving `instance`."""
+
+    class Api(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+        def do_GET(self) -> None:
+            url = urlparse(self.path)
+            query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            if url.path == "/api/v2/instance" and instance.streaming:
+                # The API's own origin: the outbound policy lets the wall reach it (on the LAN) as
+                # it reaches the API; another host on a loopback address would be refused.
+                self._json({"configuration": {"urls": {"streaming": f"ws://127.0.0.1:{instance.port}"}}})
+            elif url.path == "/api/v1/timelines/tag/brand":
+                self._timeline(query)
+            elif url.path == "/api/v1/streaming/hashtag" and instance.streaming:
+                self._stream()
+            else:
+                self.send_error(404)
+
+        def _json(self, payload: object) -> None:
+            body = json.dumps(payload).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _timeline(self, query: dict[str, str]) -> None:
+            with instance.changed:
+                oldest_first = list(instance.statuses)
+            limit = int(query.get("limit", 20))
+            low = int(query.get("min_id") or query.get("since_id") or 0)
+            above = [s for s in oldest_first if int(s["id"]) > low]
+            # Mastodon: min_id gives the statuses immediately newer than it, the others the newest.
+            chosen = above[:limit] if "min_id" in query else above[-limit:]
+            self._json(chosen[::-1])  # newest first
+
+        def _stream(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-cache")
+            self.end_headers()
+            self.wfile.flush()
+            with instance.changed:
+                sent = len(instance.statuses)
+            try:
+                while not instance.closed:
+                    with instance.changed:
+                        if len(instance.statuses) == sent and not instance.closed:
+                            instance.changed.wait(10)  # woken by a publication, else a heartbeat
+                        new = instance.statuses[sent:]
+                    sent += len(new)
+                    for item in new:
+                        self.wfile.write(f"event: update\ndata: {json.dumps(item)}\n\n".encode())
+                    if not new:
+                        self.wfile.write(b":thump\n\n")  # Mastodon's heartbeat
+                    self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                return
+
+    return Api
+
+
+def spawn_wall(path: Path, log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """`wall run` with the paint probe on."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "wall.cli", "run", "--config", str(path), "--paint-log", str(log)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=open(log.with_suffix(".log"), "w")
+        if os.environ.get("BENCH_LATENCY_DEBUG")
+        else subprocess.DEVNULL,
+    )
+
+
+def paints(log: Path) -> list[dict[str, Any]]:
+    """The paint probe's lines so far."""
+    if not log.exists():
+        return []
+    return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.endswith("}")]
+
+
+def first_content_frame(env: dict[str, str]) -> dict[str, object]:
+    """Spawn -> first painted post or counter, on a stored store with the default panels."""
+    config, path = make_config(
+        '[[sources]]\nname = "demo"\ntype = "demo"\ninterval = 3600\n'
+        '[[sources]]\nname = "offline"\ntype = "rss"\nurl = "http://127.0.0.1:9/feed"\n'
+    )
+    store = open_store(config)
+    fill_store(store)
+    store.close()
+    seconds: list[float] = []
+    for run in range(RUNS):
+        log = path.parent / f"paints-{run}.jsonl"
+        spawned = time.monotonic()
+        wall = spawn_wall(path, log, env)
+        try:
+            while not (lines := paints(log)) and time.monotonic() - spawned < 60:
+                time.sleep(0.02)
+            if lines:
+                seconds.append(lines[0]["t"] - spawned)
+        finally:
+            wall.terminate()
+            wall.wait(timeout=30)
+    return {
+        "target_s": 1.0,
+        "runs": RUNS,
+        "painted_runs": len(seconds),
+        "median_s": round(statistics.median(seconds), 3) if seconds else None,
+        "max_s": round(max(seconds), 3) if seconds else None,
+    }
+
+
+def post_to_pixel(env: dict[str, str], streaming: bool, panels: str = "") -> dict[str, object]:
+    """Publish POSTS posts on a loopback instance; how long until each is painted (`panels`: the
+    `[[panels]]` tables, default: the wall's default rotation)."""
+    instance = Instance(streaming)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler(instance))
+    server.daemon_threads = True
+    instance.port = int(server.server_address[1])
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    instance.publish(FIRST_ID)  # something to start from: the cursor is after it
+    config, path = make_config(
+        f'[[sources]]\nname = "masto"\ntype = "mastodon"\nbase_url = "http://127.0.0.1:{instance.port}"\n'
+        f'hashtags = ["brand"]\ninterval = {POLL_INTERVAL_S}\n'
+        '[[sources]]\nname = "demo"\ntype = "demo"\ninterval = 3600\n' + panels
+    )
+    store = open_store(config)
+    fill_store(store)
+    store.close()
+    log = path.parent / "paints.jsonl"
+    wall = spawn_wall(path, log, {**env, "WALL_SOURCES__MASTO__TOKEN": TOKEN} if streaming else env)
+    ids: list[str] = []
+    try:
+        time.sleep(SETTLE_S)
+        for number in range(FIRST_ID + 1, FIRST_ID + 1 + POSTS):
+            ids.append(instance.publish(number))
+            time.sleep(POST_EVERY_S)
+        deadline = time.monotonic() + NEVER_AFTER_S - POST_EVERY_S
+        while time.monotonic() < deadline:
+            painted = {line["key"] for line in paints(log)}
+            if all(f"masto:{i}" in painted for i in ids):
+                break
+            time.sleep(0.2)
+    finally:
+        wall.terminate()
+        wall.wait(timeout=30)
+        instance.closed = True
+        with instance.changed:
+            instance.changed.notify_all()
+        server.shutdown()
+    painted_at = {line["key"]: line["t"] for line in paints(log)}
+    delays = sorted(
+        painted_at[f"masto:{i}"] - instance.published[i] for i in ids if f"masto:{i}" in painted_at
+    )
+    return {
+        "mode": "streaming (server-sent events)" if streaming else f"polling every {POLL_INTERVAL_S} s",
+        "target": "p95 <= 2 s" if streaming else f"<= {POLL_INTERVAL_S + 2} s (interval + 2 s)",
+        "posts": len(ids),
+        "painted": len(delays),
+        "p50_s": round(statistics.median(delays), 2) if delays else None,
+        "p95_s": round(delays[min(len(delays) - 1, int(0.95 * len(delays)))], 2) if delays else None,
+        "max_s": round(delays[-1], 2) if delays else None,
+    }
+
+
+def main() -> None:
+    env = dict(os.environ)
+    xvfb: subprocess.Popen[bytes] | None = None
+    try:
+        xvfb, display = start_xvfb()
+        env.update(DISPLAY=f":{display}", QT_QPA_PLATFORM="xcb")
+        platform = "xcb on Xvfb 1920x1080x24"
+    except (OSError, RuntimeError):
+        platform = "offscreen 1920x1080"
+    try:
+        result = {
+            "platform": platform,
+            "painted": "first paint on screen of a card with the post (wall run --paint-log)",
+            "first_content_frame": first_content_frame(env),
+            "post_to_pixel_polling": post_to_pixel(env, streaming=False),
+            "post_to_pixel_streaming": post_to_pixel(env, streaming=True),
+            # The transport alone: the mentions panel always up, so no wait for its turn.
+            "post_to_pixel_streaming_mentions_up": post_to_pixel(env, streaming=True, panels=MENTIONS_ONLY),
+        }
+    finally:
+        if xvfb is not None:
+            xvfb.terminate()
+            xvfb.wait(timeout=10)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
