@@ -111,6 +111,10 @@ class NewPostsNotice(QWidget):
         timer.timeout.connect(slot)
         return timer
 
+    def post_shown(self) -> Post | None:
+        """The post whose text the card shows (the newest of its group), if it is up."""
+        return self._group[0] if self._group and self.isVisible() else None
+
     # --- what is new ---------------------------------------------------------------------------
     def _posts(self) -> list[Post]:
         return [post for kind in NOTICE_KINDS for post in self._hub.posts(kind) if self._wanted(post)]

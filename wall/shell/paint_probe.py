@@ -2,7 +2,8 @@
 
 Off by default: `wall run --paint-log FILE` installs it. It watches the application's paint events
 (a Python call per Qt event, which is why it is never on in production) and appends one JSON line
-per post the first time a card showing it is painted while on screen, and one for the first
+per post the first time a card showing it (in a posts panel, or the "Nouveau" card over any
+panel) is painted while on screen, and one for the first
 counter tile: `{"t": <time.monotonic()>, "what": "post" | "count", "key": ..., "text": ...}`.
 `time.monotonic()` is the system's monotonic clock, so another process on the machine can compare.
 
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import QApplication
 
 from widgets.cards import PostCard
 from widgets.fans import FanTile
+from widgets.notice import NewPostsNotice
 
 
 class PaintProbe(QObject):
@@ -41,9 +43,13 @@ class PaintProbe(QObject):
         """Note first paints; never consumes the event."""
         if event.type() != QEvent.Type.Paint:
             return False
+        post = None
         if isinstance(watched, PostCard) and watched.isVisible():
             post = watched.post()
-            if post is not None and post.key not in self._seen:
+        elif isinstance(watched, NewPostsNotice):  # the "Nouveau" card over any panel
+            post = watched.post_shown()
+        if post is not None:
+            if post.key not in self._seen:
                 self._seen.add(post.key)
                 self._write({"what": "post", "key": post.key, "text": post.text[:200]})
         elif isinstance(watched, FanTile) and watched.isVisible() and "count" not in self._seen:
