@@ -124,15 +124,20 @@ def start_xvfb() -> tuple[subprocess.Popen[bytes], int]:
     return xvfb, display
 
 
-def main() -> None:
-    env = dict(os.environ)
-    xvfb: subprocess.Popen[bytes] | None = None
+def on_xvfb(env: dict[str, str], *, fallback: str) -> tuple[subprocess.Popen[bytes] | None, str]:
+    """Point `env` at a fresh Xvfb screen when one starts (the caller stops it); else leave the
+    environment offscreen. Returns the X server and what the platform is, `fallback` without Xvfb."""
     try:
         xvfb, display = start_xvfb()
-        env.update(DISPLAY=f":{display}", QT_QPA_PLATFORM="xcb")
-        platform = "xcb on Xvfb 1920x1080x24"
     except (OSError, RuntimeError):
-        platform = "offscreen 1920x1080 (no Xvfb: no X server CPU)"
+        return None, fallback
+    env.update(DISPLAY=f":{display}", QT_QPA_PLATFORM="xcb")
+    return xvfb, "xcb on Xvfb 1920x1080x24"
+
+
+def main() -> None:
+    env = dict(os.environ)
+    xvfb, platform = on_xvfb(env, fallback="offscreen 1920x1080 (no Xvfb: no X server CPU)")
     x_pid = xvfb.pid if xvfb is not None else None
     try:
         rest = {

@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from bench.common import fill_store, make_config
-from bench.idle import start_xvfb
+from bench.idle import on_xvfb
 from bench.mastodon_server import status
 from wall.engine.services import open_store
 
@@ -244,13 +244,7 @@ def post_to_pixel(env: dict[str, str], streaming: bool, panels: str = "") -> dic
 
 def main() -> None:
     env = dict(os.environ)
-    xvfb: subprocess.Popen[bytes] | None = None
-    try:
-        xvfb, display = start_xvfb()
-        env.update(DISPLAY=f":{display}", QT_QPA_PLATFORM="xcb")
-        platform = "xcb on Xvfb 1920x1080x24"
-    except (OSError, RuntimeError):
-        platform = "offscreen 1920x1080"
+    xvfb, platform = on_xvfb(env, fallback="offscreen 1920x1080")
     try:
         result = {
             "platform": platform,
