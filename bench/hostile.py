@@ -200,6 +200,7 @@ class HostileRun:
             "pictures_refused_by_policy": log.count("refused by the outbound policy"),
             "images_skipped": log.count("image skipped"),
             "tracebacks": log.count("Traceback"),
+            "traceback_excerpts": traceback_excerpts(log),
             "token_sent_with_pictures": self.token_on_pictures,
             "server_requests": self.server_requests,
             "wall_fetch_seconds": self.fetch_seconds,
@@ -208,6 +209,22 @@ class HostileRun:
                 for row in self.status_after.get("sources", [])
             },
         }
+
+
+def traceback_excerpts(log: str, limit: int = 5) -> list[str]:
+    """Each traceback in a journal, with the log line that announced it and its last line (what
+    failed, and where): a failure the run met is named in the report, not lost with its folder."""
+    lines = log.splitlines()
+    found: list[str] = []
+    for number, line in enumerate(lines):
+        if not line.startswith("Traceback") or len(found) >= limit:
+            continue
+        end = number + 1
+        while end < len(lines) and (lines[end].startswith((" ", "\t")) or not lines[end].strip()):
+            end += 1
+        block = lines[max(0, number - 1) : min(end + 1, len(lines))]
+        found.append("\n".join(block[:2] + ["  ..."] + block[-7:] if len(block) > 12 else block))
+    return found
 
 
 def _proc(pid: int) -> tuple[float, float, float] | None:

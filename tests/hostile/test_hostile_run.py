@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.hostile import HostileRun, run_hostile
+from bench.hostile import HostileRun, run_hostile, traceback_excerpts
 from tests.hostile.servers import HostileServer
 from wall.engine.store import Store
 
@@ -46,7 +46,7 @@ def test_the_wall_stays_up_and_keeps_painting(hostile_run: HostileRun) -> None:
         for line in run.stderr().splitlines()
         if "Task exception was never retrieved" in line or line.startswith("Exception ignored in")
     ]
-    assert unhandled == [], "\n".join(unhandled[:10])
+    assert unhandled == [], "\n\n".join(traceback_excerpts(run.stderr())) or "\n".join(unhandled[:10])
 
 
 @pytest.mark.timeout(300)
