@@ -223,7 +223,7 @@ def traceback_excerpts(log: str, limit: int = 5) -> list[str]:
         while end < len(lines) and (lines[end].startswith((" ", "\t")) or not lines[end].strip()):
             end += 1
         block = lines[max(0, number - 1) : min(end + 1, len(lines))]
-        found.append("\n".join(block[:2] + ["  ..."] + block[-7:] if len(block) > 12 else block))
+        found.append("\n".join([*block[:2], "  ...", *block[-7:]] if len(block) > 12 else block))
     return found
 
 

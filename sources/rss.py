@@ -35,6 +35,10 @@ NETWORK_GOOGLE_ALERTS = "google-alerts"
 MAX_MEDIA_PER_POST = 4  # a card shows one or two images; more would only cost downloads
 MAX_TAGS_PER_POST = 20
 MIN_ENTRIES_READ = 200  # entries read at least (2 × max_items when larger): the rest is never parsed
+# Feeds nest a few elements deep (rss > channel > item > media:group > media:content; an Atom entry's
+# XHTML content a few more). 50,000 nested elements cost feedparser 2 s of CPU a poll, with stretches
+# of 35-55 ms in which the GUI thread could not run (issue 12): deeper than this is not a feed.
+MAX_XML_DEPTH = 64
 
 _ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "
@@ -187,7 +191,8 @@ class _Enough(Exception):
 
 def first_entries(content: bytes, limit: int) -> bytes:
     """An RSS or Atom document cut after its `limit`-th entry (`<item>`, `<entry>`), the elements
-    still open closed, so feedparser reads no more than can be kept.
+    still open closed, so feedparser reads no more than can be kept. A document whose elements nest
+    deeper than MAX_XML_DEPTH is refused (`TransientError`) before feedparser sees it.
 
     expat finds where that entry ends (in C, stopping there); a document expat cannot read is cut
     after the `limit`-th closing tag instead, and feedparser's tolerant parser reads the rest. A
@@ -203,6 +208,8 @@ def first_entries(content: bytes, limit: int) -> bytes:
 
     def start(name: str, attributes: object) -> None:
         open_tags.append(name)
+        if len(open_tags) > MAX_XML_DEPTH:
+            raise _TooDeep
 
     def end(name: str) -> None:
         nonlocal found, cut
@@ -220,11 +227,44 @@ def first_entries(content: bytes, limit: int) -> bytes:
     except _Enough:
         closing = "".join(f"</{tag}>" for tag in reversed(open_tags))
         return content[:cut] + closing.encode("utf-8")
+    except _TooDeep:
+        raise _too_deep() from None
     except expat.ExpatError:
         ends = _ENTRY_END.finditer(content)
         last = next((match for number, match in enumerate(ends, 1) if number >= limit), None)
-        return content[: last.end()] if last else content
+        cut_content = content[: last.end()] if last else content
+        _check_depth(cut_content)  # feedparser's tolerant parser would read it all
+        return cut_content
     return content
+
+
+class _TooDeep(Exception):
+    """Raised from expat's handler when elements nest deeper than MAX_XML_DEPTH."""
+
+
+def _too_deep() -> TransientError:
+    return TransientError(f"not a feed: elements nested more than {MAX_XML_DEPTH} deep")
+
+
+_OPEN_OR_CLOSE = re.compile(rb"<(/?)([A-Za-z_][^\s/>]*)[^>]*?(/?)>")
+_NOT_MARKUP = re.compile(rb"<!\[CDATA\[.*?\]\]>|<!--.*?-->", re.DOTALL)
+# HTML's elements that never close: a malformed feed's escaped-less HTML is full of them.
+_VOID = frozenset(b"area base br col embed hr img input meta param source track wbr".split())
+LOOSE_DEPTH_FACTOR = 4  # a tolerant parser's depth counts unclosed HTML tags too: more room
+
+
+def _check_depth(content: bytes) -> None:
+    """Refuse a document expat cannot read whose tags nest deeper than LOOSE_DEPTH_FACTOR ×
+    MAX_XML_DEPTH, counted as a tolerant parser would: an opening tag opens, a closing tag closes,
+    `<x/>`, HTML's void elements, comments and CDATA sections do neither."""
+    depth = 0
+    for match in _OPEN_OR_CLOSE.finditer(_NOT_MARKUP.sub(b"", content)):
+        if match.group(1):
+            depth = max(0, depth - 1)
+        elif not match.group(3) and match.group(2).lower() not in _VOID:
+            depth += 1
+            if depth > LOOSE_DEPTH_FACTOR * MAX_XML_DEPTH:
+                raise _too_deep()
 
 
 def _is_entry(name: str) -> bool:

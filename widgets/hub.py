@@ -7,6 +7,7 @@ arriving together produce one `posts_changed`, so a burst of posts costs one rep
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 
@@ -18,6 +19,9 @@ from wall.engine.moderation.decisions import PublishedAnnouncement
 COALESCE_MS = 150
 IMAGE_RETRY_MS = 5 * 60 * 1000
 MAX_IMAGES = 64  # encoded images kept in memory for the widgets (the disk cache keeps more)
+# ...and at most this many bytes of them: prepared pictures are up to 1600 px a side (a PNG of one
+# may weigh megabytes), and what the hub keeps is never given back while the wall runs.
+MAX_IMAGE_BYTES = 24 * 1024 * 1024
 
 
 class Hub(QObject):
@@ -44,8 +48,12 @@ class Hub(QObject):
         self._statuses: dict[str, SourceStatus] = {}
         self._announcement: PublishedAnnouncement | None = None
         self._images: OrderedDict[str, bytes] = OrderedDict()
+        self._image_bytes = 0
         self._image_requester: Callable[[str], None] | None = None
         self._requested: set[str] = set()
+        # A failed picture's URL -> when it may be asked for again (a hostile feed makes a failure a
+        # second: a dict entry each, not a pending timer each).
+        self._retry_at: dict[str, float] = {}
         self._pending: set[str] = set()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -86,6 +94,10 @@ class Hub(QObject):
         if data is not None:
             self._images.move_to_end(url)
             return data
+        retry_at = self._retry_at.get(url)
+        if retry_at is not None and time.monotonic() >= retry_at:
+            del self._retry_at[url]
+            self._requested.discard(url)
         if url and url not in self._requested and self._image_requester is not None:
             self._requested.add(url)
             self._image_requester(url)
@@ -131,20 +143,37 @@ class Hub(QObject):
         """An image finished loading (`None`: it failed; it is asked for again after a while,
         since the network may have been down)."""
         if data is None:
-            QTimer.singleShot(self._image_retry_ms, self, lambda: self._requested.discard(url))
+            now = time.monotonic()
+            # Oldest first (one delay for all): what is due is forgotten, so that URLs no longer
+            # on screen do not stay here for ever.
+            while self._retry_at and (due := next(iter(self._retry_at))) and self._retry_at[due] <= now:
+                del self._retry_at[due]
+                self._requested.discard(due)
+            self._retry_at.pop(url, None)  # to the end
+            self._retry_at[url] = now + self._image_retry_ms / 1000
             return
+        self._retry_at.pop(url, None)
+        self._image_bytes += len(data) - len(self._images.get(url, b""))
         self._images[url] = data
         self._images.move_to_end(url)
-        while len(self._images) > MAX_IMAGES:
-            old, _ = self._images.popitem(last=False)
+        while len(self._images) > 1 and (
+            len(self._images) > MAX_IMAGES or self._image_bytes > MAX_IMAGE_BYTES
+        ):
+            old, dropped = self._images.popitem(last=False)
+            self._image_bytes -= len(dropped)
             self._requested.discard(old)
         self.image_ready.emit(url)
+
+    def image_bytes(self) -> int:
+        """Bytes of the encoded pictures kept in memory."""
+        return self._image_bytes
 
     def forget_images(self, urls: Iterable[str]) -> None:
         """Drop these pictures from memory (an author opted out, a post passed its retention)."""
         for url in urls:
-            self._images.pop(url, None)
+            self._image_bytes -= len(self._images.pop(url, b""))
             self._requested.discard(url)
+            self._retry_at.pop(url, None)
 
     def flush(self) -> None:
         """Emit pending change signals now (tests, snapshots)."""

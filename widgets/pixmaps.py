@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QSize, Qt, QThread, QThreadPool, Signal
-from PySide6.QtGui import QImage, QImageReader, QPixmap
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QGuiApplication, QImage, QImageReader, QPixmap
+from PySide6.QtWidgets import QApplication, QWidget
 
 from widgets.hub import Hub
 
@@ -21,6 +21,12 @@ from widgets.hub import Hub
 # that must be scaled again after that is decoded again (about 15 ms, off the GUI thread).
 SOURCE_CACHE_PICTURES = 6
 SCALED_CACHE_PICTURES = 64
+# Counts alone are no bound: 64 scaled pictures of a featured card's size are 80 MB at 1920x1080,
+# which a hostile run filled in five minutes (issue 12). Both caches are also bounded in bytes, as
+# many full screens of pixels as this (at least one picture each is kept).
+SOURCE_CACHE_SCREENS = 2
+SCALED_CACHE_SCREENS = 4
+_FALLBACK_SCREEN = QSize(1920, 1080)
 DECODER_THREADS = 1  # the lobby PC may have two cores: leave one to the GUI thread
 
 
@@ -77,6 +83,8 @@ class PixmapCache(QObject):
         self._hub = hub
         self._sources: OrderedDict[str, QImage] = OrderedDict()
         self._scaled: OrderedDict[tuple[str, int, int], QPixmap] = OrderedDict()
+        self._source_bytes = 0
+        self._scaled_bytes = 0
         self._broken: set[str] = set()
         self._jobs: set[tuple[str, int, int]] = set()  # (url, 0, 0) is a decode, else a scale
 
@@ -142,18 +150,45 @@ class PixmapCache(QObject):
         if image.isNull():
             self._broken.add(url)
         else:
+            old = self._sources.pop(url, None)
+            self._source_bytes += image.sizeInBytes() - (old.sizeInBytes() if old is not None else 0)
             self._sources[url] = image
-            _trim(self._sources, SOURCE_CACHE_PICTURES)
+            budget = SOURCE_CACHE_SCREENS * self._screen_bytes()
+            while len(self._sources) > 1 and (
+                len(self._sources) > SOURCE_CACHE_PICTURES or self._source_bytes > budget
+            ):
+                self._source_bytes -= self._sources.popitem(last=False)[1].sizeInBytes()
         self.pixmap_ready.emit(url)
 
     def _on_scaled(self, url: str, size: QSize, image: QImage) -> None:
         key = (url, size.width(), size.height())
         self._jobs.discard(key)
-        self._scaled[key] = QPixmap.fromImage(image)
-        _trim(self._scaled, SCALED_CACHE_PICTURES)
+        old = self._scaled.pop(key, None)
+        pixmap = QPixmap.fromImage(image)
+        self._scaled_bytes += _pixmap_bytes(pixmap) - (_pixmap_bytes(old) if old is not None else 0)
+        self._scaled[key] = pixmap
+        budget = SCALED_CACHE_SCREENS * self._screen_bytes()
+        while len(self._scaled) > 1 and (
+            len(self._scaled) > SCALED_CACHE_PICTURES or self._scaled_bytes > budget
+        ):
+            self._scaled_bytes -= _pixmap_bytes(self._scaled.popitem(last=False)[1])
         self.pixmap_ready.emit(url)
 
+    def cached_bytes(self) -> int:
+        """Bytes of the decoded and scaled pictures this cache keeps."""
+        return self._source_bytes + self._scaled_bytes
 
-def _trim(cache: OrderedDict[str, QImage] | OrderedDict[tuple[str, int, int], QPixmap], size: int) -> None:
-    while len(cache) > size:
-        cache.popitem(last=False)
+    def _screen_bytes(self) -> int:
+        """Bytes of one full screen of pixels: the window this cache serves, else the primary screen."""
+        owner = self.parent()
+        size = owner.size() if isinstance(owner, QWidget) and owner.width() > 1 else QSize()
+        ratio = owner.devicePixelRatioF() if isinstance(owner, QWidget) else 1.0
+        if size.isEmpty():
+            screen = QGuiApplication.primaryScreen()
+            size = screen.size() if screen is not None else _FALLBACK_SCREEN
+            ratio = screen.devicePixelRatio() if screen is not None else 1.0
+        return int(size.width() * size.height() * ratio * ratio * 4)
+
+
+def _pixmap_bytes(pixmap: QPixmap) -> int:
+    return pixmap.width() * pixmap.height() * max(1, pixmap.depth() // 8)

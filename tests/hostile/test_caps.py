@@ -50,6 +50,46 @@ def test_a_100000_item_feed_is_read_only_as_far_as_the_wall_keeps(httpserver: HT
     assert [post.id for post in posts] == [f"e{i}" for i in range(50)]
 
 
+def _one_item_then(extra: str, *, close: bool = True) -> bytes:
+    item = f"<item><guid>ok</guid><title>Hello</title><pubDate>{format_datetime(NOW, usegmt=True)}</pubDate>"
+    end = "</channel></rss>" if close else ""
+    head = '<?xml version="1.0"?><rss version="2.0"><channel><title>F</title>'
+    return f"{head}{item}{extra}</item>{end}".encode()
+
+
+def test_a_feed_nested_50000_deep_is_refused_before_feedparser_reads_it() -> None:
+    """50,000 nested elements in an item (well-formed, or cut short so that feedparser's tolerant
+    parser reads it): feedparser spent 2 s of CPU a poll on it, in stretches the GUI thread could not
+    run. Refused instead, with a reason `wall status` shows."""
+    from sources.base import TransientError
+    from sources.rss import parse_feed
+
+    depth = 50_000
+    for body in (
+        _one_item_then("<x>" * depth + "</x>" * depth),  # well-formed: read whole before
+        _one_item_then("&bogus; <x>" * 10 + "<x>" * depth, close=False),  # expat gives up at once
+    ):
+        with pytest.raises(TransientError, match="nested more than 64 deep"):
+            parse_feed(body, source="f", kind="mention", now=NOW)
+
+
+def test_ordinary_nesting_and_loose_html_are_still_read() -> None:
+    """What real feeds do is not refused: Atom content in XHTML a dozen levels deep, and a malformed
+    feed whose HTML is not escaped (unclosed <p> and <br>, CDATA full of tags)."""
+    from sources.rss import parse_feed
+
+    xhtml = "<div>" * 12 + "deep text" + "</div>" * 12
+    atom = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title>'
+        f"<entry><id>a1</id><title>T</title><updated>{NOW.isoformat()}</updated>"
+        f'<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">{xhtml}</div></content></entry></feed>'
+    ).encode()
+    assert [p.id for p in parse_feed(atom, source="f", kind="mention", now=NOW)] == ["a1"]
+    html = "<p>line<br>" * 150 + "<![CDATA[" + "<p><br><img src=x>" * 300 + "]]>"
+    loose = _one_item_then(f"<description>Café & co {html}</description>")
+    assert [p.id for p in parse_feed(loose, source="f", kind="mention", now=NOW)] == ["ok"]
+
+
 def status(number: int) -> dict[str, object]:
     return {
         "id": str(10**6 - number),

@@ -40,11 +40,13 @@ def test_the_wall_stays_up_and_keeps_painting(hostile_run: HostileRun) -> None:
     assert [beat for beat in run.beats if beat > run.stopped_at - 5]
     on_screen = (run.status_running.get("running") or {}).get("on_screen") or []
     assert on_screen and "nothing" not in on_screen, run.status_running
-    # Unhandled errors in the journal: a task that died, an async generator torn down wrongly.
+    # Unhandled errors in the journal: a task that died, an async generator torn down wrongly, any
+    # traceback (what hostile servers do is expected: each failure is one line naming the source).
     unhandled = [
         line
         for line in run.stderr().splitlines()
-        if "Task exception was never retrieved" in line or line.startswith("Exception ignored in")
+        if "Task exception was never retrieved" in line
+        or line.startswith(("Exception ignored in", "Traceback"))
     ]
     assert unhandled == [], "\n\n".join(traceback_excerpts(run.stderr())) or "\n".join(unhandled[:10])
 

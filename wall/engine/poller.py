@@ -199,9 +199,10 @@ class Poller:
             await self.on_batch(source, admit(batch, self.clock()))
         except asyncio.CancelledError:
             raise
-        except TimeoutError as exc:
+        except TimeoutError:
+            # Expected of a slow or trickling server: the line says it, a traceback would only alarm.
             error = SourceError(f"no answer within {self.poll_timeout:.0f} s")
-            return self._failed(source, self._status[name], error, exc), False
+            return self._failed(source, self._status[name], error, None), False
         except SourceError as exc:
             return self._failed(source, self._status[name], exc, None), False
         except Exception as exc:  # supervision point: a bug in one adapter must not stop the wall

@@ -1,0 +1,47 @@
+"""Pictures kept in memory stay bounded in bytes, whatever number and size of pictures posts bring
+(issue 12: a hostile run's scaled pictures filled 80 MB in five minutes when only counted)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize
+from PySide6.QtWidgets import QWidget
+from pytestqt.qtbot import QtBot
+
+from tests.widgets.conftest import png_bytes
+from widgets.hub import MAX_IMAGE_BYTES, Hub
+from widgets.pixmaps import SCALED_CACHE_SCREENS, SOURCE_CACHE_SCREENS, PixmapCache
+
+
+def test_decoded_and_scaled_pictures_stay_within_a_few_screens_of_pixels(qtbot: QtBot) -> None:
+    window = QWidget()
+    qtbot.addWidget(window)
+    window.resize(640, 360)
+    hub = Hub()
+    cache = PixmapCache(hub, window)
+    urls = [f"https://img.example/{n}.png" for n in range(30)]
+    for n, url in enumerate(urls):
+        hub.add_image(url, png_bytes(1200, 900, f"#{(n * 8) % 256:02x}3366"))
+    card = QSize(600, 340)  # a featured card's picture: each scaled copy is most of a screen
+    for url in urls:
+        cache.scaled(url, card)
+        qtbot.waitUntil(lambda: cache.scaled(url, card) is not None, timeout=5000)  # noqa: B023
+    screen = 640 * 360 * window.devicePixelRatioF() ** 2 * 4
+    decoded = 1200 * 900 * 4
+    # Without the byte bound: 6 decoded (26 MB) and 30 scaled (24 MB) pictures.
+    assert cache.cached_bytes() <= SCALED_CACHE_SCREENS * screen + max(SOURCE_CACHE_SCREENS * screen, decoded)
+    # What was shown last is still at hand (a card turning back to it needs no new decode).
+    assert cache.scaled(urls[-1], card) is not None
+    assert cache.has_picture(urls[-1])
+
+
+def test_the_hub_keeps_encoded_pictures_within_its_byte_budget(qtbot: QtBot) -> None:
+    hub = Hub()
+    asked: list[str] = []
+    hub.set_image_requester(asked.append)
+    big = b"\x89PNG" + bytes(3 * 1024 * 1024)  # prepared pictures are checked bytes: size is what counts
+    urls = [f"https://img.example/{n}.png" for n in range(20)]
+    for url in urls:
+        hub.add_image(url, big)
+    assert hub.image_bytes() <= MAX_IMAGE_BYTES
+    assert hub.image(urls[-1]) == big
+    assert hub.image(urls[0]) is None and asked == [urls[0]]  # dropped, so asked for again
