@@ -98,3 +98,35 @@ async def test_a_picture_is_never_inflated(httpserver: HTTPServer) -> None:
         with pytest.raises(TransientError, match="not asked for"):
             await picture_fetcher(client).get(httpserver.url_for("/pic.png"))
     assert asked == ["identity"]
+
+
+async def test_a_big_json_page_is_decoded_off_the_event_loop_with_the_same_result(
+    httpserver: HTTPServer,
+) -> None:
+    """A 5 MB JSON page (a hostile or just a large API answer) is decoded in a worker thread, where it
+    cannot hold the GUI thread's loop for 50 ms as one `json.loads` call did; what the adapter reads is
+    the same, and a malformed one is still a clear error naming where it came from."""
+    import json
+
+    page = [
+        {"id": str(n), "content": "<p>" + "word " * 80 + "</p>", "tags": [{"name": "brand"}]}
+        for n in range(9000)
+    ]
+    body = json.dumps(page).encode()
+    assert len(body) > 4_000_000
+    httpserver.expect_request("/big").respond_with_data(body, content_type="application/json")
+    httpserver.expect_request("/broken").respond_with_data(body[:-2], content_type="application/json")
+    httpserver.expect_request("/deep").respond_with_data(b"[" * 300_000, content_type="application/json")
+    httpserver.expect_request("/small").respond_with_data(b'{"a": 1}', content_type="application/json")
+
+    async with httpx.AsyncClient() as client:
+        http = HttpFetcher(client, max_bytes=10_000_000)
+        fetched = await http.get(httpserver.url_for("/big"))
+        assert fetched.json() == page
+        assert fetched.decoded == page  # decoded in a worker thread before the adapter asked
+        for path in ("/broken", "/deep"):
+            broken = await http.get(httpserver.url_for(path))
+            with pytest.raises(TransientError, match=f"malformed JSON from http://localhost:\\d+{path}"):
+                broken.json()
+        small = await http.get(httpserver.url_for("/small"))
+        assert small.json() == {"a": 1}

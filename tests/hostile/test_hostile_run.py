@@ -25,9 +25,10 @@ SHOWN_SOURCES = ("rss-hostile", "jsonfeed-hostile", "masto")
 
 @pytest.fixture(scope="module")
 def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> HostileRun:
-    """One run shared by the tests below (it takes about a minute)."""
+    """One run shared by the tests below (about 90 s: 35 s of `wall run`, then `wall fetch` of a
+    trickling feed, which gives up after 40 s)."""
     folder = tmp_path_factory.mktemp("hostile")
-    return run_hostile(SECONDS, folder, fetch=["rss-hostile", "masto", "masto-odd", "yt-echo"])
+    return run_hostile(SECONDS, folder, fetch=["rss-hostile", "masto", "masto-odd", "yt-echo", "slow-feed"])
 
 
 @pytest.mark.timeout(300)
@@ -100,6 +101,14 @@ def test_wall_status_says_why_the_bomb_feeds_fail(hostile_run: HostileRun) -> No
         assert rows[name]["health"] != "ok"
         assert "too large" in rows[name]["last_error"], rows[name]
     assert rows["rss-hostile"]["health"] == "ok" and rows["masto"]["health"] == "ok"
+
+
+@pytest.mark.timeout(300)
+def test_wall_fetch_gives_up_on_a_server_trickling_a_byte_a_second(hostile_run: HostileRun) -> None:
+    """`wall fetch` (run by comms and facilities by hand) ends with a reason instead of waiting as long
+    as a hostile server keeps sending: after max(30 s, twice the request timeout), here 40 s."""
+    output = hostile_run.outputs["wall fetch slow-feed --json"].decode()
+    assert "slow-feed: no complete answer within 40 s" in output, output[-500:]
 
 
 def test_bench_help_prints_help_and_runs_nothing() -> None:
