@@ -31,6 +31,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
+import ssl
 import typing
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -326,17 +327,18 @@ class _CheckedProxy(httpcore.AsyncHTTPProxy):
 
 
 def _proxied_transport(
-    route: ProxyRoute, limits: httpx.Limits, check: DestinationCheck | None
+    route: ProxyRoute, limits: httpx.Limits, check: DestinationCheck | None, ssl_context: ssl.SSLContext
 ) -> httpx.AsyncHTTPTransport:
     """An httpx transport whose every request goes through the proxy (the proxy's own address is
-    trusted: the operator configured it), checked first by `check` when there is one."""
-    transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
-    old = transport._pool
+    trusted: the operator configured it), checked first by `check` when there is one. `ssl_context`
+    is shared (building one costs ~15 ms) and also checks an https:// proxy's certificate."""
+    transport = httpx.AsyncHTTPTransport(verify=ssl_context, limits=limits, trust_env=False)
     url = httpx.URL(route.url)
     options: dict[str, typing.Any] = {
         "proxy_url": httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=b"/"),
         "proxy_auth": (route.username, route.password) if route.username else None,
-        "ssl_context": old._ssl_context,
+        "ssl_context": ssl_context,
+        "proxy_ssl_context": ssl_context if url.scheme == "https" else None,  # httpcore refuses it for http
         "max_connections": limits.max_connections,
         "max_keepalive_connections": limits.max_keepalive_connections,
         "keepalive_expiry": limits.keepalive_expiry,
@@ -384,7 +386,11 @@ class OutboundTransport(httpx.AsyncBaseTransport):
         self.proxied: tuple[httpx.AsyncHTTPTransport, httpx.AsyncHTTPTransport] | None = None
         if proxy is not None:
             check = DestinationCheck(self.policy, resolver, resolves_names=proxy.resolves_names)
-            self.proxied = (_proxied_transport(proxy, limits, None), _proxied_transport(proxy, limits, check))
+            tls = self.trusted._pool._ssl_context or httpx.create_ssl_context(trust_env=False)
+            self.proxied = (
+                _proxied_transport(proxy, limits, None, tls),
+                _proxied_transport(proxy, limits, check, tls),
+            )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         trusted = request.extensions.get(TRUSTED) is True
