@@ -21,13 +21,14 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from sources.base import AuthError, TransientError
+from tests.hostile.test_startup import start_wall, status, wait_for, wall_env
 from tests.support.forward_proxy import ForwardProxy, ProxyRequest, basic, forward_proxy
 from tests.wall.test_cli import wall
 from wall.core.outbound import AddressPolicy, matches_no_proxy, no_proxy_entry
 from wall.core.secrets import mask
-from wall.engine.config import ConfigProblems, parse_config, remember_good_config
+from wall.engine.config import ConfigProblems, load_config, parse_config, remember_good_config
 from wall.engine.images import picture_fetcher
-from wall.engine.services import build_sources, make_client
+from wall.engine.services import build_sources, make_client, open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 RSS = (ROOT / "tests" / "fixtures" / "rss" / "rss2.xml").read_bytes()
@@ -337,7 +338,7 @@ def test_a_bad_proxy_url_is_refused_with_the_field_and_the_fix(proxy: str, expec
         (
             {"proxy": "http://proxy.corp.example:3128", "proxy_username": "wall"},
             {},
-            "wall.toml: network: proxy_password: is missing while proxy_username is set: set the "
+            "wall.toml: network.proxy_password: is missing while proxy_username is set: set the "
             "environment variable WALL_NETWORK__PROXY_PASSWORD or the systemd credential "
             "network.proxy_password",
         ),
@@ -393,3 +394,56 @@ def test_the_proxy_password_comes_from_a_credential_and_stays_out_of_the_last_go
     config = parse_config(inline, str(tmp_path / "wall.toml"), {})
     (copy,) = remember_good_config(config, {"STATE_DIRECTORY": str(tmp_path / "state")})
     assert "inline-proxy-password" not in copy.read_text(encoding="utf-8")
+
+
+def test_a_shell_without_the_password_still_reads_the_config_for_status() -> None:
+    """`wall status` and `wall purge` load the config with `need_secrets=False`: no proxy password
+    in a shell is no reason to refuse it (`wall run` and `wall fetch` still need it)."""
+    data = {"network": {"proxy": "http://proxy.corp.example:3128", "proxy_username": "wall"}}
+    config = parse_config(data, "wall.toml", {}, need_secrets=False)
+    assert config.network.proxy_username == "wall" and config.network.proxy_password is None
+
+
+# --- the product at start -----------------------------------------------------------------------
+
+
+def test_wall_run_polls_through_the_proxy_and_a_changed_proxy_setting_waits_for_a_restart(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """A real `wall run`: its feed is reachable only through the proxy (only the proxy knows the
+    name), its posts are stored; a saved change of `no_proxy` is reported as needing a restart by
+    `wall status` typed in a shell that has no proxy password; the password is in no output."""
+    httpserver.expect_request("/news").respond_with_data(RSS, content_type="application/rss+xml")
+    with forward_proxy(login=(USER, PASSWORD), hosts={"feeds.example": "127.0.0.1"}) as egress:
+        config = tmp_path / "wall.toml"
+        head = (
+            f'[storage]\nstate_dir = "{tmp_path / "state"}"\n'
+            f'[[sources]]\nname = "news"\ntype = "rss"\nurl = "http://feeds.example:{httpserver.port}/news"\n'
+            f'[network]\nproxy = "{egress.url}"\nproxy_username = "{USER}"\n'
+        )
+        config.write_text(head, encoding="utf-8")
+        shell = wall_env(tmp_path)
+        running = start_wall(config, {**shell, "WALL_NETWORK__PROXY_PASSWORD": PASSWORD})
+        try:
+            assert wait_for(lambda: stored_count(config) > 0), "no post arrived through the proxy"
+            config.write_text(head + 'no_proxy = ["corp.example"]\n', encoding="utf-8")
+            assert wait_for(lambda: "restart needed: network.no_proxy" in status(config, shell).stdout)
+            running.terminate()
+            stdout, stderr = running.communicate(timeout=90)
+        finally:
+            running.kill()
+        assert egress.requests and all(
+            r.proxy_authorization == basic(USER, PASSWORD) for r in egress.requests
+        )
+    assert "Traceback" not in stderr
+    login = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    assert PASSWORD not in stdout + stderr and login not in stdout + stderr
+
+
+def stored_count(config: Path) -> int:
+    """Posts of the source `news` in the wall's store."""
+    store = open_store(load_config(config, env={}, need_secrets=False))
+    try:
+        return store.post_count("news")
+    finally:
+        store.close()

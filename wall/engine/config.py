@@ -199,12 +199,7 @@ class NetworkSettings(Strict):
             )
         if has_password and not self.proxy_username:
             raise ValueError("proxy_username: is missing while proxy_password is set: add proxy_username")
-        if self.proxy_username and not has_password:
-            raise ValueError(
-                "proxy_password: is missing while proxy_username is set: set the environment variable "
-                "WALL_NETWORK__PROXY_PASSWORD or the systemd credential network.proxy_password"
-            )
-        return self
+        return self  # a missing password is `_cross_check`'s: `wall status` needs no secret
 
     def proxy_route(self) -> ProxyRoute | None:
         """The configured proxy as the outbound policy uses it, or None to connect directly."""
@@ -538,6 +533,12 @@ def _cross_check(
             f"{shown}: web.token: is missing while web.enabled = true: set the environment variable "
             "WALL_WEB__TOKEN or the systemd credential web.token (a long random secret), "
             "or set web.enabled = false"
+        )
+    password = config.network.proxy_password
+    if need_secrets and config.network.proxy_username and not (password and password.get_secret_value()):
+        problems.append(
+            f"{shown}: network.proxy_password: is missing while proxy_username is set: set the environment "
+            "variable WALL_NETWORK__PROXY_PASSWORD or the systemd credential network.proxy_password"
         )
     for index, panel in enumerate(config.panels):
         for name in panel.sources:
