@@ -350,7 +350,7 @@ def test_a_bad_proxy_url_is_refused_with_the_field_and_the_fix(proxy: str, expec
         (
             {"proxy_username": "wall"},
             {"WALL_NETWORK__PROXY_PASSWORD": "a-password"},
-            "wall.toml: network: proxy: is empty while proxy_username or proxy_password is set",
+            "wall.toml: network: proxy: is empty while proxy_username is set",
         ),
         (
             {"proxy": "http://proxy.corp.example:3128", "no_proxy": ["https://matrix.corp.example"]},

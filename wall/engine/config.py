@@ -192,10 +192,11 @@ class NetworkSettings(Strict):
     @model_validator(mode="after")
     def _proxy_login(self) -> NetworkSettings:
         has_password = self.proxy_password is not None and bool(self.proxy_password.get_secret_value())
-        if not self.proxy and (self.proxy_username or has_password):
+        # A password left in the environment without a proxy is unused, not a reason to refuse.
+        if not self.proxy and self.proxy_username:
             raise ValueError(
-                "proxy: is empty while proxy_username or proxy_password is set: set proxy = "
-                '"http://host:port", or remove the proxy login'
+                'proxy: is empty while proxy_username is set: set proxy = "http://host:port", '
+                "or remove proxy_username"
             )
         if has_password and not self.proxy_username:
             raise ValueError("proxy_username: is missing while proxy_password is set: add proxy_username")
