@@ -491,6 +491,10 @@ class HttpFetcher:
                 return await self.client.send(request, stream=True)
         except httpx.TimeoutException:
             raise TransientError(f"timed out: {shown}") from None
+        except httpx.ProxyError as exc:  # the [network] proxy refused a tunnel (CONNECT): "407 ..."
+            if str(exc).startswith("407"):
+                raise AuthError(_PROXY_LOGIN_REFUSED.format(shown=shown)) from None
+            raise TransientError(f"the proxy refused {shown}: {exc}") from None
         except httpx.TransportError as exc:
             if isinstance(exc.__cause__, OutboundRefused):
                 raise TransientError(f"not fetched: {shown}: {exc}") from None
@@ -498,6 +502,9 @@ class HttpFetcher:
 
 
 MAX_REDIRECTS = 5
+_PROXY_LOGIN_REFUSED = (
+    "the proxy refused {shown} (HTTP 407): check [network] proxy_username and proxy_password"
+)
 # Headers that carry no credential: a request with any other header of the caller's (Authorization,
 # Api-Key, a cookie...) or with a body never follows a redirect to another origin.
 _PLAIN_HEADERS = frozenset(
@@ -683,6 +690,8 @@ def raise_for_status(status: int, headers: httpx.Headers, shown: str) -> None:
     if status == 429:
         wait = _rate_limit_wait(headers)
         raise RateLimited(f"rate limited by {shown} (HTTP 429)", wait if wait is not None else 60.0)
+    if status == 407:  # from the [network] proxy, not from the server
+        raise AuthError(_PROXY_LOGIN_REFUSED.format(shown=shown))
     if status in (401, 403):
         raise AuthError(f"access refused by {shown} (HTTP {status}): check the token")
     if status in (404, 410):

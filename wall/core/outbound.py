@@ -17,18 +17,31 @@ and only by their own requests (`sources.base.HttpFetcher` decides which request
   `extensions[TRUSTED]` says so; anything else, whatever built it, is guarded. Keep-alive
   connections are never shared between the two, so a request from a post cannot ride on a
   connection opened for an internal source.
+- `ProxyRoute` is the explicit `[network] proxy` (never one from the environment). Through it the
+  proxy connects, not the wall, so an untrusted request is checked before the proxy is asked
+  (`DestinationCheck`): an address literal must be public, a name must resolve, here, to public
+  addresses only. The proxy resolves the name again, so this is not proof against DNS rebinding:
+  the proxy's own ACL is the second line. Hosts matching `no_proxy` are reached directly, untrusted
+  ones through `GuardedBackend` as without a proxy. Trusted and untrusted requests keep separate
+  pools to the proxy too.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
+import ssl
 import typing
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import anyio
 import httpcore
 import httpx
+
+log = logging.getLogger("wall.core.outbound")
 
 TRUSTED = "lobby_wall.trusted_origin"  # request extension: True for a configured source's own origin
 
@@ -157,6 +170,184 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         await self.inner.sleep(seconds)
 
 
+# --- an explicit outbound proxy ------------------------------------------------------------------
+
+PROXY_EXAMPLE = "http://proxy.corp.example:3128"
+
+
+def check_proxy_url(value: str) -> str:
+    """`value` as a proxy URL the wall can use (http or https, host, optional port, nothing else),
+    or a ValueError saying what to write. The URL itself is never echoed: it may hold a password."""
+    try:
+        parts = urlsplit(value.strip())
+        parts.port  # noqa: B018 (parsing the port is the check)
+    except ValueError:
+        raise ValueError(f"is not a URL with a valid port: write it as {PROXY_EXAMPLE}") from None
+    scheme = parts.scheme.lower()
+    if "://" not in value:
+        raise ValueError(f"has no scheme: write it as {PROXY_EXAMPLE}")
+    if scheme not in ("http", "https"):
+        raise ValueError(
+            f"{scheme}:// proxies are not supported: use an http:// (or https://) proxy URL, "
+            f"e.g. {PROXY_EXAMPLE}"
+        )
+    if "@" in parts.netloc:
+        # A password in the URL would travel wherever the URL is shown (logs, `wall status`).
+        raise ValueError(
+            "must not hold a user name or password: set proxy_username, and proxy_password in the "
+            "environment (WALL_NETWORK__PROXY_PASSWORD) or the systemd credential network.proxy_password"
+        )
+    if not parts.hostname:
+        raise ValueError(f"has no host: write it as {PROXY_EXAMPLE}")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(f"must be only a scheme, a host and a port, e.g. {PROXY_EXAMPLE}")
+    return f"{scheme}://{parts.netloc}"
+
+
+def no_proxy_entry(entry: str) -> str:
+    """One `no_proxy` entry, normalised: a host name or domain suffix (`corp.example` also matches
+    `matrix.corp.example`), an address, or a CIDR range; a ValueError says what to write instead."""
+    text = entry.strip().lower().removeprefix("*.").lstrip(".").rstrip(".")
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    if "/" in text and "://" not in text:
+        try:
+            return str(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            pass
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        pass
+    if not text or not all(c.isalnum() or c in "-_." for c in text) or ".." in text:
+        raise ValueError(
+            f"{entry!r} is not a host name, domain or CIDR range: write a name such as "
+            '"matrix.corp.example", a domain such as "corp.example" or a range such as "10.0.0.0/8" '
+            "(no scheme, port or path)"
+        )
+    return text
+
+
+def matches_no_proxy(host: str, entries: Iterable[str]) -> bool:
+    """True when `host` (as in a URL) is to be reached directly: it is a listed name or under a
+    listed domain, or an address literal inside a listed address or range. Names are not resolved
+    for this: a range matches addresses written in URLs."""
+    name = host.strip("[]").lower().rstrip(".")
+    try:
+        ip: Address | None = ipaddress.ip_address(name)
+    except ValueError:
+        ip = None
+    for entry in entries:
+        if ip is not None:
+            try:
+                net = ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                continue
+            if ip.version == net.version and ip in net:
+                return True
+        elif name == entry or name.endswith(f".{entry}"):
+            return True
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyRoute:
+    """The configured outbound proxy: where it is, how to log in, which hosts bypass it."""
+
+    url: str
+    username: str = ""
+    password: str = field(default="", repr=False)
+    no_proxy: tuple[str, ...] = ()
+    resolves_names: bool = False  # a name the wall cannot resolve is left to the proxy (weaker)
+
+    def bypasses(self, host: str) -> bool:
+        """True when requests to `host` go direct, not through the proxy."""
+        return matches_no_proxy(host, self.no_proxy)
+
+
+class DestinationCheck:
+    """The policy for an untrusted request the proxy will connect for us: the wall can only judge
+    the destination before asking, so every address of the name must be public."""
+
+    def __init__(self, policy: AddressPolicy, resolver: Resolver, *, resolves_names: bool = False) -> None:
+        self.policy = policy
+        self.resolver = resolver
+        self.resolves_names = resolves_names
+        self._unresolved_logged: set[str] = set()
+
+    async def check(self, host: str, port: int, timeout: float | None = None) -> None:
+        """Return when the proxy may be asked for `host`; raise `OutboundRefused` otherwise."""
+        host = host.strip("[]")
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            pass
+        else:
+            if not self.policy.allows(host):
+                raise OutboundRefused(f"{host} is not a public address: refused by the outbound policy")
+            return
+        try:
+            with anyio.fail_after(timeout):
+                addresses = await self.resolver(host, port)
+        except (OSError, TimeoutError) as exc:
+            if self.resolves_names:
+                return  # [network] proxy_resolves_names: the proxy resolves it, its ACL judges it
+            reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+            if host not in self._unresolved_logged and len(self._unresolved_logged) < 1000:
+                self._unresolved_logged.add(host)
+                log.warning(
+                    "outbound: %s cannot be resolved by the wall (%s): refused before asking the proxy; "
+                    "if this network's DNS does not know external names, set [network] "
+                    "proxy_resolves_names = true (weaker: the proxy's ACL alone then keeps the LAN safe)",
+                    host,
+                    reason,
+                )
+            raise OutboundRefused(
+                f"{host} cannot be resolved by the wall ({reason}): refused by the outbound policy "
+                "before asking the proxy"
+            ) from None
+        refused = sorted({a for a in addresses if not self.policy.allows(a)})
+        if refused or not addresses:
+            shown = ", ".join(refused[:3]) or "no address"
+            raise OutboundRefused(f"{host} is not a public address ({shown}): refused by the outbound policy")
+
+
+class _CheckedProxy(httpcore.AsyncHTTPProxy):
+    """A connection pool through the proxy that checks each request's destination first."""
+
+    def __init__(self, check: DestinationCheck, **kwargs: typing.Any) -> None:
+        super().__init__(**kwargs)
+        self.check = check
+
+    async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
+        timeouts = request.extensions.get("timeout", {})
+        port = request.url.port or (443 if request.url.scheme == b"https" else 80)
+        await self.check.check(request.url.host.decode("ascii"), port, timeouts.get("connect"))
+        return await super().handle_async_request(request)
+
+
+def _proxied_transport(
+    route: ProxyRoute, limits: httpx.Limits, check: DestinationCheck | None, ssl_context: ssl.SSLContext
+) -> httpx.AsyncHTTPTransport:
+    """An httpx transport whose every request goes through the proxy (the proxy's own address is
+    trusted: the operator configured it), checked first by `check` when there is one. `ssl_context`
+    is shared (building one costs ~15 ms) and also checks an https:// proxy's certificate."""
+    transport = httpx.AsyncHTTPTransport(verify=ssl_context, limits=limits, trust_env=False)
+    url = httpx.URL(route.url)
+    options: dict[str, typing.Any] = {
+        "proxy_url": httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=b"/"),
+        "proxy_auth": (route.username, route.password) if route.username else None,
+        "ssl_context": ssl_context,
+        "proxy_ssl_context": ssl_context if url.scheme == "https" else None,  # httpcore refuses it for http
+        "max_connections": limits.max_connections,
+        "max_keepalive_connections": limits.max_keepalive_connections,
+        "keepalive_expiry": limits.keepalive_expiry,
+    }
+    # As in `_guarded_transport`: httpx takes no pool from outside, so its pool is replaced.
+    transport._pool = _CheckedProxy(check, **options) if check else httpcore.AsyncHTTPProxy(**options)
+    return transport
+
+
 def _guarded_transport(
     policy: AddressPolicy, resolver: Resolver, limits: httpx.Limits
 ) -> httpx.AsyncHTTPTransport:
@@ -176,7 +367,8 @@ def _guarded_transport(
 
 
 class OutboundTransport(httpx.AsyncBaseTransport):
-    """Routes a request to the LAN-capable pool when it is marked `TRUSTED`, else to the guarded one."""
+    """Routes a request to the LAN-capable pool when it is marked `TRUSTED`, else to the guarded one;
+    with a `proxy`, to the same two kinds of pool through the proxy, unless its host is in `no_proxy`."""
 
     def __init__(
         self,
@@ -184,20 +376,35 @@ class OutboundTransport(httpx.AsyncBaseTransport):
         policy: AddressPolicy | None = None,
         resolver: Resolver = system_resolver,
         limits: httpx.Limits | None = None,
+        proxy: ProxyRoute | None = None,
     ) -> None:
         limits = limits or httpx.Limits()
         self.policy = policy or AddressPolicy()
         self.trusted = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
         self.guarded = _guarded_transport(self.policy, resolver, limits)
+        self.proxy = proxy
+        self.proxied: tuple[httpx.AsyncHTTPTransport, httpx.AsyncHTTPTransport] | None = None
+        if proxy is not None:
+            check = DestinationCheck(self.policy, resolver, resolves_names=proxy.resolves_names)
+            tls = self.trusted._pool._ssl_context or httpx.create_ssl_context(trust_env=False)
+            self.proxied = (
+                _proxied_transport(proxy, limits, None, tls),
+                _proxied_transport(proxy, limits, check, tls),
+            )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.extensions.get(TRUSTED) is True:
+        trusted = request.extensions.get(TRUSTED) is True
+        if self.proxied is not None and not (self.proxy and self.proxy.bypasses(request.url.host)):
+            return await self.proxied[0 if trusted else 1].handle_async_request(request)
+        if trusted:
             return await self.trusted.handle_async_request(request)
         return await self.guarded.handle_async_request(request)
 
     async def aclose(self) -> None:
         await self.trusted.aclose()
         await self.guarded.aclose()
+        for transport in self.proxied or ():
+            await transport.aclose()
 
 
 def outbound_client(
@@ -207,13 +414,17 @@ def outbound_client(
     limits: httpx.Limits | None = None,
     policy: AddressPolicy | None = None,
     resolver: Resolver = system_resolver,
+    proxy: ProxyRoute | None = None,
 ) -> httpx.AsyncClient:
-    """An AsyncClient under the outbound policy. It follows no redirect itself: `HttpFetcher` does,
-    hop by hop, so that each hop is routed and checked again and secrets stay on their origin."""
+    """An AsyncClient under the outbound policy, through `proxy` when one is configured. It follows
+    no redirect itself: `HttpFetcher` does, hop by hop, so that each hop is routed and checked again
+    and secrets stay on their origin."""
     return httpx.AsyncClient(
         timeout=timeout,
         headers=headers,
         follow_redirects=False,
-        trust_env=False,  # a proxy from the environment would connect for us, out of the policy's sight
-        transport=OutboundTransport(policy=policy, resolver=resolver, limits=limits),
+        # A proxy from the environment would connect for us, out of the policy's sight: only the one
+        # configured in [network] is used, and checked around (`DestinationCheck`).
+        trust_env=False,
+        transport=OutboundTransport(policy=policy, resolver=resolver, limits=limits, proxy=proxy),
     )

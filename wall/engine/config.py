@@ -7,7 +7,8 @@ name the file, the field path and the fix, e.g.
 Environment: `WALL_<TABLE>__<KEY>` overrides a key of a table (`WALL_WALL__LANGUAGE=en`); a source's
 secret comes from the TOML, else `WALL_SOURCES__<NAME>__<KEY>`, else the systemd credential file
 `$CREDENTIALS_DIRECTORY/[wall_]<name>.<key>` (see kiosk.service `LoadCredential=`). The moderation
-page's token comes the same way: `WALL_WEB__TOKEN`, else the credential `[wall_]web.token`.
+page's token comes the same way: `WALL_WEB__TOKEN`, else the credential `[wall_]web.token`, and the
+proxy's password: `WALL_NETWORK__PROXY_PASSWORD`, else the credential `[wall_]network.proxy_password`.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from pydantic_settings import (
 
 from sources.base import SourceSettings
 from sources.registry import ADAPTERS
+from wall.core.outbound import ProxyRoute, check_proxy_url, no_proxy_entry
 from wall.core.paths import state_dir
 from wall.core.secrets import remember as remember_secrets
 from wall.core.secrets import secret_values
@@ -155,6 +157,62 @@ class NetworkSettings(Strict):
         5_000_000, ge=10_000, le=100_000_000, description="Bigger answers are refused"
     )
     max_backoff: float = Field(1800, ge=30, le=86400, description="Longest wait between retries")
+    proxy: str = Field(
+        "",
+        description="Outbound proxy, http://host:port (or https://); empty: direct. "
+        "The environment's HTTP(S)_PROXY is never used",
+    )
+    proxy_username: str = Field("", description="User name for the proxy (Basic authentication)")
+    proxy_password: SecretStr | None = Field(
+        None,
+        description="Password for the proxy; from WALL_NETWORK__PROXY_PASSWORD or the credential "
+        "network.proxy_password",
+    )
+    no_proxy: list[str] = Field(
+        default_factory=list,
+        description="Reached directly, not through the proxy: host names, domains (corp.example "
+        "also matches matrix.corp.example), addresses or CIDR ranges (10.0.0.0/8)",
+    )
+    proxy_resolves_names: bool = Field(
+        False,
+        description="Let the proxy resolve a picture's host the wall cannot resolve itself "
+        "(weaker: the proxy's ACL alone then keeps the LAN out of reach)",
+    )
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy_url(cls, value: str) -> str:
+        return check_proxy_url(value) if value.strip() else ""
+
+    @field_validator("no_proxy")
+    @classmethod
+    def _no_proxy_entries(cls, value: list[str]) -> list[str]:
+        return [no_proxy_entry(entry) for entry in value]
+
+    @model_validator(mode="after")
+    def _proxy_login(self) -> NetworkSettings:
+        has_password = self.proxy_password is not None and bool(self.proxy_password.get_secret_value())
+        # A password left in the environment without a proxy is unused, not a reason to refuse.
+        if not self.proxy and self.proxy_username:
+            raise ValueError(
+                'proxy: is empty while proxy_username is set: set proxy = "http://host:port", '
+                "or remove proxy_username"
+            )
+        if has_password and not self.proxy_username:
+            raise ValueError("proxy_username: is missing while proxy_password is set: add proxy_username")
+        return self  # a missing password is `_cross_check`'s: `wall status` needs no secret
+
+    def proxy_route(self) -> ProxyRoute | None:
+        """The configured proxy as the outbound policy uses it, or None to connect directly."""
+        if not self.proxy:
+            return None
+        return ProxyRoute(
+            url=self.proxy,
+            username=self.proxy_username,
+            password=self.proxy_password.get_secret_value() if self.proxy_password else "",
+            no_proxy=tuple(self.no_proxy),
+            resolves_names=self.proxy_resolves_names,
+        )
 
 
 class StorageSettings(Strict):
@@ -410,6 +468,8 @@ def parse_config(
     body["path"] = shown
     if isinstance(body.get("web"), dict):
         body["web"] = _fill_web_token(dict(body["web"]), env)
+    if isinstance(body.get("network"), dict) and body["network"].get("proxy_username"):
+        body["network"] = _fill_credential(dict(body["network"]), "network", "proxy_password", env)
     config: WallConfig | None = None
     try:
         config = WallConfig.model_validate(body)
@@ -475,6 +535,12 @@ def _cross_check(
             "WALL_WEB__TOKEN or the systemd credential web.token (a long random secret), "
             "or set web.enabled = false"
         )
+    password = config.network.proxy_password
+    if need_secrets and config.network.proxy_username and not (password and password.get_secret_value()):
+        problems.append(
+            f"{shown}: network.proxy_password: is missing while proxy_username is set: set the environment "
+            "variable WALL_NETWORK__PROXY_PASSWORD or the systemd credential network.proxy_password"
+        )
     for index, panel in enumerate(config.panels):
         for name in panel.sources:
             if name not in seen:
@@ -536,6 +602,20 @@ def _fill_web_token(web: dict[str, Any], env: Mapping[str, str]) -> dict[str, An
             web["token"] = path.read_text(encoding="utf-8").strip()
             break
     return web
+
+
+def _fill_credential(table: dict[str, Any], name: str, key: str, env: Mapping[str, str]) -> dict[str, Any]:
+    """A secret of table `name` absent from the file and the environment, from the systemd
+    credential `[wall_]<name>.<key>`."""
+    cred_dir = env.get("CREDENTIALS_DIRECTORY", "")
+    if table.get(key) or not cred_dir:
+        return table
+    for candidate in (f"{name}.{key}", f"wall_{name}.{key}"):
+        path = Path(cred_dir) / candidate
+        if path.is_file():
+            table[key] = path.read_text(encoding="utf-8").strip()
+            break
+    return table
 
 
 def _describe(exc: ValidationError, shown: str, prefix: tuple[str, ...]) -> list[str]:
@@ -686,6 +766,10 @@ def _without_secrets(config: WallConfig) -> tuple[dict[str, Any], list[str]]:
     if isinstance(web, dict) and "token" in web:
         data["web"] = {k: v for k, v in web.items() if k != "token"}
         left_out.append("web.token")
+    network = data.get("network")
+    if isinstance(network, dict) and "proxy_password" in network:
+        data["network"] = {k: v for k, v in network.items() if k != "proxy_password"}
+        left_out.append("network.proxy_password")
     sources = data.get("sources")
     if isinstance(sources, list):
         kept = []

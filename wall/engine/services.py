@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +16,7 @@ from wall import __version__
 from wall.core.model import Batch, PostKind
 from wall.core.outbound import AddressPolicy, Resolver, outbound_client, system_resolver
 from wall.core.paths import state_dir
+from wall.core.secrets import remember as remember_secrets
 from wall.engine.config import WallConfig
 from wall.engine.consent import Consent, consent_for, image_urls, split
 from wall.engine.poller import MAX_CLOCK_SKEW
@@ -31,6 +33,7 @@ def make_client(
 ) -> httpx.AsyncClient:
     """The one HTTP client of the process (the first request on a fresh client is slow), under the
     outbound policy: only requests a source makes to its own configured origins may reach the LAN.
+    With `[network] proxy`, requests go through it, the policy checked before the proxy is asked.
     `policy` and `resolver` are for tests and benches, which let a loopback address stand in for the
     internet."""
     timeout = httpx.Timeout(config.network.timeout, connect=min(10.0, config.network.timeout))
@@ -39,7 +42,14 @@ def make_client(
     limits = httpx.Limits(
         max_connections=20 + 4 * sum(1 for s in config.sources if s.enabled), max_keepalive_connections=10
     )
-    return outbound_client(timeout=timeout, headers=HEADERS, limits=limits, policy=policy, resolver=resolver)
+    proxy = config.network.proxy_route()
+    if proxy is not None and proxy.username:
+        # The header the proxy receives is the password in base64: masked like the password itself.
+        login = f"{proxy.username}:{proxy.password}".encode()
+        remember_secrets([base64.b64encode(login).decode("ascii")])
+    return outbound_client(
+        timeout=timeout, headers=HEADERS, limits=limits, policy=policy, resolver=resolver, proxy=proxy
+    )
 
 
 def source_fetcher(settings: SourceSettings, client: httpx.AsyncClient, *, max_bytes: int) -> HttpFetcher:

@@ -73,6 +73,11 @@ RETIRE_EVERY_S = 3600.0  # sources out of the config for the grace period lose t
 RESTART_ONLY: dict[str, Callable[[WallConfig], object]] = {
     "storage.state_dir": lambda c: c.storage.state_dir,
     "network.timeout": lambda c: c.network.timeout,
+    "network.proxy": lambda c: c.network.proxy,
+    "network.proxy_username": lambda c: c.network.proxy_username,
+    "network.proxy_password": lambda c: c.network.proxy_password,  # shown as SecretStr('**********')
+    "network.no_proxy": lambda c: c.network.no_proxy,
+    "network.proxy_resolves_names": lambda c: c.network.proxy_resolves_names,
 }
 
 
