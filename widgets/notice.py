@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from PySide6.QtCore import QEasingCurve, QElapsedTimer, QPoint, QRect, Qt, QTimer
+from PySide6.QtCore import QEasingCurve, QElapsedTimer, QPoint, QRect, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter, QPaintEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
@@ -86,6 +86,13 @@ class NoticeEntry(QWidget):
         if post is not None:
             self.author.setText(post.author.name or post.author.handle)
             self.text.set_full_text(tr("sensitive", language) if post.sensitive else excerpt(post.text))
+
+    def readable_rect(self) -> QRect:
+        """The author and the first line of text, in the card's coordinates."""
+        top = self.geometry().topLeft()
+        return QRect(
+            top, QSize(self.width(), self.text.y() + min(self.text.height(), self.text.line_height()))
+        )
 
     def apply_theme(self, theme: Theme) -> None:
         """The author as on a post card, the text as large as a card's."""
@@ -155,8 +162,8 @@ class NewPostsNotice(QWidget):
         return timer
 
     def posts_shown(self) -> list[Post]:
-        """The posts listed on the card whose entry is wholly on screen (sliding in, an entry still
-        below the panels' edge is not readable yet), newest first."""
+        """The posts listed on the card that a passer-by can read now, newest first: their author
+        and first line are on screen (sliding in, an entry still below the panels' edge is not)."""
         parent = self.parentWidget()
         if not self.isVisible() or parent is None:
             return []
@@ -166,7 +173,7 @@ class NewPostsNotice(QWidget):
             for entry in self.entries
             if (post := entry.post()) is not None
             and entry.isVisibleTo(self)
-            and area.contains(entry.geometry().translated(self.pos()))
+            and area.contains(entry.readable_rect().translated(self.pos()))
         ]
 
     # --- what is new ---------------------------------------------------------------------------
