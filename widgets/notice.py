@@ -6,6 +6,12 @@ within about a second (the hub's coalescing, then `GATHER_MS` to group a burst),
 ("3 nouvelles publications"), its text changes at most once every `UPDATE_MS`, and it never
 slides again while it is up.
 
+Each post of a burst is readable on it, not only the newest: polling every 15 s brings two or three
+posts at once, and with the newest alone on the card the others waited up to 42 s for their panel
+(`bench latency`). The card lists the newest `MAX_ON_CARD` posts, each with its author; a bigger
+burst says how many more there are ("+47 autres") and hands them to `show_rest`, with which the
+window lets their panel take the next turn early.
+
 "New" means newer than what the screen already had: the posts in the hub when the window is first
 painted (a restart fills it from the store) are the baseline; an edit keeps its key; a post seen
 before (an unblock brings it back) or older than the newest post seen by more than `LATE_SLACK`
@@ -22,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from PySide6.QtCore import QEasingCurve, QElapsedTimer, QPoint, QRect, Qt, QTimer
+from PySide6.QtCore import QEasingCurve, QElapsedTimer, QPoint, QRect, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter, QPaintEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
@@ -42,7 +48,8 @@ UPDATE_MS = 1_000  # the count changes at most this often while the card is up
 SLIDE_MS = 400
 LATE_SLACK = timedelta(minutes=10)  # a slow source's post a little older than the newest is still new
 MAX_SEEN = 5_000  # keys remembered (beyond this only the posts in the hub are kept)
-MAX_TEXT_CHARS = 160  # the card shows the start of the newest post: it invites a look, the panel has the rest
+MAX_TEXT_CHARS = 160  # the card shows the start of each post: it invites a look, the panel has the rest
+MAX_ON_CARD = 3  # one poll brings 2 or 3 posts (one every 7 s, a poll every 15 s); more would not be read
 
 
 def excerpt(text: str, limit: int = MAX_TEXT_CHARS) -> str:
@@ -52,6 +59,45 @@ def excerpt(text: str, limit: int = MAX_TEXT_CHARS) -> str:
         return flat
     cut = flat[:limit].rsplit(" ", 1)[0] or flat[:limit]
     return cut.rstrip(" ,;:.") + "…"
+
+
+class NoticeEntry(QWidget):
+    """One post on the card: its author over the start of its text."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._post: Post | None = None
+        self.author = plain_label()
+        self.text = ElidedLabel()  # as many lines as its share of the card holds, ending with `…`
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.author)
+        column.addWidget(self.text, 1)
+
+    def post(self) -> Post | None:
+        """The post shown, if any."""
+        return self._post
+
+    def set_post(self, post: Post | None, language: str) -> None:
+        """Show `post` (a sensitive one as the word for it), or hide the entry."""
+        self._post = post
+        self.setVisible(post is not None)
+        if post is not None:
+            self.author.setText(post.author.name or post.author.handle)
+            self.text.set_full_text(tr("sensitive", language) if post.sensitive else excerpt(post.text))
+
+    def readable_rect(self) -> QRect:
+        """The author and the first line of text, in the card's coordinates."""
+        top = self.geometry().topLeft()
+        return QRect(
+            top, QSize(self.width(), self.text.y() + min(self.text.height(), self.text.line_height()))
+        )
+
+    def apply_theme(self, theme: Theme) -> None:
+        """The author as on a post card, the text as large as a card's."""
+        style_label(self.author, theme.font(Role.NAME), theme.text)
+        style_label(self.text, theme.font(Role.BODY), theme.text)
 
 
 class NewPostsNotice(QWidget):
@@ -67,9 +113,11 @@ class NewPostsNotice(QWidget):
         wanted: Callable[[Post], bool],
         on_screen: Callable[[], set[str]],
         may_show: Callable[[], bool],
+        show_rest: Callable[[Sequence[Post]], None] = lambda _rest: None,
     ) -> None:
         """`wanted`: a post some panel of the rotation shows; `on_screen`: keys of the posts
-        visible now (not announced again); `may_show`: False during a panic or out of hours."""
+        visible now (not announced again); `may_show`: False during a panic or out of hours;
+        `show_rest`: the posts of a burst the card has no room for, newest first."""
         super().__init__(parent)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # nothing beneath is repainted
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
@@ -78,6 +126,7 @@ class NewPostsNotice(QWidget):
         self._wanted = wanted
         self._on_screen = on_screen
         self._may_show = may_show
+        self._show_rest = show_rest
         self._armed = False
         self._seen: set[str] = set()
         self._newest: datetime | None = None
@@ -85,12 +134,13 @@ class NewPostsNotice(QWidget):
         self._group: list[Post] = []  # on the card, newest first
         self._leaving = False
         self.headline = plain_label()
-        self.author = plain_label()
-        self.text = ElidedLabel()  # as many lines as the card holds, ending with `…`
+        self.entries = [NoticeEntry() for _ in range(MAX_ON_CARD)]
+        self.more = plain_label()  # "+47 autres": the rest of a burst, on their panel's early turn
         column = QVBoxLayout(self)
         column.addWidget(self.headline)
-        column.addWidget(self.author)
-        column.addWidget(self.text, 1)
+        for entry in self.entries:
+            column.addWidget(entry, 1)  # shared equally: one post alone gets the whole card
+        column.addWidget(self.more)
         self._column = column
         self._gather = self._single_shot(GATHER_MS, self._present)
         self._update = self._single_shot(UPDATE_MS, self._present)
@@ -111,9 +161,20 @@ class NewPostsNotice(QWidget):
         timer.timeout.connect(slot)
         return timer
 
-    def post_shown(self) -> Post | None:
-        """The post whose text the card shows (the newest of its group), if it is up."""
-        return self._group[0] if self._group and self.isVisible() else None
+    def posts_shown(self) -> list[Post]:
+        """The posts listed on the card that a passer-by can read now, newest first: their author
+        and first line are on screen (sliding in, an entry still below the panels' edge is not)."""
+        parent = self.parentWidget()
+        if not self.isVisible() or parent is None:
+            return []
+        area = parent.rect()
+        return [
+            post
+            for entry in self.entries
+            if (post := entry.post()) is not None
+            and entry.isVisibleTo(self)
+            and area.contains(entry.readable_rect().translated(self.pos()))
+        ]
 
     # --- what is new ---------------------------------------------------------------------------
     def _posts(self) -> list[Post]:
@@ -185,14 +246,16 @@ class NewPostsNotice(QWidget):
         self._fill()
         if self.isVisible() and not self._leaving:
             self._extend_hold()
-            return
-        self._leaving = False
-        self._up_since.start()
-        self._place()
-        self.show()
-        self.raise_()
-        self._motion.start()
-        self._hold.start(HOLD_MS)
+        else:
+            self._leaving = False
+            self._up_since.start()
+            self._place()
+            self.show()
+            self.raise_()
+            self._motion.start()
+            self._hold.start(HOLD_MS)
+        if len(group) > MAX_ON_CARD:
+            self._show_rest(group[MAX_ON_CARD:])
 
     def _extend_hold(self) -> None:
         """Another `HOLD_MS` from now, but never past `MAX_HOLD_MS` since the card came."""
@@ -203,14 +266,18 @@ class NewPostsNotice(QWidget):
     def _fill(self) -> None:
         if not self._group:
             return
-        newest, count = self._group[0], len(self._group)
+        count = len(self._group)
         if count == 1:
             headline = tr("notice.one", self._language)
         else:
             headline = tr("notice.many", self._language, count=count)
         self.headline.setText(headline)
-        self.author.setText(newest.author.name or newest.author.handle)
-        self.text.set_full_text(tr("sensitive", self._language) if newest.sensitive else excerpt(newest.text))
+        listed = self._group[:MAX_ON_CARD]
+        for index, entry in enumerate(self.entries):
+            entry.set_post(listed[index] if index < len(listed) else None, self._language)
+        rest = count - len(listed)
+        self.more.setText(tr("notice.more", self._language, count=rest) if rest else "")
+        self.more.setVisible(rest > 0)
 
     def dismiss(self, *, at_once: bool = False) -> None:
         """Slide the card away (at once during a panic, out of hours, or when its posts left)."""
@@ -228,10 +295,11 @@ class NewPostsNotice(QWidget):
         self._motion.start()
 
     def on_panel_changed(self) -> None:
-        """Another panel came up: once every announced post is on it, the card has done its job."""
+        """Another panel came up: once every post the card lists is on it, the card has done its job
+        (the panel shows as many of the rest of a burst as it holds)."""
         if self.isVisible() and self._group:
             visible = self._on_screen()
-            if all(post.key in visible for post in self._group):
+            if all(post.key in visible for post in self._group[:MAX_ON_CARD]):
                 self.dismiss()
 
     def set_ticker(self, ticker: Callable[[], float]) -> None:
@@ -254,8 +322,9 @@ class NewPostsNotice(QWidget):
             return QRect()
         area, gap = parent.rect(), self._theme.gap
         portrait = area.height() > area.width()
-        width = area.width() - 2 * gap if portrait else round(area.width() * 0.42)
-        height = round(area.height() * (0.19 if portrait else 0.4))  # three lines of text
+        width = area.width() - 2 * gap if portrait else round(area.width() * 0.48)
+        # Room for `MAX_ON_CARD` authors with a line of text each (a post alone gets five or six).
+        height = round(area.height() * (0.3 if portrait else 0.62))
         return QRect(area.right() + 1 - gap - width, area.bottom() + 1 - gap - height, width, height)
 
     def _place(self) -> None:
@@ -285,8 +354,9 @@ class NewPostsNotice(QWidget):
         self._theme = theme
         surface = theme.celebration_surface
         style_label(self.headline, theme.font(Role.TITLE), theme.celebration)
-        style_label(self.author, theme.font(Role.NAME), theme.text)
-        style_label(self.text, theme.font(Role.BODY), theme.text)
+        style_label(self.more, theme.font(Role.NAME), theme.celebration)
+        for entry in self.entries:
+            entry.apply_theme(theme)
         self._surface = surface
         pad = theme.padding
         self._column.setContentsMargins(pad + theme.px(0.006), pad, pad, pad)

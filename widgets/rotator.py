@@ -8,7 +8,9 @@ time, a strip per event-loop turn, shortly before the switch: the switch itself 
 and no single frame pays for a full repaint. Panels with nothing to show are skipped; when no
 panel has content the first one stays, showing its empty-state message, so the screen is never
 blank. Fillers (`Panel.is_filler`: the clock, the config's fixed announcement) never open the show
-while another panel has posts or counts, and are left as soon as content arrives (issue 14).
+while another panel has posts or counts, and are left as soon as content arrives (issue 14). A
+panel may take the next turn early (`take_turn_early`: the rest of a burst of new posts), once the
+panel on screen has been up `MIN_ON_SCREEN_MS`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ PREPARE_AHEAD_MS = 900  # grab the pictures this long before the switch
 PREPARE_STRIPS = 4  # each picture is taken in this many horizontal strips…
 PREPARE_STEP_MS = 20  # …one every this many ms, so no frame pays for a whole-screen repaint
 UNCOVER_STEP_MS = 16  # after the fade, a strip of the live panel is uncovered every frame (60 Hz)
+MIN_ON_SCREEN_MS = 5_000  # a panel cut short by another's early turn is still up this long (read a tile)
 
 
 class FadeOverlay(QWidget):
@@ -206,6 +209,7 @@ class PanelRotator(QWidget):
         self._prepared: _Preparation | None = None
         self._running = False
         self._playlist: tuple[int, ...] | None = None  # panel indexes shown, in this order (None: all)
+        self._early: int | None = None  # the panel taking the next turn early (`take_turn_early`)
         for panel in panels:
             self.add_panel(panel)
 
@@ -253,6 +257,7 @@ class PanelRotator(QWidget):
     def stop(self) -> None:
         """Stop rotating; the current panel stays."""
         self._running = False
+        self._early = None  # a panic or closed hours: what was urgent before is not after
         self._timer.stop()
         self._prepare_timer.stop()
         self._prepared = None
@@ -278,9 +283,25 @@ class PanelRotator(QWidget):
         uncovered."""
         return self._motion.is_running() or self._overlay.isVisible()
 
+    def take_turn_early(self, index: int) -> None:
+        """Show panel `index` next, as soon as the panel on screen has been up `MIN_ON_SCREEN_MS`
+        (issue 14: the rest of a burst of new posts the "Nouveau" card has no room for)."""
+        if not self._running or index in (self._index, self._early) or index not in self.playlist():
+            return
+        self._early = index
+        if self._timer.isActive():
+            self._restart_timer(elapsed_ms=max(1, self._on_screen.elapsed()))
+
+    def _upcoming(self) -> int:
+        """The panel the next turn shows: one taking its turn early, else the next with content."""
+        early = self._early
+        if early is not None and early in self.playlist() and self._panels[early].has_content():
+            return early
+        return self._next_index()
+
     def advance(self) -> None:
         """Show the next panel that has content (or the first panel when none has any)."""
-        index = self._next_index()
+        index = self._upcoming()
         current = self.current_panel()
         if index == self._index and current is not None:
             current.shown_again()
@@ -310,6 +331,8 @@ class PanelRotator(QWidget):
     def _show(self, index: int, *, fade: bool) -> None:
         if index < 0:
             return
+        if index == self._early:
+            self._early = None  # its turn came
         if index != self._index:
             fading = (
                 fade
@@ -344,6 +367,8 @@ class PanelRotator(QWidget):
             if not elapsed_ms:
                 self._on_screen.start()
             duration = max(0, panel.duration_ms() - elapsed_ms)
+            if self._early is not None:
+                duration = min(duration, max(0, MIN_ON_SCREEN_MS - elapsed_ms))
             self._timer.start(duration)
             if self._motion.duration_ms() > 0 and len(self._panels) > 1:
                 self._prepare_timer.start(max(0, duration - PREPARE_AHEAD_MS))
@@ -355,7 +380,7 @@ class PanelRotator(QWidget):
 
     def _prepare_incoming(self) -> None:
         """Start taking the pictures of the next switch, a strip per event-loop turn."""
-        index = self._next_index()
+        index = self._upcoming()
         if index < 0 or index == self._index or not self.isVisible():
             return
         panel = self._panels[index]

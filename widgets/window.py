@@ -134,6 +134,7 @@ class WallWindow(QWidget):
             wanted=self._in_rotation,
             on_screen=self._posts_on_screen,
             may_show=lambda: not (self._sleeping or self.panic_active()),
+            show_rest=self._turn_for,
         )
         self.rotator.panel_changed.connect(self._on_panel_changed)
         self._on_panel_changed()
@@ -264,12 +265,23 @@ class WallWindow(QWidget):
 
     def _in_rotation(self, post: Post) -> bool:
         """True when a posts panel of the rotation shows posts like this one (kind and source)."""
-        order = self.rotator.playlist()
-        panels = [self.rotator.panels()[index] for index in order]
-        return any(
-            isinstance(panel, PostsPanel) and panel.kind == post.kind and panel.wants_source(post.source)
-            for panel in panels
-        )
+        return self._panel_for(post) is not None
+
+    def _panel_for(self, post: Post) -> int | None:
+        """The index of the first posts panel of the rotation that shows posts like this one."""
+        panels = self.rotator.panels()
+        for index in self.rotator.playlist():
+            panel = panels[index]
+            if isinstance(panel, PostsPanel) and panel.kind == post.kind and panel.wants_source(post.source):
+                return index
+        return None
+
+    def _turn_for(self, rest: Sequence[Post]) -> None:
+        """A burst bigger than the "Nouveau" card: the panel of its newest post left off the card
+        takes the next turn early, so the rest is seen in seconds too (issue 14)."""
+        index = self._panel_for(rest[0]) if rest else None
+        if index is not None:
+            self.rotator.take_turn_early(index)
 
     def _posts_on_screen(self) -> set[str]:
         """Keys of the posts a passer-by can read now (the posts panel up, if it is one)."""

@@ -49,6 +49,7 @@ _STRINGS: dict[str, dict[str, str]] = {
         "trends.total_other": "Sur {count} messages",
         "notice.one": "Nouveau",
         "notice.many": "{count} nouvelles publications",
+        "notice.more": "+{count} autres",
     },
     "en": {
         "panel.fans": "Our community",
@@ -83,6 +84,7 @@ _STRINGS: dict[str, dict[str, str]] = {
         "trends.total_other": "Out of {count} posts",
         "notice.one": "New",
         "notice.many": "{count} new posts",
+        "notice.more": "+{count} more",
     },
 }
 

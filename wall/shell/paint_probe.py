@@ -3,7 +3,7 @@
 Off by default: `wall run --paint-log FILE` installs it. It watches the application's paint events
 (a Python call per Qt event, which is why it is never on in production) and appends one JSON line
 per post the first time a card showing it (in a posts panel, or the "Nouveau" card over any
-panel) is painted while on screen, and one for the first
+panel, which lists up to three) is painted while on screen, and one for the first
 counter tile: `{"t": <time.monotonic()>, "what": "post" | "count", "key": ..., "text": ...}`.
 `time.monotonic()` is the system's monotonic clock, so another process on the machine can compare.
 
@@ -24,6 +24,7 @@ from typing import TextIO
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QApplication
 
+from wall.core.model import Post
 from widgets.cards import PostCard
 from widgets.fans import FanTile
 from widgets.notice import NewPostsNotice
@@ -43,16 +44,16 @@ class PaintProbe(QObject):
         """Note first paints; never consumes the event."""
         if event.type() != QEvent.Type.Paint:
             return False
-        post = None
+        posts: list[Post] = []
         if isinstance(watched, PostCard) and watched.isVisible():
-            post = watched.post()
-        elif isinstance(watched, NewPostsNotice):  # the "Nouveau" card over any panel
-            post = watched.post_shown()
-        if post is not None:
+            posts = [post] if (post := watched.post()) is not None else []
+        elif isinstance(watched, NewPostsNotice):  # the "Nouveau" card over any panel: each post it lists
+            posts = watched.posts_shown()
+        for post in posts:
             if post.key not in self._seen:
                 self._seen.add(post.key)
                 self._write({"what": "post", "key": post.key, "text": post.text[:200]})
-        elif isinstance(watched, FanTile) and watched.isVisible() and "count" not in self._seen:
+        if isinstance(watched, FanTile) and watched.isVisible() and "count" not in self._seen:
             self._seen.add("count")
             self._write({"what": "count", "key": "", "text": ""})
         return False
