@@ -9,7 +9,7 @@ Servers on 127.0.0.1 stand for the company's LAN (the wall itself, an internal s
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -18,12 +18,10 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from sources.base import ConfigError, HttpFetcher, TransientError, bearer_for, same_site
+from tests.support.public import POLICY, PUBLIC_STAND_IN
 from wall.core.outbound import AddressPolicy, is_public_address
 from wall.engine.config import parse_config
 from wall.engine.services import make_client
-
-PUBLIC_STAND_IN = "127.0.0.2"
-POLICY = AddressPolicy(also_public=[f"{PUBLIC_STAND_IN}/32"])
 
 
 @pytest.mark.parametrize(
@@ -70,16 +68,6 @@ def test_only_ordinary_public_addresses_are_public(address: str, public: bool) -
 def test_a_scoped_link_local_address_is_refused() -> None:
     assert not AddressPolicy().allows("fe80::1%1")
     assert not AddressPolicy().allows("not an address")
-
-
-@pytest.fixture
-def public_server() -> Iterator[HTTPServer]:
-    server = HTTPServer(host=PUBLIC_STAND_IN, port=0)
-    server.start()
-    yield server
-    server.clear()
-    if server.is_running():
-        server.stop()
 
 
 @pytest.fixture

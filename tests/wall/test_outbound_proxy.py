@@ -23,8 +23,9 @@ from pytest_httpserver import HTTPServer
 from sources.base import AuthError, TransientError
 from tests.hostile.test_startup import start_wall, status, wait_for, wall_env
 from tests.support.forward_proxy import ForwardProxy, ProxyRequest, basic, forward_proxy
+from tests.support.public import POLICY, PUBLIC_STAND_IN
 from tests.wall.test_cli import wall
-from wall.core.outbound import AddressPolicy, matches_no_proxy, no_proxy_entry
+from wall.core.outbound import matches_no_proxy, no_proxy_entry
 from wall.core.secrets import mask
 from wall.engine.config import ConfigProblems, load_config, parse_config, remember_good_config
 from wall.engine.images import picture_fetcher
@@ -32,8 +33,6 @@ from wall.engine.services import build_sources, make_client, open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 RSS = (ROOT / "tests" / "fixtures" / "rss" / "rss2.xml").read_bytes()
-PUBLIC_STAND_IN = "127.0.0.2"
-POLICY = AddressPolicy(also_public=[f"{PUBLIC_STAND_IN}/32"])
 USER = "lobby-wall"
 PASSWORD = "Pr0xy-pa55word-4-lobby"
 NAMES = {
@@ -66,16 +65,6 @@ def proxied_config(
         "sources": sources or [],
     }
     return parse_config(data, str(tmp_path / "wall.toml"), {"WALL_NETWORK__PROXY_PASSWORD": PASSWORD})
-
-
-@pytest.fixture
-def public_server() -> Iterator[HTTPServer]:
-    server = HTTPServer(host=PUBLIC_STAND_IN, port=0)
-    server.start()
-    yield server
-    server.clear()
-    if server.is_running():
-        server.stop()
 
 
 @pytest.fixture

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -77,61 +78,53 @@ def test_two_posts_from_one_poll_are_both_readable_within_two_seconds_while_fans
     assert order == sorted(order)
 
 
-def test_the_paint_probe_counts_every_post_the_card_paints(
-    hub: Hub,
-    wall_fr: WallSection,
-    open_window: Callable[..., WallWindow],
-    qtbot: QtBot,
-    qapp: QApplication,
-    tmp_path: Path,
-) -> None:
-    """`bench latency` measures what a passer-by sees: both posts of the poll, not the newest only."""
+@pytest.fixture
+def painted(
+    hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow], qapp: QApplication, tmp_path: Path
+) -> Iterator[tuple[WallWindow, Path]]:
+    """The fans panel up for long, a post already on screen, and the paint probe's log."""
     log = tmp_path / "paints.jsonl"
     probe = PaintProbe(qapp, log)
     try:
         hub.set_counts([make_count()])
         hub.set_posts("mention", [make_post()])
-        window = open_window(hub, wall_fr, SLOW_FANS)
-        one_poll(window, hub)
-        qtbot.waitUntil(
-            lambda: OLDER in log.read_text(encoding="utf-8") and NEWER in log.read_text(encoding="utf-8"),
-            timeout=DEADLINE_MS,
-        )
-        assert current(window).panel_type() == "fans"
+        yield open_window(hub, wall_fr, SLOW_FANS), log
     finally:
         probe.close()
+
+
+def test_the_paint_probe_counts_every_post_the_card_paints(
+    hub: Hub, painted: tuple[WallWindow, Path], qtbot: QtBot
+) -> None:
+    """`bench latency` measures what a passer-by sees on the card, over any panel: both posts of the
+    poll, not the newest only."""
+    window, log = painted
+    one_poll(window, hub)
+    qtbot.waitUntil(
+        lambda: OLDER in log.read_text(encoding="utf-8") and NEWER in log.read_text(encoding="utf-8"),
+        timeout=DEADLINE_MS,
+    )
+    assert current(window).panel_type() == "fans"
 
 
 def test_the_paint_probe_counts_a_post_once_it_is_readable_not_at_the_first_sliver_of_the_card(
-    hub: Hub,
-    wall_fr: WallSection,
-    open_window: Callable[..., WallWindow],
-    qtbot: QtBot,
-    qapp: QApplication,
-    tmp_path: Path,
+    hub: Hub, painted: tuple[WallWindow, Path], qtbot: QtBot
 ) -> None:
-    log = tmp_path / "paints.jsonl"
-    probe = PaintProbe(qapp, log)
-    try:
-        hub.set_counts([make_count()])
-        hub.set_posts("mention", [make_post()])
-        window = open_window(hub, wall_fr, SLOW_FANS)
-        ticks = [0.0]
-        window.notice.set_ticker(lambda: ticks[0])
-        one_poll(window, hub)
-        qtbot.waitUntil(window.notice.isVisible, timeout=DEADLINE_MS)
-        ticks[0] = 0.02  # the card's top edge is in: its headline, not a post
-        window.notice.step_slide()
-        QApplication.processEvents()
-        assert window.notice.is_sliding()
-        assert NEWER not in log.read_text(encoding="utf-8")
-        assert OLDER not in log.read_text(encoding="utf-8")
-        ticks[0] = 10.0  # at rest
-        window.notice.step_slide()
-        qtbot.waitUntil(lambda: OLDER in log.read_text(encoding="utf-8"), timeout=DEADLINE_MS)
-        assert NEWER in log.read_text(encoding="utf-8")
-    finally:
-        probe.close()
+    window, log = painted
+    ticks = [0.0]
+    window.notice.set_ticker(lambda: ticks[0])
+    one_poll(window, hub)
+    qtbot.waitUntil(window.notice.isVisible, timeout=DEADLINE_MS)
+    ticks[0] = 0.02  # the card's top edge is in: its headline, not a post
+    window.notice.step_slide()
+    QApplication.processEvents()
+    assert window.notice.is_sliding()
+    assert NEWER not in log.read_text(encoding="utf-8")
+    assert OLDER not in log.read_text(encoding="utf-8")
+    ticks[0] = 10.0  # at rest
+    window.notice.step_slide()
+    qtbot.waitUntil(lambda: OLDER in log.read_text(encoding="utf-8"), timeout=DEADLINE_MS)
+    assert NEWER in log.read_text(encoding="utf-8")
 
 
 def burst(hub: Hub, qtbot: QtBot, size: int = 50) -> None:

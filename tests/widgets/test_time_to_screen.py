@@ -18,7 +18,6 @@ from wall.core.model import Batch, Post
 from wall.engine.config import PanelSettings, WallSection
 from wall.engine.moderation.rules import ModerationSettings, Moderator
 from wall.engine.store import open_resilient
-from wall.shell.paint_probe import PaintProbe
 from widgets.hub import Hub
 from widgets.notice import GATHER_MS, excerpt
 from widgets.window import WallWindow
@@ -120,28 +119,6 @@ def test_new_post_is_readable_within_two_seconds_while_fans_are_up(
     assert current(window).panel_type() == "fans"  # over the fans panel, which keeps its turn
     assert "Nouveau" in labels_text(window)
     assert "Camille Dupont" in labels_text(window.notice)
-
-
-def test_the_paint_probe_sees_a_new_post_on_the_card(
-    hub: Hub,
-    wall_fr: WallSection,
-    open_window: Callable[..., WallWindow],
-    qtbot: QtBot,
-    qapp: QApplication,
-    tmp_path: Path,
-) -> None:
-    """`bench latency` counts a post as seen when the "Nouveau" card paints it, over any panel."""
-    log = tmp_path / "paints.jsonl"
-    probe = PaintProbe(qapp, log)
-    try:
-        hub.set_counts([make_count()])
-        hub.set_posts("mention", [make_post()])
-        window = open_window(hub, wall_fr, FANS_FIRST)
-        hub.set_posts("mention", [fresh("new"), make_post()])
-        qtbot.waitUntil(lambda: NEW_TEXT in log.read_text(encoding="utf-8"), timeout=DEADLINE_MS)
-        assert current(window).panel_type() == "fans"
-    finally:
-        probe.close()
 
 
 def test_a_burst_of_fifty_posts_in_three_seconds_is_one_calm_grouped_card(
