@@ -115,7 +115,9 @@ async def test_several_media_contents_are_several_pictures_with_their_alt_text_w
     posts = await poll(httpserver, http, "media_rss.xml")
 
     assert posts["album-securite"].media == (
-        Media("https://photos.acme.example/securite/freinage.jpg", "Un atelier de freinage sur piste mouillée"),
+        Media(
+            "https://photos.acme.example/securite/freinage.jpg", "Un atelier de freinage sur piste mouillée"
+        ),
         Media("https://photos.acme.example/securite/pneus.jpg", "Contrôle de la pression des pneus"),
     )
 
@@ -130,7 +132,9 @@ async def test_a_video_is_shown_by_its_thumbnail_as_poster(httpserver: HTTPServe
 
 
 @pytest.mark.asyncio
-async def test_image_enclosure_is_a_picture_and_audio_is_not(httpserver: HTTPServer, http: HttpFetcher) -> None:
+async def test_image_enclosure_is_a_picture_and_audio_is_not(
+    httpserver: HTTPServer, http: HttpFetcher
+) -> None:
     posts = await poll(httpserver, http, "media_rss.xml")
 
     assert posts["album-lille"].media == (Media("https://photos.acme.example/lille/vitrine.jpg"),)
@@ -153,7 +157,9 @@ async def test_atom_content_image_and_youtube_link_become_a_picture_and_a_video(
         video("https://i.ytimg.com/vi/Acme2024Dia/hqdefault.jpg"),
     )
     assert posts["urn:uuid:0b9a8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c54"].media == (
-        Media("https://tech.acme.example/images/courbe-co2.png", "La courbe des émissions, en baisse de 12 %"),
+        Media(
+            "https://tech.acme.example/images/courbe-co2.png", "La courbe des émissions, en baisse de 12 %"
+        ),
     )
 
 
