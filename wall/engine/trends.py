@@ -38,11 +38,12 @@ MAX_HASHTAGS_PER_POST = 10  # more than people write to say what a post is about
 MAX_WORDS_PER_POST = 30  # a long post's topic is in its first sentences
 
 # French and English stop words of stopwords-iso (the `stopwordsiso` package, MIT: its lists ship
-# inside the wheel, nothing is downloaded), ~700 French and ~1,300 English words.
-_PACKAGE_STOP_WORDS: dict[str, frozenset[str]] = {
-    language: frozenset(unicodedata.normalize("NFC", word).casefold() for word in stopwords(language))
-    for language in ("fr", "en")
-}
+# inside the wheel, nothing is downloaded), ~700 French and ~1,300 English words. Both lists apply
+# to every post: a post's language tag is often wrong (a Mastodon account's default language, the
+# demo's "not ASCII means French"), and one mislabelled post would put `the` in the trends.
+_PACKAGE_STOP_WORDS = frozenset(
+    unicodedata.normalize("NFC", word).casefold() for word in stopwords(["fr", "en"])
+)
 # What that package lacks and lobby chatter is full of: greetings (`bonjour`, `bonsoir`, `oui`), a
 # few French adverbs and verbs (`déjà`, `jamais`, `faire`, `faut`), the filler nouns of
 # announcements the demo's trends ranked first (issue 15: `mise` as in "mise en place", `message`),
@@ -64,19 +65,17 @@ EXTRA_STOP_WORDS = frozenset(
         "amp",
     }
 )
-# A post in a known language is read with that language's list only: `car` is a French stop word
-# ("because") but an English topic (a car maker's lobby), `place` an English one but a French noun.
-STOP_WORDS_BY_LANGUAGE: dict[str, frozenset[str]] = {
-    language: words | EXTRA_STOP_WORDS for language, words in _PACKAGE_STOP_WORDS.items()
-}
-STOP_WORDS = EXTRA_STOP_WORDS.union(*_PACKAGE_STOP_WORDS.values())  # language unknown or another one
+STOP_WORDS = _PACKAGE_STOP_WORDS | EXTRA_STOP_WORDS
+# False friends, kept for posts tagged with the language in which they are a topic: `car` is French
+# for "because" but an English noun (the lobby of a car-service brand talks about cars).
+KEPT_BY_LANGUAGE: dict[str, frozenset[str]] = {"en": frozenset({"car"})}
 
 
 def stop_words_for(language: str | None) -> frozenset[str]:
-    """The stop words of a post in `language` (a BCP 47 tag such as `fr-FR`); all of them when the
-    language is unknown or neither French nor English."""
+    """The stop words of a post in `language` (a BCP 47 tag such as `en-GB`): STOP_WORDS, less
+    the false friends that are topics in that language."""
     primary = (language or "").replace("_", "-").split("-", 1)[0].lower()
-    return STOP_WORDS_BY_LANGUAGE.get(primary, STOP_WORDS)
+    return STOP_WORDS - KEPT_BY_LANGUAGE.get(primary, frozenset())
 
 
 _HASHTAG = re.compile(r"(?<![\w&])#(\w+)")
@@ -152,7 +151,7 @@ def hashtags_of(post: Post, limit: int = MAX_HASHTAGS_PER_POST) -> dict[str, str
 
 def words_of(text: str, limit: int | None = None, *, language: str | None = None) -> set[str]:
     """The folded topic words of `text` (its first `limit`): no hashtags, addresses, handles, numbers
-    or stop words (of `language` when it is French or English, else of both)."""
+    or stop words (see `stop_words_for`)."""
     stop = stop_words_for(language)
     text = _URL.sub(" ", text)
     text = _HANDLE.sub(" ", text)
