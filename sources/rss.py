@@ -26,13 +26,24 @@ import feedparser
 from pydantic import Field, field_validator
 
 from sources.base import MALFORMED_JSON, HttpFetcher, SourceBase, SourceSettings, TransientError, redact_url
+from sources.feed_pictures import (
+    HtmlFindings,
+    Sized,
+    best_size,
+    is_tracker,
+    pixels,
+    read_html,
+    too_small,
+    youtube_id,
+    youtube_video,
+)
 from sources.payload import as_list, as_text, http_url, iso_time
 from wall.core.model import Author, Batch, Media, Post, PostKind, as_utc, utcnow
 from wall.core.text import clean_text, html_to_text
 
 NETWORK_RSS = "rss"
 NETWORK_GOOGLE_ALERTS = "google-alerts"
-MAX_MEDIA_PER_POST = 4  # a card shows one or two images; more would only cost downloads
+MAX_MEDIA_PER_POST = 4  # a featured card lays out up to 4 pictures (issue 15); more only cost downloads
 MAX_TAGS_PER_POST = 20
 MIN_ENTRIES_READ = 200  # entries read at least (2 × max_items when larger): the rest is never parsed
 # Feeds nest a few elements deep (rss > channel > item > media:group > media:content; an Atom entry's
@@ -284,7 +295,9 @@ class _FeedInfo:
 
 def _parse_xml_feed(content: bytes, ctx: _Context) -> list[Post]:
     headers = {"content-location": ctx.base} if ctx.base else None
-    parsed = feedparser.parse(io.BytesIO(content), response_headers=headers)
+    # Relative addresses in an item's HTML are resolved here against the item's own link (where that
+    # HTML is published), not by feedparser against the feed's address.
+    parsed = feedparser.parse(io.BytesIO(content), response_headers=headers, resolve_relative_uris=False)
     if not parsed.entries:
         if not parsed.get("version"):
             raise _not_a_feed(ctx, "no feed element found")
@@ -302,17 +315,17 @@ def _parse_xml_feed(content: bytes, ctx: _Context) -> list[Post]:
         google_alerts=google,
         network=ctx.network or (NETWORK_GOOGLE_ALERTS if google else NETWORK_RSS),
     )
-    alts = _media_alts(content)
-    return [post for entry in parsed.entries if (post := _entry_post(entry, info, alts, ctx)) is not None]
+    hints = _media_hints(content)
+    return [post for entry in parsed.entries if (post := _entry_post(entry, info, hints, ctx)) is not None]
 
 
-def _entry_post(entry: Any, info: _FeedInfo, alts: Mapping[str, str], ctx: _Context) -> Post | None:
+def _entry_post(entry: Any, info: _FeedInfo, hints: _MediaHints, ctx: _Context) -> Post | None:
     link = _feed_url(_unwrap_google_redirect(entry.get("link") or ""), ctx.base)
     title = _detail_text(entry.get("title_detail"), entry.get("title"))
     body = _entry_body(entry)
     # A Google Alert's title is the headline and its content a snippet around the match: show both.
     text = "\n".join(part for part in (title, body) if part) if info.google_alerts else body or title
-    media = _entry_media(entry, ctx.base, alts)
+    media = _entry_media(entry, link, hints, ctx.base)
     if not text and not media:
         return None  # a blank card looks broken
     published = _struct_time_utc(entry.get("published_parsed"))
@@ -410,19 +423,114 @@ def _feed_avatar(feed: Any, base: str) -> str:
     return ""
 
 
-def _entry_media(entry: Any, base: str, alts: Mapping[str, str]) -> tuple[Media, ...]:
-    found: list[Media] = []
+def _entry_media(entry: Any, link: str, hints: _MediaHints, base: str) -> tuple[Media, ...]:
+    """A feed item's pictures, in this order of trust: Media RSS (`media:content`, one copy of each
+    `media:group`, a video's `media:thumbnail` as its poster) and image enclosures; else the item's
+    thumbnails; else the first suitable `<img>` of its HTML. YouTube links become videos."""
+    declared: list[Media] = []
+    posters = [thumb for thumb in entry.get("media_thumbnail") or () if isinstance(thumb, dict)]
+    used_posters: set[str] = set()
+    slots: list[Media | list[Sized]] = []  # a group's sizes are one slot, resolved once all are seen
+    group_slots: dict[int, list[Sized]] = {}
+    for content in entry.get("media_content") or ():
+        if not isinstance(content, dict):
+            continue
+        raw = as_text(content.get("url")).strip()
+        if _is_video(content.get("type"), content.get("medium")):
+            poster = hints.posters.get(raw) or _unused_poster(posters, used_posters)
+            used_posters.add(poster)
+            if poster:
+                slots.append(_video(poster, base, hints.alts.get(raw) or hints.alts.get(poster, "")))
+        elif _is_image(content.get("type"), content.get("medium"), raw) and not too_small(
+            content.get("width"), content.get("height")
+        ):
+            sized = Sized(
+                raw,
+                pixels(content.get("width")) or 0,
+                pixels(content.get("height")) or 0,
+                as_text(content.get("isdefault")).lower() == "true",
+            )
+            group = hints.groups.get(raw)
+            if group is None:
+                slots.append([sized])
+            elif group in group_slots:
+                group_slots[group].append(sized)
+            else:
+                slots.append(group_slots.setdefault(group, [sized]))
     for enclosure in entry.get("enclosures") or ():
         if _is_image(enclosure.get("type"), None, enclosure.get("href")):
-            found.append(_media(enclosure.get("href"), base, alts, enclosure.get("title")))
-    for content in entry.get("media_content") or ():
-        if _is_image(content.get("type"), content.get("medium"), content.get("url")):
-            found.append(_media(content.get("url"), base, alts, None))
-    if not any(m.url for m in found):
+            slots.append(_media(enclosure.get("href"), base, hints.alts, enclosure.get("title")))
+    for slot in slots:
+        if isinstance(slot, Media):
+            declared.append(slot)
+        elif chosen := best_size(slot):
+            declared.append(_media(chosen.url, base, hints.alts, None))
+    if not _pictures(declared):
         # Thumbnails are smaller copies of the media above; use them only when nothing else is an image.
-        thumbnails = entry.get("media_thumbnail") or ()
-        found.extend(_media(thumb.get("url"), base, alts, None) for thumb in thumbnails)
+        spare = [thumb for thumb in posters if as_text(thumb.get("url")).strip() not in used_posters]
+        sizes = [
+            Sized(as_text(t.get("url")).strip(), pixels(t.get("width")) or 0, pixels(t.get("height")) or 0)
+            for t in spare
+            if not too_small(t.get("width"), t.get("height"))
+        ]
+        if chosen := best_size(sizes):
+            declared.append(_media(chosen.url, base, hints.alts, None))
+    link_videos = _youtube_ids(entry_link.get("href") for entry_link in entry.get("links") or ())
+    html = read_html(_entry_html(entry), link or base)
+    return _assemble(declared, [*_youtube_ids([link]), *link_videos], html)
+
+
+def _assemble(declared: list[Media], link_videos: list[str], html: HtmlFindings) -> tuple[Media, ...]:
+    """Declared media, then the videos the item links to, then (when there is no picture yet) the
+    first picture of its HTML and then the videos its HTML links to; no tracker, no duplicate, at
+    most MAX_MEDIA_PER_POST."""
+    found = [media for media in declared if not is_tracker(media.url)]
+    known = {video for media in found if (video := youtube_id(media.url) or youtube_id(media.preview_url))}
+    for video in link_videos:
+        if video not in known:
+            known.add(video)
+            found.append(youtube_video(video))
+    if html.picture is not None and not _pictures(found):
+        found.append(html.picture)
+    found.extend(youtube_video(video) for video in html.videos if video not in known)
     return _unique_media(found)
+
+
+def _pictures(media: Iterable[Media]) -> bool:
+    return any(item.url for item in media)
+
+
+def _unused_poster(thumbnails: list[dict[str, Any]], used: set[str]) -> str:
+    """The item's next `media:thumbnail` not yet taken by another video."""
+    return next((url for t in thumbnails if (url := as_text(t.get("url")).strip()) not in used), "")
+
+
+def _video(poster: str, base: str, alt: str) -> Media:
+    """A video shown by its poster: `url` is the poster too, so a card that does not know videos
+    still shows a picture and never downloads the video expecting an image (as X's videos)."""
+    safe = _feed_url(poster, base)
+    return Media(safe, clean_text(alt), "video", safe)
+
+
+def _youtube_ids(urls: Iterable[Any]) -> list[str]:
+    found: list[str] = []
+    for url in urls:
+        video = youtube_id(url) if isinstance(url, str) else None
+        if video and video not in found:
+            found.append(video)
+    return found
+
+
+def _entry_html(entry: Any) -> list[str]:
+    """The item's HTML: `content:encoded` or Atom `content`, then `description` or Atom `summary`."""
+    details = [*(entry.get("content") or ()), entry.get("summary_detail")]
+    return [
+        value
+        for detail in details
+        if detail
+        and detail.get("type") in ("text/html", "application/xhtml+xml")
+        and isinstance(value := detail.get("value"), str)
+    ]
 
 
 def _media(url: Any, base: str, alts: Mapping[str, str], alt: Any) -> Media:
@@ -450,24 +558,44 @@ def _is_image(mime: Any, medium: Any, url: Any) -> bool:
     return isinstance(url, str) and urlsplit(url.strip()).path.lower().endswith(_IMAGE_SUFFIXES)
 
 
+def _is_video(mime: Any, medium: Any) -> bool:
+    # YouTube's channel feeds type their player URL as Flash: it is the video all the same.
+    if isinstance(mime, str) and mime:
+        return mime.lower().startswith("video/") or mime.lower() == "application/x-shockwave-flash"
+    return isinstance(medium, str) and medium.lower() == "video"
+
+
 def _is_adult(rating: Any) -> bool:
     """Media RSS `<media:rating>adult</media:rating>` marks content not for all audiences."""
     return bool(rating) and str(rating.get("content", "")).strip().lower() == "adult"
 
 
-def _media_alts(content: bytes) -> dict[str, str]:
-    """Alt text of Media RSS items by URL.
+@dataclass(frozen=True, slots=True)
+class _MediaHints:
+    """What feedparser loses of Media RSS, by media URL (as written in the feed)."""
 
-    feedparser folds `media:description`/`media:title` into the entry's own text and title, so the
-    alt text is read here with a second, tolerant pass (skipped when the feed has no Media RSS).
+    alts: Mapping[str, str]  # `media:description` / `media:title` of the media or of its group
+    groups: Mapping[str, int]  # a `media:content` in a `media:group`: the group's number
+    posters: Mapping[str, str]  # a video's `media:thumbnail` (its own, else its group's)
+
+
+_NO_HINTS = _MediaHints({}, {}, {})
+
+
+def _media_hints(content: bytes) -> _MediaHints:
+    """Alt text, groups and posters of Media RSS items.
+
+    feedparser folds `media:description`/`media:title` into the entry's own text and title and
+    flattens `media:group`, so these are read here with a second, tolerant pass (skipped when the
+    feed has no Media RSS).
     """
     # A DOCTYPE can declare entities; alt text is not worth parsing those a second time.
     if b"search.yahoo.com/mrss" not in content or _DOCTYPE.search(content):
-        return {}
+        return _NO_HINTS
     try:
         root = ElementTree.fromstring(content)
     except ElementTree.ParseError:
-        return {}
+        return _NO_HINTS
     alts: dict[str, str] = {}
     for parent in root.iter():
         parent_alt = _mrss_alt(parent)
@@ -475,7 +603,24 @@ def _media_alts(content: bytes) -> dict[str, str]:
             is_media = child.tag in (f"{_MRSS}content", f"{_MRSS}thumbnail")
             if is_media and (url := child.get("url")) and (alt := _mrss_alt(child) or parent_alt):
                 alts.setdefault(url.strip(), alt)
-    return alts
+    groups: dict[str, int] = {}
+    posters: dict[str, str] = {}
+    for number, group in enumerate(root.iter(f"{_MRSS}group")):
+        shared = _thumbnail_url(group)
+        for item in group.findall(f"{_MRSS}content"):
+            if url := (item.get("url") or "").strip():
+                groups.setdefault(url, number)
+                if poster := _thumbnail_url(item) or shared:
+                    posters.setdefault(url, poster)
+    for item in root.iter(f"{_MRSS}content"):
+        if (url := (item.get("url") or "").strip()) and (poster := _thumbnail_url(item)):
+            posters.setdefault(url, poster)
+    return _MediaHints(alts, groups, posters)
+
+
+def _thumbnail_url(element: ElementTree.Element) -> str:
+    thumbnail = element.find(f"{_MRSS}thumbnail")
+    return (thumbnail.get("url") or "").strip() if thumbnail is not None else ""
 
 
 def _mrss_alt(element: ElementTree.Element) -> str:
@@ -534,7 +679,7 @@ def _json_item_post(item: Mapping[str, Any], info: _FeedInfo, ctx: _Context) -> 
         or clean_text(as_text(item.get("content_text")))
         or title
     )
-    media = _json_media(item, ctx.base)
+    media = _json_media(item, link, ctx.base)
     if not text and not media:
         return None
     published = iso_time(item.get("date_published"))
@@ -568,13 +713,17 @@ def _json_author(obj: Mapping[str, Any]) -> Author:
     return Author("")
 
 
-def _json_media(item: Mapping[str, Any], base: str) -> tuple[Media, ...]:
-    found = [Media(_feed_url(as_text(item.get(key)), base)) for key in ("image", "banner_image")]
+def _json_media(item: Mapping[str, Any], link: str, base: str) -> tuple[Media, ...]:
+    """`image`, `banner_image` and image attachments; else the first suitable `<img>` of
+    `content_html`. YouTube links (`url`, `external_url`, links in `content_html`) become videos."""
+    declared = [Media(_feed_url(as_text(item.get(key)), base)) for key in ("image", "banner_image")]
     for attachment in as_list(item.get("attachments")):
         if isinstance(attachment, dict) and _is_image(as_text(attachment.get("mime_type")), None, ""):
             alt = clean_text(as_text(attachment.get("title")))
-            found.append(Media(_feed_url(as_text(attachment.get("url")), base), alt))
-    return _unique_media(found)
+            declared.append(Media(_feed_url(as_text(attachment.get("url")), base), alt))
+    links = _youtube_ids([item.get("url"), item.get("external_url")])
+    html = read_html([as_text(item.get("content_html"))], link or base)
+    return _assemble(declared, links, html)
 
 
 # --- shared helpers ------------------------------------------------------------------------------

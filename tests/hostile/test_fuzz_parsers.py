@@ -584,6 +584,7 @@ def slack_user(payload: Any) -> Batch:
 
 JSON_PARSERS: list[tuple[str, Parser, Json]] = [
     ("rss-jsonfeed", lambda doc: rss_feed(dumps(doc)), load("rss", "jsonfeed.json")),
+    ("rss-jsonfeed-pictures", lambda doc: rss_feed(dumps(doc)), load("rss", "jsonfeed_pictures.json")),
     ("mastodon-timeline", mastodon_page, load("mastodon", "tag_timeline.json")),
     ("mastodon-account", mastodon_account, load("mastodon", "account_lookup.json")),
     ("mastodon-event", mastodon_event, load("mastodon", "tag_timeline.json")[0]),
@@ -720,7 +721,10 @@ def test_a_mutated_error_body_never_crashes_its_reader(
     check()
 
 
-@pytest.mark.parametrize("name", ["rss2.xml", "atom.xml", "google_alerts.xml"])
+@pytest.mark.parametrize(
+    "name",
+    ["rss2.xml", "atom.xml", "google_alerts.xml", "wordpress.xml", "media_rss.xml", "youtube_channel.xml"],
+)
 def test_a_mutated_feed_is_refused_with_a_source_error_or_kept_whole(name: str, store: Store) -> None:
     original = raw("rss", name)
     run(rss_feed, original, store)
