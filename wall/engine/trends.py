@@ -20,15 +20,16 @@ Counting rules, chosen so one talkative author cannot make a trend on their own:
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
+import json
 import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-from stopwordsiso import stopwords
+from pathlib import Path
 
 from wall.core.model import Post, as_utc
 
@@ -41,9 +42,30 @@ MAX_WORDS_PER_POST = 30  # a long post's topic is in its first sentences
 # inside the wheel, nothing is downloaded), ~700 French and ~1,300 English words. Both lists apply
 # to every post: a post's language tag is often wrong (a Mastodon account's default language, the
 # demo's "not ASCII means French"), and one mislabelled post would put `the` in the trends.
-_PACKAGE_STOP_WORDS = frozenset(
-    unicodedata.normalize("NFC", word).casefold() for word in stopwords(["fr", "en"])
-)
+STOP_WORD_LANGUAGES = ("fr", "en")
+
+
+def _package_stop_words(languages: tuple[str, ...] = STOP_WORD_LANGUAGES) -> frozenset[str]:
+    """The package's lists for `languages`, read from its data file without importing it: importing
+    it decodes its 50-odd languages and keeps them for the life of the process (5 MB of the wall's
+    memory for two lists of a few kilobytes)."""
+    spec = importlib.util.find_spec("stopwordsiso")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("the stopwordsiso package is not installed (pip install -e .)")
+    data = Path(next(iter(spec.submodule_search_locations))) / "stopwords-iso.json"
+    text = data.read_text(encoding="utf-8")
+    decoder = json.JSONDecoder()
+    words: set[str] = set()
+    for language in languages:
+        found = re.search(rf'"{language}"\s*:\s*', text)
+        if found is None:
+            raise ImportError(f"{data}: no {language!r} stop words")
+        value, _ = decoder.raw_decode(text, found.end())
+        words.update(unicodedata.normalize("NFC", word).casefold() for word in value)
+    return frozenset(words)
+
+
+_PACKAGE_STOP_WORDS = _package_stop_words()
 # What that package lacks and lobby chatter is full of: greetings (`bonjour`, `bonsoir`, `oui`), a
 # few French adverbs and verbs (`déjà`, `jamais`, `faire`, `faut`), the filler nouns of
 # announcements the demo's trends ranked first (issue 15: `mise` as in "mise en place", `message`),
