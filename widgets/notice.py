@@ -41,7 +41,8 @@ from widgets.theme import Role, Theme
 
 # Announcements are published on purpose: they are not "new posts".
 NOTICE_KINDS: tuple[PostKind, ...] = ("mention", "internal")
-GATHER_MS = 700  # a burst arriving within this is one card (hub coalescing 150 ms + this + slide < 2 s)
+GATHER_MS = 350  # a burst arriving within this is one card (hub coalescing 150 ms + this + slide 400 ms:
+# 0.9 s, leaving the engine and the network 1.1 s of the 2 s target; 700 ms left too little under load)
 HOLD_MS = 6_000  # on screen after its last change: read from 3-5 m in a walk past
 MAX_HOLD_MS = 15_000  # a long burst does not keep the card up for ever
 UPDATE_MS = 1_000  # the count changes at most this often while the card is up
