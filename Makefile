@@ -12,6 +12,7 @@ demo: system-deps $(VENV)/.installed
 
 test: system-deps-test lint
 	bash scripts/install-synapse.sh
+	bash scripts/install-axe.sh
 	$(BIN)/pytest -q
 
 bench: system-deps-test $(VENV)/.installed

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QBuffer, QIODevice, Qt
@@ -13,6 +14,7 @@ from PySide6.QtCore import QBuffer, QIODevice, Qt
 from wall.core.model import SourceStatus
 from wall.engine.config import WallConfig
 from wall.engine.engine import Engine
+from wall.engine.images import cache_file
 from wall.engine.logs import config_secrets
 from wall.engine.moderation.decisions import (
     AuditEntry,
@@ -86,6 +88,22 @@ class WallDesk:
         for window in self._windows():
             window.set_panic(on)
 
+    async def cached_pictures(self, urls: Collection[str]) -> set[str]:
+        """Those of `urls` in the wall's picture cache (file checks on the reading thread)."""
+        folder = self._engine().images.cache_dir
+        if folder is None or not urls:
+            return set()
+        found: set[str] = await self._read(_cached, folder, list(urls))
+        return found
+
+    async def picture(self, digest: str) -> bytes | None:
+        """The cached prepared picture named `digest`, read on the reading thread, or None."""
+        folder = self._engine().images.cache_dir
+        if folder is None:
+            return None
+        data: bytes | None = await self._read(_read_cached, folder / digest)
+        return data
+
     def screen_png(self) -> bytes | None:
         """The first window as a PNG, scaled down (grabbed on the GUI thread, this loop's thread)."""
         windows = self._windows()
@@ -104,6 +122,17 @@ class WallDesk:
     def close(self) -> None:
         """Stop the reading thread."""
         self._reads.shutdown(wait=True)
+
+
+def _cached(folder: Path, urls: list[str]) -> set[str]:
+    return {url for url in urls if cache_file(folder, url).is_file()}
+
+
+def _read_cached(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:  # trimmed or purged since the page was listed: the page shows nothing
+        return None
 
 
 def grab_png(window: WallWindow, width: int = SCREEN_PICTURE_WIDTH_PX) -> bytes:

@@ -6,6 +6,7 @@ a test or the fleet's collector may answer it otherwise.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Protocol
 
 from wall.core.model import SourceStatus
@@ -56,6 +57,15 @@ class ModerationDesk(Protocol):
 
     async def unblock_author(self, author: str, who: str) -> bool:
         """Unblock `author` (as `blocked_authors` names them); False when they are not blocked."""
+        ...
+
+    async def cached_pictures(self, urls: Collection[str]) -> set[str]:
+        """Those of `urls` whose prepared picture the wall has (issue 15: the page's thumbnails)."""
+        ...
+
+    async def picture(self, digest: str) -> bytes | None:
+        """The prepared picture (PNG or JPEG) cached under `digest` (`wall.web.queue.picture_digest`),
+        or None; never fetched from the network for the page."""
         ...
 
     def screen_png(self) -> bytes | None:

@@ -24,6 +24,7 @@ import asyncio
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 import time
 import unicodedata
@@ -37,12 +38,7 @@ from pydantic import ValidationError
 
 from wall.core.paths import ASSETS_DIR
 from wall.engine.config import PanelSettings, WallSection, WebSettings
-from wall.engine.moderation.decisions import (
-    POST_ACTIONS,
-    QUEUE_FILTERS,
-    PublishedAnnouncement,
-    QueueFilter,
-)
+from wall.engine.moderation.decisions import POST_ACTIONS, PublishedAnnouncement, QueueItem
 from wall.engine.web_guard import LoginDelay, host_name, server_context
 from wall.web.desk import ModerationDesk
 from wall.web.pages import (
@@ -51,8 +47,9 @@ from wall.web.pages import (
     login_page,
     main_page,
     refused_page,
-    text,
 )
+from wall.web.queue import QueueView, listed_items, queue_section
+from wall.web.wording import text
 
 log = logging.getLogger("wall.web.server")
 
@@ -63,11 +60,16 @@ MAX_HOSTS_LOGGED = 100
 MAX_SESSIONS = 50
 SCREEN_CACHE_S = 2.0
 MAX_NAME_CHARS = 40
+# connect-src 'self': the page's script asks its own server for the queue (issue 15), nothing else.
 CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 _STATIC = {"page.css": "text/css", "page.js": "text/javascript"}
+_DIGEST = re.compile(r"[0-9a-f]{64}")  # a picture's name: its cache file's (sha256 of its URL)
+# The prepared pictures are only ever PNG or JPEG (`wall.engine.images.prepare_image`); anything
+# else in the cache is not sent to a browser.
+_PICTURE_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 
 
 @dataclass(slots=True)
@@ -150,6 +152,8 @@ class ModerationPage:
         app.router.add_post("/unblock", self._unblock)
         app.router.add_post("/announcement", self._announcement)
         app.router.add_get("/screen.png", self._screen_png)
+        app.router.add_get("/queue", self._queue)
+        app.router.add_get("/pictures/{digest}", self._picture)
         app.router.add_get("/static/{name}", self._static_file)
         return app
 
@@ -296,24 +300,74 @@ class ModerationPage:
         session = self._session(request)
         if session is None:
             return _redirect("/login")
-        return await self._main_page(session, _filter(request.query.get("show", "all")))
+        return await self._main_page(session, QueueView.of(request.query))
+
+    async def _queue(self, request: web.Request) -> web.StreamResponse:
+        """The posts section alone, for the page's script to merge into the open page (issue 15)."""
+        session = self._session(request)
+        if session is None:
+            raise web.HTTPUnauthorized(text="log in first", content_type="text/plain")
+        view = QueueView.of(request.query)
+        items, statuses = await self._desk.queue(), self._desk.statuses()
+        cached = await self._cached(items, view)
+        # Rendering 200 posts takes ~15 ms of this loop, which is the GUI thread; their fingerprint
+        # ~1 ms: an open page that asks every few seconds costs the screen nothing while nothing changes.
+        names = tuple(sorted({(s.source, s.network) for s in statuses}))
+        seen = (
+            view,
+            session.csrf,
+            tuple((i.post, i.verdict, i.decision) for i in items),
+            frozenset(cached),
+            names,
+        )
+        etag = f'"{hash(seen) & 0xFFFFFFFFFFFFFFFF:x}"'
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers={"ETag": etag})
+        html = queue_section(
+            lang=self._lang,
+            zone=self._zone,
+            csrf=session.csrf,
+            view=view,
+            items=items,
+            statuses=statuses,
+            cached=cached,
+        )
+        return web.Response(text=html, content_type="text/html", headers={"ETag": etag})
+
+    async def _cached(self, items: list[QueueItem], view: QueueView) -> set[str]:
+        """The picture URLs of the listed posts that the wall has in its cache."""
+        return await self._desk.cached_pictures(
+            {m.url for i in listed_items(items, view) for m in i.post.media}
+        )
+
+    async def _picture(self, request: web.Request) -> web.StreamResponse:
+        """A thumbnail: the wall's cached prepared picture, never a fetch from the post's server."""
+        if self._session(request) is None:
+            raise web.HTTPUnauthorized(text="log in first", content_type="text/plain")
+        digest = request.match_info["digest"]
+        data = await self._desk.picture(digest) if _DIGEST.fullmatch(digest) else None
+        kind = next((kind for magic, kind in _PICTURE_TYPES.items() if data and data.startswith(magic)), None)
+        if data is None or kind is None:
+            raise web.HTTPNotFound(text="no such picture", content_type="text/plain")
+        return web.Response(body=data, content_type=kind)
 
     async def _main_page(
         self,
         session: Session,
-        show: QueueFilter,
+        view: QueueView,
         *,
         draft: Mapping[str, str] | None = None,
         errors: Sequence[AnnouncementField] = (),
         status: int = 200,
     ) -> web.Response:
+        items = await self._desk.queue()
         html = main_page(
             lang=self._lang,
             zone=self._zone,
             who=session.who,
             csrf=session.csrf,
-            show=show,
-            items=await self._desk.queue(),
+            view=view,
+            items=items,
             audit=await self._desk.audit_log(),
             panic=await self._desk.panic(),
             announcement=await self._desk.announcement(),
@@ -322,6 +376,7 @@ class ModerationPage:
             blocked=await self._desk.blocked_authors(),
             statuses=self._desk.statuses(),
             secrets=self._desk.secrets(),
+            cached=await self._cached(items, view),
         )
         return web.Response(text=html, content_type="text/html", status=status)
 
@@ -335,7 +390,7 @@ class ModerationPage:
             raise web.HTTPNotFound(
                 text=refused_page(self._lang, text("unknown_post", self._lang)), content_type="text/html"
             )
-        return _redirect(f"/?show={_filter(form.get('show', 'all'))}")
+        return _redirect(f"/?{QueueView.of(form).query()}")
 
     async def _unblock(self, request: web.Request) -> web.StreamResponse:
         form = await self._form(request)
@@ -345,19 +400,19 @@ class ModerationPage:
                 text=refused_page(self._lang, text("unknown_author", self._lang)), content_type="text/html"
             )
         self._screen = None  # the next picture must show the posts back
-        return _redirect(f"/?show={_filter(form.get('show', 'all'))}#blocked")
+        return _redirect(f"/?{QueueView.of(form).query()}#blocked")
 
     async def _panic(self, request: web.Request) -> web.StreamResponse:
         form = await self._form(request)
         session = self._checked(request, form)
         await self._desk.set_panic(form.get("on") == "1", session.who)
         self._screen = None  # the next picture must show the change
-        return _redirect(f"/?show={_filter(form.get('show', 'all'))}")
+        return _redirect(f"/?{QueueView.of(form).query()}")
 
     async def _announcement(self, request: web.Request) -> web.StreamResponse:
         form = await self._form(request)
         session = self._checked(request, form)
-        show = _filter(form.get("show", "all"))
+        view = QueueView.of(form)
         action = form.get("action", "")
         if action == "withdraw":
             await self._desk.publish_announcement(None, session.who)
@@ -366,14 +421,14 @@ class ModerationPage:
                 form.get("title", ""), form.get("text", ""), form.get("qr", "")
             )
             if announcement is None:  # the form again, as typed, with what to fix
-                return await self._main_page(session, show, draft=form, errors=wrong, status=400)
+                return await self._main_page(session, view, draft=form, errors=wrong, status=400)
             await self._desk.publish_announcement(announcement, session.who)
         else:
             raise web.HTTPBadRequest(
                 text=refused_page(self._lang, text("unknown_action", self._lang)), content_type="text/html"
             )
         self._screen = None  # the next picture must show the change
-        return _redirect(f"/?show={show}#announcement")
+        return _redirect(f"/?{view.query()}#announcement")
 
     async def _screen_png(self, request: web.Request) -> web.StreamResponse:
         if self._session(request) is None:
@@ -412,10 +467,6 @@ def _same_secret(given: str, expected: str) -> bool:
 def _redirect(location: str) -> web.Response:
     """303 See Other: after a POST, the browser GETs the page again (a reload does not re-send it)."""
     return web.Response(status=303, headers={"Location": location})
-
-
-def _filter(value: str) -> QueueFilter:
-    return value if value in QUEUE_FILTERS else "all"
 
 
 class WebTlsError(Exception):
