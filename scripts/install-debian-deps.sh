@@ -20,6 +20,10 @@ want=("${runtime[@]}")
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
 done
+# Debian's nodejs comes without npm (its own package); some nodejs builds include it: ask only if absent.
+if [ "$what" = test ] && ! command -v npm >/dev/null; then
+  dpkg-query -W -f='${Status}' npm 2>/dev/null | grep -q 'ok installed' || missing+=(npm)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 SUDO=""
