@@ -65,6 +65,7 @@ class FadeOverlay(QWidget):
         self._strip = 1
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setAttribute(Qt.WidgetAttribute.WA_StaticContents)  # shrinking it repaints nothing of it
         self._outgoing: QPixmap | None = None
         self._incoming: QPixmap | None = None
         self._progress = 0.0
@@ -124,7 +125,7 @@ class FadeOverlay(QWidget):
         return round(self._progress * self._sliding_area().width())
 
     def end(self, *, progressive: bool = False) -> None:
-        """Uncover the parent: at once, or a strip every UNCOVER_STEP_MS from the top."""
+        """Uncover the parent: at once, or a strip every UNCOVER_STEP_MS from the bottom."""
         self._outgoing = None
         self._generation += 1
         if progressive and self._incoming is not None and self.isVisible():
@@ -136,13 +137,19 @@ class FadeOverlay(QWidget):
         parent = self.parentWidget()
         if generation != self._generation:
             return  # a new crossfade began meanwhile
-        strip = -(-self.height() // strips_for(self.size())) if self.y() == 0 else self._strip
-        self._strip = max(1, strip)
-        top = self.y() + self._strip
-        if parent is None or top >= parent.height():
+        if parent is None:
             self._finish()
             return
-        self.setGeometry(0, top, parent.width(), parent.height() - top)
+        if self.height() >= parent.height():  # the first step
+            self._strip = max(1, -(-self.height() // strips_for(self.size())))
+        height = self.height() - self._strip
+        if height <= 0:
+            self._finish()
+            return
+        # From the bottom up: the overlay keeps its top-left corner and its contents are static, so
+        # a frame paints the uncovered strip of the panel only, not the rest of the overlay again
+        # (moved down, it was blitted whole every frame: 8 MB a frame at 4K).
+        self.setGeometry(0, 0, parent.width(), height)
         QTimer.singleShot(UNCOVER_STEP_MS, self, lambda: self._uncover_step(generation))
 
     def _finish(self) -> None:
@@ -159,7 +166,6 @@ class FadeOverlay(QWidget):
         if incoming is None:
             return
         painter = QPainter(self)
-        painter.translate(0, -self.y())  # uncovering moves the overlay down; draw in the parent's place
         if outgoing is None or not self._slide:
             painter.drawPixmap(0, 0, incoming)
             if outgoing is not None:
