@@ -209,7 +209,8 @@ def main() -> None:
             "longest_stalls": [
                 {
                     "stall_ms": round((b[0] - a[0]) * 1000 - HEARTBEAT_MS, 2),
-                    "gui_thread_cpu_ms": round((b[1] - a[1]) * 1000, 2),
+                    "gap_ms": round((b[0] - a[0]) * 1000, 2),  # the stall and the heartbeat's period
+                    "gui_thread_cpu_ms": round((b[1] - a[1]) * 1000, 2),  # during the gap
                     "core_taken_away": b[2] - a[2],
                     **({"during": tracer.during(a[0], b[0])} if tracer is not None else {}),
                 }
