@@ -25,7 +25,7 @@ from PySide6.QtWidgets import QWidget
 
 from widgets.motion import Tween
 from widgets.panel import Panel
-from widgets.rotator import FADE_MS, PREPARE_STEP_MS, PREPARE_STRIPS, FadeOverlay
+from widgets.rotator import FADE_MS, FadeOverlay, strip_step_ms, strips_for
 
 
 class PanelTurn(QObject):
@@ -104,7 +104,7 @@ class PanelTurn(QObject):
             return
         picture.step()
         if not picture.done:
-            QTimer.singleShot(PREPARE_STEP_MS, self, lambda: self._take_before(generation))
+            QTimer.singleShot(picture.step_ms, self, lambda: self._take_before(generation))
             return
         change, self._change = self._change, None
         self._overlay.begin(picture.pixmap, picture.pixmap)  # covers: the change is made unseen
@@ -113,7 +113,7 @@ class PanelTurn(QObject):
         for _ in range(3):  # lay the changed panel out now, not at its next paint
             QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
         self._after = _Picture(self._panel)
-        QTimer.singleShot(PREPARE_STEP_MS, self, lambda: self._take_after(generation))
+        QTimer.singleShot(self._after.step_ms, self, lambda: self._take_after(generation))
 
     def _take_after(self, generation: int) -> None:
         after, before = self._after, self._before
@@ -121,7 +121,7 @@ class PanelTurn(QObject):
             return
         after.step()
         if not after.done:
-            QTimer.singleShot(PREPARE_STEP_MS, self, lambda: self._take_after(generation))
+            QTimer.singleShot(after.step_ms, self, lambda: self._take_after(generation))
             return
         self._before = self._after = None
         rect = self._slide_rect() if self._slide_rect is not None else None
@@ -141,7 +141,9 @@ class _Picture:
         size = panel.size()
         self.pixmap = QPixmap(size)
         self.pixmap.fill(Qt.GlobalColor.transparent)  # as `grab()` does: text is antialiased the same way
-        height = max(1, -(-size.height() // PREPARE_STRIPS))
+        strips = strips_for(size)
+        self.step_ms = strip_step_ms(strips)
+        height = max(1, -(-size.height() // strips))
         self._strips = [QRect(0, top, size.width(), height) for top in range(0, size.height(), height)]
 
     @property

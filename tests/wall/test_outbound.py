@@ -9,6 +9,8 @@ Servers on 127.0.0.1 stand for the company's LAN (the wall itself, an internal s
 from __future__ import annotations
 
 import ipaddress
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -22,6 +24,8 @@ from tests.support.public import POLICY, PUBLIC_STAND_IN
 from wall.core.outbound import AddressPolicy, is_public_address
 from wall.engine.config import parse_config
 from wall.engine.services import make_client
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(
@@ -254,3 +258,21 @@ def test_a_token_goes_only_to_its_own_origin(url: str, expected: dict[str, str])
         assert got == {} or httpx.URL(url).host == "chat.corp.example"
     else:
         assert got == expected
+
+
+def test_the_client_is_ready_before_its_first_request(tmp_path: Path) -> None:
+    """httpcore loaded anyio's asyncio backend at the first request: 20-35 ms of imports on the GUI
+    thread's loop in the middle of the first poll (issue 14, bench stall). A fresh process shows it."""
+    wall_toml = tmp_path / "wall.toml"
+    wall_toml.write_text('[[sources]]\nname = "demo"\ntype = "demo"\n', encoding="utf-8")
+    code = (
+        "import sys\n"
+        "from wall.engine.config import load_config\n"
+        "from wall.engine.services import make_client\n"
+        f"make_client(load_config({str(wall_toml)!r}, env={{}}))\n"
+        "print('anyio._backends._asyncio' in sys.modules)\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60, check=True
+    )
+    assert ran.stdout.strip() == "True"

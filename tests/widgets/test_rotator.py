@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from PySide6.QtCore import QEvent, QObject, QSize
+from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from tests.support.posts import make_post
 from wall.engine.config import PanelSettings, WallSection
 from widgets.hub import Hub
+from widgets.rotator import STRIP_PIXELS, strip_step_ms, strips_for
 from widgets.window import WallWindow
 
 from .conftest import current, labels_text, make_count, settle
+from .test_transitions import Ticker
 
 PANELS = [PanelSettings(type="fans"), PanelSettings(type="mentions"), PanelSettings(type="internal")]
 
@@ -121,3 +126,59 @@ def test_timed_crossfade_blends_from_the_old_screen_to_the_new_one(
         first_blend.pixel(x, y) != after.pixel(x, y) for x in range(0, 960, 40) for y in range(0, 500, 40)
     )
     assert differs_from_before < differs_from_after
+
+
+class _Uncovering(QObject):
+    """The heights of the transition's overlay as it uncovers the panel, and its own repaints meanwhile."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.heights: list[int] = []
+        self.repaints = 0
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize and isinstance(watched, QWidget):
+            self.heights.append(watched.height())
+        elif event.type() == QEvent.Type.Paint and self.heights:
+            self.repaints += 1
+        return False
+
+
+def test_pictures_are_taken_in_more_strips_on_a_bigger_screen() -> None:
+    assert [
+        strips_for(QSize(*size)) for size in ((1920, 1080), (1080, 1920), (2560, 1440), (3840, 2160))
+    ] == [
+        4,
+        4,
+        8,
+        16,
+    ]
+    assert strip_step_ms(4) == 20 and strip_step_ms(16) == 5  # ready as soon as at 1080p
+
+
+def test_on_a_4k_screen_each_frame_uncovers_no_more_than_a_quarter_of_a_1080p_screen(
+    hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow], qtbot: QtBot
+) -> None:
+    # Each step of the uncovering is a frame in which the live panel paints what was uncovered: at 4K
+    # a quarter of the screen was 40 ms of software painting, two dropped frames, and the rest of
+    # the overlay was painted again in every one of them (issue 14).
+    hub.set_posts("mention", [make_post()])
+    hub.set_counts([make_count()])
+    window = open_window(hub, wall_fr, PANELS)
+    window.resize(3840, 2160)
+    settle(hub, window)
+    rotator = window.rotator
+    ticker = Ticker()
+    rotator.set_ticker(ticker)
+    watcher = _Uncovering()
+    rotator.advance()
+    rotator.overlay().installEventFilter(watcher)
+    ticker.now += 1.0
+    rotator.step_transition()  # the crossfade is over: the uncovering starts
+    qtbot.waitUntil(lambda: not rotator.is_fading(), timeout=5000)
+    assert current(window).panel_type() == "mentions"
+    steps = [a - b for a, b in itertools.pairwise([rotator.height(), *watcher.heights])]
+    assert steps and max(steps) * rotator.width() <= STRIP_PIXELS + rotator.width()  # rows rounded up
+    # A frame paints the uncovered strip of the panel, nothing more (the one repaint of the overlay is
+    # the motion's last frame, painted with the first strip; it was a repaint a strip before).
+    assert watcher.repaints <= 1

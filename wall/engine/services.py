@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,6 +43,9 @@ def make_client(
     limits = httpx.Limits(
         max_connections=20 + 4 * sum(1 for s in config.sources if s.enabled), max_keepalive_connections=10
     )
+    # httpcore loads anyio's asyncio backend at the first request: 20-35 ms of imports on the GUI
+    # thread's loop in the middle of the first poll (bench stall, issue 14). Loaded here, at start-up.
+    importlib.import_module("anyio._backends._asyncio")
     proxy = config.network.proxy_route()
     if proxy is not None and proxy.username:
         # The header the proxy receives is the password in base64: masked like the password itself.

@@ -9,14 +9,17 @@ import time
 
 from PySide6.QtCore import QAbstractEventDispatcher, QObject, QTimer
 
-SWITCH_INTERVAL_S = 0.001
+SWITCH_INTERVAL_S = 0.0002
 
 
 def tune_for_smooth_frames() -> None:
     """Runtime settings that keep the GUI thread on time (measured in `make bench`: stall).
 
-    - The store and image threads hold the GIL in turns with the GUI thread; with the default 5 ms
-      switch interval a frame that crosses into Qt several times can wait 5 ms each time.
+    - The store and image threads hold the GIL in turns with the GUI thread; a frame crosses between
+      Qt and Python (every Python `paintEvent`, every PySide call) dozens of times and, while another
+      thread runs Python (the store thread judges a flood's posts for about a second a poll), waits
+      up to the switch interval each time: 5 ms by default, 1 ms gave 20-30 ms frames in `bench
+      stall` (issue 14), 0.2 ms keeps them under 17 ms for a little more switching while both run.
     - A full garbage collection walks every object, and after start-up there are hundreds of thousands
       (Qt wrappers, pydantic schemas, modules): 15-25 ms, a visible hitch. Freezing what exists after
       start-up takes it out of every later collection.
