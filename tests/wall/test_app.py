@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from PIL import Image
+from PySide6.QtWidgets import QApplication
 from pytest_httpserver import HTTPServer
 
 from wall.engine.config import load_config
@@ -91,7 +92,7 @@ def test_tells_systemd_it_is_ready_and_stops_cleanly_on_sigterm(
 
 
 def test_kill_9_then_restart_without_network_shows_the_same_posts(
-    tmp_path: Path, httpserver: HTTPServer
+    tmp_path: Path, httpserver: HTTPServer, qapp: QApplication
 ) -> None:
     httpserver.expect_request("/feed").respond_with_data(FEED, content_type="application/rss+xml")
     config = write_config(tmp_path, httpserver.url_for("/feed"))
