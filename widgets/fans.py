@@ -42,6 +42,7 @@ from widgets.theme import Role, Theme
 from widgets.turn import PanelTurn
 
 NUMBER_BOX = 1.1  # box height per cap height: digits have no descenders, a little air is enough
+NUMBER_BOX_AIR = 1.3  # what a number's box is given when the tile has room to spare
 
 
 class BigNumberLabel(QLabel):
@@ -80,6 +81,12 @@ class BigNumberLabel(QLabel):
         if cap > 0:
             scale = min(scale, self.height() / (cap * NUMBER_BOX))
         return max(8, math.floor(self._pixel_size * scale))
+
+    def needed_height(self) -> int:
+        """The height the number needs at the size it fits in its box (a little more than its capitals)."""
+        font = QFont(self.font())
+        font.setPixelSize(self.fitting_pixel_size())
+        return math.ceil(QFontMetricsF(font).capHeight() * NUMBER_BOX_AIR)
 
     def shown_font(self) -> QFont:
         """The font the number is painted with: the size every peer can use."""
@@ -132,7 +139,8 @@ def counting_value(start: int, end: int, elapsed: float, duration: float = COUNT
 
 
 WIDE_TILE = 3.0  # a tile wider than 3 times its height puts its parts side by side
-BAND_SHARE = 0.26  # of a stacked tile's height: the week's line, its extremes labelled
+BAND_SHARE = 0.26  # of a stacked tile's height: the week's line, its extremes labelled…
+BAND_MAX_SHARE = 0.45  # …and up to this much when the number leaves room to spare
 SIDE_SHARE = 0.3  # of a wide tile's width, at each side of its number
 ROOMY_BOOST = 2.0  # a page of 1 or 2 tiles lets its numbers grow this much, as far as they fit
 
@@ -456,22 +464,25 @@ class FanTile(QWidget):
             change_width,
             change.height(),
         )
-        bottom = inner.bottom() + 1
-        if not self.sparkline.isHidden():
-            band = round(self.height() * BAND_SHARE)
-            self.sparkline.setGeometry(inner.left(), bottom - band, inner.width(), band)
-            bottom -= band + step
+        # The number and what it counts as one block, centred in the room above the band. A lone
+        # tile's number is as wide as the tile long before it is as tall as the room: the band
+        # takes part of what is left, so the line is larger rather than the tile emptier.
         metric = self.metric_label.sizeHint()
+        top, bottom = inner.top() + head + step, inner.bottom() + 1
+        band = round(self.height() * BAND_SHARE) + step if not self.sparkline.isHidden() else 0
+        room = max(1, bottom - band - metric.height() - top)
+        self.number_label.setGeometry(inner.left(), top, inner.width(), room)
+        number = min(room, self.number_label.needed_height())
+        if band:
+            grown = min(band + (room - number) * 3 // 5, round(self.height() * BAND_MAX_SHARE))
+            room -= max(0, grown - band)
+            band = max(band, grown)
+            self.sparkline.setGeometry(inner.left(), bottom - band + step, inner.width(), band - step)
+        top += (room - number) // 2
+        self.number_label.setGeometry(inner.left(), top, inner.width(), number)
         metric_width = min(metric.width(), inner.width())
         self.metric_label.setGeometry(
-            inner.left() + (inner.width() - metric_width) // 2,
-            bottom - metric.height(),
-            metric_width,
-            metric.height(),
-        )
-        top = inner.top() + head + step
-        self.number_label.setGeometry(
-            inner.left(), top, inner.width(), max(1, bottom - metric.height() - top)
+            inner.left() + (inner.width() - metric_width) // 2, top + number, metric_width, metric.height()
         )
 
     def _place_side_by_side(self, inner: QRect) -> None:
@@ -509,6 +520,7 @@ class FanTile(QWidget):
             self._boost = boost
             if self._count is not None:
                 self._show_number()
+                self._place()  # a larger number takes a taller box
 
     def _number_size(self) -> int:
         return round(self._theme.font(Role.BIG_NUMBER).pixelSize() * self._boost)
