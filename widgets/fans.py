@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer
+from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -28,7 +28,7 @@ from PySide6.QtGui import (
     QResizeEvent,
     QShowEvent,
 )
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QWidget
 
 from wall.core.i18n import format_change, format_number, tr
 from wall.core.model import Count
@@ -40,6 +40,9 @@ from widgets.panel import Panel, PanelContext
 from widgets.settings import PanelLook
 from widgets.theme import Role, Theme
 from widgets.turn import PanelTurn
+
+NUMBER_BOX = 1.1  # box height per cap height: digits have no descenders, a little air is enough
+NUMBER_BOX_AIR = 1.3  # what a number's box is given when the tile has room to spare
 
 
 class BigNumberLabel(QLabel):
@@ -76,8 +79,14 @@ class BigNumberLabel(QLabel):
         if width > 0:
             scale = min(scale, self.width() / width)
         if cap > 0:
-            scale = min(scale, self.height() / (cap * 1.15))
+            scale = min(scale, self.height() / (cap * NUMBER_BOX))
         return max(8, math.floor(self._pixel_size * scale))
+
+    def needed_height(self) -> int:
+        """The height the number needs at the size it fits in its box (a little more than its capitals)."""
+        font = QFont(self.font())
+        font.setPixelSize(self.fitting_pixel_size())
+        return math.ceil(QFontMetricsF(font).capHeight() * NUMBER_BOX_AIR)
 
     def shown_font(self) -> QFont:
         """The font the number is painted with: the size every peer can use."""
@@ -102,14 +111,17 @@ class BigNumberLabel(QLabel):
                 peer.update()
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        """Paint the digits left-aligned, their capitals centred vertically."""
+        """Paint the digits centred in the box, their capitals centred vertically."""
         font = self.shown_font()
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
         painter.setFont(font)
         painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))
-        baseline = (self.height() + QFontMetricsF(font).capHeight()) / 2
-        painter.drawText(QPointF(0, baseline), self.text())
+        metrics = QFontMetricsF(font)
+        baseline = (self.height() + metrics.capHeight()) / 2
+        painter.drawText(
+            QPointF((self.width() - metrics.horizontalAdvance(self.text())) / 2, baseline), self.text()
+        )
 
 
 COUNT_UP_SECONDS = 1.6
@@ -126,6 +138,12 @@ def counting_value(start: int, end: int, elapsed: float, duration: float = COUNT
     return start + round((end - start) * eased)
 
 
+WIDE_TILE = 3.0  # a tile wider than 3 times its height puts its parts side by side
+BAND_SHARE = 0.26  # of a stacked tile's height: the week's line, its extremes labelled…
+BAND_MAX_SHARE = 0.45  # …and up to this much when the number leaves room to spare
+SIDE_SHARE = 0.3  # of a wide tile's width, at each side of its number
+ROOMY_BOOST = 2.0  # a page of 1 or 2 tiles lets its numbers grow this much, as far as they fit
+
 PAGE_TILES = 4  # more tiles a screen and "182 340" no longer fits at 12 % of the height
 PORTRAIT_PAGE_TILES = 3  # one column: two would halve the numbers' width
 
@@ -140,51 +158,126 @@ def page_sizes(count: int, per_page: int = PAGE_TILES) -> list[int]:
 
 
 def _columns(count: int, portrait: bool) -> int:
-    """Tiles a row: 2 on a landscape screen (1 for a lone tile), 1 on a portrait one."""
-    return 1 if portrait or count == 1 else 2
+    """Tiles a row: 1 on a portrait screen; on a landscape one 2 (side by side, or 2x2), but 1 for
+    a lone tile and for 3, as three equal bands: three columns would shrink a six-digit number
+    below 12 % of the height, and a 2 + 1 grid left the third tile's right half empty (issue 15)."""
+    return 1 if portrait or count in (1, 3) else 2
 
 
 class Sparkline(QWidget):
-    """A counter's last days as a thin line, its last point marked; hidden with fewer than 2 days."""
+    """A counter's last days as a line across a band of its tile, its highest and lowest values
+    labelled at the right in the wall's number format; hidden with fewer than 2 days.
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    The labels are child labels at the body font size (issue 15: a 60 px line in a corner could
+    not be read from 3 m), centred on the heights of the line's top and bottom.
+    """
+
+    def __init__(self, language: str = "fr", parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._language = language
         self._values: tuple[int, ...] = ()
         self._colour = QColor("#ffffff")
+        self._guide = QColor("#ffffff")
         self._width = 2.0
+        self.max_label = QLabel(self)
+        self.min_label = QLabel(self)
+        for label in (self.max_label, self.min_label):
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
     def values(self) -> tuple[int, ...]:
         """The values drawn, oldest first."""
         return self._values
 
-    def set_values(self, values: Sequence[int], colour: QColor, width: float) -> None:
-        """Draw `values` in `colour` with lines `width` pixels wide."""
+    def set_values(
+        self, values: Sequence[int], colour: QColor, width: float, font: QFont, label_colour: QColor
+    ) -> None:
+        """Draw `values` in `colour` with lines `width` pixels wide, their extremes labelled in `font`."""
         self._values, self._colour, self._width = tuple(values), colour, width
+        self._guide = QColor(label_colour)
+        self._guide.setAlphaF(0.35)
+        for label in (self.max_label, self.min_label):
+            style_label(label, font, label_colour)
+        if self._values:
+            self.max_label.setText(format_number(max(self._values), self._language))
+            self.min_label.setText(format_number(min(self._values), self._language))
+        self.min_label.setVisible(len(set(self._values)) > 1)  # a flat week has one level to name
         self.setVisible(len(self._values) >= 2)
+        self._place_labels()
         self.update()
 
+    def _label_size(self) -> QSize:
+        shown = [label for label in (self.max_label, self.min_label) if not label.isHidden()]
+        hints = [label.sizeHint() for label in shown] or [QSize(0, 0)]
+        return QSize(max(h.width() for h in hints), max(h.height() for h in hints))
+
+    def line_rect(self) -> QRectF:
+        """Where the line is drawn: left of the labels, between the centres of the two labels."""
+        label = self._label_size()
+        gap = label.height() / 3
+        margin = self._width * 2
+        top = max(margin, label.height() / 2)
+        return QRectF(
+            margin,
+            top,
+            max(1.0, self.width() - label.width() - gap - margin),
+            max(1.0, self.height() - 2 * top),
+        )
+
     def points(self) -> list[QPointF]:
-        """Where each value is drawn: oldest at the left, the range filling the height."""
+        """Where each value is drawn: oldest at the left, the range filling the line's height."""
         values = self._values
         if len(values) < 2:
             return []
         low, high = min(values), max(values)
         span = high - low
-        margin = self._width * 2
-        width, height = self.width() - 2 * margin, self.height() - 2 * margin
-        step = width / (len(values) - 1)
+        box = self.line_rect()
+        step = box.width() / (len(values) - 1)
         return [
-            QPointF(margin + i * step, margin + (height / 2 if span == 0 else height * (high - v) / span))
+            QPointF(
+                box.left() + i * step,
+                box.top() + (box.height() / 2 if span == 0 else box.height() * (high - v) / span),
+            )
             for i, v in enumerate(values)
         ]
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """The labels follow the line's top and bottom."""
+        super().resizeEvent(event)
+        self._place_labels()
+
+    def _place_labels(self) -> None:
+        size, box = self._label_size(), self.line_rect()
+        x = self.width() - size.width()
+        if self.min_label.isHidden():  # flat: one label, level with the line
+            self.max_label.setGeometry(
+                x, round(box.center().y() - size.height() / 2), size.width(), size.height()
+            )
+            return
+        self.max_label.setGeometry(x, round(box.top() - size.height() / 2), size.width(), size.height())
+        self.min_label.setGeometry(x, round(box.bottom() - size.height() / 2), size.width(), size.height())
+
     def paintEvent(self, event: QPaintEvent) -> None:
-        """The line, with a dot on today's value."""
+        """Guides to the labels, the area under the line, the line, and a dot on today's value."""
         points = self.points()
         if not points:
             return
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        box = self.line_rect()
+        guide_end = self.width() - self._label_size().width() - box.left()
+        painter.setPen(QPen(self._guide, max(1.0, self._width / 3), Qt.PenStyle.DashLine))
+        levels = {min(p.y() for p in points), max(p.y() for p in points)}
+        for y in levels:
+            painter.drawLine(QPointF(box.left(), y), QPointF(guide_end, y))
+        area = QPainterPath(QPointF(points[0].x(), box.bottom()))
+        for point in points:
+            area.lineTo(point)
+        area.lineTo(QPointF(points[-1].x(), box.bottom()))
+        area.closeSubpath()
+        fill = QColor(self._colour)
+        fill.setAlphaF(0.18)
+        painter.fillPath(area, fill)
         pen = QPen(self._colour, self._width)
         pen.setCapStyle(Qt.PenCapStyle.RoundCap)
         pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
@@ -221,28 +314,15 @@ class FanTile(QWidget):
         self._frames = QTimer(self)
         self._frames.setInterval(COUNT_UP_FRAME_MS)
         self._frames.timeout.connect(self.advance)
-        self.mark = NetworkMark()
-        self.account_label = OneLineLabel()
-        self.number_label = BigNumberLabel(number_peers)
-        self.metric_label = OneLineLabel()
-        self.change_label = OneLineLabel()  # elided on a word boundary in a narrow tile, never cut
+        # Placed by hand (`_place`), not by a layout: the tile's shape decides where each part goes.
+        self.mark = NetworkMark(parent=self)
+        self.account_label = OneLineLabel(self)
+        self.number_label = BigNumberLabel(number_peers, self)
+        self.metric_label = OneLineLabel(self)
+        self.change_label = OneLineLabel(self)  # elided on a word boundary in a narrow tile, never cut
         self.change_label.hide()
-        self.sparkline = Sparkline()
+        self.sparkline = Sparkline(language, self)
         self.sparkline.hide()
-        # mark and account / the number / what it counts (or the milestone) / today's change and the line
-        top = QHBoxLayout()
-        top.addWidget(self.mark)
-        top.addWidget(self.account_label, 1)
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.change_label, 1)  # today's change first; the line takes what is left
-        bottom.addWidget(self.sparkline)
-        self._layout = QVBoxLayout(self)
-        self._layout.addLayout(top)
-        self._layout.addWidget(self.number_label, 1)
-        self._layout.addWidget(self.metric_label)
-        self._layout.addLayout(bottom)
-        self._top = top
-        self._bottom = bottom
         self.apply_theme(theme)
 
     def count(self) -> Count | None:
@@ -318,27 +398,120 @@ class FanTile(QWidget):
             theme.font(Role.META),  # secondary to the number, like a card's time: it fits a third of a row
             theme.positive if change and change > 0 else theme.muted,
         )
-        self.sparkline.set_values(trend.daily if trend is not None else (), theme.accent, theme.px(0.0035))
+        self.sparkline.set_values(
+            trend.daily if trend is not None else (),
+            theme.accent,
+            theme.px(0.005),
+            theme.font(Role.BODY),  # read from 3-5 m like any text of the wall, not a footnote
+            theme.muted,
+        )
+        self._place()
         self.update()
 
     def apply_theme(self, theme: Theme) -> None:
         """Fonts and spacing for a new window height."""
         self._theme = theme
-        pad = theme.px(0.035)
-        self._layout.setContentsMargins(pad, pad, pad, pad)
-        self._layout.setSpacing(theme.px(0.006))
-        self._top.setSpacing(theme.px(0.016))
         self.mark.set_side(theme.px(0.065))
-        self._bottom.setSpacing(theme.px(0.016))
-        self.sparkline.setFixedHeight(theme.px(0.045))
-        self.sparkline.setFixedWidth(theme.px(0.085))
         style_label(self.account_label, theme.font(Role.TILE_LABEL), theme.text)
         style_label(self.number_label, theme.font(Role.BIG_NUMBER), theme.text)
         style_label(self.metric_label, theme.font(Role.TILE_LABEL), theme.muted)
         style_label(self.change_label, theme.font(Role.META), theme.muted)
         if self._count is not None:
             self.set_count(self._count, self._trend)
+        self._place()
         self.update()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Place the parts again for the new shape."""
+        super().resizeEvent(event)
+        self._place()
+
+    def is_wide(self) -> bool:
+        """True when the tile is a band across the panel (3 tiles on a landscape screen): its parts
+        then sit side by side instead of one above the other."""
+        return self.width() > WIDE_TILE * self.height()
+
+    def _place(self) -> None:
+        theme = self._theme
+        pad_x, pad_y = theme.px(0.035), theme.px(0.022)
+        inner = QRect(pad_x, pad_y, max(1, self.width() - 2 * pad_x), max(1, self.height() - 2 * pad_y))
+        if self.is_wide():
+            self._place_side_by_side(inner)
+        else:
+            self._place_stacked(inner)
+
+    def _place_identity(self, x: int, y: int, width: int, height: int) -> None:
+        """The network mark and the account, vertically centred in a row `height` high."""
+        side, gap = self.mark.width(), self._theme.px(0.016)
+        self.mark.move(x, y + (height - side) // 2)
+        label_height = self.account_label.sizeHint().height()
+        left = x + side + gap
+        self.account_label.setGeometry(
+            left, y + (height - label_height) // 2, max(1, x + width - left), label_height
+        )
+
+    def _place_stacked(self, inner: QRect) -> None:
+        """Identity and today's change on top, the number centred, what it counts, the week's band."""
+        theme, step = self._theme, self._theme.px(0.006)
+        head = max(self.mark.height(), self.account_label.sizeHint().height())
+        change = self.change_label.sizeHint()
+        change_width = min(change.width(), inner.width() // 2) if not self.change_label.isHidden() else 0
+        room = inner.width() - (change_width + theme.px(0.016) if change_width else 0)
+        self._place_identity(inner.left(), inner.top(), room, head)
+        self.change_label.setGeometry(
+            inner.right() + 1 - change_width,
+            inner.top() + (head - change.height()) // 2,
+            change_width,
+            change.height(),
+        )
+        # The number and what it counts as one block, centred in the room above the band. A lone
+        # tile's number is as wide as the tile long before it is as tall as the room: the band
+        # takes part of what is left, so the line is larger rather than the tile emptier.
+        metric = self.metric_label.sizeHint()
+        top, bottom = inner.top() + head + step, inner.bottom() + 1
+        band = round(self.height() * BAND_SHARE) + step if not self.sparkline.isHidden() else 0
+        room = max(1, bottom - band - metric.height() - top)
+        self.number_label.setGeometry(inner.left(), top, inner.width(), room)
+        number = min(room, self.number_label.needed_height())
+        if band:
+            grown = min(band + (room - number) * 3 // 5, round(self.height() * BAND_MAX_SHARE))
+            room -= max(0, grown - band)
+            band = max(band, grown)
+            self.sparkline.setGeometry(inner.left(), bottom - band + step, inner.width(), band - step)
+        top += (room - number) // 2
+        self.number_label.setGeometry(inner.left(), top, inner.width(), number)
+        metric_width = min(metric.width(), inner.width())
+        self.metric_label.setGeometry(
+            inner.left() + (inner.width() - metric_width) // 2, top + number, metric_width, metric.height()
+        )
+
+    def _place_side_by_side(self, inner: QRect) -> None:
+        """Mark, account and change at the left, the number and what it counts in the middle, the
+        week at the right. The mark sits above the account so a long handle keeps the column's width."""
+        step, gap = self._theme.px(0.006), self._theme.px(0.016)
+        side = round(inner.width() * SIDE_SHARE)
+        account, change = self.account_label.sizeHint(), self.change_label.sizeHint()
+        rows = [self.mark.height(), account.height()]
+        rows += [change.height()] if not self.change_label.isHidden() else []
+        y = inner.top() + (inner.height() - sum(rows) - step * (len(rows) - 1)) // 2
+        self.mark.move(inner.left(), y)
+        y += self.mark.height() + step
+        self.account_label.setGeometry(inner.left(), y, side, account.height())
+        y += account.height() + step
+        self.change_label.setGeometry(inner.left(), y, min(change.width(), side), change.height())
+        # Both side columns are as wide, so the number stays centred in the tile.
+        middle = QRect(
+            inner.left() + side + gap, inner.top(), inner.width() - 2 * (side + gap), inner.height()
+        )
+        metric = self.metric_label.sizeHint()
+        number = min(middle.height() - metric.height(), round(self.number_label.sizeHint().height() * 1.1))
+        top = middle.top() + (middle.height() - number - metric.height()) // 2
+        self.number_label.setGeometry(middle.left(), top, middle.width(), number)
+        metric_width = min(metric.width(), middle.width())
+        self.metric_label.setGeometry(
+            middle.left() + (middle.width() - metric_width) // 2, top + number, metric_width, metric.height()
+        )
+        self.sparkline.setGeometry(inner.right() + 1 - side, inner.top(), side, inner.height())
 
     def set_number_boost(self, boost: float) -> None:
         """Let the number grow `boost` times the theme's size where the tile is wide enough (a
@@ -347,6 +520,7 @@ class FanTile(QWidget):
             self._boost = boost
             if self._count is not None:
                 self._show_number()
+                self._place()  # a larger number takes a taller box
 
     def _number_size(self) -> int:
         return round(self._theme.font(Role.BIG_NUMBER).pixelSize() * self._boost)
@@ -518,19 +692,22 @@ class FansPanel(Panel):
         size = event.size()
         portrait = size.height() > size.width()
         boost = max(1.0, self.window().height() / max(1, self.theme.height)) if portrait else 1.0
-        for tile in self.tiles:
-            tile.set_number_boost(boost)
         self._boost = boost
+        for tile in self.tiles:
+            tile.set_number_boost(self._tile_boost(len(self.tiles)))
         if portrait != self._portrait:
             self._portrait = portrait
             self._show_page(lay_out=True)
             self._schedule_page_turn()
         super().resizeEvent(event)
 
+    def _tile_boost(self, count: int) -> float:
+        """One or two tiles have room for larger numbers than four: they grow as far as they fit."""
+        return self._boost * (ROOMY_BOOST if count <= 2 else 1.0)
+
     def _lay_out_tiles(self, count: int, portrait: bool) -> None:
         while len(self.tiles) < count:
             tile = FanTile(self.context.language, self.theme, self._number_peers, ticker=self._ticker)
-            tile.set_number_boost(self._boost)
             self.tiles.append(tile)
         for tile in self.tiles:
             self._grid.removeWidget(tile)
@@ -547,9 +724,8 @@ class FansPanel(Panel):
         rows = math.ceil(count / columns) if count else 0
         for index, tile in enumerate(self.tiles):
             row, column = divmod(index, columns)
-            last = index == count - 1
-            span = columns - column if last else 1  # the last tile fills its row
-            self._grid.addWidget(tile, row, column, 1, span)
+            self._grid.addWidget(tile, row, column)  # every row full: no tile wider than its share
+            tile.set_number_boost(self._tile_boost(count))
             tile.show()
         for row in range(rows):
             self._grid.setRowStretch(row, 1)

@@ -17,6 +17,7 @@ from wall.engine.config import PanelSettings, WallSection
 from widgets.fans import COUNT_UP_SECONDS, FansPanel, FanTile, counting_value, page_sizes
 from widgets.hub import Hub
 from widgets.rotator import FADE_MS
+from widgets.theme import Role
 from widgets.window import WallWindow
 
 from .conftest import current, labels_text, make_count, settle
@@ -271,7 +272,7 @@ def test_page_sizes_are_as_few_and_as_even_as_can_be() -> None:
     assert page_sizes(7, 3) == [3, 2, 2]
 
 
-@pytest.mark.parametrize("count", [6, 12])
+@pytest.mark.parametrize("count", [1, 2, 3, 4, 5, 6, 7, 12])
 @pytest.mark.parametrize("size", [(1920, 1080), (3840, 2160)])
 def test_many_counters_are_shown_a_page_at_a_time_with_numbers_at_12_percent(
     hub: Hub,
@@ -422,3 +423,135 @@ def test_the_rotator_gives_the_panel_the_time_of_its_new_pages(
     assert window.current_panel() is panel  # its second page is on screen…
     qtbot.waitUntil(lambda: window.current_panel() is not panel, timeout=5000)
     assert time.monotonic() - started >= 5.5  # …for its full time, counted from when it came
+
+
+# --- issue 15: tiles that use the screen, a week's line that reads from 3 m ------------------------
+
+SIZES = [(1920, 1080), (3840, 2160), (1080, 1920)]
+
+
+def weekly_counters(count: int) -> tuple[list[Count], dict[str, list[Count]]]:
+    """`count` six-digit counters "@acct0"…, each with a week of daily values rising to today's."""
+    counts = accounts(count)
+    history: dict[str, list[Count]] = {}
+    for i, c in enumerate(counts):
+        assert c.value is not None
+        history |= week(c, [c.value - 7_000 + day * (900 + 100 * i) for day in range(6)])
+    return counts, history
+
+
+def fans_window(
+    hub: Hub,
+    wall: WallSection,
+    open_window: Callable[..., WallWindow],
+    count: int,
+    size: tuple[int, int],
+) -> tuple[WallWindow, FansPanel]:
+    """A window of `size` showing a fans panel of `count` weekly counters, painted once."""
+    hub.set_counts(*weekly_counters(count))
+    window = open_window(hub, wall, [FANS])
+    window.resize(*size)
+    settle(hub, window)
+    window.grab()
+    panel = current(window)
+    assert isinstance(panel, FansPanel)
+    return window, panel
+
+
+def ink_span(tile: FanTile, colour: QColor) -> tuple[int, int]:
+    """The leftmost and rightmost columns of the number's box where `colour` (the digits) is painted."""
+    image = tile.grab().toImage()
+    box = tile.number_label.geometry()
+    columns = [
+        x
+        for x in range(box.left(), box.right() + 1)
+        if any(
+            abs(image.pixelColor(x, y).lightness() - colour.lightness()) < 24
+            for y in range(box.top(), box.bottom() + 1, 3)
+        )
+    ]
+    assert columns, "the number is painted"
+    return columns[0], columns[-1]
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 5, 7])
+@pytest.mark.parametrize("size", SIZES)
+def test_tiles_fill_the_panel_with_their_numbers_centred(
+    hub: Hub,
+    wall_fr: WallSection,
+    open_window: Callable[..., WallWindow],
+    count: int,
+    size: tuple[int, int],
+) -> None:
+    window, panel = fans_window(hub, wall_fr, open_window, count, size)
+    area = panel.content.width() * panel.content.height()
+    for page in range(panel.page_count()):
+        tiles = panel.tiles
+        columns = len({tile.x() for tile in tiles})
+        rows = len({tile.y() for tile in tiles})
+        assert columns * rows == len(tiles), f"page {page}: every row full, no hole in the grid"
+        for tile in tiles:
+            assert tile.width() <= panel.content.width() / columns + 1, "no tile wider than its share"
+            assert tile.height() <= panel.content.height() / rows + 1
+        widths, heights = [tile.width() for tile in tiles], [tile.height() for tile in tiles]
+        assert max(widths) - min(widths) <= 2 and max(heights) - min(heights) <= 2, "tiles of one size"
+        assert sum(tile.width() * tile.height() for tile in tiles) >= 0.85 * area, "the tiles fill the panel"
+        for tile in tiles:
+            left, right = ink_span(tile, panel.theme.text)
+            assert abs((left + right) / 2 - tile.width() / 2) <= 0.03 * tile.width(), "number centred"
+            # What the number counts is apart from the number, the week's band and the tile's edge.
+            metric = tile.metric_label.geometry()
+            assert not metric.intersects(tile.sparkline.geometry())
+            assert not metric.intersects(tile.number_label.geometry())
+            assert metric.bottom() <= tile.height() - panel.theme.px(0.02)
+        panel.next_page()
+        panel.turn().finish()
+        settle(hub, window)
+
+
+@pytest.mark.parametrize("size", [(1920, 1080), (3840, 2160)])
+def test_a_lone_counter_is_shown_large(
+    hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow], size: tuple[int, int]
+) -> None:
+    _, panel = fans_window(hub, wall_fr, open_window, 1, size)
+    assert number_share(panel, size[1]) >= 0.2  # not the 12 % of a tile among four
+
+
+@pytest.mark.parametrize("count", [1, 3, 4])
+@pytest.mark.parametrize("size", SIZES)
+def test_the_weeks_line_has_a_band_of_its_tile_with_its_extremes_labelled(
+    hub: Hub,
+    wall_fr: WallSection,
+    open_window: Callable[..., WallWindow],
+    count: int,
+    size: tuple[int, int],
+) -> None:
+    _, panel = fans_window(hub, wall_fr, open_window, count, size)
+    body = QFontMetricsF(panel.theme.font(Role.BODY)).capHeight()
+    for tile in panel.tiles:
+        line = tile.sparkline
+        assert line.isVisibleTo(panel)
+        assert line.height() >= tile.height() / 4, "a band of the tile, not a corner"
+        assert line.width() >= tile.width() / 4
+        values = line.values()
+        high, low = f"{max(values):,}".replace(",", "\u202f"), f"{min(values):,}".replace(",", "\u202f")
+        assert labels_text(line) == [high, low]  # the highest above the lowest, as French writes them
+        for label in (line.max_label, line.min_label):
+            assert QFontMetricsF(label.font()).capHeight() >= body - 0.5, "read from 3 m like body text"
+            assert line.rect().contains(label.geometry()), "labels inside the band"
+        points = line.points()
+        top, bottom = min(p.y() for p in points), max(p.y() for p in points)
+        assert abs(line.max_label.geometry().center().y() - top) <= 2  # each label level with its value
+        assert abs(line.min_label.geometry().center().y() - bottom) <= 2
+        assert max(p.x() for p in points) < line.max_label.geometry().left()  # the line never under them
+
+
+def test_english_walls_label_the_weeks_extremes_in_english(
+    hub: Hub, wall_en: WallSection, open_window: Callable[..., WallWindow]
+) -> None:
+    count = make_count(9_988)
+    hub.set_counts([count], week(count, [10_500, 10_000]))
+    window = open_window(hub, wall_en, [FANS])
+    panel = current(window)
+    assert isinstance(panel, FansPanel)
+    assert labels_text(panel.tiles[0].sparkline) == ["10,500", "9,988"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -28,11 +29,12 @@ from pytestqt.qtbot import QtBot
 from sources.demo import DemoSettings, DemoSource
 from tests.support.clock import NOW
 from tests.support.posts import make_post
-from wall.core.model import POST_KINDS
+from wall.core.model import POST_KINDS, Count
 from wall.core.paths import asset_path
 from wall.engine.config import BrandingSettings, PanelSettings, WallSection
 from wall.engine.counts import daily_history
 from wall.engine.images import prepare_image
+from widgets.fans import FansPanel
 from widgets.hub import Hub
 from widgets.snapshot import render_panel
 from widgets.window import WallWindow
@@ -201,3 +203,75 @@ def test_new_posts_card_looks_like_its_reference(qtbot: QtBot, tmp_path: Path, s
         actual.save(tmp_path / reference.name)
         marks.save(tmp_path / f"diff-{reference.name}")
         pytest.fail(f"{reference.name} changed: mean difference {mean:.2f}, {share:.2%} of pixels changed")
+
+
+# (network, account, metric, today's value): the demo's three, then the networks a brand adds
+FAN_ACCOUNTS = [
+    ("facebook", "Maison Lumière", "fans", 182_340),
+    ("instagram", "@maisonlumiere", "followers", 100_312),
+    ("mastodon", "Mastodon", "followers", 4_821),
+    ("youtube", "Maison Lumière TV", "subscribers", 38_407),
+    ("linkedin", "Maison Lumière SA", "followers", 61_950),
+    ("bluesky", "@maisonlumiere.fr", "followers", 12_684),
+    ("x", "@MaisonLumiere", "followers", 27_313),
+]
+
+
+def fans_hub(counters: int) -> Hub:
+    """A hub with the first `counters` of FAN_ACCOUNTS, each with a week of daily values."""
+    hub = Hub()
+    now = clock()
+    counts, history = [], {}
+    for i, (network, label, metric, value) in enumerate(FAN_ACCOUNTS[:counters]):
+        count = Count(f"s{i}", network, label, value, now, label=label, metric=metric)
+        days = [value - (value // 40) * (7 - day) // 7 - (day % 2) * (value // 300) for day in range(7)]
+        history[count.key] = [
+            Count(f"s{i}", network, label, v, now - timedelta(days=7 - day), label=label, metric=metric)
+            for day, v in enumerate(days)
+        ]
+        counts.append(count)
+    hub.set_counts(counts, history)
+    hub.flush()
+    return hub
+
+
+FANS_CASES = [(counters, size) for counters in (1, 2, 3, 5, 7) for size in NOTICE_SIZES]
+
+
+@pytest.mark.parametrize(("counters", "size"), FANS_CASES)
+def test_fans_pages_look_like_their_references(
+    qtbot: QtBot, tmp_path: Path, counters: int, size: str
+) -> None:
+    """Issue 15: the fans panel with 1, 2, 3, 5 and 7 counters, each of its pages."""
+    width, height = (int(n) for n in size.split("x"))
+    hub = fans_hub(counters)
+    window = WallWindow(hub, WALLS["fr"], [PANELS["fans"]], clock=clock, fade_ms=0)
+    qtbot.addWidget(window)
+    window.rotator.stop()
+    window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
+    window.resize(width, height)
+    window.show()
+    QApplication.processEvents()
+    panel = window.current_panel()
+    assert isinstance(panel, FansPanel)
+    failures = []
+    for page in range(panel.page_count()):
+        QApplication.processEvents()
+        actual = half(window.grab().toImage())
+        reference = REFERENCES / f"fans-{counters}-counters-p{page + 1}-{size}-fr.png"
+        if os.environ.get("UPDATE_REFERENCE_IMAGES"):
+            actual.save(reference, optimize=True)
+        assert reference.is_file(), (
+            f"no reference picture {reference}: render them (see this module's docstring)"
+        )
+        with Image.open(reference) as stored:
+            expected = stored.convert("RGB")
+        assert expected.size == actual.size, f"{reference.name}: size {actual.size} != {expected.size}"
+        mean, share, marks = difference(actual, expected)
+        if mean > MAX_MEAN_DIFFERENCE or share > MAX_CHANGED_SHARE:
+            actual.save(tmp_path / reference.name)
+            marks.save(tmp_path / f"diff-{reference.name}")
+            failures.append(f"{reference.name}: mean difference {mean:.2f}, {share:.2%} of pixels changed")
+        panel.next_page()
+        panel.turn().finish()
+    assert not failures, f"changed (see {tmp_path}): {failures}"
