@@ -5,7 +5,8 @@ Each measurement runs in its own process so one cannot warm up or pollute anothe
 intervals during crossfades under Xvfb (issue 7): mean 16.7 ms, max <= 20 ms; a simulated week
 (soak, issue 6): memory flat from day to day; an idle wall (issue 14): <= 10 wakeups/s and <= 0.5 %
 of a core at rest, <= 2.3 % with the X server over a rotation; latency (issue 14): first content
-frame <= 1 s, post -> pixel p95 <= 2 s streaming, <= interval + 2 s polling. `hostile` (issue 12,
+frame <= 1 s, post -> pixel p95 <= 2 s streaming, <= interval + 2 s polling; `pss` (issue 14): PSS of
+a real `wall run` polling a loopback Mastodon API <= 80 MB, and where it goes. `hostile` (issue 12,
 `--seconds`, 600 by default): a real `wall run` against hostile loopback servers: 0 private requests,
 0 secrets in outputs, RSS growth under 20 MB, peak under 300 MB.
 """
@@ -24,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 SCREEN = ROOT / "assets" / "qt" / "offscreen-1920x1080.json"
-ALL = ("first_frame", "stall", "memory", "frames", "soak", "pictures", "idle", "latency")
+ALL = ("first_frame", "stall", "memory", "frames", "soak", "pictures", "idle", "latency", "pss")
 
 
 def bench_env() -> dict[str, str]:

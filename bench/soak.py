@@ -69,6 +69,14 @@ def main() -> None:
     window.rotator.stop()
     samples: list[float] = []
     breakdowns: list[dict[str, float]] = []
+
+    def pictures_mb() -> dict[str, float]:
+        """The pictures' part of the C heap: encoded in the hub, decoded and scaled in the window."""
+        return {
+            "pictures_encoded_mb": round(hub.image_bytes() / 2**20, 1),
+            "pictures_decoded_mb": round(window.context.pixmaps.cached_bytes() / 2**20, 1),
+        }
+
     started = time.monotonic()
 
     async def week() -> dict[str, object]:
@@ -94,7 +102,7 @@ def main() -> None:
                 if step % int(timedelta(days=1) / STEP) == 0:
                     gc.collect()
                     samples.append(rss_mb()["rss_mb"])
-                    breakdowns.append(memory_breakdown())
+                    breakdowns.append({**memory_breakdown(), **pictures_mb()})
             await engine.stop()
             return {"steps": steps, "purged_posts": purged, "stored_posts": store.post_count()}
 
@@ -114,7 +122,7 @@ def main() -> None:
                 "seconds": round(time.monotonic() - started, 1),
                 # where the memory is on day 1, 2 and at the end (wall.shell.memory.memory_breakdown)
                 "breakdown_day1": breakdowns[0] if breakdowns else None,
-                "breakdown_end": memory_breakdown(),
+                "breakdown_end": {**memory_breakdown(), **pictures_mb()},
                 "parts_each_day_mb": {
                     part: [b.get(part) for b in breakdowns]
                     for part in (
@@ -122,6 +130,7 @@ def main() -> None:
                         "python_arenas_mb",
                         "python_blocks_k",
                         "c_heap_in_use_mb",
+                        "pictures_decoded_mb",
                         "sqlite_mb",
                     )
                 },

@@ -176,3 +176,79 @@ def test_the_running_wall_shares_two_heaps_and_keeps_no_source_lines(tmp_path: P
     assert abs(seen["rss_mb"] - seen["anonymous_mb"] - seen["file_mb"]) <= 1
     assert seen["python_arenas_mb"] > 10
     assert seen["c_heap_in_use_mb"] > 10
+
+
+PICTURES = r"""
+import json, sys
+from PySide6.QtGui import QImage
+from wall.shell.memory import keep_big_buffers_out_of_the_heap, limit_malloc_arenas, memory_breakdown
+
+limit_malloc_arenas()
+if sys.argv[1] == "tuned":
+    keep_big_buffers_out_of_the_heap()
+for _ in range(3):  # three crossfades' worth: two full-screen pictures made, painted, dropped
+    pictures = [QImage(1920, 1080, QImage.Format.Format_ARGB32_Premultiplied) for _ in range(2)]
+    for picture in pictures:
+        picture.fill(0xFF336699)
+    del pictures
+print(json.dumps(memory_breakdown()))
+"""
+
+
+def test_full_screen_pictures_go_back_to_the_system_when_dropped() -> None:
+    # glibc's default: the first picture freed raises its threshold, the next ones come from the
+    # heap and 16 MB of them stay in the process after they are dropped (until a malloc_trim).
+    default = _child(PICTURES, "default")
+    tuned = _child(PICTURES, "tuned")
+    assert default["c_heap_free_mb"] > 7
+    assert tuned["c_heap_free_mb"] < 2
+    assert tuned["anonymous_mb"] < default["anonymous_mb"] - 7
+
+
+RUNNING = r"""
+import asyncio, json, sys, threading
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QImage
+from wall.engine.config import load_config
+from wall.shell.memory import memory_breakdown
+from wall.shell.runtime import WallRuntime
+
+runtime = WallRuntime(load_config(sys.argv[1], env={}), exit_after=5)
+seen = {}
+
+
+def job() -> str:
+    threading.Event().wait(0.05)  # a decode, a file write: long enough for twenty to overlap
+    return threading.current_thread().name
+
+
+async def burst() -> None:  # twenty pictures to prepare at once, as a page of posts brings
+    names = await asyncio.gather(*(asyncio.to_thread(job) for _ in range(20)))
+    seen["worker_threads"] = len(set(names))
+
+
+def turn() -> None:  # a turn inside a panel: two full-screen pictures, made and dropped
+    for _ in range(2):
+        pictures = [QImage(1920, 1080, QImage.Format.Format_ARGB32_Premultiplied) for _ in range(2)]
+        for picture in pictures:
+            picture.fill(0xFF336699)
+        del pictures
+    seen.update(memory_breakdown())
+
+
+QTimer.singleShot(2500, lambda: asyncio.ensure_future(burst()))
+QTimer.singleShot(4000, turn)
+runtime.run()
+print(json.dumps(seen))
+"""
+
+
+def test_the_running_wall_gives_pictures_back_and_keeps_few_worker_threads(tmp_path: Path) -> None:
+    config = tmp_path / "wall.toml"
+    config.write_text(
+        f'[storage]\nstate_dir = "{tmp_path / "state"}"\n[[sources]]\nname = "demo"\ntype = "demo"\n',
+        encoding="utf-8",
+    )
+    seen = _child(RUNNING, str(config))
+    assert seen["worker_threads"] <= 4  # qasync's own pool ran them on 10 threads, kept for good
+    assert seen["c_heap_free_mb"] < 4  # the dropped pictures are not kept in the heap

@@ -2,7 +2,9 @@
 
 Each crossfade allocates two full-screen pictures (8 MB each at 1920x1080) and frees them 600 ms
 later; glibc keeps such freed memory in the process, so resident memory drifts up by tens of MB.
-`malloc_trim(0)` after each rotation gives it back (measured in `make bench`: memory).
+`malloc_trim(0)` after each rotation gives it back (measured in `make bench`: memory), and buffers
+of 1 MB and more are mapped on their own, so the pictures of a turn inside a panel (a featured post,
+a new post arriving) go back to the system when freed, not at the next rotation (`bench pss`).
 
 `memory_breakdown()` says where the resident memory is (shared-library pages, C heap, Python heap,
 SQLite, source lines kept by `linecache`); `make bench` prints it with the memory figures.
@@ -18,6 +20,7 @@ import re
 import sys
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 _M_TRIM_THRESHOLD = -1
@@ -25,6 +28,16 @@ _M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
 
 ARENA_MAX = 2  # the GUI thread and one more; every other thread shares them
+# glibc maps a buffer this big on its own and unmaps it when freed. Its default threshold is dynamic:
+# the first full-screen picture freed raises it to 8 MB, and from then on every picture comes from
+# the heap, whose freed top glibc keeps up to twice that (16 MB) until the next malloc_trim. Setting
+# it fixes it (and the trim threshold at its 128 KB default). Measured with `bench pss`: between
+# rotations PSS was 108 or 124 MB by turns; fixed at 1 MB it stays at 107-112 MB.
+MMAP_THRESHOLD = 1024 * 1024
+# `asyncio.to_thread` jobs (pictures, big JSON bodies, feeds, the status record): qasync's own pool
+# starts 10 threads at once and keeps them; this one starts a thread only when none is idle, up to 4
+# (two cores; one slow write on an SD card must not hold up the pictures).
+WORKER_THREADS = 4
 
 
 class _MallInfo2(ctypes.Structure):
@@ -70,6 +83,23 @@ def limit_malloc_arenas(arenas: int = ARENA_MAX) -> bool:
     if "MALLOC_ARENA_MAX" in os.environ:
         return True
     return bool(_mallopt(_M_ARENA_MAX, arenas))
+
+
+def keep_big_buffers_out_of_the_heap(threshold: int = MMAP_THRESHOLD) -> bool:
+    """Map every buffer of `threshold` bytes or more on its own, so it is given back when freed
+    (pictures), instead of letting glibc raise that threshold as big buffers come and go. An
+    operator's `MALLOC_MMAP_THRESHOLD_` or glibc tunable wins. False when not on glibc."""
+    if _libc is None:
+        return False
+    if "MALLOC_MMAP_THRESHOLD_" in os.environ or "mmap_threshold" in os.environ.get("GLIBC_TUNABLES", ""):
+        return True
+    return bool(_mallopt(_M_MMAP_THRESHOLD, threshold))
+
+
+def worker_pool() -> ThreadPoolExecutor:
+    """The pool for the event loop's `to_thread` jobs: threads started on demand, WORKER_THREADS at
+    most (set it with `loop.set_default_executor` before the first job)."""
+    return ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="wall-worker")
 
 
 def forget_import_sources() -> int:
@@ -127,9 +157,10 @@ def keep_no_import_sources() -> bool:
 
 def prepare_for_long_run() -> None:
     """What `wall run` does first, before Qt, the store and the thread pools start: share two
-    malloc heaps between all threads, drop the source lines the imports left in `linecache`, and
-    keep PySide6 from leaving more there while the wall runs."""
+    malloc heaps between all threads, map big buffers on their own, drop the source lines the
+    imports left in `linecache`, and keep PySide6 from leaving more there while the wall runs."""
     limit_malloc_arenas()
+    keep_big_buffers_out_of_the_heap()
     keep_no_import_sources()
     forget_import_sources()
 

@@ -5,7 +5,8 @@
   call), place them, start the engine and the moderation page;
 - systemd: READY=1 after the first painted frame, WATCHDOG=1 from a GUI-thread timer (a frozen GUI
   stops the pings and systemd restarts the wall), STATUS= lines with the sources' health;
-- signals: SIGTERM/SIGINT stop, SIGHUP reloads; the config file is also watched;
+- signals: SIGTERM/SIGINT stop, SIGHUP reloads, SIGUSR1 logs where the memory is; the config file
+  is also watched;
 - reload: a valid new config replaces the engine (and the windows when the look changed); an
   invalid one is refused and logged, the wall runs on. Any error while reading or applying one is
   caught, logged and shown by `wall status`: the next edit or SIGHUP is read again (issue 12).
@@ -19,6 +20,7 @@ os.environ.setdefault("QT_API", "pyside6")  # qasync must pick PySide6, whatever
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import socket
@@ -52,7 +54,14 @@ from wall.engine.schedule import Schedule
 from wall.engine.services import make_client, open_store
 from wall.engine.store import Store
 from wall.shell.gc import GuiThreadCollector, tune_for_smooth_frames
-from wall.shell.memory import forget_import_sources, prepare_for_long_run, release_free_memory, resident_mb
+from wall.shell.memory import (
+    forget_import_sources,
+    memory_breakdown,
+    prepare_for_long_run,
+    release_free_memory,
+    resident_mb,
+    worker_pool,
+)
 from wall.shell.windows import build_windows, find_screen
 from widgets.hub import Hub
 from widgets.window import WallWindow, burn_in_offset
@@ -82,7 +91,7 @@ RESTART_ONLY: dict[str, Callable[[WallConfig], object]] = {
 
 
 class SignalWaker:
-    """Turns SIGTERM/SIGINT/SIGHUP into a callback on the Qt loop (signal handlers alone would
+    """Turns SIGTERM/SIGINT/SIGHUP/SIGUSR1 into a callback on the Qt loop (signal handlers alone would
     wait for the interpreter to run, which Qt's C++ loop does not do)."""
 
     def __init__(self, on_signal: Callable[[int], None]) -> None:
@@ -93,7 +102,7 @@ class SignalWaker:
         self._notifier.activated.connect(self._drain)
         self._on_signal = on_signal
         signal.set_wakeup_fd(self._write.fileno())
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
             signal.signal(sig, lambda *_: None)
 
     def _drain(self) -> None:
@@ -261,6 +270,7 @@ class WallRuntime:
         self.app.setApplicationName("lobby-wall")
         self.loop = qasync.QEventLoop(self.app)
         asyncio.set_event_loop(self.loop)
+        self.loop.set_default_executor(worker_pool())  # not qasync's 10 threads started at once
         close_abandoned_async_generators(self.loop)
         self.quit_event = asyncio.Event()
         self.reload_requests: asyncio.Queue[str] = asyncio.Queue()
@@ -415,6 +425,9 @@ class WallRuntime:
         if number == signal.SIGHUP:
             self.reload_requests.put_nowait("SIGHUP")
             return
+        if number == signal.SIGUSR1:  # `bench pss`, or an operator: where the memory is, on demand
+            log.info("memory %s", json.dumps(self.memory()))
+            return
         log.info("signal %d: stopping", number)
         self.quit_event.set()
 
@@ -441,6 +454,16 @@ class WallRuntime:
             "store_problem": self.store.problem(),
             "store_notices": self.store.notices,
             "restart_needed": self._restart_needed,
+        }
+
+    def memory(self) -> dict[str, float]:
+        """`memory_breakdown()` and the pictures' share of it: encoded in the hub, decoded and scaled
+        in each window's cache (all in the C heap), in MB."""
+        decoded = sum(window.context.pixmaps.cached_bytes() for window in self.windows)
+        return {
+            **memory_breakdown(),
+            "pictures_encoded_mb": round(self.hub.image_bytes() / 2**20, 1),
+            "pictures_decoded_mb": round(decoded / 2**20, 1),
         }
 
     @staticmethod

@@ -1,0 +1,185 @@
+"""Memory of a real `wall run` as the kiosk runs it: PSS and RSS, and where they go.
+
+Target (issue 14): PSS of the wall process <= 80 MB (it was 94 MB in the issue's table).
+
+The wall runs as `python -m wall.cli run` on its own Xvfb at 1920x1080 (offscreen without Xvfb)
+with the fans, mentions and clock panels, a loopback Mastodon API polled every 15 s that publishes
+a post every 10 s (bench/latency.py's), and the demo source for the fans. After `--seconds` (150 by
+default) it reads, from outside the process:
+
+- `/proc/PID/smaps_rollup`: PSS (each shared page divided among the processes that map it) and
+  RSS, each split into anonymous (the process's own) and file-mapped;
+- `/proc/PID/smaps`: PSS by what is mapped: Qt, ICU, Python, other libraries, fonts, heap, anonymous;
+
+and from inside, `memory_breakdown()` (C heap, Python heap, SQLite), which the wall logs on SIGUSR1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+
+from bench.common import fill_store, make_config
+from bench.idle import on_xvfb
+from bench.latency import FIRST_ID, Instance, handler
+from wall.engine.services import open_store
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_PSS_MB = 80.0
+POLL_INTERVAL_S = 15
+POST_EVERY_S = 10.0
+SAMPLE_EVERY_S = 2.0  # a crossfade holds two extra screens (16 MB) for 0.6 s: take the median
+SETTLE_S = 30.0  # start-up and the first polls are not the steady state
+PANELS = "".join(f'[[panels]]\ntype = "{kind}"\n' for kind in ("fans", "mentions", "clock"))
+# What a mapping is, by its path (first match wins): where the file-mapped memory goes.
+KINDS = (
+    ("icu", re.compile(r"libicu")),
+    ("qt", re.compile(r"PySide6|shiboken6|libQt6|/Qt/")),
+    ("fonts", re.compile(r"\.(ttf|otf|ttc|pcf|pfb)(\.gz)?$|fontconfig")),
+    ("python", re.compile(r"python3|libpython|\.cpython-")),
+    ("c_heap_main", re.compile(r"^\[heap\]$")),
+    ("stacks", re.compile(r"^\[stack")),
+    ("other_files", re.compile(r"^/")),
+)
+
+
+def rollup(pid: int) -> dict[str, float]:
+    """PSS and RSS of `pid` in MB, each with its anonymous and file-mapped parts."""
+    fields = dict(
+        (line.split(":")[0], int(line.split()[1]))
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]
+    )
+    return {
+        "pss_mb": round(fields["Pss"] / 1024, 1),
+        "pss_anon_mb": round(fields.get("Pss_Anon", 0) / 1024, 1),
+        "pss_file_mb": round(fields.get("Pss_File", 0) / 1024, 1),
+        "rss_mb": round(fields["Rss"] / 1024, 1),
+    }
+
+
+def pss_by_mapping(pid: int) -> dict[str, float]:
+    """PSS of `pid` in MB by what is mapped (see KINDS; `anonymous`: thread heaps, Qt's pictures,
+    Python's arenas, everything malloc gets with mmap)."""
+    totals: dict[str, int] = defaultdict(int)
+    name = ""
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        head = line.split(maxsplit=5)
+        if re.fullmatch(r"[0-9a-f]+-[0-9a-f]+", head[0]):
+            name = head[5] if len(head) > 5 else ""
+        elif head[0] == "Pss:":
+            kind = next(
+                (k for k, pattern in KINDS if pattern.search(name)), "anonymous" if not name else "other"
+            )
+            totals[kind] += int(head[1])
+    return {kind: round(kb / 1024, 1) for kind, kb in sorted(totals.items(), key=lambda item: -item[1])}
+
+
+def breakdown_from_log(wall: subprocess.Popen[bytes], log: Path) -> dict[str, float]:
+    """Ask the wall for `memory_breakdown()` (SIGUSR1) and read it from its log."""
+    seen = log.read_text(encoding="utf-8", errors="replace").count("wall.shell.runtime: memory {")
+    wall.send_signal(signal.SIGUSR1)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        lines = [
+            line
+            for line in log.read_text(encoding="utf-8", errors="replace").splitlines()
+            if "wall.shell.runtime: memory {" in line
+        ]
+        if len(lines) > seen:
+            found: dict[str, float] = json.loads(lines[-1].split(" memory ", 1)[1])
+            return found
+        time.sleep(0.1)
+    return {}
+
+
+def measure(seconds: float, env: dict[str, str], x_server: int | None) -> dict[str, object]:
+    """Run the wall `seconds` against a loopback Mastodon API; its memory at the end."""
+    instance = Instance(streaming=False)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler(instance))
+    server.daemon_threads = True
+    instance.port = int(server.server_address[1])
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    instance.publish(FIRST_ID)
+    config, path = make_config(
+        f'[[sources]]\nname = "masto"\ntype = "mastodon"\nbase_url = "http://127.0.0.1:{instance.port}"\n'
+        f'hashtags = ["brand"]\ninterval = {POLL_INTERVAL_S}\n'
+        '[[sources]]\nname = "demo"\ntype = "demo"\ninterval = 60\n' + PANELS
+    )
+    store = open_store(config)
+    fill_store(store)
+    store.close()
+    log = path.parent / "wall.log"
+    with log.open("wb") as errors:
+        wall = subprocess.Popen(
+            [sys.executable, "-m", "wall.cli", "run", "--config", str(path)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+        )
+    samples: list[tuple[float, dict[str, float]]] = []
+    try:
+        started = time.monotonic()
+        number, next_post, next_sample = FIRST_ID + 1, started + POST_EVERY_S, started + SAMPLE_EVERY_S
+        while (now := time.monotonic()) < started + seconds:
+            if wall.poll() is not None:
+                raise RuntimeError(f"wall run exited with status {wall.returncode}: see {log}")
+            if now >= next_post:
+                instance.publish(number)
+                number, next_post = number + 1, next_post + POST_EVERY_S
+            if now >= next_sample:
+                samples.append((now - started, rollup(wall.pid)))
+                next_sample += SAMPLE_EVERY_S
+            time.sleep(0.2)
+        steady = [sample for at, sample in samples if at >= SETTLE_S]
+        result: dict[str, object] = {
+            "seconds": seconds,
+            "posts_published": number - FIRST_ID - 1,
+            # medians of the samples after SETTLE_S, one every SAMPLE_EVERY_S
+            **{key: statistics.median(s[key] for s in steady) for key in steady[0]},
+            "pss_mean_mb": round(statistics.fmean(s["pss_mb"] for s in steady), 1),
+            "pss_max_mb": max(s["pss_mb"] for s in steady),
+            "pss_min_mb": min(s["pss_mb"] for s in steady),
+            "pss_every_10s_mb": [s["pss_mb"] for at, s in samples][:: max(1, int(10 / SAMPLE_EVERY_S))],
+            "at_end": rollup(wall.pid),
+            "pss_by_mapping_mb": pss_by_mapping(wall.pid),
+            "breakdown": breakdown_from_log(wall, log),
+        }
+        if x_server is not None:
+            result["pss_x_server_mb"] = rollup(x_server)["pss_mb"]
+        return result
+    finally:
+        wall.terminate()
+        wall.wait(timeout=30)
+        instance.closed = True
+        server.shutdown()
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.pss", description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=150.0, help="how long the wall runs (default 150)")
+    args = parser.parse_args(argv)
+    env = dict(os.environ)
+    xvfb, platform = on_xvfb(env, fallback="offscreen 1920x1080 (no Xvfb)")
+    try:
+        result = measure(args.seconds, env, xvfb.pid if xvfb is not None else None)
+    finally:
+        if xvfb is not None:
+            xvfb.terminate()
+            xvfb.wait(timeout=10)
+    print(json.dumps({"platform": platform, "target_pss_mb": TARGET_PSS_MB, **result}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
