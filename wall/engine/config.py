@@ -467,7 +467,7 @@ def parse_config(
             body[table] = data[table]
     body["path"] = shown
     if isinstance(body.get("web"), dict):
-        body["web"] = _fill_web_token(dict(body["web"]), env)
+        body["web"] = _fill_credential(dict(body["web"]), "web", "token", env)
     if isinstance(body.get("network"), dict) and body["network"].get("proxy_username"):
         body["network"] = _fill_credential(dict(body["network"]), "network", "proxy_password", env)
     config: WallConfig | None = None
@@ -591,22 +591,9 @@ def _fill_secrets(raw: dict[str, Any], fields: Iterable[str], env: Mapping[str, 
     return raw
 
 
-def _fill_web_token(web: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
-    """The page's token absent from the file and the environment comes from systemd credentials."""
-    cred_dir = env.get("CREDENTIALS_DIRECTORY", "")
-    if web.get("token") or not cred_dir:
-        return web
-    for candidate in ("web.token", "wall_web.token"):
-        path = Path(cred_dir) / candidate
-        if path.is_file():
-            web["token"] = path.read_text(encoding="utf-8").strip()
-            break
-    return web
-
-
 def _fill_credential(table: dict[str, Any], name: str, key: str, env: Mapping[str, str]) -> dict[str, Any]:
     """A secret of table `name` absent from the file and the environment, from the systemd
-    credential `[wall_]<name>.<key>`."""
+    credential `[wall_]<name>.<key>` (the page's `web.token`, the proxy's `network.proxy_password`)."""
     cred_dir = env.get("CREDENTIALS_DIRECTORY", "")
     if table.get(key) or not cred_dir:
         return table
