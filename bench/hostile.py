@@ -3,8 +3,9 @@
 Run as `python -m bench hostile [--seconds 600]`. Every source polls every 15 s (the minimum) and a
 failing one every 30 s (`max_backoff`, the minimum), so bombs, trickling bodies, private-address
 pictures and echoed secrets keep coming for the whole run. Reported (issue 12's targets): peak and
-final RSS, RSS growth after the first minute (< 20 MB), CPU seconds, the longest GUI stall,
-requests that reached the private listener (must be 0) and secrets found in any output (must be 0).
+final RSS, RSS growth (< 20 MB: the last minute's median against the second minute's), CPU seconds,
+the longest GUI stall, requests that reached the private listener (must be 0) and secrets found in
+any output (must be 0).
 
 Why a subprocess and not an in-process `WallRuntime`: the run is what a kiosk runs (`wall run`, its
 logging with secrets masked, its config loading from the environment), and its memory is the wall's
@@ -22,6 +23,7 @@ import json
 import os
 import signal
 import socket
+import statistics
 import struct
 import subprocess
 import sys
@@ -167,6 +169,13 @@ class HostileRun:
         rss = [s.rss_mb for s in self.samples]
         warm = next((s for s in self.samples if s.at >= min(60.0, self.seconds / 3)), None)
         final = self.samples[-1] if self.samples else None
+        # Growth is what stays: the median of the last minute's samples (one a second) against the
+        # median of the minute after the warm-up. A single sample may fall on a burst of picture
+        # downloads (every failed picture is asked for again after 5 minutes), freed a second later.
+        span = min(60.0, self.seconds / 3)
+        first = [s.rss_mb for s in self.samples if span <= s.at < 2 * span]
+        last = [s.rss_mb for s in self.samples if s.at >= self.seconds - span]
+        growth = statistics.median(last) - statistics.median(first) if first and last else None
         log = self.stderr()
         return {
             "targets": {
@@ -185,7 +194,8 @@ class HostileRun:
             "peak_rss_mb": round(self.peak_rss_mb, 1),
             "final_rss_mb": round(final.rss_mb, 1) if final else None,
             "rss_after_warmup_mb": round(warm.rss_mb, 1) if warm else None,
-            "rss_growth_mb": round(final.rss_mb - warm.rss_mb, 1) if final and warm else None,
+            "rss_growth_mb": round(growth, 1) if growth is not None else None,
+            "rss_last_sample_minus_warm_mb": round(final.rss_mb - warm.rss_mb, 1) if final and warm else None,
             "rss_each_minute_mb": self.rss_each_minute(),
             "rss_max_sampled_mb": round(max(rss), 1) if rss else None,
             "cpu_seconds": round(final.cpu_s, 1) if final else None,
