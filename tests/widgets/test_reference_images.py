@@ -113,6 +113,27 @@ def difference(actual: Image.Image, expected: Image.Image) -> tuple[float, float
     return mean, changed, strongest.point(lambda v: 255 if v > CHANGED else 0)
 
 
+def changed_from_reference(actual: Image.Image, reference: Path, tmp_path: Path) -> str | None:
+    """Compare `actual` with its reference picture (written instead with UPDATE_REFERENCE_IMAGES);
+    a changed picture and its marked differences are saved under `tmp_path` and described."""
+    if os.environ.get("UPDATE_REFERENCE_IMAGES"):
+        reference.parent.mkdir(parents=True, exist_ok=True)
+        actual.save(reference, optimize=True)
+    assert reference.is_file(), f"no reference picture {reference}: render them (see this module's docstring)"
+    with Image.open(reference) as stored:
+        expected = stored.convert("RGB")
+    assert expected.size == actual.size, f"{reference.name}: size {actual.size} != {expected.size}"
+    mean, share, marks = difference(actual, expected)
+    if mean <= MAX_MEAN_DIFFERENCE and share <= MAX_CHANGED_SHARE:
+        return None
+    actual.save(tmp_path / reference.name)
+    marks.save(tmp_path / f"diff-{reference.name}")
+    return (
+        f"{reference.name} changed: mean difference {mean:.2f}, {share:.2%} of pixels changed; "
+        f"see {tmp_path / reference.name} and {tmp_path / f'diff-{reference.name}'}"
+    )
+
+
 @pytest.mark.parametrize(("panel", "size", "language"), CASES)
 def test_panel_looks_like_its_reference(
     qapp: QApplication, tmp_path: Path, panel: str, size: str, language: str
@@ -125,23 +146,9 @@ def test_panel_looks_like_its_reference(
         QSize(width, height),
         clock=clock,
     )
-    actual = half(image)
-    reference = REFERENCES / f"{panel}-{size}-{language}.png"
-    if os.environ.get("UPDATE_REFERENCE_IMAGES"):
-        REFERENCES.mkdir(parents=True, exist_ok=True)
-        actual.save(reference, optimize=True)
-    assert reference.is_file(), f"no reference picture {reference}: render them (see this module's docstring)"
-    with Image.open(reference) as stored:
-        expected = stored.convert("RGB")
-    assert expected.size == actual.size, f"{reference.name}: size {actual.size} != {expected.size}"
-    mean, share, marks = difference(actual, expected)
-    if mean > MAX_MEAN_DIFFERENCE or share > MAX_CHANGED_SHARE:
-        actual.save(tmp_path / reference.name)
-        marks.save(tmp_path / f"diff-{reference.name}")
-        pytest.fail(
-            f"{reference.name} changed: mean difference {mean:.2f}, {share:.2%} of pixels changed; "
-            f"see {tmp_path / reference.name} and {tmp_path / f'diff-{reference.name}'}"
-        )
+    failure = changed_from_reference(half(image), REFERENCES / f"{panel}-{size}-{language}.png", tmp_path)
+    if failure:
+        pytest.fail(failure)
 
 
 def test_the_comparison_catches_a_small_visual_change(qapp: QApplication) -> None:
@@ -190,19 +197,11 @@ def test_new_posts_card_looks_like_its_reference(qtbot: QtBot, tmp_path: Path, s
     ticks[0] = 10.0
     window.notice.step_slide()  # at rest
     QApplication.processEvents()
-    actual = half(window.grab().toImage())
-    reference = REFERENCES / f"notice-{size}-fr.png"
-    if os.environ.get("UPDATE_REFERENCE_IMAGES"):
-        actual.save(reference, optimize=True)
-    assert reference.is_file(), f"no reference picture {reference}: render them (see this module's docstring)"
-    with Image.open(reference) as stored:
-        expected = stored.convert("RGB")
-    assert expected.size == actual.size, f"{reference.name}: size {actual.size} != {expected.size}"
-    mean, share, marks = difference(actual, expected)
-    if mean > MAX_MEAN_DIFFERENCE or share > MAX_CHANGED_SHARE:
-        actual.save(tmp_path / reference.name)
-        marks.save(tmp_path / f"diff-{reference.name}")
-        pytest.fail(f"{reference.name} changed: mean difference {mean:.2f}, {share:.2%} of pixels changed")
+    failure = changed_from_reference(
+        half(window.grab().toImage()), REFERENCES / f"notice-{size}-fr.png", tmp_path
+    )
+    if failure:
+        pytest.fail(failure)
 
 
 # (network, account, metric, today's value): the demo's three, then the networks a brand adds
@@ -257,21 +256,9 @@ def test_fans_pages_look_like_their_references(
     failures = []
     for page in range(panel.page_count()):
         QApplication.processEvents()
-        actual = half(window.grab().toImage())
         reference = REFERENCES / f"fans-{counters}-counters-p{page + 1}-{size}-fr.png"
-        if os.environ.get("UPDATE_REFERENCE_IMAGES"):
-            actual.save(reference, optimize=True)
-        assert reference.is_file(), (
-            f"no reference picture {reference}: render them (see this module's docstring)"
-        )
-        with Image.open(reference) as stored:
-            expected = stored.convert("RGB")
-        assert expected.size == actual.size, f"{reference.name}: size {actual.size} != {expected.size}"
-        mean, share, marks = difference(actual, expected)
-        if mean > MAX_MEAN_DIFFERENCE or share > MAX_CHANGED_SHARE:
-            actual.save(tmp_path / reference.name)
-            marks.save(tmp_path / f"diff-{reference.name}")
-            failures.append(f"{reference.name}: mean difference {mean:.2f}, {share:.2%} of pixels changed")
+        if failure := changed_from_reference(half(window.grab().toImage()), reference, tmp_path):
+            failures.append(failure)
         panel.next_page()
         panel.turn().finish()
     assert not failures, f"changed (see {tmp_path}): {failures}"
