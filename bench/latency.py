@@ -189,23 +189,45 @@ def first_content_frame(env: dict[str, str]) -> dict[str, object]:
     }
 
 
-def post_to_pixel(env: dict[str, str], streaming: bool, panels: str = "") -> dict[str, object]:
-    """Publish POSTS posts on a loopback instance; how long until each is painted (`panels`: the
-    `[[panels]]` tables, default: the wall's default rotation)."""
+def serve_instance(streaming: bool) -> tuple[Instance, ThreadingHTTPServer]:
+    """A loopback Mastodon API answering from threads, its first status already published (the
+    wall's cursor starts after it)."""
     instance = Instance(streaming)
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler(instance))
     server.daemon_threads = True
     instance.port = int(server.server_address[1])
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    instance.publish(FIRST_ID)  # something to start from: the cursor is after it
+    instance.publish(FIRST_ID)
+    return instance, server
+
+
+def stop_instance(instance: Instance, server: ThreadingHTTPServer) -> None:
+    """End the streams (they wait for a publication) and the server."""
+    instance.closed = True
+    with instance.changed:
+        instance.changed.notify_all()
+    server.shutdown()
+
+
+def instance_config(instance: Instance, *, demo_interval: int, panels: str = "") -> Path:
+    """A config polling `instance`'s hashtag every POLL_INTERVAL_S, with the demo source and
+    `panels`, on a store filled with a day of demo content; returns its path."""
     config, path = make_config(
         f'[[sources]]\nname = "masto"\ntype = "mastodon"\nbase_url = "http://127.0.0.1:{instance.port}"\n'
         f'hashtags = ["brand"]\ninterval = {POLL_INTERVAL_S}\n'
-        '[[sources]]\nname = "demo"\ntype = "demo"\ninterval = 3600\n' + panels
+        f'[[sources]]\nname = "demo"\ntype = "demo"\ninterval = {demo_interval}\n' + panels
     )
     store = open_store(config)
     fill_store(store)
     store.close()
+    return path
+
+
+def post_to_pixel(env: dict[str, str], streaming: bool, panels: str = "") -> dict[str, object]:
+    """Publish POSTS posts on a loopback instance; how long until each is painted (`panels`: the
+    `[[panels]]` tables, default: the wall's default rotation)."""
+    instance, server = serve_instance(streaming)
+    path = instance_config(instance, demo_interval=3600, panels=panels)
     log = path.parent / "paints.jsonl"
     wall = spawn_wall(path, log, {**env, "WALL_SOURCES__MASTO__TOKEN": TOKEN} if streaming else env)
     ids: list[str] = []
@@ -223,10 +245,7 @@ def post_to_pixel(env: dict[str, str], streaming: bool, panels: str = "") -> dic
     finally:
         wall.terminate()
         wall.wait(timeout=30)
-        instance.closed = True
-        with instance.changed:
-            instance.changed.notify_all()
-        server.shutdown()
+        stop_instance(instance, server)
     painted_at = {line["key"]: line["t"] for line in paints(log)}
     delays = sorted(
         painted_at[f"masto:{i}"] - instance.published[i] for i in ids if f"masto:{i}" in painted_at

@@ -24,20 +24,15 @@ import signal
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from collections import defaultdict
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
-from bench.common import fill_store, make_config
 from bench.idle import on_xvfb
-from bench.latency import FIRST_ID, Instance, handler
-from wall.engine.services import open_store
+from bench.latency import FIRST_ID, instance_config, serve_instance, stop_instance
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_PSS_MB = 80.0
-POLL_INTERVAL_S = 15
 POST_EVERY_S = 10.0
 SAMPLE_EVERY_S = 2.0  # a crossfade holds two extra screens (16 MB) for 0.6 s: take the median
 SETTLE_S = 30.0  # start-up and the first polls are not the steady state
@@ -105,20 +100,8 @@ def breakdown_from_log(wall: subprocess.Popen[bytes], log: Path) -> dict[str, fl
 
 def measure(seconds: float, env: dict[str, str], x_server: int | None) -> dict[str, object]:
     """Run the wall `seconds` against a loopback Mastodon API; its memory at the end."""
-    instance = Instance(streaming=False)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler(instance))
-    server.daemon_threads = True
-    instance.port = int(server.server_address[1])
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    instance.publish(FIRST_ID)
-    config, path = make_config(
-        f'[[sources]]\nname = "masto"\ntype = "mastodon"\nbase_url = "http://127.0.0.1:{instance.port}"\n'
-        f'hashtags = ["brand"]\ninterval = {POLL_INTERVAL_S}\n'
-        '[[sources]]\nname = "demo"\ntype = "demo"\ninterval = 60\n' + PANELS
-    )
-    store = open_store(config)
-    fill_store(store)
-    store.close()
+    instance, server = serve_instance(streaming=False)
+    path = instance_config(instance, demo_interval=60, panels=PANELS)
     log = path.parent / "wall.log"
     with log.open("wb") as errors:
         wall = subprocess.Popen(
@@ -162,8 +145,7 @@ def measure(seconds: float, env: dict[str, str], x_server: int | None) -> dict[s
     finally:
         wall.terminate()
         wall.wait(timeout=30)
-        instance.closed = True
-        server.shutdown()
+        stop_instance(instance, server)
 
 
 def main(argv: list[str]) -> None:
