@@ -56,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_fetch(config, args.source))
         if command == "snapshot":
             return _snapshot(config, args)
+        if command == "signals":
+            return _signals(config, args)
     except ConfigProblems as problems:
         for line in problems.lines:
             print(line, file=sys.stderr)
@@ -108,6 +110,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     status = sub.add_parser("status", parents=[common], help="each source's health")
     status.add_argument("--json", action="store_true")
+    signals = sub.add_parser("signals", parents=[common], help="replay the stored posts through [signals]")
+    signals.add_argument("--since", default="7d", help="how far back to report alerts: 7d, 12h, 90m")
+    signals.add_argument("--json", action="store_true", help="one JSON object an alert")
     return parser
 
 
@@ -376,6 +381,34 @@ def _purge(config: WallConfig) -> int:
         f"purged {purged.posts} posts (consent, retention), {gone} of sources no longer configured, "
         f"and {pictures} cached pictures"
     )
+    return 0
+
+
+def _signals(config: WallConfig, args: argparse.Namespace) -> int:
+    """Print the alerts `[signals]` would have raised on the stored posts (issue 17)."""
+    from wall.engine.services import store_path
+    from wall.engine.signals.history import alert_line, parse_span, replay_store
+    from wall.engine.store import Store
+
+    try:
+        span = parse_span(args.since)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
+    path = store_path(config)
+    if not path.is_file():
+        print(f"no state at {path}: the wall has not run with this config (or state_dir differs)")
+        return 1
+    store = Store(path, read_only=True)  # the wall's own file: never changed from here
+    try:
+        now = utcnow()
+        alerts = replay_store(store, config, since=now - span, until=now)
+    finally:
+        store.close()
+    for alert in alerts:
+        print(json.dumps(alert.to_dict(), ensure_ascii=False) if args.json else alert_line(alert))
+    if not args.json:
+        print(f"{sum(a.state == 'alert' for a in alerts)} alert(s) since {args.since} ({path})")
     return 0
 
 

@@ -56,6 +56,7 @@ def week(
     *,
     seed: int = 17,
     extra: Callable[[int, int], list[Judged]] | None = None,
+    start: datetime = START,
 ) -> list[Judged]:
     """A week of mentions: `rate(day, hour)` posts expected per hour, spread over the hour, each shown;
     `extra(day, hour)` adds posts of its own (a spike, hidden posts)."""
@@ -64,7 +65,7 @@ def week(
     number = 0
     for day in range(DAYS):
         for hour in range(24):
-            begin = START + timedelta(days=day, hours=hour)
+            begin = start + timedelta(days=day, hours=hour)
             for _ in range(poisson(rng, rate(day, hour))):
                 number += 1
                 at = begin + timedelta(seconds=rng.uniform(0, 3599))
@@ -74,9 +75,11 @@ def week(
     return posts
 
 
-def burst(day: int, hour: int, count: int, text: str, verdict: Verdict, first: int) -> list[Judged]:
+def burst(
+    day: int, hour: int, count: int, text: str, verdict: Verdict, first: int, start: datetime = START
+) -> list[Judged]:
     """`count` posts with `text` spread over the first 40 minutes of `hour` on `day`."""
-    begin = START + timedelta(days=day, hours=hour)
+    begin = start + timedelta(days=day, hours=hour)
     return [
         (post(first + i, begin + timedelta(seconds=30 + i * 2400 / count), f"{text} ({i})"), verdict)
         for i in range(count)

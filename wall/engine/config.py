@@ -55,6 +55,7 @@ from wall.engine.moderation.rules import ModerationSettings
 from wall.engine.moderation.rules import merged as merge_moderation
 from wall.engine.panel_settings import PanelSettings as PanelSettings  # re-exported: where it always was
 from wall.engine.schedule import ScheduleSettings
+from wall.engine.signals.settings import SignalsSettings
 from wall.engine.web_guard import check_pem_file, default_server_names, host_name, is_loopback, server_context
 
 log = logging.getLogger("wall.engine.config")
@@ -317,6 +318,7 @@ class WallConfig(Strict):
     storage: StorageSettings = StorageSettings()
     web: WebSettings = WebSettings()
     schedule: ScheduleSettings | None = None
+    signals: SignalsSettings = SignalsSettings()
     path: str = ""
     # The TOML data this config was validated from (the last good copy is written from it).
     _file_data: dict[str, Any] = PrivateAttr(default_factory=dict)
@@ -379,6 +381,7 @@ class _RawConfig(BaseSettings):
     storage: dict[str, Any] = {}
     web: dict[str, Any] = {}
     schedule: dict[str, Any] | None = None
+    signals: dict[str, Any] = {}
 
     @classmethod
     def settings_customise_sources(
@@ -470,6 +473,8 @@ def parse_config(
         body["web"] = _fill_credential(dict(body["web"]), "web", "token", env)
     if isinstance(body.get("network"), dict) and body["network"].get("proxy_username"):
         body["network"] = _fill_credential(dict(body["network"]), "network", "proxy_password", env)
+    if isinstance(body.get("signals"), dict):  # the alert targets (Apprise URLs): one a line
+        body["signals"] = _fill_credential(dict(body["signals"]), "signals", "notify", env)
     config: WallConfig | None = None
     try:
         config = WallConfig.model_validate(body)
@@ -633,7 +638,7 @@ def _num(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-_SECRET_HINTS = ("token", "secret", "password", "key")
+_SECRET_HINTS = ("token", "secret", "password", "key", "notify")
 
 
 def _explain(error: Any) -> str:
@@ -753,6 +758,10 @@ def _without_secrets(config: WallConfig) -> tuple[dict[str, Any], list[str]]:
     if isinstance(web, dict) and "token" in web:
         data["web"] = {k: v for k, v in web.items() if k != "token"}
         left_out.append("web.token")
+    signals = data.get("signals")
+    if isinstance(signals, dict) and "notify" in signals:
+        data["signals"] = {k: v for k, v in signals.items() if k != "notify"}
+        left_out.append("signals.notify")
     network = data.get("network")
     if isinstance(network, dict) and "proxy_password" in network:
         data["network"] = {k: v for k, v in network.items() if k != "proxy_password"}

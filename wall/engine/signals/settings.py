@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -69,8 +70,14 @@ class SignalsSettings(BaseModel):
     @field_validator("notify", mode="before")
     @classmethod
     def _one_or_many(cls, value: object) -> object:
-        # A systemd credential file holds one URL a line; the TOML may give a single string too.
+        # WALL_SIGNALS__NOTIFY holds a JSON list; a systemd credential file one URL a line; the TOML
+        # may give a single string too.
         if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                try:
+                    return json.loads(value)
+                except ValueError:
+                    raise ValueError('is not a JSON list of URLs: write it as ["scheme://..."]') from None
             return [line.strip() for line in value.splitlines() if line.strip()]
         return value
 
