@@ -77,12 +77,10 @@ async def test_an_alert_reaches_the_smtp_server_with_its_evidence_and_the_page_l
     [message] = mailbox.messages
     assert message["To"] == "comms@corp.example"
     assert "Alerte mur : volume de mentions" in str(message["Subject"])
-    body = (
-        message.get_payload(decode=True)
-        if not message.is_multipart()
-        else message.get_payload(0).get_payload(decode=True)
-    )
-    text = body.decode()
+    parts = [part for part in message.walk() if part.get_content_type() == "text/plain"]
+    payload = parts[0].get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    text = payload.decode()
     assert "Observé : 31 / h" in text and "seuil : 17 / h" in text
     assert "https://social.example/@p4/4" in text
     assert "https://wall.corp.example:8787/#signaux" in text
