@@ -40,6 +40,7 @@ from wall.engine.moderation.decisions import (
 from wall.engine.moderation.rules import Moderator
 from wall.engine.poller import Poller, RetryPolicy
 from wall.engine.services import Purged, build_sources, consents, purge
+from wall.engine.signals.watch import SignalWatch
 from wall.engine.store import Store, StoreChange
 
 log = logging.getLogger("wall.engine.engine")
@@ -121,6 +122,11 @@ class Engine:
             for s in self.sources
         }
         self._background: set[asyncio.Task[None]] = set()
+        # Weak signals (issue 17): read after each stored batch, told to comms, never to the screen.
+        self.signals: SignalWatch | None = None
+        if config.signals.enabled:
+            self.signals = SignalWatch(config, store, self._in_db, clock=clock)
+            self.signals.seed()
         self.poller = Poller(
             self.sources,
             self._on_batch,
@@ -151,6 +157,8 @@ class Engine:
         """Start polling, re-judge the stored posts with today's moderation rules, and purge what
         consent and retention no longer allow (now, then every `PURGE_EVERY_SECONDS` seconds)."""
         self.poller.start()
+        if self.signals is not None:
+            self.signals.start()
         for job in (self._rejudge_stored(), self._purge_regularly()):
             task = asyncio.ensure_future(job)
             self._background.add(task)
@@ -330,6 +338,8 @@ class Engine:
     async def stop(self) -> None:
         """Stop polling and wait for pending writes."""
         await self.poller.stop()
+        if self.signals is not None:
+            await self.signals.stop()
         for task in [*self._image_tasks, *self._background]:
             task.cancel()
         await asyncio.gather(*self._image_tasks, *self._background, return_exceptions=True)
@@ -349,7 +359,11 @@ class Engine:
         def judge_and_store() -> StoreChange:
             for post_id in batch.deleted:
                 moderator.forget(f"{name}:{post_id}")
-            return self.store.apply(name, batch, verdicts=moderator.judge_many(batch.posts))
+            verdicts = moderator.judge_many(batch.posts)
+            change = self.store.apply(name, batch, verdicts=verdicts)
+            if self.signals is not None:
+                self.signals.observe(name, batch, verdicts)
+            return change
 
         try:
             change = await self._in_db(judge_and_store)
@@ -362,6 +376,8 @@ class Engine:
         await self._refresh(change.kinds)
         if change.counts:
             self.screen.set_counts(*await self._in_db(self._counts))
+        if self.signals is not None and batch.posts:
+            await self.signals.after_batch()
 
     def _on_status(self, status: SourceStatus) -> None:
         self.screen.update_status(status)

@@ -1,0 +1,119 @@
+"""The detector inside the running wall: fed with each stored batch, read right after it and every
+few minutes, each alert kept in the store, then sent to comms in the background.
+
+Nothing here writes to the lobby's `Screen`: alerts are for comms only (issue 17). The detector's
+work (and VADER's) runs on the store thread, with the store's other work, never on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from wall.core.model import Batch
+from wall.engine.config import WallConfig
+from wall.engine.moderation.rules import Verdict
+from wall.engine.signals.alerts import Alert
+from wall.engine.signals.delivery import Notifier
+from wall.engine.signals.detector import Detector
+from wall.engine.signals.history import page_url, stored_posts
+from wall.engine.signals.journal import AlertJournal
+from wall.engine.store import Store
+
+log = logging.getLogger("wall.engine.signals.watch")
+
+CHECK_EVERY_SECONDS = 300.0  # without new posts, an episode still ends ("over") within 5 minutes
+
+InDb = Callable[..., Awaitable[Any]]
+
+
+class SignalWatch:
+    """`[signals]` in the running wall (see the module doc); `on_alert` hears each new alert."""
+
+    def __init__(
+        self,
+        config: WallConfig,
+        store: Store,
+        in_db: InDb,
+        *,
+        clock: Callable[[], datetime],
+        notifier: Notifier | None = None,
+        on_alert: Callable[[Alert], Awaitable[None]] | None = None,
+    ) -> None:
+        self.detector = Detector(config.signals, page_url=page_url(config))
+        self.journal = AlertJournal(store)
+        self._store = store
+        self._in_db = in_db
+        self._clock = clock
+        self.notifier = notifier
+        if notifier is None and config.signals.notify:
+            self.notifier = Notifier(config.signals.notify, outcome=self._delivered)
+        self._on_alert = on_alert
+        self._task: asyncio.Task[None] | None = None
+
+    def seed(self) -> None:
+        """Fill the baselines from the stored posts (store thread, once at start)."""
+        for post, verdict in stored_posts(self._store, self.detector.kinds()):
+            self.detector.observe(post, verdict)
+
+    def observe(self, source: str, batch: Batch, verdicts: Mapping[str, Verdict]) -> None:
+        """Take in a stored batch (store thread): deletions, then new and edited posts."""
+        for post_id in batch.deleted:
+            self.detector.forget(f"{source}:{post_id}")
+        for post in batch.posts:
+            self.detector.observe(post, verdicts.get(post.key))
+
+    async def check(self) -> list[Alert]:
+        """Read the signals now; keep, send and announce what is due."""
+        alerts: list[Alert] = await self._in_db(self._evaluate)
+        for alert in alerts:
+            log.warning("signals: %s", alert.title())
+            if self.notifier is not None:
+                self.notifier.send(alert)
+            if self._on_alert is not None and alert.state == "alert":
+                await self._on_alert(alert)
+        return alerts
+
+    async def after_batch(self) -> None:
+        """`check` after a stored batch: a failure here is logged, never the poll's."""
+        try:
+            await self.check()
+        except Exception:  # a busy or full disk: the source polled fine; the next check tries again
+            log.exception("signals: check after a batch failed")
+
+    def start(self) -> None:
+        """Read the signals every `CHECK_EVERY_SECONDS` too (an episode ends without new posts)."""
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._regularly())
+
+    async def stop(self) -> None:
+        """Stop reading; deliveries in flight are given up (the alerts stay in the store)."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        if self.notifier is not None:
+            await self.notifier.stop()
+
+    def _evaluate(self) -> list[Alert]:
+        now = self._clock()
+        self.detector.prune(now)
+        alerts = self.detector.evaluate(now)
+        targets = self.notifier.targets if self.notifier is not None else []
+        for alert in alerts:
+            self.journal.add(alert, targets)
+        return alerts
+
+    async def _delivered(self, alert: Alert, target: str, status: str) -> None:
+        await self._in_db(self.journal.delivered, alert, target, status)
+
+    async def _regularly(self) -> None:
+        while True:
+            await asyncio.sleep(CHECK_EVERY_SECONDS)
+            try:
+                await self.check()
+            except Exception:  # a busy or full disk: the wall goes on, the next check tries again
+                log.exception("signals: check failed; next in %d s", CHECK_EVERY_SECONDS)
