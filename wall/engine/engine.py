@@ -40,6 +40,8 @@ from wall.engine.moderation.decisions import (
 from wall.engine.moderation.rules import Moderator
 from wall.engine.poller import Poller, RetryPolicy
 from wall.engine.services import Purged, build_sources, consents, purge
+from wall.engine.signals.alerts import Alert
+from wall.engine.signals.crisis import ALERT_ACTOR, CrisisMode, CrisisState
 from wall.engine.signals.watch import SignalWatch
 from wall.engine.store import Store, StoreChange
 
@@ -117,15 +119,18 @@ class Engine:
         # One Moderator per source, used only on the store thread (it keeps flood/duplicate memory).
         # Authors blocked from the moderation page are blocked everywhere, on top of the config's.
         blocked = store.blocked_authors()
+        self.crisis = CrisisMode(config.signals.on_alert, CrisisState.from_store(store.crisis()))
         self.moderators = {
-            s.settings.name: Moderator(config.moderation_for(s.settings), blocked_authors=blocked)
+            s.settings.name: Moderator(
+                self.crisis.settings_for(config.moderation_for(s.settings)), blocked_authors=blocked
+            )
             for s in self.sources
         }
         self._background: set[asyncio.Task[None]] = set()
         # Weak signals (issue 17): read after each stored batch, told to comms, never to the screen.
         self.signals: SignalWatch | None = None
         if config.signals.enabled:
-            self.signals = SignalWatch(config, store, self._in_db, clock=clock)
+            self.signals = SignalWatch(config, store, self._in_db, clock=clock, on_alert=self._on_alert)
             self.signals.seed()
         self.poller = Poller(
             self.sources,
@@ -179,7 +184,7 @@ class Engine:
             for url in image_urls((post,)):
                 owners.setdefault(url, set()).add(post.source)
         self._image_owners[kind] = owners
-        self.screen.set_posts(kind, posts)
+        self.screen.set_posts(kind, self.crisis.shown(kind, posts))
 
     async def purge(self) -> Purged:
         """Remove from the store and the image cache what consent and retention no longer allow;
@@ -325,6 +330,35 @@ class Engine:
             log.info("moderation: announcement withdrawn by %r", who)
         else:
             log.info("moderation: announcement %r published by %r", announcement.title, who)
+
+    # --- crisis mode (issue 17) ------------------------------------------------------------
+    async def _on_alert(self, alert: Alert) -> None:
+        """An alert switches crisis mode on when `[signals] on_alert` asks for it (once: a crisis in
+        force stays as it is until a person clears it)."""
+        mode = self.crisis.wanted()
+        if mode and not self.crisis.mode:
+            await self._set_crisis(mode, ALERT_ACTOR, alert.title())
+            log.warning("signals: crisis mode %s on: %s", mode, alert.title())
+
+    async def clear_crisis(self, who: str) -> bool:
+        """End crisis mode (the moderation page); False when it was not on."""
+        if not self.crisis.mode:
+            return False
+        await self._set_crisis("", who, "")
+        log.warning("moderation: crisis mode cleared by %r", who)
+        return True
+
+    async def _set_crisis(self, mode: str, who: str, why: str) -> None:
+        def switch() -> None:
+            self.store.set_crisis(mode, who, why, now=self.clock())
+            self.crisis.state = CrisisState.from_store(self.store.crisis())
+            for source in self.sources:
+                moderator = self.moderators[source.settings.name]
+                moderator.settings = self.crisis.settings_for(self.config.moderation_for(source.settings))
+
+        await self._in_db(switch)
+        await self._rejudge_stored()
+        await self._refresh({"mention"})
 
     async def pause(self) -> None:
         """Stop polling (outside opening hours); what is stored stays, pictures and decisions work."""

@@ -653,6 +653,25 @@ class Store:
         value = self.meta("panic")
         return bool(value and value.get("on"))
 
+    def set_crisis(self, mode: str, who: str, detail: str = "", *, now: datetime | None = None) -> None:
+        """Switch crisis mode on (`mode`: pre_moderation or hide_mentions) or off (""), kept across
+        restarts, and audit it with why (issue 17: an alert switches it on, a person clears it)."""
+        now = now or utcnow()
+        with self._lock, self._transaction():
+            value = {"mode": mode, "who": who, "at": as_utc(now).isoformat(), "detail": detail}
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('crisis', ?)",
+                (json.dumps(value, ensure_ascii=False),),
+            )
+            self._audit(now, who, f"crisis on: {mode}" if mode else "crisis off", "", detail)
+
+    def crisis(self) -> dict[str, str] | None:
+        """Crisis mode while it is on: its mode, who or what switched it on, when, and why."""
+        value = self.meta("crisis")
+        if not (isinstance(value, dict) and value.get("mode")):
+            return None
+        return {k: str(v) for k, v in value.items()}
+
     def set_announcement(
         self, announcement: PublishedAnnouncement | None, who: str, now: datetime | None = None
     ) -> None:
