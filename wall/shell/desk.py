@@ -23,6 +23,7 @@ from wall.engine.moderation.decisions import (
     PublishedAnnouncement,
     QueueItem,
 )
+from wall.engine.signals.watch import SignalsView
 from wall.engine.store import Store
 from wall.web.server import WebServer, WebTlsError
 from widgets.window import WallWindow
@@ -87,6 +88,17 @@ class WallDesk:
         await self._engine().set_panic(on, who)
         for window in self._windows():
             window.set_panic(on)
+
+    async def signals(self) -> SignalsView | None:
+        """The weak signals as the page shows them (issue 17); None when `[signals]` is off."""
+        engine = self._engine()
+        if engine.signals is None:
+            return None
+        return await engine.signals.view(engine.crisis.state, engine.config.signals.on_alert)
+
+    async def clear_crisis(self, who: str) -> bool:
+        """End crisis mode; the mentions are back on screen within a second."""
+        return await self._engine().clear_crisis(who)
 
     async def cached_pictures(self, urls: Collection[str]) -> set[str]:
         """Those of `urls` in the wall's picture cache (file checks on the reading thread)."""

@@ -17,6 +17,7 @@ from wall.engine.moderation.decisions import (
     PublishedAnnouncement,
     QueueItem,
 )
+from wall.engine.signals.watch import SignalsView
 
 
 class ModerationDesk(Protocol):
@@ -57,6 +58,14 @@ class ModerationDesk(Protocol):
 
     async def unblock_author(self, author: str, who: str) -> bool:
         """Unblock `author` (as `blocked_authors` names them); False when they are not blocked."""
+        ...
+
+    async def signals(self) -> SignalsView | None:
+        """The "Signaux" section's view (issue 17); None when `[signals]` is off."""
+        ...
+
+    async def clear_crisis(self, who: str) -> bool:
+        """End crisis mode; False when it was not on."""
         ...
 
     async def cached_pictures(self, urls: Collection[str]) -> set[str]:

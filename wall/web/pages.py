@@ -23,7 +23,9 @@ from wall.engine.moderation.decisions import (
     QueueItem,
 )
 from wall.engine.panel_settings import MAX_QR_CHARS, PanelSettings
+from wall.engine.signals.watch import SignalsView
 from wall.web.queue import MAX_LISTED, QueueView, queue_section, view_fields
+from wall.web.signals import signals_section
 from wall.web.wording import esc as _e
 from wall.web.wording import local_time as _when
 from wall.web.wording import text
@@ -106,17 +108,19 @@ def main_page(
     secrets: Iterable[str] = (),
     cached: Collection[str] = (),
     limit: int = MAX_LISTED,
+    signals: SignalsView | None = None,
 ) -> str:
     """The moderation page: the wall's screen and panic button, the announcement form, the posts with
     their buttons, the blocked authors, the sources' health, the log. `draft` and `errors`: a refused
     announcement form, shown again. `secrets`: masked in the sources' errors. `cached`: the picture
-    URLs the wall has prepared (`wall.web.queue.queue_section`)."""
+    URLs the wall has prepared (`wall.web.queue.queue_section`). `signals`: the weak signals (issue 17)."""
     body = (
         f'<header><h1>{_e(text("title", lang))}</h1><p class="who">{_e(text("signed_in", lang, who=who))}</p>'
         f'<form method="post" action="/logout"><input type="hidden" name="csrf" value="{_e(csrf)}">'
         f'<button type="submit">{_e(text("logout", lang))}</button></form></header>'
         f"<main>{_panic(lang, csrf, panic, view)}"
         f"{_announcement(lang, zone, csrf, view, announcement, draft, errors)}"
+        + signals_section(lang=lang, zone=zone, csrf=csrf, view=view, signals=signals)
         + queue_section(
             lang=lang,
             zone=zone,

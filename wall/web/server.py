@@ -149,6 +149,7 @@ class ModerationPage:
         app.router.add_post("/logout", self._logout)
         app.router.add_post("/act", self._act)
         app.router.add_post("/panic", self._panic)
+        app.router.add_post("/crisis", self._crisis)
         app.router.add_post("/unblock", self._unblock)
         app.router.add_post("/announcement", self._announcement)
         app.router.add_get("/screen.png", self._screen_png)
@@ -377,6 +378,7 @@ class ModerationPage:
             statuses=self._desk.statuses(),
             secrets=self._desk.secrets(),
             cached=await self._cached(items, view),
+            signals=await self._desk.signals(),
         )
         return web.Response(text=html, content_type="text/html", status=status)
 
@@ -408,6 +410,14 @@ class ModerationPage:
         await self._desk.set_panic(form.get("on") == "1", session.who)
         self._screen = None  # the next picture must show the change
         return _redirect(f"/?{QueueView.of(form).query()}")
+
+    async def _crisis(self, request: web.Request) -> web.StreamResponse:
+        """End crisis mode (issue 17): the mentions come back on the wall."""
+        form = await self._form(request)
+        session = self._checked(request, form)
+        await self._desk.clear_crisis(session.who)  # already over (another tab): nothing to undo
+        self._screen = None  # the next picture must show the mentions back
+        return _redirect(f"/?{QueueView.of(form).query()}#signaux")
 
     async def _announcement(self, request: web.Request) -> web.StreamResponse:
         form = await self._form(request)

@@ -183,6 +183,13 @@ class Detector:
         for key in self._all.drop_before(keep_after):
             self.forget(key)
 
+    def hourly(self, now: datetime, hours: int = 7 * 24) -> list[tuple[datetime, int]]:
+        """Posts watched in each UTC clock hour of the last `hours` (the current one last), for the
+        page's chart."""
+        begin = _hour_start(as_utc(now).timestamp())
+        starts = [begin - h * HOUR for h in range(hours - 1, -1, -1)]
+        return [(datetime.fromtimestamp(t, UTC), self._all.count(t, t + HOUR)) for t in starts]
+
     def observed_count(self) -> int:
         """How many posts the detector keeps."""
         return len(self._posts)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,10 +18,11 @@ from wall.core.model import Batch
 from wall.engine.config import WallConfig
 from wall.engine.moderation.rules import Verdict
 from wall.engine.signals.alerts import Alert
+from wall.engine.signals.crisis import CrisisState
 from wall.engine.signals.delivery import Notifier
 from wall.engine.signals.detector import Detector
 from wall.engine.signals.history import page_url, stored_posts
-from wall.engine.signals.journal import AlertJournal
+from wall.engine.signals.journal import AlertJournal, KeptAlert
 from wall.engine.store import Store
 
 log = logging.getLogger("wall.engine.signals.watch")
@@ -28,6 +30,19 @@ log = logging.getLogger("wall.engine.signals.watch")
 CHECK_EVERY_SECONDS = 300.0  # without new posts, an episode still ends ("over") within 5 minutes
 
 InDb = Callable[..., Awaitable[Any]]
+ALERTS_SHOWN = 20
+
+
+@dataclass(frozen=True, slots=True)
+class SignalsView:
+    """What the page's "Signaux" section shows: a week of hourly volume, the kept alerts with how
+    each delivery went, crisis mode, and the targets (by label only)."""
+
+    hourly: list[tuple[datetime, int]]
+    alerts: list[KeptAlert]
+    crisis: CrisisState | None
+    on_alert: str
+    targets: list[str]
 
 
 class SignalWatch:
@@ -76,6 +91,21 @@ class SignalWatch:
             if self._on_alert is not None and alert.state == "alert":
                 await self._on_alert(alert)
         return alerts
+
+    async def view(self, crisis: CrisisState | None, on_alert: str) -> SignalsView:
+        """The page's view of the signals now (read on the store thread)."""
+
+        def read() -> SignalsView:
+            return SignalsView(
+                hourly=self.detector.hourly(self._clock()),
+                alerts=self.journal.alerts(ALERTS_SHOWN),
+                crisis=crisis,
+                on_alert=on_alert,
+                targets=self.notifier.targets if self.notifier is not None else [],
+            )
+
+        found: SignalsView = await self._in_db(read)
+        return found
 
     async def after_batch(self) -> None:
         """`check` after a stored batch: a failure here is logged, never the poll's."""
