@@ -9,7 +9,8 @@ frame <= 1 s, post -> pixel p95 <= 2 s streaming, <= interval + 2 s polling; `fr
 transitions at 3840x2160 (issue 14); `pss` (issue 14): PSS of
 a real `wall run` polling a loopback Mastodon API <= 80 MB, and where it goes. `hostile` (issue 12,
 `--seconds`, 600 by default): a real `wall run` against hostile loopback servers: 0 private requests,
-0 secrets in outputs, RSS growth under 20 MB, peak under 300 MB.
+0 secrets in outputs, RSS growth under 20 MB, peak under 300 MB. `signals` (issue 17): the weak-signal
+detector's cost per poll beside a poll's: negligible.
 """
 
 from __future__ import annotations
@@ -26,7 +27,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 SCREEN = ROOT / "assets" / "qt" / "offscreen-1920x1080.json"
-ALL = ("first_frame", "stall", "memory", "frames", "frames_4k", "soak", "pictures", "idle", "latency", "pss")
+ALL = (
+    "first_frame",
+    "stall",
+    "memory",
+    "frames",
+    "frames_4k",
+    "soak",
+    "pictures",
+    "idle",
+    "latency",
+    "pss",
+    "signals",
+)
 # Benchmarks that are another one run with options: `frames_4k` is `frames` on a 3840x2160 screen (issue 14).
 VARIANTS: dict[str, tuple[str, list[str]]] = {"frames_4k": ("frames", ["--size", "3840x2160"])}
 
