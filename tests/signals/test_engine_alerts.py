@@ -12,11 +12,12 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import pytest
 from pytest_httpserver import HTTPServer
 
-from tests.servers.synapse import SynapseError, SynapseServer, start_synapse
+from tests.servers.synapse import SynapseError, SynapseServer, free_port, start_synapse
 from tests.signals.servers import smtp_server
 from tests.signals.weeks import DAYS, office_rate, week
 from tests.support.screen import RecordingScreen
@@ -25,6 +26,8 @@ from wall.engine.config import parse_config
 from wall.engine.engine import Engine
 from wall.engine.services import make_client, open_store
 from wall.engine.signals.delivery import DeliveryPolicy
+from wall.web.queue import QueueView
+from wall.web.signals import signals_section
 
 SMTP_PASSWORD = "relay-Pass-2026"
 
@@ -107,3 +110,39 @@ async def test_a_spike_polled_by_the_engine_reaches_mail_and_matrix_and_never_th
     shown = json.dumps([p.to_dict() for p in screen.posts["mention"]], ensure_ascii=False)
     assert "Rappel produit" in shown
     assert "Alerte" not in shown and "seuil" not in shown and "wall.corp.example" not in shown
+
+
+async def test_an_alert_whose_target_is_down_is_kept_and_listed_with_the_failure(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    httpserver.expect_request("/feed").respond_with_data(
+        feed(now, 1).replace("Rappel produit 0", "Boycott du magasin de Lyon"),
+        content_type="application/rss+xml",
+    )
+    down = free_port()  # nothing listens there
+    config = parse_config(
+        {
+            "storage": {"state_dir": str(tmp_path / "state")},
+            "sources": [{"name": "presse", "type": "rss", "url": httpserver.url_for("/feed")}],
+            "signals": {"enabled": True, "watch_words": ["boycott"], "tone": False},
+        },
+        env={"WALL_SIGNALS__NOTIFY": json.dumps([f"json://127.0.0.1:{down}/alerts"])},
+    )
+    store = open_store(config)
+    async with make_client(config) as client:
+        engine = Engine(config, store, RecordingScreen(), client, clock=lambda: now)
+        assert engine.signals is not None and engine.signals.notifier is not None
+        engine.signals.notifier.policy = DeliveryPolicy(attempts=3, first_wait=0.01)
+        await engine.poller.poll_once(engine.sources[0])  # returns while the target is being tried
+        assert [k.deliveries for k in engine.signals.journal.alerts()] == [{"target 1 (json)": "pending"}]
+        await engine.signals.notifier.drain()
+        view = await engine.signals.view(engine.crisis.state, "none")
+        await engine.stop()
+    store.close()
+
+    [kept] = view.alerts
+    assert (kept.alert.signal, kept.alert.detail) == ("watch_word", "boycott")
+    assert kept.deliveries == {"target 1 (json)": "failed: refused or unreachable"}
+    html = signals_section(lang="fr", zone=ZoneInfo("Europe/Paris"), csrf="x", view=QueueView(), signals=view)
+    assert "target 1 (json) : failed: refused or unreachable" in html and "Boycott du magasin" in html

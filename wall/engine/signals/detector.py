@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 
 from wall.core.model import Post, as_utc
 from wall.engine.moderation.rules import BLOCKED_AUTHOR, Verdict, fold, word_pattern
-from wall.engine.signals.alerts import MAX_EVIDENCE, Alert, Evidence, excerpt
+from wall.engine.signals.alerts import MAX_EVIDENCE, Alert, AlertState, Evidence, excerpt
 from wall.engine.signals.settings import SignalsSettings
 from wall.engine.signals.tone import NEGATIVE_BELOW, ToneScorer
 
@@ -311,10 +311,10 @@ class Detector:
             for o in posts[:MAX_EVIDENCE]
         )
 
-    def _alert(self, reading: Reading, state: str, end: float) -> Alert:
+    def _alert(self, reading: Reading, state: AlertState, end: float) -> Alert:
         return Alert(
             signal=reading.signal,
-            state="over" if state == "over" else "alert",
+            state=state,
             at=datetime.fromtimestamp(end, UTC),
             observed=float(reading.observed),
             baseline=float(reading.baseline),

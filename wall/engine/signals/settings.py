@@ -67,6 +67,16 @@ class SignalsSettings(BaseModel):
                 raise ValueError(f"entry {index} ({word!r}) has no letters or digits: remove it")
         return value
 
+    @field_validator("page_url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        if value.strip() and not value.strip().startswith(("https://", "http://")):
+            raise ValueError(
+                f"{value!r} is not a web address: write the page's address as comms open it, "
+                'e.g. "https://wall.corp.example:8787/"'
+            )
+        return value.strip()
+
     @field_validator("notify", mode="before")
     @classmethod
     def _one_or_many(cls, value: object) -> object:
