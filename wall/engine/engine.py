@@ -131,7 +131,6 @@ class Engine:
         self.signals: SignalWatch | None = None
         if config.signals.enabled:
             self.signals = SignalWatch(config, store, self._in_db, clock=clock, on_alert=self._on_alert)
-            self.signals.seed()
         self.poller = Poller(
             self.sources,
             self._on_batch,

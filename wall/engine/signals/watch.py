@@ -68,14 +68,20 @@ class SignalWatch:
             self.notifier = Notifier(config.signals.notify, outcome=self._delivered)
         self._on_alert = on_alert
         self._task: asyncio.Task[None] | None = None
+        self._seeded = False
 
     def seed(self) -> None:
-        """Fill the baselines from the stored posts (store thread, once at start)."""
+        """Fill the baselines from the stored posts, once (store thread). Done on first use rather than
+        at start: a week of posts takes most of a second to score, and start-up is the GUI thread's."""
+        if self._seeded:
+            return
+        self._seeded = True
         for post, verdict in stored_posts(self._store, self.detector.kinds()):
             self.detector.observe(post, verdict)
 
     def observe(self, source: str, batch: Batch, verdicts: Mapping[str, Verdict]) -> None:
         """Take in a stored batch (store thread): deletions, then new and edited posts."""
+        self.seed()
         for post_id in batch.deleted:
             self.detector.forget(f"{source}:{post_id}")
         for post in batch.posts:
@@ -96,6 +102,7 @@ class SignalWatch:
         """The page's view of the signals now (read on the store thread)."""
 
         def read() -> SignalsView:
+            self.seed()
             return SignalsView(
                 hourly=self.detector.hourly(self._clock()),
                 alerts=self.journal.alerts(ALERTS_SHOWN),
@@ -129,6 +136,7 @@ class SignalWatch:
             await self.notifier.stop()
 
     def _evaluate(self) -> list[Alert]:
+        self.seed()
         now = self._clock()
         self.detector.prune(now)
         alerts = self.detector.evaluate(now)
