@@ -139,10 +139,11 @@ class Detector:
         """The kinds of posts watched: public mentions, and internal posts when configured."""
         return ("mention", "internal") if self.settings.include_internal else ("mention",)
 
-    def observe(self, post: Post, verdict: Verdict | None) -> None:
-        """Take in a new or edited post with its moderation verdict (other kinds are ignored)."""
+    def observe(self, post: Post, verdict: Verdict | None) -> Observation | None:
+        """Take in a new or edited post with its moderation verdict; returns what is kept of it
+        (None for a kind not watched)."""
         if post.kind not in self.kinds():
-            return
+            return None
         tone = self._scorer.score(post.text, post.language) if self._scorer is not None else None
         folded = fold(f"{post.spoiler_text}\n{post.text}")
         watch = tuple(word for word, pattern in self._words if pattern.search(folded))
@@ -156,7 +157,13 @@ class Detector:
             author=post.author.handle or post.author.name,
             excerpt=excerpt(post.text),
         )
-        self.forget(post.key)
+        self.add(seen)
+        return seen
+
+    def add(self, seen: Observation) -> None:
+        """Take in an observation as `observe` made it (kept from an earlier run, see
+        `wall.engine.signals.observations`); watch words no longer configured are left out."""
+        self.forget(seen.key)
         self._posts[seen.key] = seen
         self._all.add(seen.ts, seen.key)
         if seen.hidden:
@@ -166,8 +173,13 @@ class Detector:
             if seen.tone <= NEGATIVE_BELOW:
                 self._negative.add(seen.ts, seen.key)
         for word in seen.watch:
-            self._watched[word].add(seen.ts, seen.key)
+            if word in self._watched:
+                self._watched[word].add(seen.ts, seen.key)
         self._start = seen.ts if self._start is None else min(self._start, seen.ts)
+
+    def knows(self, key: str) -> bool:
+        """True when the post `key` is kept."""
+        return key in self._posts
 
     def forget(self, key: str) -> None:
         """Drop a post (deleted at its source, or about to be replaced by its edit)."""
@@ -177,11 +189,13 @@ class Detector:
         for timeline in (self._all, self._hidden, self._english, self._negative, *self._watched.values()):
             timeline.remove(old.ts, key)
 
-    def prune(self, now: datetime) -> None:
-        """Forget posts older than every baseline needs (a wall runs for months)."""
+    def prune(self, now: datetime) -> float:
+        """Forget posts older than every baseline needs (a wall runs for months); returns the cut-off
+        (POSIX seconds)."""
         keep_after = as_utc(now).timestamp() - (self.settings.baseline_days + 1) * DAY
         for key in self._all.drop_before(keep_after):
             self.forget(key)
+        return keep_after
 
     def hourly(self, now: datetime, hours: int = 7 * 24) -> list[tuple[datetime, int]]:
         """Posts watched in each UTC clock hour of the last `hours` (the current one last), for the

@@ -23,6 +23,7 @@ from wall.engine.signals.delivery import Notifier
 from wall.engine.signals.detector import Detector
 from wall.engine.signals.history import page_url, stored_posts
 from wall.engine.signals.journal import AlertJournal, KeptAlert
+from wall.engine.signals.observations import ObservationLog, log_path
 from wall.engine.store import Store
 
 log = logging.getLogger("wall.engine.signals.watch")
@@ -69,23 +70,34 @@ class SignalWatch:
         self._on_alert = on_alert
         self._task: asyncio.Task[None] | None = None
         self._seeded = False
+        self._log = ObservationLog(log_path(store.path, bool(store.in_memory_because)))
 
     def seed(self) -> None:
-        """Fill the baselines from the stored posts, once (store thread). Done on first use rather than
-        at start: a week of posts takes most of a second to score, and start-up is the GUI thread's."""
+        """Fill the baselines, once (store thread): the observations kept by earlier runs, then the
+        stored posts, whose text an alert may quote (those the log lacked are added to it). Done on
+        first use rather than at start: scoring the stored posts may take a good part of a second,
+        and start-up is the GUI thread's."""
         if self._seeded:
             return
         self._seeded = True
+        for kept in self._log.load():
+            self.detector.add(kept)
+        fresh = []
         for post, verdict in stored_posts(self._store, self.detector.kinds()):
-            self.detector.observe(post, verdict)
+            known = self.detector.knows(post.key)
+            if (seen := self.detector.observe(post, verdict)) and not known:
+                fresh.append(seen)
+        self._log.save(fresh)
 
     def observe(self, source: str, batch: Batch, verdicts: Mapping[str, Verdict]) -> None:
         """Take in a stored batch (store thread): deletions, then new and edited posts."""
         self.seed()
-        for post_id in batch.deleted:
-            self.detector.forget(f"{source}:{post_id}")
-        for post in batch.posts:
-            self.detector.observe(post, verdicts.get(post.key))
+        gone = [f"{source}:{post_id}" for post_id in batch.deleted]
+        for key in gone:
+            self.detector.forget(key)
+        self._log.forget(gone)
+        observed = [self.detector.observe(post, verdicts.get(post.key)) for post in batch.posts]
+        self._log.save(o for o in observed if o is not None)
 
     async def check(self) -> list[Alert]:
         """Read the signals now; keep, send and announce what is due."""
@@ -134,11 +146,12 @@ class SignalWatch:
             self._task = None
         if self.notifier is not None:
             await self.notifier.stop()
+        await self._in_db(self._log.close)
 
     def _evaluate(self) -> list[Alert]:
         self.seed()
         now = self._clock()
-        self.detector.prune(now)
+        self._log.prune(self.detector.prune(now))
         alerts = self.detector.evaluate(now)
         targets = self.notifier.targets if self.notifier is not None else []
         for alert in alerts:
