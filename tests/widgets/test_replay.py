@@ -24,7 +24,10 @@ from widgets.window import WallWindow
 from .conftest import settle
 
 PHOTO = Media("https://example.org/photo.png", "a photo")
-NEWEST = [make_post("n1", text="Newest", created_at=ago(minutes=5)), make_post("n2", created_at=ago(minutes=6))]
+NEWEST = [
+    make_post("n1", text="Newest", created_at=ago(minutes=5)),
+    make_post("n2", created_at=ago(minutes=6)),
+]
 OLDER = [
     make_post("o1", text="Photo two days ago", created_at=ago(days=2), media=(PHOTO,)),
     make_post("o2", text="Text yesterday", created_at=ago(days=1)),
@@ -45,7 +48,9 @@ class Wall:
         self.hub.set_posts("mention", NEWEST)
         # What the engine hands over: what the screen may show today, at most 7 days old, best first.
         self.hub.set_replay_pool("mention", best_first([*NEWEST, *OLDER]))
-        self.window = WallWindow(self.hub, WallSection(), [mentions, PanelSettings(type="clock")], clock=clock)
+        self.window = WallWindow(
+            self.hub, WallSection(), [mentions, PanelSettings(type="clock")], clock=clock
+        )
         qtbot.addWidget(self.window)
         self.window.rotator.stop()
         self.window.resize(1920, 1080)

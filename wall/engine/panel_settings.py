@@ -94,7 +94,10 @@ class PanelSettings(BaseModel):
         description='mentions: the quiet time before the replay starts, e.g. "30m" or "2h" (1 min to 24 h)',
     )
     replay_days: float = Field(
-        DEFAULT_REPLAY_DAYS, ge=1, le=90, description="mentions: replayed posts are at most this many days old"
+        DEFAULT_REPLAY_DAYS,
+        ge=1,
+        le=90,
+        description="mentions: replayed posts are at most this many days old",
     )
 
     @model_validator(mode="before")
@@ -161,7 +164,7 @@ class PanelSettings(BaseModel):
         duration = parse_duration(value)
         if not MIN_REPLAY_AFTER <= duration <= MAX_REPLAY_AFTER:
             raise ValueError(
-                f"{value!r} is out of range: use between 1 minute and 24 hours (e.g. replay_after = \"30m\")"
+                f'{value!r} is out of range: use between 1 minute and 24 hours (e.g. replay_after = "30m")'
             )
         return duration
 
@@ -172,7 +175,7 @@ class PanelSettings(BaseModel):
         if value == default or info.data.get("replay"):
             return value
         if info.data.get("type") != "mentions":
-            raise ValueError('is only read by mentions panels with replay = true: remove it')
+            raise ValueError("is only read by mentions panels with replay = true: remove it")
         raise ValueError("is set while replay is off: add replay = true, or remove it")
 
     @field_validator("qr")

@@ -95,10 +95,11 @@ class ReplayTurns:
             self._newest = {p.key for p in newest[:count]}
             self._played = set(self._newest)
         chosen = [p.key for p in candidates if p.key not in self._played][:count]
-        if len(chosen) < count:  # every post has played: a new round, without repeating these
-            self._played = set(chosen)
-            chosen += [p.key for p in candidates if p.key not in self._played][: count - len(chosen)]
         self._played.update(chosen)
+        if len(chosen) < count:  # every post has played: a new round fills the cards left
+            fillers = [p.key for p in candidates if p.key not in chosen][: count - len(chosen)]
+            self._played = set(fillers)
+            chosen += fillers
         self._current = chosen
 
     def stop(self) -> None:
