@@ -99,6 +99,8 @@ def test_past_replay_after_other_recent_posts_take_turns_best_first_none_twice(w
 
 def test_a_new_post_is_shown_and_featured_at_once_and_the_replay_stops(wall: Wall) -> None:
     assert wall.round(minutes=40) == ["o1", "o3"]
+    wall.panel.feature_next()  # the second replayed post has its turn in the large card
+    assert wall.panel.featured_post() == OLDER[2]
     fresh = make_post("new", text="Just posted", created_at=wall.clock.now)
     wall.hub.set_posts("mention", [fresh, *NEWEST])
     settle(wall.hub)
