@@ -23,7 +23,9 @@ from PIL import Image
 from PySide6.QtWidgets import QApplication
 from pytest_httpserver import HTTPServer
 
+from tests.support.posts import make_post
 from tests.support.public import POLICY
+from wall.core.model import Batch, Media
 from wall.engine.config import parse_config
 from wall.engine.engine import Engine
 from wall.engine.services import make_client, open_store
@@ -164,3 +166,36 @@ async def test_a_pending_posts_pictures_are_on_the_page_before_approval_never_on
     assert lan.log == []  # never asked, with or without a token
     assert [request.path for request, _ in public_server.log].count("/cdn/car.jpg") == 1
     assert all(request.path != "/cdn/mallory.jpg" for request, _ in public_server.log)
+
+
+async def test_posts_that_awaited_approval_before_a_restart_get_their_pictures_at_start(
+    tmp_path: Path, public_server: HTTPServer, qapp: QApplication
+) -> None:
+    picture = public_server.url_for("/cdn/van.jpg")
+    public_server.expect_request("/cdn/van.jpg").respond_with_data(jpeg(), content_type="image/jpeg")
+    config = parse_config(
+        {
+            "storage": {"state_dir": str(tmp_path / "state")},
+            "moderation": {"mode": "pre"},
+            "sources": [{"name": "news", "type": "rss", "url": "http://127.0.0.1:9/feed.xml"}],
+            "web": {"enabled": True},
+        },
+        env={"WALL_WEB__TOKEN": TOKEN},
+    )
+    store, hub, client = open_store(config), Hub(), make_client(config, policy=POLICY)
+    engine = Engine(config, store, hub, client)
+    waiting = make_post("van", text="Our new van", source="news", network="rss", media=(Media(picture),))
+    store.apply("news", Batch(posts=(waiting,)), verdicts=engine.moderators["news"].judge_many([waiting]))
+    cache = engine.images.cache_dir
+    assert cache is not None and not (cache / picture_digest(picture)).exists()
+    try:
+        engine.fill_screen_from_store()
+        engine.start()  # the feed's server is down: only the stored post's picture is fetched
+        await until(lambda: (cache / picture_digest(picture)).is_file(), "the waiting post's picture")
+        hub.flush()
+        assert hub.posts("mention") == [] and hub.image_bytes() == 0
+    finally:
+        hub.flush()
+        await engine.stop()
+        await client.aclose()
+        store.close()

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -414,23 +415,25 @@ class Engine:
         Loaded as every picture is (the same route, outbound policy, caps and decoding), but never
         handed to the screen: the post stays off it until a person approves it. Callers pass only
         posts the source's consent rules admit."""
-        folder = self.images.cache_dir
-        if folder is None:  # the page serves the cache only: without one there is nothing to show
+        # Only for the page, which serves the cache alone: no page, or no cache, nothing to prepare.
+        if not self.config.web.enabled or self.images.cache_dir is None:
             return
         for post in posts:
             for media in post.media[:AWAITING_PICTURES_PER_POST]:
                 url = media.url
-                if not url or url in self._awaiting_owners or cache_file(folder, url).is_file():
+                if not url or url in self._awaiting_owners:
                     continue
                 # The route (`_image_route`) needs to know whose post the picture is, as for a shown one.
                 self._awaiting_owners[url] = {post.source}
-                task = asyncio.ensure_future(self._prepare_awaiting_picture(url))
+                task = asyncio.ensure_future(self._prepare_awaiting_picture(url, self.images.cache_dir))
                 self._image_tasks.add(task)
                 task.add_done_callback(self._image_tasks.discard)
 
-    async def _prepare_awaiting_picture(self, url: str) -> None:
+    async def _prepare_awaiting_picture(self, url: str, folder: Path) -> None:
         try:
-            await self.images.load(url)  # into the cache; a failure is logged there, once
+            # Already prepared (an edit, a restart): not read again (the loop runs the GUI, no disk here).
+            if not await asyncio.to_thread(cache_file(folder, url).is_file):
+                await self.images.load(url)  # into the cache; a failure is logged there, once
         finally:
             self._awaiting_owners.pop(url, None)
 
