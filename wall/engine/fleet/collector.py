@@ -14,7 +14,7 @@ from nats.aio.client import Client
 
 from wall.engine.config import WallConfig
 from wall.engine.engine import Engine
-from wall.engine.fleet.link import connect_until_up
+from wall.engine.fleet.link import close, connect_until_up
 from wall.engine.fleet.publisher import FleetPublisher
 from wall.engine.services import make_client, open_store
 
@@ -34,7 +34,7 @@ class Collector:
         """Stop polling and publishing, close the link, the HTTP client and the store."""
         await self.engine.stop()
         await self.publisher.stop()
-        await self.link.close()
+        await close(self.link)
         await self.client.aclose()
         self.engine.store.close()
 

@@ -4,6 +4,7 @@ its own inbox prefix (its permissions allow no other), and reconnection for as l
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 from collections.abc import Awaitable, Callable
@@ -86,8 +87,22 @@ async def connect_until_up(
                 fleet, on_reconnected=on_reconnected, on_disconnected=on_disconnected, name=name
             )
         except (OSError, TimeoutError, nats.errors.Error) as exc:
+            # An unreachable broker and a refused credential look alike from here: say both.
             log.warning(
-                "fleet link: no server answers (%s); next try in %.0f s", exc or type(exc).__name__, wait
+                "fleet link: cannot connect to %s (%s: %s): check the servers are up and fleet.credential "
+                "is this user's; next try in %.0f s",
+                ", ".join(fleet.servers),
+                type(exc).__name__,
+                exc,
+                wait,
             )
             await asyncio.sleep(wait)
             wait = min(wait * 2, FIRST_CONNECT_MAX_WAIT_S)
+
+
+async def close(client: Client) -> None:
+    """Close the link, even in the middle of a reconnection: nats-py then writes its pending buffer
+    to a TLS transport already torn down and raises AttributeError (nats-py 2.16, asyncio sslproto);
+    what was pending is published again by the collector's next start, or was a kiosk's only."""
+    with contextlib.suppress(AttributeError, nats.errors.Error, OSError):
+        await client.close()

@@ -37,7 +37,7 @@ from wall.engine.fleet.layout import (
     posts_key,
     state_bucket,
 )
-from wall.engine.fleet.link import connect_until_up
+from wall.engine.fleet.link import close, connect_until_up
 from wall.engine.fleet.settings import FleetSettings
 from wall.engine.images import cache_file
 from wall.engine.store import Store
@@ -103,7 +103,7 @@ class KioskReceiver:
             *self._picture_tasks, *([self._task] if self._task else []), return_exceptions=True
         )
         if self._link is not None:
-            await self._link.close()
+            await close(self._link)
 
     # --- following ---------------------------------------------------------------------------
     async def _run(self) -> None:
