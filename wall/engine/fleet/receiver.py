@@ -187,7 +187,10 @@ class KioskReceiver:
             for status in wire.decode_statuses(body):
                 self.store.save_status(status)
         elif key == ANNOUNCEMENT_KEY:
-            self.store.set_announcement(wire.decode_announcement(body), WHO, now)
+            announcement = wire.decode_announcement(body)
+            # Who published it on the collector's page, and when, stay with it (the page shows them).
+            who, at = (announcement.who, announcement.at) if announcement else (WHO, now)
+            self.store.set_announcement(announcement, who or WHO, at or now)
         elif key == PANIC_KEY:
             self.store.set_panic(bool(body["on"]), str(body.get("who", WHO)), now=now)
 
