@@ -104,6 +104,10 @@ class FleetPublisher:
                 if picture_name(url) not in self._pictures_known[site]:
                     self._want_picture(url, site)
 
+    def set_replay_pool(self, kind: PostKind, posts: Sequence[Post]) -> None:
+        """Not published: a kiosk replays from what its own site received (`KioskReceiver`), so a
+        site's quiet hours never replay another site's posts."""
+
     def set_counts(self, latest: Sequence[Count], history: dict[str, list[Count]]) -> None:
         """Counters are public figures: every site gets them."""
         value = wire.encode_counts(latest, history)

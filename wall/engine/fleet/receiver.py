@@ -40,6 +40,7 @@ from wall.engine.fleet.layout import (
 from wall.engine.fleet.link import close, connect_until_up
 from wall.engine.fleet.settings import FleetSettings
 from wall.engine.images import cache_file
+from wall.engine.replay import REPLAY_KINDS, best_first
 from wall.engine.store import Store
 
 log = logging.getLogger("wall.engine.fleet.receiver")
@@ -213,7 +214,10 @@ class KioskReceiver:
     def _show(self, key: str, body: dict[str, Any]) -> None:
         if key in _KIND_OF_KEY:
             kind = _KIND_OF_KEY[key]
-            self.screen.set_posts(kind, self.store.recent_posts(kind, POSTS_PER_KIND))
+            posts = self.store.recent_posts(kind, POSTS_PER_KIND)
+            self.screen.set_posts(kind, posts)
+            if kind in REPLAY_KINDS:  # quiet hours replay what this site received, best first
+                self.screen.set_replay_pool(kind, best_first(posts))
         elif key == COUNTS_KEY and body:
             self.screen.set_counts(*wire.decode_counts(body))
         elif key == STATUSES_KEY and body:
