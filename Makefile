@@ -13,7 +13,7 @@ demo: system-deps $(VENV)/.installed
 test: system-deps-test lint
 	bash scripts/install-synapse.sh
 	bash scripts/install-axe.sh
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile
 
 bench: system-deps-test $(VENV)/.installed
 	$(BIN)/python -m bench

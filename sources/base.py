@@ -77,6 +77,9 @@ class SourceSettings(BaseModel):
     retention_days: float | None = Field(
         None, gt=0, le=3650, description="Posts older than this are purged with their images"
     )
+    sites: list[str] = Field(
+        default_factory=list, description="Fleet only: the sites whose screens show its posts; empty: all"
+    )
 
     # Names of SecretStr fields that may be filled from the environment or systemd credentials.
     secret_fields: ClassVar[tuple[str, ...]] = ()

@@ -1,4 +1,5 @@
-"""Built-in demo content: French and English posts, images and fan counts that tick up.
+"""Built-in demo content: French and English posts, pictures (a carousel, video posters, a portrait
+photo) and fan counts that tick up.
 
 No network. The first poll returns a screenful of posts spread over the last hours; each later poll
 adds one post (cycling through `assets/demo/posts.json` with fresh ids) and grows every counter.
@@ -94,9 +95,9 @@ class DemoSource(SourceBase):
 
     def _post(self, number: int, when: datetime) -> Post:
         item = self._posts[number % len(self._posts)]
-        media: tuple[Media, ...] = ()
+        media = tuple(_media(entry) for entry in item.get("media", ()))
         if item.get("image"):
-            media = (Media(f"{ASSET_SCHEME}demo/images/{item['image']}", item.get("alt", "")),)
+            media = (Media(f"{ASSET_SCHEME}demo/images/{item['image']}", item.get("alt", "")), *media)
         avatar = f"{ASSET_SCHEME}demo/images/{item['avatar']}" if item.get("avatar") else ""
         return Post(
             id=f"demo-{number}",
@@ -120,3 +121,11 @@ class DemoSource(SourceBase):
         for account, value in dict(state.get("values", {})).items():
             if account in self._values:
                 self._values[account] = int(value)
+
+
+def _media(entry: Mapping[str, str]) -> Media:
+    """One picture of a demo post (`file`, `alt`, `kind`); a video is its poster alone, as the feed
+    adapters build one (the demo plays nothing)."""
+    url = f"{ASSET_SCHEME}demo/images/{entry['file']}"
+    kind = entry.get("kind", "image")
+    return Media(url, entry.get("alt", ""), kind, url if kind != "image" else "")

@@ -51,7 +51,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _status(_load_or_last_good(args, need_secrets=False), args)
         if command == "purge":
             return _purge(load_config(resolve_config_path(args.config), need_secrets=False))
+        if command == "fleet":
+            return _fleet_init(args)
         config = _load(args)
+        if command == "collect":
+            return _collect(config, args)
         if command == "fetch":
             return asyncio.run(_fetch(config, args.source))
         if command == "snapshot":
@@ -110,10 +114,55 @@ def _parser() -> argparse.ArgumentParser:
     )
     status = sub.add_parser("status", parents=[common], help="each source's health")
     status.add_argument("--json", action="store_true")
+    collect = sub.add_parser("collect", parents=[common], help="the fleet's headless collector (no Qt)")
+    collect.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    fleet = sub.add_parser("fleet", help="set up a fleet of walls on NATS (docs/fleet.md)")
+    init = fleet.add_subparsers(dest="fleet_command", required=True).add_parser(
+        "init", help="CA, server certificate, nats-server config, one credential per kiosk"
+    )
+    init.add_argument(
+        "--dir", required=True, type=Path, help="folder to write (kept and completed if it exists)"
+    )
+    init.add_argument("--site", action="append", default=[], help="a site (the screens' sites are added)")
+    init.add_argument("--screen", action="append", default=[], help="SITE/SCREEN, e.g. lyon/hall-1 (repeat)")
+    init.add_argument("--name", action="append", default=[], help="a name or address of the servers (repeat)")
+    init.add_argument("--listen", default="127.0.0.1:4222", help="host:port of the one-node server.conf")
     signals = sub.add_parser("signals", parents=[common], help="replay the stored posts through [signals]")
     signals.add_argument("--since", default="7d", help="how far back to report alerts: 7d, 12h, 90m")
     signals.add_argument("--json", action="store_true", help="one JSON object an alert")
     return parser
+
+
+def _fleet_init(args: argparse.Namespace) -> int:
+    """`wall fleet init`: prints where each file went, never a password."""
+    from wall.engine.fleet.init import FleetInitError, Screen, init_fleet
+
+    try:
+        files = init_fleet(
+            args.dir, [Screen.parse(s) for s in args.screen], names=args.name, listen=args.listen
+        )
+    except FleetInitError as exc:
+        print(f"wall fleet init: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    print(f"CA: {files.ca}\nserver: {files.server} (nats-server -c {files.server})")
+    for user, path in files.credentials.items():
+        print(f"credential of {user}: {path}")
+    return 0
+
+
+def _collect(config: WallConfig, args: argparse.Namespace) -> int:
+    from wall.engine.fleet.collector import collect
+    from wall.engine.logs import config_secrets, setup_logging
+
+    if config.fleet is None or config.fleet.role != "collector":
+        print(
+            f"{config.path}: fleet.sites: is missing: `wall collect` needs [fleet] with servers, ca_file "
+            'and sites = ["hq", ...] (docs/fleet.md)',
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    setup_logging(args.log_level, config_secrets(config))
+    return asyncio.run(collect(config))
 
 
 def _load(args: argparse.Namespace) -> WallConfig:

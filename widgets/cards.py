@@ -1,4 +1,9 @@
-"""One post on screen: avatar, author, network mark, relative time, text and its first picture.
+"""One post on screen: avatar, author, network mark, relative time, text and its pictures.
+
+A featured card shows up to four pictures below the text, arranged by their shapes (`widgets.gallery`);
+a single portrait or square picture goes beside the text, whole, instead of being cropped to a band
+(issue 15: faces were cut). Without a picture the text is set large and centred in the card, and a
+long one shrinks before it is cut. A compact card shows the first picture and "+N" for the others.
 
 Everything remote is shown as plain text. A sensitive post (or one with a content warning) shows
 no picture and a discreet note; its content warning replaces the text.
@@ -12,7 +17,8 @@ from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QSizePolicy, QVBoxLayout,
 
 from wall.core.i18n import relative_time, tr
 from wall.core.model import Post
-from widgets.images import AvatarBadge, CoverImage
+from widgets.gallery import MAX_PICTURES, MediaGallery, pictures_of
+from widgets.images import AvatarBadge
 from widgets.labels import ElidedLabel, OneLineLabel, plain_label, style_label
 from widgets.marks import NetworkMark
 from widgets.panel import PanelContext
@@ -24,10 +30,19 @@ TEXT_GROWTH_WITHOUT_PICTURE = 1.5  # a short featured post without picture is sh
 # On a portrait screen the theme is sized for the screen's width (3/4 of a landscape one's height),
 # and the featured card is as large as in landscape: the same absolute size needs 1.5 / 0.75.
 PORTRAIT_TEXT_GROWTH = 2.0
+TEXT_SHRINK_WITHOUT_PICTURE = 0.7  # a long post alone in the card is set smaller before it is cut
+TEXT_SHRINK_BESIDE_PICTURE = 0.8
+# A picture narrower than this (width / height) is portrait or square: shown whole beside the text.
+LANDSCAPE_RATIO = 1.15
+CENTRED_LINES_MAX_CHARS = 140  # a post alone in its card: each line centred up to this length
+BESIDE_SHARE = 0.5  # of the card's inner width, at most, for a picture beside the text
+# Beside the text only on a card at least about as wide as tall; a tall card shows it whole below.
+BESIDE_MIN_CARD_RATIO = 0.8
 
 
 class PostCard(QWidget):
-    """A post as a card. Featured cards are large with the picture below the text; others are compact."""
+    """A post as a card. Featured cards are large with the pictures below (or beside) the text;
+    others are compact, with one picture on the side."""
 
     def __init__(
         self,
@@ -52,7 +67,8 @@ class PostCard(QWidget):
         self.time_label = plain_label()
         self.text_label = ElidedLabel()
         self.note_label = plain_label()
-        self.image = CoverImage()
+        self.image = MediaGallery()
+        self._beside = False  # a featured card's single portrait or square picture beside the text
         self._build()
         self.apply_theme(theme)
 
@@ -75,12 +91,18 @@ class PostCard(QWidget):
         self._column = column
         column.addLayout(top)
         column.addWidget(self.note_label)
-        column.addWidget(self.text_label, 3)
         self.time_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        # below the author, the text above the pictures, or beside a single upright one
+        self._body = QHBoxLayout()
+        self._stack = QVBoxLayout()
+        self._body.addLayout(self._stack, 1)
         if self.featured:
-            column.addWidget(self.image, 4)
+            column.addLayout(self._body, 1)
+            self._stack.addWidget(self.text_label, 3)
+            self._stack.addWidget(self.image, 4)
             self._layout: QBoxLayout = column
         else:
+            column.addWidget(self.text_label, 3)
             row = QHBoxLayout()
             row.addWidget(self.avatar, 0, Qt.AlignmentFlag.AlignTop)
             row.addLayout(column, 1)
@@ -117,50 +139,100 @@ class PostCard(QWidget):
         """URLs of the pictures this card shows or waits for."""
         if self._post is None:
             return set()
-        urls = {self._post.author.avatar_url}
-        if self.shows_media():
-            urls.add(self._post.media[0].url)
-        return urls - {""}
+        return ({self._post.author.avatar_url} | self.image.urls()) - {""}
 
     def shows_media(self) -> bool:
-        """True when the post's first picture belongs on the card (never for sensitive posts)."""
-        post = self._post
-        return post is not None and bool(post.media) and not (post.sensitive or post.spoiler_text)
+        """True when the post has a picture that belongs on the card (never for sensitive posts)."""
+        return self._post is not None and bool(pictures_of(self._post))
 
     def refresh_images(self) -> None:
-        """Take the avatar and picture from the cache (what is not loaded yet gets asked for)."""
+        """Take the avatar and pictures from the cache (what is not loaded yet gets asked for)."""
         post = self._post
         if post is None:
             return
         cache = self._context.pixmaps
         self.avatar.set_author(post.author.name or post.author.handle, post.author.avatar_url, cache)
-        url = post.media[0].url if self.shows_media() else ""
-        shown = bool(url) and cache.has_picture(url)
-        self.image.setHidden(not shown)
-        self.image.set_picture(url if shown else "", cache, self._theme.radius)
+        pictures = pictures_of(post)
+        shown = pictures[: MAX_PICTURES if self.featured else 1]
+        theme = self._theme
+        self.image.set_pictures(
+            shown,
+            cache,
+            radius=theme.radius if self.featured else theme.px(0.012),
+            gap=theme.px(0.008),
+            left_out=len(pictures) - len(shown),
+            more_font=theme.font(Role.META if self.featured else Role.CARD_META),
+        )
+        self.image.setHidden(not self.image.ready())
+        self._place_pictures()
         self._share_height()
+
+    def shows_beside(self) -> bool:
+        """True when a featured card's single portrait or square picture stands beside the text."""
+        return self._beside
+
+    def _place_pictures(self) -> None:
+        """A single portrait or square picture: whole, beside the text on a card about as wide as
+        tall, else below it; landscape and several pictures: below the text, covering their tiles."""
+        if not self.featured:
+            return
+        ready = self.image.ready() if not self.image.isHidden() else []
+        ratio = ready[0][1].width() / ready[0][1].height() if len(ready) == 1 else 0.0
+        upright = 0 < ratio < LANDSCAPE_RATIO
+        beside = upright and self.width() >= BESIDE_MIN_CARD_RATIO * self.height()
+        if beside != self._beside:
+            self._beside = beside
+            if beside:
+                self._stack.removeWidget(self.image)
+                self._body.addWidget(self.image, 0)
+            else:
+                self._body.removeWidget(self.image)
+                self._stack.addWidget(self.image, 4)
+        if beside:
+            margins = self._layout.contentsMargins()
+            inner_w = self.width() - margins.left() - margins.right()
+            inner_h = self.height() - margins.top() - margins.bottom() - self._header_height()
+            self.image.setFixedWidth(max(1, min(round(inner_h * ratio), round(inner_w * BESIDE_SHARE))))
+        else:
+            self.image.setMinimumWidth(0)
+            self.image.setMaximumWidth(QWIDGETSIZE_MAX)
+        self.image.set_contain(upright)
 
     def _share_height(self) -> None:
         """On a featured card the text takes the height it needs (up to its share), the picture the rest."""
         if not self.featured:
             return
         text = self.text_label
-        hidden_note = not self.note_label.isHidden()
-        if self.image.isHidden():
+        alone = self.image.isHidden()
+        # a short text alone is centred; long lines centred are hard to follow: they start on the left
+        text.set_centred(alone, lines=len(text.full_text()) <= CENTRED_LINES_MAX_CHARS)
+        if alone or self._beside:
             text.setMinimumHeight(1)
             text.setMaximumHeight(QWIDGETSIZE_MAX)
-            text.set_grow_limit(self._growth)
+            text.set_grow_limit(self._growth if alone else 1.0)
+            text.set_shrink_limit(TEXT_SHRINK_WITHOUT_PICTURE if alone else TEXT_SHRINK_BESIDE_PICTURE)
             return
         text.set_grow_limit(1.0)
+        text.set_shrink_limit(1.0)
         margins = self._layout.contentsMargins()
         width = self.width() - margins.left() - margins.right()
-        used = self._top.sizeHint().height() + (self.note_label.sizeHint().height() if hidden_note else 0)
-        room = self.height() - margins.top() - margins.bottom() - used - 3 * self._column.spacing()
+        room = (
+            self.height() - margins.top() - margins.bottom() - self._header_height() - self._column.spacing()
+        )
         line = text.line_height()
         lines = min(
             max(1, -(-text.needed_height(width) // line)), max(1, int(room * TEXT_SHARE_WITH_PICTURE) // line)
         )
         text.setFixedHeight(lines * line + 2)
+
+    def _header_height(self) -> int:
+        """Height above a featured card's text: the author line, and the note of a hidden post."""
+        note = (
+            self.note_label.sizeHint().height() + self._column.spacing()
+            if not self.note_label.isHidden()
+            else 0
+        )
+        return self._top.sizeHint().height() + self._column.spacing() + note
 
     def set_text_growth(self, factor: float) -> None:
         """How much larger than its font a short featured post without picture may be shown."""
@@ -193,14 +265,18 @@ class PostCard(QWidget):
         style_label(self.time_label, meta, muted)
         style_label(self.note_label, meta, theme.amber)
         style_label(self.text_label, theme.font(Role.FEATURED if self.featured else Role.BODY), theme.text)
-        if not self.featured:
+        if self.featured:
+            self._stack.setSpacing(self._column.spacing())
+            self._body.setSpacing(theme.padding)  # between the text and a picture beside it
+        else:
             self.image.setFixedWidth(theme.px(0.17))
         self.refresh_images()
         self.update()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
-        """Keep the compact card's thumbnail square; share a featured card between text and picture."""
+        """Keep the compact card's thumbnail square; share a featured card between text and pictures."""
         super().resizeEvent(event)
+        self._place_pictures()
         self._share_height()
         if not self.featured:
             margins = self._layout.contentsMargins()

@@ -43,6 +43,7 @@ class Hub(QObject):
         super().__init__(parent)
         self._image_retry_ms = image_retry_ms
         self._posts: dict[str, list[Post]] = {}
+        self._replay_pools: dict[str, list[Post]] = {}
         self._counts: list[Count] = []
         self._history: dict[str, list[Count]] = {}
         self._statuses: dict[str, SourceStatus] = {}
@@ -64,6 +65,10 @@ class Hub(QObject):
     def posts(self, kind: PostKind) -> list[Post]:
         """Posts of one kind, newest first."""
         return list(self._posts.get(kind, ()))
+
+    def replay_pool(self, kind: PostKind) -> list[Post]:
+        """Posts of one kind a panel may replay in quiet hours, best first (`wall.engine.replay`)."""
+        return list(self._replay_pools.get(kind, ()))
 
     def counts(self) -> list[Count]:
         """The latest observation of every counter."""
@@ -111,6 +116,11 @@ class Hub(QObject):
     def set_posts(self, kind: PostKind, posts: Sequence[Post]) -> None:
         """Replace the posts of one kind (newest first)."""
         self._posts[kind] = list(posts)
+        self._schedule("posts")
+
+    def set_replay_pool(self, kind: PostKind, posts: Sequence[Post]) -> None:
+        """Replace the posts of one kind that may be replayed in quiet hours (best first)."""
+        self._replay_pools[kind] = list(posts)
         self._schedule("posts")
 
     def set_counts(self, counts: Iterable[Count], history: dict[str, list[Count]] | None = None) -> None:

@@ -74,7 +74,8 @@ class ElidedLabel(QLabel):
     """A word-wrapped plain-text label that shows as much of its text as fits, ending with `…`.
 
     With `set_grow_limit(factor)`, a short text is shown larger (up to `factor` times the font size)
-    so a featured post without a picture fills its card instead of leaving it half empty.
+    so a featured post without a picture fills its card instead of leaving it half empty; with
+    `set_shrink_limit(factor)`, a long one is shown smaller (down to `factor`) before it is cut.
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -87,7 +88,9 @@ class ElidedLabel(QLabel):
         self._full_text = ""
         self._base_font = QFont(self.font())
         self._grow_limit = 1.0
-        self._fitted_for: tuple[str, int, int, str, float] | None = None
+        self._shrink_limit = 1.0
+        self._centred = (False, False)  # in the box; each line too
+        self._fitted_for: tuple[str, int, int, str, float, float] | None = None
 
     def full_text(self) -> str:
         """The whole text, before eliding."""
@@ -97,13 +100,37 @@ class ElidedLabel(QLabel):
         """Show `text`, elided to the label's current size."""
         if text != self._full_text:
             self._full_text = text
-            align_to_script(self, text)
+            self._align()
             self._refit()
+
+    def set_centred(self, centred: bool, *, lines: bool = True) -> None:
+        """Centre the text in the box (a post alone in a large card), each of its `lines` too; else
+        start it at the top, on the side its script is read from."""
+        if (centred, lines) != self._centred:
+            self._centred = (centred, lines)
+            self._align()
+
+    def _align(self) -> None:
+        align_to_script(self, self._full_text)
+        centred, lines = self._centred
+        vertical = Qt.AlignmentFlag.AlignVCenter if centred else Qt.AlignmentFlag.AlignTop
+        horizontal = self.alignment() & _HORIZONTAL
+        if centred and lines:  # the lines' own direction still follows the script (set above)
+            horizontal = Qt.AlignmentFlag.AlignHCenter
+        self.setAlignment(horizontal | vertical)
 
     def set_grow_limit(self, factor: float) -> None:
         """Let a text that fits easily grow up to `factor` times the base font size (1 = never)."""
         if factor != self._grow_limit:
             self._grow_limit = max(1.0, factor)
+            self._refit()
+
+    def set_shrink_limit(self, factor: float) -> None:
+        """Let a text that does not fit shrink down to `factor` times the base font size before it is
+        cut with `…` (1 = never)."""
+        factor = min(1.0, max(0.1, factor))
+        if factor != self._shrink_limit:
+            self._shrink_limit = factor
             self._refit()
 
     def needed_height(self, width: int) -> int:
@@ -140,7 +167,14 @@ class ElidedLabel(QLabel):
 
     def _refit(self) -> None:
         rect = self.contentsRect()
-        key = (self._full_text, rect.width(), rect.height(), self._base_font.key(), self._grow_limit)
+        key = (
+            self._full_text,
+            rect.width(),
+            rect.height(),
+            self._base_font.key(),
+            self._grow_limit,
+            self._shrink_limit,
+        )
         if key == self._fitted_for:
             return
         self._fitted_for = key
@@ -151,24 +185,43 @@ class ElidedLabel(QLabel):
         super().setText(shown)
 
     def _grown_font(self, width: int, height: int) -> QFont:
-        """The largest font, in steps of 10 % up to the grow limit, in which the whole text fits.
+        """The largest font, in steps of 10 % up to the grow limit, in which the whole text fits; if
+        the base font does not fit, the largest smaller one down to the shrink limit (else the smallest).
 
         Few sizes means Qt's glyph cache is reused: rasterising glyphs at a new size is what costs.
         """
         base = self._base_font.pixelSize()
-        if self._grow_limit <= 1.0 or base <= 0 or not self._full_text or width <= 0:
+        limits = (self._grow_limit, self._shrink_limit)
+        if limits == (1.0, 1.0) or base <= 0 or not self._full_text or width <= 0:
             return self._base_font
         font = QFont(self._base_font)
-        steps = [
-            round(base * GROWTH_STEP**k) for k in range(1, 8) if GROWTH_STEP**k <= self._grow_limit + 1e-6
-        ]
-        best = base
-        for size in steps:  # the first that does not fit ends it: at most a handful of measurements
+
+        def fits(size: int) -> bool:
             font.setPixelSize(size)
             box = QFontMetrics(font).boundingRect(QRect(0, 0, width, 100_000), WRAP_FLAGS, self._full_text)
-            if box.height() > height or box.width() > width:
-                break
-            best = size
+            return box.height() <= height and box.width() <= width
+
+        best = base
+        if self._shrink_limit >= 1.0 or fits(base):
+            larger = [
+                round(base * GROWTH_STEP**k)
+                for k in range(1, 13)
+                if GROWTH_STEP**k <= self._grow_limit + 1e-6
+            ]
+            for size in larger:  # the first that does not fit ends it: a handful of measurements
+                if not fits(size):
+                    break
+                best = size
+        else:
+            smaller = [
+                round(base / GROWTH_STEP**k)
+                for k in range(1, 13)
+                if GROWTH_STEP**-k >= self._shrink_limit - 1e-6
+            ]
+            for size in smaller:  # the smallest is kept when none fits: the text is cut there
+                best = size
+                if fits(size):
+                    break
         font.setPixelSize(best)
         return font
 

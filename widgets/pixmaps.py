@@ -26,6 +26,9 @@ SCALED_CACHE_PICTURES = 64
 # many full screens of pixels as this (at least one picture each is kept).
 SOURCE_CACHE_SCREENS = 2
 SCALED_CACHE_SCREENS = 4
+# The size of every picture decoded, for layouts by aspect ratio (issue 15): a few bytes each, kept
+# after the decode itself is dropped, so a card laid out once need not decode its pictures again.
+KNOWN_SIZES = 512
 _FALLBACK_SCREEN = QSize(1920, 1080)
 DECODER_THREADS = 1  # the lobby PC may have two cores: leave one to the GUI thread
 
@@ -86,11 +89,21 @@ class PixmapCache(QObject):
         self._source_bytes = 0
         self._scaled_bytes = 0
         self._broken: set[str] = set()
+        self._sizes: OrderedDict[str, QSize] = OrderedDict()
         self._jobs: set[tuple[str, int, int]] = set()  # (url, 0, 0) is a decode, else a scale
 
     def has_picture(self, url: str) -> bool:
         """True when `url` is decoded; otherwise it gets asked for (hub) or decoded (pool)."""
         return self._source(url) is not None
+
+    def picture_size(self, url: str) -> QSize | None:
+        """The size of the picture at `url` once it was decoded (even if the decode was dropped since);
+        otherwise None, and it gets asked for (hub) or decoded (pool)."""
+        size = self._sizes.get(url)
+        if size is not None:
+            self._sizes.move_to_end(url)
+            return size
+        return None if self._source(url) is None else self._sizes.get(url)
 
     def scaled(self, url: str, size: QSize) -> QPixmap | None:
         """`url` covering `size` exactly, when ready; otherwise None and it gets prepared."""
@@ -153,6 +166,10 @@ class PixmapCache(QObject):
             old = self._sources.pop(url, None)
             self._source_bytes += image.sizeInBytes() - (old.sizeInBytes() if old is not None else 0)
             self._sources[url] = image
+            self._sizes.pop(url, None)
+            self._sizes[url] = image.size()
+            if len(self._sizes) > KNOWN_SIZES:
+                self._sizes.popitem(last=False)
             budget = SOURCE_CACHE_SCREENS * self._screen_bytes()
             while len(self._sources) > 1 and (
                 len(self._sources) > SOURCE_CACHE_PICTURES or self._source_bytes > budget

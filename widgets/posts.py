@@ -134,14 +134,14 @@ class PostsPanel(Panel):
     def refresh(self) -> None:
         """Show the newest `limit` posts; cards whose post did not change are left alone."""
         posts = self.filter_sources(self.context.hub.posts(self.kind), lambda post: post.source)
-        shown = posts[: self.settings.limit]
+        shown, fresh = self.choose(posts)
         if shown == self._shown:
             return
         shift = arrival_shift(self._shown, shown)
         self._turn.finish()  # the cards show what they are meant to before anything moves
         self.finish_arrival()  # a second arrival starts from the real cards
         featured = self.featured_post()
-        if shift:
+        if shift or fresh:
             index = 0  # a new post is featured at once
         elif featured is not None and (same := [i for i, p in enumerate(shown) if p.key == featured.key]):
             index = same[0]  # an edit, a deletion elsewhere: the featured post stays
@@ -165,8 +165,13 @@ class PostsPanel(Panel):
         if late:
             self.content_changed.emit()  # (the rotator takes its pictures again, if there is time)
         self.show_content(bool(shown))
-        if shift and self.isVisible():
+        if (shift or fresh) and self.isVisible():
             self._schedule_feature()  # the new post gets its full time in the large card
+
+    def choose(self, posts: list[Post]) -> tuple[list[Post], bool]:
+        """The posts the cards show, from the hub's (newest first), and True when the first is new
+        and to be featured at once; `MentionsPanel` replays older ones in quiet hours."""
+        return posts[: self.settings.limit], False
 
     def _fill_cards(self) -> None:
         """The featured post in the large card, the others in the compact ones, newest first."""

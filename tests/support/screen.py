@@ -13,6 +13,7 @@ class RecordingScreen:
 
     def __init__(self) -> None:
         self.posts: dict[PostKind, list[Post]] = {"mention": [], "internal": [], "announcement": []}
+        self.replay_pools: dict[PostKind, list[Post]] = {}
         self.counts: list[Count] = []
         self.history: dict[str, list[Count]] = {}
         self._statuses: dict[str, SourceStatus] = {}
@@ -26,6 +27,9 @@ class RecordingScreen:
 
     def set_posts(self, kind: PostKind, posts: Sequence[Post]) -> None:
         self.posts[kind] = list(posts)
+
+    def set_replay_pool(self, kind: PostKind, posts: Sequence[Post]) -> None:
+        self.replay_pools[kind] = list(posts)
 
     def set_counts(self, latest: Sequence[Count], history: dict[str, list[Count]]) -> None:
         self.counts, self.history = list(latest), dict(history)

@@ -143,7 +143,11 @@ from wall.shell.runtime import WallRuntime
 
 runtime = WallRuntime(load_config(sys.argv[1], env={}), exit_after=4)
 seen = {}
-QTimer.singleShot(3000, lambda: seen.update(memory_breakdown()))
+
+def sample():
+    seen.update(memory_breakdown(), packages=sorted({name.split(".")[0] for name in sys.modules}))
+
+QTimer.singleShot(3000, sample)
 runtime.run()
 print(json.dumps(seen))
 """
@@ -176,6 +180,9 @@ def test_the_running_wall_shares_two_heaps_and_keeps_no_source_lines(tmp_path: P
     assert abs(seen["rss_mb"] - seen["anonymous_mb"] - seen["file_mb"]) <= 1
     assert seen["python_arenas_mb"] > 10
     assert seen["c_heap_in_use_mb"] > 10
+    # httpx's command-line tool (click, rich, pygments: installed here by the lint tools, as on a
+    # kiosk installed by `make demo`) is never loaded: ~7 MB and 83 modules for nothing.
+    assert {"click", "rich", "pygments"}.isdisjoint(seen["packages"]), seen["packages"]
 
 
 PICTURES = r"""

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QLabel
 
 from tests.support.clock import ago
 from tests.support.posts import make_post
-from wall.core.model import Author
+from wall.core.model import Author, Media
 from wall.engine.config import PanelSettings, WallSection
 from widgets.cards import PostCard
 from widgets.hub import Hub
@@ -19,12 +19,13 @@ from widgets.posts import PostsPanel
 from widgets.text import text_direction
 from widgets.window import WallWindow
 
-from .conftest import current, settle
+from .conftest import current, png_bytes, settle
 
 MENTIONS = PanelSettings(type="mentions")
 ARABIC = "شكراً لفريق الاستقبال"
 HEBREW = "תודה רבה לצוות"
 FRENCH = "Merci à l'équipe de l'accueil"
+PHOTO = "https://example.org/photo.png"
 
 
 def ink_span(image: QImage, area: QRect, background_lightness: int) -> tuple[int, int]:
@@ -72,7 +73,9 @@ def featured_card(window: WallWindow) -> PostCard:
 def test_post_text_starts_on_the_side_its_script_is_read_from(
     hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow], text: str, rtl: bool
 ) -> None:
-    hub.set_posts("mention", [make_post(text=text)])
+    # with a picture below it, the text has a side (a post alone in its card is centred: issue 15)
+    hub.add_image(PHOTO, png_bytes(400, 300))
+    hub.set_posts("mention", [make_post(text=text, media=(Media(PHOTO),))])
     window = open_window(hub, wall_fr, [MENTIONS])
     label = featured_card(window).text_label
     assert label.text() == text  # whole, nothing reordered in the string itself
@@ -111,11 +114,12 @@ def test_compact_cards_and_author_names_follow_their_own_script(
 def test_a_card_reused_for_another_language_turns_around(
     hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow]
 ) -> None:
-    hub.set_posts("mention", [make_post("1", text=ARABIC)])
+    hub.add_image(PHOTO, png_bytes(400, 300))
+    hub.set_posts("mention", [make_post("1", text=ARABIC, media=(Media(PHOTO),))])
     window = open_window(hub, wall_fr, [MENTIONS])
     label = featured_card(window).text_label
     assert text_span(window, label)[1] > 0.97
-    hub.set_posts("mention", [make_post("2", text=FRENCH)])
+    hub.set_posts("mention", [make_post("2", text=FRENCH, media=(Media(PHOTO),))])
     settle(hub, window)
     assert featured_card(window).text_label is label
     assert text_span(window, label)[0] < 0.03

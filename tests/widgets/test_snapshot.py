@@ -11,7 +11,9 @@ from PySide6.QtWidgets import QApplication
 
 from tests.support.clock import ago
 from tests.support.posts import make_post
-from wall.engine.config import PanelSettings, WallSection
+from wall.engine.config import PanelSettings, WallSection, load_config
+from wall.shell.snapshots import fill_hub_for_snapshot
+from widgets.gallery import MAX_PICTURES, pictures_of
 from widgets.hub import Hub
 from widgets.snapshot import render_panel, save_png
 
@@ -40,3 +42,18 @@ def test_save_png_writes_a_readable_file(qapp: QApplication, hub: Hub, tmp_path:
     assert QImage(str(target)).size() == QSize(800, 450)
     with pytest.raises(OSError, match="missing"):
         save_png(image, tmp_path / "missing" / "fans.png")
+
+
+def test_the_demo_pictures_load_every_picture_of_a_carousel_and_a_video_poster(
+    qapp: QApplication, hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make demo`'s PNG files showed a carousel's first picture alone: only `media[0]` was loaded."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    config = tmp_path / "wall.toml"
+    config.write_text(f'[storage]\nstate_dir = "{tmp_path / "state"}"\n', encoding="utf-8")
+    fill_hub_for_snapshot(load_config(config, env={}), hub, use_demo=True)
+    mentions = hub.posts("mention")
+    carousel = next(p for p in mentions if len(p.media) == MAX_PICTURES)
+    assert all(hub.image(picture.url) for picture in pictures_of(carousel))
+    posters = [picture for p in mentions for picture in pictures_of(p) if picture.video]
+    assert posters and all(hub.image(poster.url) for poster in posters)

@@ -51,6 +51,7 @@ from wall.core.paths import state_dir
 from wall.core.secrets import remember as remember_secrets
 from wall.core.secrets import secret_values
 from wall.engine.branding import check_background, check_font
+from wall.engine.fleet.settings import FleetSettings, fleet_problems
 from wall.engine.moderation.rules import ModerationSettings
 from wall.engine.moderation.rules import merged as merge_moderation
 from wall.engine.panel_settings import PanelSettings as PanelSettings  # re-exported: where it always was
@@ -318,6 +319,7 @@ class WallConfig(Strict):
     storage: StorageSettings = StorageSettings()
     web: WebSettings = WebSettings()
     schedule: ScheduleSettings | None = None
+    fleet: FleetSettings | None = None  # absent: standalone, exactly as before (issue 16)
     signals: SignalsSettings = SignalsSettings()
     path: str = ""
     # The TOML data this config was validated from (the last good copy is written from it).
@@ -381,6 +383,7 @@ class _RawConfig(BaseSettings):
     storage: dict[str, Any] = {}
     web: dict[str, Any] = {}
     schedule: dict[str, Any] | None = None
+    fleet: dict[str, Any] | None = None
     signals: dict[str, Any] = {}
 
     @classmethod
@@ -473,6 +476,8 @@ def parse_config(
         body["web"] = _fill_credential(dict(body["web"]), "web", "token", env)
     if isinstance(body.get("network"), dict) and body["network"].get("proxy_username"):
         body["network"] = _fill_credential(dict(body["network"]), "network", "proxy_password", env)
+    if isinstance(body.get("fleet"), dict):
+        body["fleet"] = _fill_credential(dict(body["fleet"]), "fleet", "credential", env)
     if isinstance(body.get("signals"), dict):  # the alert targets (Apprise URLs): one a line
         body["signals"] = _fill_credential(dict(body["signals"]), "signals", "notify", env)
     config: WallConfig | None = None
@@ -534,6 +539,7 @@ def _cross_check(
         seen.setdefault(source.name, index)
     if config is None:
         return problems
+    problems += fleet_problems(config.fleet, sources, shown, need_secrets)
     if need_secrets and config.web.enabled and config.web.token is None:
         problems.append(
             f"{shown}: web.token: is missing while web.enabled = true: set the environment variable "
@@ -766,6 +772,10 @@ def _without_secrets(config: WallConfig) -> tuple[dict[str, Any], list[str]]:
     if isinstance(network, dict) and "proxy_password" in network:
         data["network"] = {k: v for k, v in network.items() if k != "proxy_password"}
         left_out.append("network.proxy_password")
+    fleet = data.get("fleet")
+    if isinstance(fleet, dict) and "credential" in fleet:
+        data["fleet"] = {k: v for k, v in fleet.items() if k != "credential"}
+        left_out.append("fleet.credential")
     sources = data.get("sources")
     if isinstance(sources, list):
         kept = []

@@ -14,7 +14,8 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -29,7 +30,7 @@ from wall.core.secrets import secret_values
 from wall.engine.config import WallConfig
 from wall.engine.consent import image_urls, shown_posts, split
 from wall.engine.counts import HISTORY_WINDOW
-from wall.engine.images import ImageLoader, picture_fetcher
+from wall.engine.images import ImageLoader, cache_file, picture_fetcher
 from wall.engine.moderation.decisions import (
     BlockedAuthor,
     Decision,
@@ -37,8 +38,9 @@ from wall.engine.moderation.decisions import (
     PublishedAnnouncement,
     author_key,
 )
-from wall.engine.moderation.rules import Moderator
+from wall.engine.moderation.rules import AWAITING_APPROVAL, Moderator, Verdict
 from wall.engine.poller import Poller, RetryPolicy
+from wall.engine.replay import POOL_SIZE, REPLAY_KINDS, best_first
 from wall.engine.services import Purged, build_sources, consents, purge
 from wall.engine.signals.alerts import Alert
 from wall.engine.signals.crisis import ALERT_ACTOR, CrisisMode, CrisisState
@@ -48,6 +50,9 @@ from wall.engine.store import Store, StoreChange
 log = logging.getLogger("wall.engine.engine")
 
 POSTS_PER_KIND = 60
+# Pictures of a post awaiting approval prepared for the moderation page: as many as it shows
+# (`wall.web.queue.MAX_THUMBNAILS`).
+AWAITING_PICTURES_PER_POST = 4
 PURGE_EVERY_SECONDS = 3600.0
 _DECISION_OF: dict[PostAction, Decision] = {
     "approve": "approve",
@@ -64,6 +69,10 @@ class Screen(Protocol):
     """
 
     def set_posts(self, kind: PostKind, posts: Sequence[Post]) -> None: ...
+
+    def set_replay_pool(self, kind: PostKind, posts: Sequence[Post]) -> None:
+        """The posts a panel of `kind` may replay in quiet hours, best first (`wall.engine.replay`)."""
+        ...
 
     def set_counts(self, latest: Sequence[Count], history: dict[str, list[Count]]) -> None: ...
 
@@ -112,8 +121,13 @@ class Engine:
         self._source_images = {
             s.settings.name: (s, picture_fetcher(client, s.settings.origins())) for s in self.sources
         }
-        self._image_owners: dict[PostKind, dict[str, set[str]]] = {}
+        # Picture URL -> the sources whose posts carry it, per list handed to the screen (a kind,
+        # or a kind's replay pool), and for the pictures of posts awaiting approval being prepared.
+        self._image_owners: dict[str, dict[str, set[str]]] = {}
+        self._awaiting_owners: dict[str, set[str]] = {}
         self._image_tasks: set[asyncio.Task[None]] = set()
+        # Quiet hours of content: how far back the mentions panels replay (0: none of them does).
+        self._replay_days = max((p.replay_days for p in config.effective_panels() if p.replay), default=0.0)
         for source in self.sources:
             source.restore(store.load_state(source.settings.name))
         # One Moderator per source, used only on the store thread (it keeps flood/duplicate memory).
@@ -147,6 +161,7 @@ class Engine:
         """Show the last stored content at once (before any network call)."""
         for kind in POST_KINDS:
             self._show(kind, self._shown(self.store.recent_posts(kind, POSTS_PER_KIND)))
+            self._show_replay_pool(kind, self._replay_pool(kind))
         self.screen.set_counts(*self._counts())
         self.screen.set_statuses(self.poller.statuses())
         self.screen.set_announcement(self.store.announcement())
@@ -175,15 +190,26 @@ class Engine:
         for kind in sorted(kinds):
             posts = await self._in_db(self.store.recent_posts, kind, POSTS_PER_KIND)
             self._show(kind, self._shown(posts))
+            if kind in REPLAY_KINDS and self._replay_days:
+                self._show_replay_pool(kind, await self._in_db(self._replay_pool, kind))
 
     def _show(self, kind: PostKind, posts: list[Post]) -> None:
         """Hand `posts` to the screen, and remember which source's posts carry each picture URL."""
-        owners: dict[str, set[str]] = {}
-        for post in posts:
-            for url in image_urls((post,)):
-                owners.setdefault(url, set()).add(post.source)
-        self._image_owners[kind] = owners
+        self._image_owners[kind] = _owners(posts)
         self.screen.set_posts(kind, self.crisis.shown(kind, posts))
+
+    def _replay_pool(self, kind: PostKind) -> list[Post] | None:
+        """What the panels of `kind` may replay in quiet hours: only what the screen may show today,
+        at most `replay_days` old, best first; None when no panel of `kind` replays (store thread)."""
+        if kind not in REPLAY_KINDS or not self._replay_days:
+            return None
+        since = self.clock() - timedelta(days=self._replay_days)
+        return best_first(self._shown(self.store.recent_posts(kind, POOL_SIZE, since=since)))
+
+    def _show_replay_pool(self, kind: PostKind, pool: list[Post] | None) -> None:
+        if pool is not None:
+            self._image_owners[f"replay:{kind}"] = _owners(pool)
+            self.screen.set_replay_pool(kind, self.crisis.shown(kind, pool))
 
     async def purge(self) -> Purged:
         """Remove from the store and the image cache what consent and retention no longer allow;
@@ -213,7 +239,7 @@ class Engine:
         """How to load a picture shown on screen: through the fetcher of a source whose shown post
         carries it (its configured origin may be on the LAN; its token only if it gives one for that
         URL); any other picture through the public-only fetcher, without headers."""
-        owners: set[str] = set()
+        owners: set[str] = set(self._awaiting_owners.get(url, ()))
         for by_url in self._image_owners.values():
             owners |= by_url.get(url, set())
         for name in sorted(owners):
@@ -233,6 +259,10 @@ class Engine:
                 return self.store.set_verdicts(moderator.judge_many(self.store.posts_of(name)))
 
             await self._refresh(await self._in_db(rejudge))
+        # Posts stored while they waited for a person (before a restart, or before the wall
+        # prepared their pictures): the moderation page shows their pictures too.
+        awaiting = await self._in_db(lambda: [item.post for item in self.store.queue("awaiting")])
+        self._prepare_awaiting_pictures(self._shown(awaiting))
 
     # --- people's decisions (the moderation page, issue 5) ----------------------------------
     async def act(self, key: str, action: PostAction, who: str) -> bool:
@@ -389,17 +419,17 @@ class Engine:
         if refused:  # never stored; an edit that dropped the tag takes the post off the screen
             batch = replace(batch, posts=tuple(admitted), deleted=(*batch.deleted, *(p.id for p in refused)))
 
-        def judge_and_store() -> StoreChange:
+        def judge_and_store() -> tuple[StoreChange, dict[str, Verdict]]:
             for post_id in batch.deleted:
                 moderator.forget(f"{name}:{post_id}")
             verdicts = moderator.judge_many(batch.posts)
             change = self.store.apply(name, batch, verdicts=verdicts)
             if self.signals is not None:
                 self.signals.observe(name, batch, verdicts)
-            return change
+            return change, verdicts
 
         try:
-            change = await self._in_db(judge_and_store)
+            change, verdicts = await self._in_db(judge_and_store)
             await self._in_db(self.store.save_state, name, source.state())
         except Exception:
             # Not stored (disk full, database busy): rewind the source's cursor to the last stored
@@ -409,6 +439,8 @@ class Engine:
         await self._refresh(change.kinds)
         if change.counts:
             self.screen.set_counts(*await self._in_db(self._counts))
+        awaiting = [p for p in batch.posts if _awaits_a_person(verdicts.get(p.key))]
+        self._prepare_awaiting_pictures(awaiting)  # consent was checked above: refused posts are not here
         if self.signals is not None and batch.posts:
             await self.signals.after_batch()
 
@@ -423,3 +455,46 @@ class Engine:
 
     async def _load_image(self, url: str) -> None:
         self.screen.add_image(url, await self.images.load(url))
+
+    def _prepare_awaiting_pictures(self, posts: Iterable[Post]) -> None:
+        """Prepare the pictures of posts awaiting approval into the picture cache, so that the
+        moderation page shows them (`/pictures/<digest>`) while comms judge the post (issue 15).
+
+        Loaded as every picture is (the same route, outbound policy, caps and decoding), but never
+        handed to the screen: the post stays off it until a person approves it. Callers pass only
+        posts the source's consent rules admit."""
+        # Only for the page, which serves the cache alone: no page, or no cache, nothing to prepare.
+        if not self.config.web.enabled or self.images.cache_dir is None:
+            return
+        for post in posts:
+            for media in post.media[:AWAITING_PICTURES_PER_POST]:
+                url = media.url
+                if not url or url in self._awaiting_owners:
+                    continue
+                # The route (`_image_route`) needs to know whose post the picture is, as for a shown one.
+                self._awaiting_owners[url] = {post.source}
+                task = asyncio.ensure_future(self._prepare_awaiting_picture(url, self.images.cache_dir))
+                self._image_tasks.add(task)
+                task.add_done_callback(self._image_tasks.discard)
+
+    async def _prepare_awaiting_picture(self, url: str, folder: Path) -> None:
+        try:
+            # Already prepared (an edit, a restart): not read again (the loop runs the GUI, no disk here).
+            if not await asyncio.to_thread(cache_file(folder, url).is_file):
+                await self.images.load(url)  # into the cache; a failure is logged there, once
+        finally:
+            self._awaiting_owners.pop(url, None)
+
+
+def _owners(posts: Iterable[Post]) -> dict[str, set[str]]:
+    """Each picture URL of `posts` (avatars and media) -> the sources whose posts carry it."""
+    owners: dict[str, set[str]] = {}
+    for post in posts:
+        for url in image_urls((post,)):
+            owners.setdefault(url, set()).add(post.source)
+    return owners
+
+
+def _awaits_a_person(verdict: Verdict | None) -> bool:
+    """True for the rules' verdict on a post that pre-moderation keeps off the screen until approved."""
+    return verdict is not None and not verdict.shown and verdict.reason == AWAITING_APPROVAL

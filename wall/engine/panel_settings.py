@@ -8,6 +8,8 @@ line was forgotten or mistyped, and would silently show nothing.
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -21,6 +23,31 @@ MAX_QR_CHARS = 200  # a longer address makes a QR code too dense to scan from af
 
 DEFAULT_FEATURED_SECONDS = 8.0  # a post of 280 characters read from 3 m, and a glance at its picture
 MIN_FEATURED_SECONDS = 4  # below it the featured post changes before anyone has read it
+
+# Quiet hours of content (issue 15, `wall.engine.replay`): off unless comms ask for it, since posts
+# coming back hours later surprise whoever is used to the newest ones only.
+DEFAULT_REPLAY_AFTER = timedelta(minutes=30)
+MIN_REPLAY_AFTER = timedelta(minutes=1)
+MAX_REPLAY_AFTER = timedelta(hours=24)
+DEFAULT_REPLAY_DAYS = 7.0
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(h|min|m|s)")
+_DURATION = re.compile(r"\s*(?:\d+(?:\.\d+)?\s*(?:h|min|m|s)\s*)+")
+_UNIT_SECONDS = {"h": 3600, "min": 60, "m": 60, "s": 1}
+
+
+def parse_duration(value: object) -> timedelta:
+    """A duration written with its units, as `replay_after` takes it: "30m", "2h", "1h30m", "90s";
+    raises ValueError saying how to write it."""
+    example = 'write it with its unit, e.g. replay_after = "30m" (also "2h", "1h30m", "90s")'
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool) or not isinstance(value, str):
+        raise ValueError(f"{value!r} has no unit: {example}")
+    text = value.strip().lower()
+    if not _DURATION.fullmatch(text):
+        raise ValueError(f"{value!r} is not a duration: {example}")
+    seconds = sum(float(number) * _UNIT_SECONDS[unit] for number, unit in _DURATION_PART.findall(text))
+    return timedelta(seconds=seconds)
 
 
 class PanelSettings(BaseModel):
@@ -53,6 +80,24 @@ class PanelSettings(BaseModel):
             "mentions, internal: seconds each post stays featured while the panel is on screen, "
             f"then the next one is (default {DEFAULT_FEATURED_SECONDS:g}; 0 keeps the newest featured)"
         ),
+    )
+
+    replay: bool = Field(
+        False,
+        description=(
+            "mentions: when no new post came for `replay_after`, the panel replays the best posts of "
+            "the last `replay_days` days in turn (pictures first); a new post ends it at once"
+        ),
+    )
+    replay_after: timedelta = Field(
+        DEFAULT_REPLAY_AFTER,
+        description='mentions: the quiet time before the replay starts, e.g. "30m" or "2h" (1 min to 24 h)',
+    )
+    replay_days: float = Field(
+        DEFAULT_REPLAY_DAYS,
+        ge=1,
+        le=90,
+        description="mentions: replayed posts are at most this many days old",
     )
 
     @model_validator(mode="before")
@@ -99,6 +144,39 @@ class PanelSettings(BaseModel):
                 f"{MIN_FEATURED_SECONDS} and 600 seconds (e.g. featured_seconds = 8)"
             )
         return value
+
+    @field_validator("replay")
+    @classmethod
+    def _replay_on_mentions(cls, value: bool, info: ValidationInfo) -> bool:
+        kind = info.data.get("type")
+        if value and kind == "internal":
+            raise ValueError(
+                "internal posts are never replayed: an employee agreed to be on the lobby screen when "
+                "they posted, not again days later: remove it (replay is for mentions panels)"
+            )
+        if value and kind not in (None, "mentions"):
+            raise ValueError('is only read by mentions panels: remove it, or set type = "mentions"')
+        return value
+
+    @field_validator("replay_after", mode="before")
+    @classmethod
+    def _replay_after(cls, value: object) -> timedelta:
+        duration = parse_duration(value)
+        if not MIN_REPLAY_AFTER <= duration <= MAX_REPLAY_AFTER:
+            raise ValueError(
+                f'{value!r} is out of range: use between 1 minute and 24 hours (e.g. replay_after = "30m")'
+            )
+        return duration
+
+    @field_validator("replay_after", "replay_days")
+    @classmethod
+    def _only_with_replay(cls, value: timedelta | float, info: ValidationInfo) -> timedelta | float:
+        default = DEFAULT_REPLAY_AFTER if info.field_name == "replay_after" else DEFAULT_REPLAY_DAYS
+        if value == default or info.data.get("replay"):
+            return value
+        if info.data.get("type") != "mentions":
+            raise ValueError("is only read by mentions panels with replay = true: remove it")
+        raise ValueError("is set while replay is off: add replay = true, or remove it")
 
     @field_validator("qr")
     @classmethod

@@ -404,15 +404,16 @@ class Store:
             )
 
     # --- reads -------------------------------------------------------------------------
-    def recent_posts(self, kind: PostKind, limit: int = 50) -> list[Post]:
-        """Posts of one kind that moderation and people let on screen: pinned first, then newest
-        first (pictures removed where moderation said so)."""
+    def recent_posts(self, kind: PostKind, limit: int = 50, *, since: datetime | None = None) -> list[Post]:
+        """Posts of one kind that moderation and people let on screen (written `since` then, if
+        given): pinned first, then newest first (pictures removed where moderation said so)."""
+        oldest = as_utc(since).timestamp() if since is not None else float("-inf")
         with self._lock:
             rows = self._db.execute(
                 "SELECT p.data, p.verdict FROM posts p LEFT JOIN decisions d ON d.key = p.key "
-                f"WHERE p.kind = ? AND {_SHOWN} "
+                f"WHERE p.kind = ? AND p.created_ts >= ? AND {_SHOWN} "
                 "ORDER BY COALESCE(d.decision = 'pin', 0) DESC, p.created_ts DESC LIMIT ?",
-                (kind, BLOCKED_AUTHOR, limit),
+                (kind, oldest, BLOCKED_AUTHOR, limit),
             ).fetchall()
         posts = []
         for data, verdict in rows:

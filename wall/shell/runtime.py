@@ -67,6 +67,7 @@ from widgets.hub import Hub
 from widgets.window import WallWindow, burn_in_offset
 
 if TYPE_CHECKING:  # the page's modules (aiohttp: ~23 MB) are imported only when [web] is enabled
+    from wall.engine.fleet.receiver import KioskReceiver
     from wall.shell.desk import WallDesk
     from wall.web.server import WebServer
 
@@ -286,6 +287,7 @@ class WallRuntime:
         self.client: httpx.AsyncClient | None = None
         self.web: WebServer | None = None
         self.desk: WallDesk | None = None
+        self.receiver: KioskReceiver | None = None  # a fleet's kiosk (issue 16)
         self._started_at = utcnow().isoformat()
         self._problems: list[str] = self.config_problems
         self._build_windows(config)
@@ -492,6 +494,18 @@ class WallRuntime:
         self.client = make_client(config)
         self.engine = Engine(config, self.store, self.hub, self.client)
         self.engine.fill_screen_from_store()
+        if config.fleet is not None:  # a fleet's kiosk receives its site's content instead of polling
+            from wall.core.paths import cache_dir
+            from wall.engine.fleet.receiver import KioskReceiver
+
+            def panic(on: bool) -> None:
+                for window in self.windows:
+                    window.set_panic(on)
+
+            self.receiver = KioskReceiver(
+                config.fleet, self.store, self.hub, pictures=cache_dir(), on_panic=panic
+            )
+            self.receiver.start()
         self.hub.flush()
         tune_for_smooth_frames()
         self._collector = GuiThreadCollector()  # from now on, Python collects on this thread only
@@ -539,6 +553,8 @@ class WallRuntime:
             await self.web.stop()
         if self.desk is not None:
             self.desk.close()
+        if self.receiver is not None:
+            await self.receiver.stop()
         if self.engine is not None:
             await self.engine.stop()
         if self.client is not None:
@@ -594,6 +610,8 @@ class WallRuntime:
         assert self.client is not None
         self.engine = Engine(config, self.store, self.hub, self.client)
         self.engine.fill_screen_from_store()
+        if self.receiver is not None:
+            self.receiver.claim_pictures()
         self.engine.start()
 
     async def _apply(self, new: WallConfig, running: WallConfig) -> None:

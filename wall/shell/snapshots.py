@@ -17,6 +17,7 @@ from wall.engine.counts import HISTORY_WINDOW
 from wall.engine.engine import POSTS_PER_KIND
 from wall.engine.images import ImageLoader, picture_fetcher
 from wall.engine.services import consents, make_client, open_store
+from widgets.gallery import MAX_PICTURES, pictures_of
 from widgets.hub import Hub
 
 
@@ -51,7 +52,8 @@ def fill_hub_for_snapshot(config: WallConfig, hub: Hub, *, use_demo: bool) -> No
     hub.set_statuses(statuses)
     hub.set_announcement(None if use_demo else published)
     urls = {p.author.avatar_url for items in posts.values() for p in items[:12]}
-    urls |= {p.media[0].url for items in posts.values() for p in items[:12] if p.media}
+    # Every picture a card shows (a carousel's four, a video's poster), as the cards ask the hub.
+    urls |= {pic.url for items in posts.values() for p in items[:12] for pic in pictures_of(p)[:MAX_PICTURES]}
     asyncio.run(_load_images(config, hub, sorted(u for u in urls if u)))
     hub.flush()
 

@@ -1,0 +1,168 @@
+"""The fleet's tests: real nats-server processes (tests/servers/nats.py), a real collector engine
+polling feeds served on loopback, and kiosks' real receive path writing into real SQLite stores."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from tests.servers.nats import NatsFleet, make_fleet
+from tests.support.screen import RecordingScreen
+from wall.engine.config import WallConfig, parse_config
+from wall.engine.engine import Engine
+from wall.engine.fleet.collector import Collector, start_collector
+from wall.engine.fleet.layout import kiosk_user
+from wall.engine.fleet.receiver import KioskReceiver
+from wall.engine.services import make_client, open_store
+from wall.engine.store import Store
+
+SCREENS = ("hq/hall-1", "lyon/hall-1")
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[NatsFleet]:
+    """One nats-server node with `wall fleet init`'s TLS files and users, stopped after the test."""
+    fleet = make_fleet(tmp_path, SCREENS)
+    fleet.start()
+    yield fleet
+    fleet.stop()
+
+
+def credentials_env(broker: NatsFleet, user: str) -> dict[str, str]:
+    """What systemd gives a service with `LoadCredential=fleet.credential:...`."""
+    return {"CREDENTIALS_DIRECTORY": str(broker.files.credentials[user].parent)}
+
+
+def kiosk_config(broker: NatsFleet, site: str, state: Path, screen: str = "hall-1") -> WallConfig:
+    """A kiosk's wall.toml: nothing but [fleet] and where its store lives."""
+    data = {
+        "storage": {"state_dir": str(state)},
+        "fleet": {"servers": broker.servers, "site": site, "screen": screen, "ca_file": str(broker.files.ca)},
+    }
+    return parse_config(data, "kiosk.toml", credentials_env(broker, kiosk_user(site, screen)))
+
+
+@dataclass
+class Feeds:
+    """JSON Feeds served on loopback; tests add items, the collector polls them."""
+
+    server: HTTPServer
+    items: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def serve(self, name: str) -> str:
+        self.items.setdefault(name, [])
+
+        def answer(_request: Request) -> Response:
+            feed = {"version": "https://jsonfeed.org/version/1.1", "title": name, "items": self.items[name]}
+            return Response(json.dumps(feed), content_type="application/feed+json")
+
+        self.server.expect_request(f"/{name}.json").respond_with_handler(answer)
+        return self.server.url_for(f"/{name}.json")
+
+    def add(self, name: str, item_id: str, text: str, *, image: str = "") -> None:
+        item: dict[str, Any] = {
+            "id": item_id,
+            "content_text": text,
+            "date_published": f"2026-12-0{len(self.items.setdefault(name, [])) + 1}T08:00:00Z",
+        }
+        if image:
+            item["image"] = image
+        self.items[name].append(item)
+
+
+def collector_config(broker: NatsFleet, state: Path, feeds: Feeds, *, replicas: int = 1) -> WallConfig:
+    """A collector with a public feed for every site and an internal feed for hq only."""
+    data = {
+        "storage": {"state_dir": str(state)},
+        "fleet": {
+            "servers": broker.servers,
+            "sites": ["hq", "lyon"],
+            "ca_file": str(broker.files.ca),
+            "replicas": replicas,
+        },
+        "sources": [
+            {"name": "news", "type": "rss", "url": feeds.serve("news"), "kind": "mention"},
+            {
+                "name": "rse-hq",
+                "type": "rss",
+                "url": feeds.serve("rse-hq"),
+                "kind": "internal",
+                "require_tag": False,
+                "sites": ["hq"],
+            },
+        ],
+    }
+    return parse_config(data, "collector.toml", credentials_env(broker, "collector"))
+
+
+@pytest.fixture
+def feeds(httpserver: HTTPServer) -> Feeds:
+    """Feeds on a pytest-httpserver on 127.0.0.1."""
+    return Feeds(httpserver)
+
+
+@dataclass
+class Kiosk:
+    """A kiosk as `wall run` builds it, without Qt: store, engine (boot from the store), receiver."""
+
+    config: WallConfig
+    store: Store
+    screen: RecordingScreen
+    receiver: KioskReceiver
+    engine: Engine
+
+    async def stop(self) -> None:
+        await self.receiver.stop()
+        await self.engine.stop()
+        self.store.close()
+
+
+async def boot_kiosk(config: WallConfig, pictures: Path) -> Kiosk:
+    """What `WallRuntime._main` does for a fleet's kiosk, with a recording screen for the hub."""
+    store, screen = open_store(config), RecordingScreen()
+    engine = Engine(config, store, screen, make_client(config))
+    engine.fill_screen_from_store()
+    assert config.fleet is not None
+    receiver = KioskReceiver(config.fleet, store, screen, pictures=pictures)
+    receiver.start()
+    engine.start()
+    return Kiosk(config, store, screen, receiver, engine)
+
+
+@pytest.fixture
+async def collector_for(tmp_path: Path) -> AsyncIterator[Callable[[WallConfig], Any]]:
+    """Start collectors in-process (the `wall collect` code path); all stopped after the test."""
+    started: list[Collector] = []
+
+    async def start(config: WallConfig) -> Collector:
+        collector = await start_collector(config)
+        started.append(collector)
+        return collector
+
+    yield start
+    for collector in started:
+        await collector.stop()
+
+
+async def poll_all(collector: Collector) -> None:
+    """Poll every source now (instead of waiting for their interval) and publish the result."""
+    for source in collector.engine.sources:
+        await collector.engine.poller.poll_once(source)
+
+
+async def until(check: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
+    """Wait until `check()` holds (a bound for a hung test, not a measure of speed)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not check():
+        if loop.time() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        await asyncio.sleep(0.02)

@@ -1,0 +1,73 @@
+"""`wall collect` is a real headless process: it never imports Qt (a PySide6 that refuses to be
+imported stands first on its path), polls its sources and publishes; a kiosk receives; SIGTERM
+ends it cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.fleet.conftest import Feeds, boot_kiosk, credentials_env, kiosk_config, until
+from tests.servers.nats import NatsFleet
+
+ROOT = Path(__file__).resolve().parents[2]
+COLLECTOR_TOML = """
+[storage]
+state_dir = "{state}"
+
+[fleet]
+servers = {servers}
+sites = ["hq", "lyon"]
+ca_file = "{ca}"
+
+[[sources]]
+name = "news"
+type = "rss"
+url = "{feed}"
+"""
+
+
+async def test_wall_collect_publishes_headless_without_ever_importing_qt(
+    tmp_path: Path, broker: NatsFleet, feeds: Feeds
+) -> None:
+    feeds.add("news", "n1", "Publié par le collecteur")
+    config = tmp_path / "collector.toml"
+    servers = "[" + ", ".join(f'"{s}"' for s in broker.servers) + "]"
+    config.write_text(
+        COLLECTOR_TOML.format(
+            state=tmp_path / "c", servers=servers, ca=broker.files.ca, feed=feeds.serve("news")
+        )
+    )
+    no_qt = tmp_path / "no-qt"
+    for name in ("PySide6", "qasync", "shiboken6"):
+        (no_qt / name).mkdir(parents=True)
+        (no_qt / name / "__init__.py").write_text(f"raise ImportError('the collector imported {name}')\n")
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("QT_", "DISPLAY", "WAYLAND", "WALL_"))
+    } | credentials_env(broker, "collector")
+    env["PYTHONPATH"] = os.pathsep.join([str(no_qt), str(ROOT)])
+    log = tmp_path / "collector.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "wall.cli", "collect", "--config", str(config)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=ROOT,
+        )
+    kiosk = await boot_kiosk(kiosk_config(broker, "lyon", tmp_path / "lyon"), tmp_path / "pictures")
+    try:
+        await until(lambda: kiosk.screen.ids("mention") == ["n1"] or process.poll() is not None, "published")
+        assert process.poll() is None, log.read_text()
+        assert kiosk.screen.ids("mention") == ["n1"]
+    finally:
+        await kiosk.stop()
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=30)
+    output = log.read_text()
+    assert code == 0, output
+    assert "Traceback" not in output and "imported" not in output
+    assert broker.credential("collector") not in output

@@ -1,0 +1,218 @@
+"""`wall fleet init`: a private CA, the servers' certificate, the nats-server configuration (TLS,
+JetStream, one user per kiosk and the collector) and one credential file per NATS user.
+
+The certificates are made by the `openssl` command (the recipe is in docs/fleet.md): no key
+material is handled by Python code. Running it again keeps the CA, the certificate and every
+existing password, and adds the new screens.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import secrets
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from wall.engine.fleet.layout import (
+    COLLECTOR_USER,
+    NAME,
+    NAME_RULE,
+    collector_permissions,
+    kiosk_permissions,
+    kiosk_user,
+)
+
+CREDENTIAL_FILE = "fleet.credential"  # the systemd credential name the kiosk reads (`[fleet] credential`)
+CERT_DAYS = 825
+_NEW_EC_KEY = ("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
+_SIGN = ("x509", "-req", "-CAcreateserial")
+
+
+class FleetInitError(Exception):
+    """`wall fleet init` cannot go on; the message names the argument or file and the fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class Screen:
+    """One kiosk of the fleet: `site/screen` on the command line."""
+
+    site: str
+    name: str
+
+    @classmethod
+    def parse(cls, text: str) -> Screen:
+        """`hq/hall-1` -> Screen('hq', 'hall-1'); anything else raises FleetInitError."""
+        site, _, name = text.strip().partition("/")
+        if not (NAME.match(site) and NAME.match(name)):
+            raise FleetInitError(
+                f"--screen {text!r}: write SITE/SCREEN, each {NAME_RULE}, e.g. --screen lyon/hall-1"
+            )
+        return cls(site, name)
+
+    @property
+    def user(self) -> str:
+        """Its NATS user."""
+        return kiosk_user(self.site, self.name)
+
+
+@dataclass(slots=True)
+class FleetFiles:
+    """What `init_fleet` wrote (paths inside its folder)."""
+
+    folder: Path
+    ca: Path
+    cert: Path
+    key: Path
+    auth: Path
+    server: Path
+    credentials: dict[str, Path] = field(default_factory=dict)  # NATS user -> credential file
+
+
+def init_fleet(
+    folder: Path, screens: Sequence[Screen], *, names: Sequence[str] = (), listen: str = "127.0.0.1:4222"
+) -> FleetFiles:
+    """Write (or complete) the fleet's folder: CA, server certificate for 127.0.0.1, localhost and
+    `names`, `auth.conf` with the users and their permissions, a one-node `server.conf`, and a
+    credential file per user (mode 0600)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+    files = FleetFiles(
+        folder,
+        ca=folder / "ca.pem",
+        cert=folder / "server.pem",
+        key=folder / "server.key",
+        auth=folder / "auth.conf",
+        server=folder / "server.conf",
+    )
+    _certificates(files, names)
+    users: list[dict[str, object]] = []
+    for user, permissions in [
+        (COLLECTOR_USER, collector_permissions()),
+        *((s.user, kiosk_permissions(s.site, s.name)) for s in screens),
+    ]:
+        path = folder / "credentials" / user / CREDENTIAL_FILE
+        files.credentials[user] = path
+        users.append({"user": user, "password": _password(path), "permissions": permissions})
+    # JSON is valid nats-server syntax, and quotes every `$JS...` subject (unquoted, `$` is a variable).
+    _write_private(files.auth, "authorization: " + json.dumps({"users": users}, indent=1) + "\n")
+    _write_private(
+        files.server, server_config(files, name="wall-1", listen=listen, store_dir=folder / "jetstream")
+    )
+    return files
+
+
+def server_config(
+    files: FleetFiles,
+    *,
+    name: str,
+    listen: str,
+    store_dir: Path,
+    cluster_listen: str = "",
+    routes: Sequence[str] = (),
+) -> str:
+    """A nats-server config using the fleet's TLS files and users; with `cluster_listen`, one node
+    of a cluster whose routes are TLS too (the same certificate serves and authenticates routes)."""
+    tls = f'tls {{ cert_file: "{files.cert}", key_file: "{files.key}", ca_file: "{files.ca}", timeout: 5 }}'
+    lines = [
+        f'server_name: "{name}"',
+        f'listen: "{listen}"',
+        tls,
+        f'jetstream {{ store_dir: "{store_dir}" }}',
+        f'include "{files.auth.name}"',
+    ]
+    if cluster_listen:
+        route_list = ", ".join(f'"nats-route://{route}"' for route in routes)
+        lines.append(f'cluster {{ name: "wall", listen: "{cluster_listen}", {tls}, routes: [{route_list}] }}')
+    return "\n".join(lines) + "\n"
+
+
+def _password(path: Path) -> str:
+    """The user's password: kept when its credential file exists, else a new random one."""
+    if path.is_file():
+        kept = path.read_text(encoding="utf-8").strip()
+        if kept:
+            return kept
+    path.parent.mkdir(parents=True, exist_ok=True)
+    password = secrets.token_urlsafe(32)
+    _write_private(path, password + "\n")
+    return password
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        os.fchmod(out.fileno(), 0o600)
+        out.write(text)
+
+
+def _certificates(files: FleetFiles, names: Sequence[str]) -> None:
+    folder = files.folder
+    ca_key = folder / "ca.key"
+    if not files.ca.is_file():
+        _openssl(
+            *_NEW_EC_KEY,
+            "-x509",
+            "-keyout",
+            str(ca_key),
+            "-out",
+            str(files.ca),
+            "-days",
+            "3650",
+            "-subj",
+            "/CN=lobby-wall fleet CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        )
+        os.chmod(ca_key, 0o600)
+    if files.cert.is_file() and files.key.is_file():
+        return
+    alt = ["IP:127.0.0.1", "DNS:localhost"]
+    for name in names:
+        try:
+            alt.append(f"IP:{ipaddress.ip_address(name)}")
+        except ValueError:
+            alt.append(f"DNS:{name}")
+    extensions = folder / "server.ext"
+    extensions.write_text(
+        f"subjectAltName={','.join(dict.fromkeys(alt))}\nbasicConstraints=CA:FALSE\n"
+        "keyUsage=critical,digitalSignature\n"
+        # clientAuth too: cluster nodes present the same certificate to each other on their routes.
+        "extendedKeyUsage=serverAuth,clientAuth\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
+        encoding="utf-8",
+    )
+    request = folder / "server.csr"
+    _openssl(
+        *_NEW_EC_KEY, "-keyout", str(files.key), "-out", str(request), "-subj", "/CN=lobby-wall fleet server"
+    )
+    os.chmod(files.key, 0o600)
+    _openssl(
+        *_SIGN,
+        "-in",
+        str(request),
+        "-CA",
+        str(files.ca),
+        "-CAkey",
+        str(ca_key),
+        "-out",
+        str(files.cert),
+        "-days",
+        str(CERT_DAYS),
+        "-extfile",
+        str(extensions),
+    )
+    request.unlink()
+
+
+def _openssl(*args: str) -> None:
+    try:
+        done = subprocess.run(["openssl", *args], capture_output=True, text=True, check=False, timeout=60)
+    except FileNotFoundError:
+        raise FleetInitError("the openssl command is missing: install the Debian package openssl") from None
+    if done.returncode != 0:
+        raise FleetInitError(f"openssl {args[0]} failed: {done.stderr.strip()[-400:]}")

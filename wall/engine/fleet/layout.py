@@ -1,0 +1,93 @@
+"""Where the fleet's data lives in NATS, and who may touch it: one home for the names and the
+permissions, used by `wall fleet init` (the server's config), the collector and the kiosks.
+
+Each site has its own KV bucket and object store, so a kiosk's read permission is a stream name:
+NATS 2.9 cannot restrict which keys of a shared bucket a consumer filters on (docs/fleet.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from wall.core.model import POST_KINDS, PostKind
+
+NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$")  # a site or screen: a subject token and a bucket suffix
+NAME_RULE = "lower-case letters, digits and '-', at most 31 characters, e.g. 'lyon' or 'hall-1'"
+COLLECTOR_USER = "collector"
+STATUS_ROOT = "wall.status"
+FORMAT_VERSION = 1  # in every published value: a kiosk refuses a layout it does not know
+
+
+def state_bucket(site: str) -> str:
+    """The KV bucket holding what the screens of `site` show (stream `KV_<bucket>`)."""
+    return f"wall-{site}"
+
+
+def picture_bucket(site: str) -> str:
+    """The object store holding the pictures of `site`'s posts (stream `OBJ_<bucket>`)."""
+    return f"pictures-{site}"
+
+
+def posts_key(kind: PostKind) -> str:
+    """The key of the shown posts of one kind in a site's bucket."""
+    return f"posts.{kind}"
+
+
+COUNTS_KEY = "counts"
+STATUSES_KEY = "statuses"
+ANNOUNCEMENT_KEY = "announcement"
+PANIC_KEY = "panic"
+STATE_KEYS = (*(posts_key(k) for k in POST_KINDS), COUNTS_KEY, STATUSES_KEY, ANNOUNCEMENT_KEY, PANIC_KEY)
+
+
+def picture_name(url: str) -> str:
+    """The object name of a picture: the URL's SHA-256 (a URL is not a valid object name)."""
+    return hashlib.sha256(url.encode()).hexdigest()
+
+
+def kiosk_user(site: str, screen: str) -> str:
+    """The NATS user of one kiosk."""
+    return f"kiosk-{site}-{screen}"
+
+
+def inbox_prefix(user: str) -> str:
+    """Each user's replies and deliveries come to its own inbox subjects, so no one reads another's."""
+    return f"_INBOX.{user}"
+
+
+def status_subject(site: str, screen: str) -> str:
+    """The root of the subjects one kiosk publishes its own status on (heartbeats: next session)."""
+    return f"{STATUS_ROOT}.{site}.{screen}"
+
+
+def kiosk_permissions(site: str, screen: str) -> dict[str, Any]:
+    """A kiosk reads its site's bucket and pictures (consumers, stream info, message gets) and
+    publishes only its own status subjects; everything else is denied by being absent."""
+    publish: list[str] = ["$JS.API.INFO", "$JS.API.STREAM.NAMES"]
+    for stream in (f"KV_{state_bucket(site)}", f"OBJ_{picture_bucket(site)}"):
+        publish += [
+            f"$JS.API.STREAM.INFO.{stream}",
+            f"$JS.API.CONSUMER.CREATE.{stream}",
+            f"$JS.API.CONSUMER.CREATE.{stream}.>",
+            f"$JS.API.CONSUMER.INFO.{stream}.>",
+            f"$JS.API.CONSUMER.DELETE.{stream}.>",
+            f"$JS.API.STREAM.MSG.GET.{stream}",
+            f"$JS.API.DIRECT.GET.{stream}",
+            f"$JS.API.DIRECT.GET.{stream}.>",
+            f"$JS.FC.{stream}.>",  # flow-control answers of the ordered consumers
+        ]
+    publish.append(f"{status_subject(site, screen)}.>")
+    return {
+        "publish": {"allow": publish},
+        "subscribe": {"allow": [f"{inbox_prefix(kiosk_user(site, screen))}.>"]},
+    }
+
+
+def collector_permissions() -> dict[str, Any]:
+    """The collector: the only user that may write content (KV, objects, stream management)."""
+    return {
+        "publish": {"allow": ["$JS.API.>", "$KV.>", "$O.>", "$JS.FC.>", "$JS.ACK.>"]},
+        "subscribe": {"allow": [f"{inbox_prefix(COLLECTOR_USER)}.>", f"{STATUS_ROOT}.>"]},
+    }

@@ -1,0 +1,127 @@
+"""The `[fleet]` table: which NATS servers, which site and screen this kiosk is (or which sites the
+collector serves), the CA that signs the servers' certificate, and this process's credential.
+
+The credential is a `SecretStr` from `WALL_FLEET__CREDENTIAL` or the systemd credential
+`[wall_]fleet.credential` (the file `wall fleet init` wrote for this user), never from the logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from sources.base import SourceSettings
+from wall.engine.fleet.layout import COLLECTOR_USER, NAME, NAME_RULE, kiosk_user
+from wall.engine.web_guard import check_pem_file
+
+
+class FleetSettings(BaseModel):
+    """`[fleet]`: present on a kiosk (`site`, `screen`) and on the collector (`sites`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    servers: list[str] = Field(
+        min_length=1, description="NATS servers, tls://host:port each (several: the cluster's nodes)"
+    )
+    site: str = Field("", description="This kiosk's site, e.g. 'lyon' (kiosks only)")
+    screen: str = Field("", description="This kiosk's screen in its site, e.g. 'hall-1' (kiosks only)")
+    sites: list[str] = Field(
+        default_factory=list, description="Every site the collector publishes to (the collector only)"
+    )
+    ca_file: str = Field(description="PEM file of the fleet's CA (ca.pem from `wall fleet init`)")
+    user: str = Field("", description="NATS user; empty: kiosk-<site>-<screen>, or collector")
+    credential: SecretStr | None = Field(
+        None, description="This user's password: WALL_FLEET__CREDENTIAL or the credential fleet.credential"
+    )
+    replicas: int = Field(
+        1, ge=1, le=5, description="Copies of each bucket the collector creates (3 on a cluster)"
+    )
+
+    @field_validator("servers")
+    @classmethod
+    def _tls_urls(cls, value: list[str]) -> list[str]:
+        for server in value:
+            parts = urlsplit(server)
+            if parts.scheme != "tls" or not parts.hostname or parts.port is None:
+                raise ValueError(
+                    f"{server!r} is not a TLS server address: write tls://host:port, e.g. tls://10.0.0.5:4222"
+                    " (the fleet never talks in clear text)"
+                )
+        return value
+
+    @field_validator("site", "screen")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if value and not NAME.match(value):
+            raise ValueError(f"{value!r} is not a valid name: use {NAME_RULE}")
+        return value
+
+    @field_validator("sites")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        for site in value:
+            if not NAME.match(site):
+                raise ValueError(f"{site!r} is not a valid site name: use {NAME_RULE}")
+        return value
+
+    @field_validator("ca_file")
+    @classmethod
+    def _readable(cls, value: str) -> str:
+        return check_pem_file(value, "CA certificate")
+
+    @model_validator(mode="after")
+    def _one_role(self) -> FleetSettings:
+        if self.sites and (self.site or self.screen):
+            raise ValueError(
+                "sites: a collector lists sites, a kiosk gives site and screen: keep one or the other"
+            )
+        if not self.sites and not (self.site and self.screen):
+            missing = "screen" if self.site else "site"
+            raise ValueError(
+                f'{missing}: is missing: a kiosk sets site and screen (e.g. site = "lyon", screen = '
+                '"hall-1"); a collector sets sites = ["hq", "lyon"]'
+            )
+        return self
+
+    @property
+    def role(self) -> Literal["kiosk", "collector"]:
+        """A collector lists the sites it serves; a kiosk is one screen of one site."""
+        return "collector" if self.sites else "kiosk"
+
+    @property
+    def nats_user(self) -> str:
+        """The NATS user this process logs in as."""
+        if self.user:
+            return self.user
+        return COLLECTOR_USER if self.role == "collector" else kiosk_user(self.site, self.screen)
+
+
+def fleet_problems(
+    fleet: FleetSettings | None, sources: Sequence[SourceSettings], shown: str, need_secrets: bool
+) -> list[str]:
+    """Problems between `[fleet]` and the rest of the file, one line each (file, field, fix)."""
+    problems: list[str] = []
+    if fleet is None:
+        return problems
+    if need_secrets and fleet.credential is None:
+        problems.append(
+            f"{shown}: fleet.credential: is missing: set the environment variable WALL_FLEET__CREDENTIAL "
+            f"or the systemd credential fleet.credential (the file credentials/{fleet.nats_user}/"
+            "fleet.credential written by `wall fleet init`)"
+        )
+    if fleet.role == "kiosk" and sources:
+        problems.append(
+            f"{shown}: sources: a fleet's kiosk polls nothing (fleet.site = {fleet.site!r}): move the "
+            "[[sources]] to the collector's config, or remove [fleet] to run standalone"
+        )
+    for index, source in enumerate(sources):
+        unknown = [site for site in source.sites if site not in fleet.sites]
+        if fleet.role == "collector" and unknown:
+            problems.append(
+                f"{shown}: sources[{index}].sites: {', '.join(map(repr, unknown))} not in fleet.sites: "
+                f"use some of {', '.join(fleet.sites)}, or add the site to fleet.sites"
+            )
+    return problems
