@@ -36,6 +36,7 @@ def configured(tmp_path: Path, url: str, on_alert: str) -> WallConfig:
     return parse_config(
         {
             "storage": {"state_dir": str(tmp_path / "state")},
+            "panels": [{"type": "mentions", "replay": True}, {"type": "internal"}],
             "sources": [
                 {"name": "presse", "type": "rss", "url": url},
                 {"name": "rse", "type": "rss", "url": url, "kind": "internal", "enabled": False},
@@ -110,13 +111,16 @@ async def test_hide_mentions_takes_the_mentions_panel_out_until_cleared(
     store = open_store(config)
     stored(store)
     async with running(config, store) as (engine, screen):
+        assert [p.id for p in screen.replay_pools["mention"]] != []
         await engine.poller.poll_once(engine.sources[0])
 
         assert screen.ids() == [] and screen.ids("internal") == ["3"]
+        assert screen.replay_pools["mention"] == []  # quiet hours replay no mention either
         crisis = store.crisis()
         assert crisis is not None and crisis["detail"] == "Alerte mur : mot surveillé « rappel »"
         assert await engine.clear_crisis("Bob")
         assert screen.ids() == ["recall", "1", "2"]
+        assert sorted(p.id for p in screen.replay_pools["mention"]) == ["1", "2", "recall"]
     store.close()
 
 
