@@ -11,6 +11,8 @@ a real `wall run` polling a loopback Mastodon API <= 80 MB, and where it goes. `
 `--seconds`, 600 by default): a real `wall run` against hostile loopback servers: 0 private requests,
 0 secrets in outputs, RSS growth under 20 MB, peak under 300 MB. `signals` (issue 17): the weak-signal
 detector's cost per poll beside a poll's: negligible.
+`video` (issue 15, only when named: it installs PySide6-Addons in a venv of its own): a muted video
+loop on a card, against those targets.
 """
 
 from __future__ import annotations
@@ -74,17 +76,19 @@ def run_one(name: str, options: list[str] | None = None, timeout: float = 900) -
 
 # A real `wall run` against hostile loopback servers, 10 minutes by default (issue 12).
 HOSTILE = "hostile"
+# Run only when named: a one-off decision (issue 15) that installs ~0.7 GB of PySide6 in its own venv.
+ON_REQUEST = ("video",)
 
 
 def _arguments(argv: list[str]) -> argparse.Namespace:
-    known = [*ALL, HOSTILE]
+    known = [*ALL, HOSTILE, *ON_REQUEST]
     parser = argparse.ArgumentParser(
         prog="python -m bench",
         description="Run the benchmarks, each in its own process; print one JSON document and write it "
         "to bench/results/latest.json.",
     )
     parser.add_argument(
-        "names", nargs="*", metavar="NAME", help=f"benchmarks to run (default: all): {', '.join(known)}"
+        "names", nargs="*", metavar="NAME", help=f"benchmarks to run (default: all but {', '.join(ON_REQUEST)}): {', '.join(known)}"
     )
     parser.add_argument(
         "--seconds", type=float, default=600.0, help="how long `hostile` runs the wall (default 600)"

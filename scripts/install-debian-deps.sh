@@ -3,7 +3,8 @@
 # included), Xvfb, and, for the tests, snac2 (a real Mastodon-API server) from bookworm-backports and
 # chromium (the moderation page's browser tests drive it with Playwright; never `playwright install`)
 # and nodejs (its npm installs axe-core for the page's accessibility audit: scripts/install-axe.sh),
-# nats-server and openssl (the fleet: real JetStream servers, `wall fleet init`'s certificates).
+# nats-server and openssl (the fleet: real JetStream servers, `wall fleet init`'s certificates),
+# ffmpeg (bench/video.py makes its H.264 clips with it at bench time).
 # Idempotent: packages already present are not fetched again.  Usage: install-debian-deps.sh [run|test]
 set -euo pipefail
 what=${1:-run}
@@ -13,7 +14,7 @@ runtime=(libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libglib2.0-0 libfontcon
          libxcb-shape0 libxcb-xinerama0 libxcb-xfixes0 libxcb-xkb1 libx11-xcb1
          libwayland-client0 libwayland-cursor0 libwayland-egl1
          fonts-noto-core fonts-noto-color-emoji fonts-dejavu-core xvfb python3-venv)
-tests=(snac2 cage chromium nodejs nats-server openssl)  # nats-server: the fleet's tests (issue 16)
+tests=(snac2 cage chromium nodejs nats-server openssl ffmpeg)  # nats-server: the fleet's tests (issue 16)
 
 missing=()
 want=("${runtime[@]}")
