@@ -88,7 +88,10 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
         "to bench/results/latest.json.",
     )
     parser.add_argument(
-        "names", nargs="*", metavar="NAME", help=f"benchmarks to run (default: all but {', '.join(ON_REQUEST)}): {', '.join(known)}"
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help=f"benchmarks to run (default: all but video): {', '.join(known)}",
     )
     parser.add_argument(
         "--seconds", type=float, default=600.0, help="how long `hostile` runs the wall (default 600)"
