@@ -228,18 +228,22 @@ def play_on_card(clip: Path, poster: Path, x_server: int) -> dict[str, object]:
         return found
 
     def step(name: str, seconds: int) -> Iterator[float]:
-        """Wait `seconds`, then sample memory each second and CPU over the last TAIL_SECONDS."""
-        yield seconds - TAIL_SECONDS
+        """Run `seconds`, sampling PSS each second; medians and CPU over the last TAIL_SECONDS."""
         gui_thread = f"self/task/{os.getpid()}"  # the main thread's id is the process's
-        cpu, gui, x_cpu = cpu_seconds("self"), cpu_seconds(gui_thread), cpu_seconds(x_server)
-        started = time.monotonic()
-        samples = []
-        for _ in range(TAIL_SECONDS):
+        series, samples = [], []
+        for second in range(seconds):
+            if second == seconds - TAIL_SECONDS:
+                cpu, gui, x_cpu = cpu_seconds("self"), cpu_seconds(gui_thread), cpu_seconds(x_server)
+                started = time.monotonic()
             yield 1.0
-            samples.append(rollup())
+            series.append(rollup())
+            if second >= seconds - TAIL_SECONDS:
+                samples.append(series[-1])
         elapsed = time.monotonic() - started
         result[name] = {
             **{key: round(statistics.median(s[key] for s in samples), 1) for key in samples[0]},
+            # a loop that keeps growing would break the soak target even where 60 s fit
+            "pss_every_10s_mb": [s["pss_mb"] for s in series[9::10]],
             "cpu_percent": round(100 * (cpu_seconds("self") - cpu) / elapsed, 1),
             # the GUI thread's share: converting and painting frames; the rest is the decoder's threads
             "gui_thread_cpu_percent": round(100 * (cpu_seconds(gui_thread) - gui) / elapsed, 1),
@@ -300,6 +304,7 @@ def play_on_card(clip: Path, poster: Path, x_server: int) -> dict[str, object]:
             "media_backend": os.environ.get("QT_MEDIA_BACKEND", "(Qt's default)"),
             "gpu_devices": sorted(p.name for p in Path("/dev/dri").glob("*")),  # none: software decoding
         }
+        result["after_crossfades"] = rollup()
         player.stop()
 
     steps = script()
@@ -331,6 +336,10 @@ def install_size_mb(distribution: str, only: re.Pattern[str] | None = None) -> f
 def child_main(clip: Path, poster: Path, x_server: int) -> None:
     """Run in the video venv: play `clip` on a card, print one JSON line."""
     result = play_on_card(clip, poster, x_server)
+    peak_kb = next(
+        line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmHWM")
+    )
+    result["peak_rss_mb"] = round(int(peak_kb.split()[1]) / 1024, 1)
     result["versions"] = {
         name: importlib.metadata.version(name) for name in ("PySide6-Essentials", "PySide6-Addons")
     }
