@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export QT_API := pyside6
 
-.PHONY: demo test bench lint run system-deps system-deps-test clean
+.PHONY: demo test bench lint run system-deps system-deps-test system-deps-bench clean
 
 demo: system-deps $(VENV)/.installed
 	$(BIN)/wall demo
@@ -15,7 +15,7 @@ test: system-deps-test lint
 	bash scripts/install-axe.sh
 	$(BIN)/pytest -q -n 2 --dist loadfile
 
-bench: system-deps-test $(VENV)/.installed
+bench: system-deps-bench $(VENV)/.installed
 	$(BIN)/python -m bench
 
 lint: $(VENV)/.installed
@@ -32,6 +32,9 @@ system-deps:
 
 system-deps-test:
 	bash scripts/install-debian-deps.sh test
+
+system-deps-bench:
+	bash scripts/install-debian-deps.sh bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

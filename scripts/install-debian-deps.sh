@@ -4,8 +4,8 @@
 # chromium (the moderation page's browser tests drive it with Playwright; never `playwright install`)
 # and nodejs (its npm installs axe-core for the page's accessibility audit: scripts/install-axe.sh),
 # nats-server and openssl (the fleet: real JetStream servers, `wall fleet init`'s certificates),
-# ffmpeg (bench/video.py makes its H.264 clips with it at bench time).
-# Idempotent: packages already present are not fetched again.  Usage: install-debian-deps.sh [run|test]
+# and, for `make bench` only, ffmpeg (bench/video.py makes its H.264 clips with it).
+# Idempotent: packages already present are not fetched again.  Usage: install-debian-deps.sh [run|test|bench]
 set -euo pipefail
 what=${1:-run}
 
@@ -14,16 +14,18 @@ runtime=(libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libglib2.0-0 libfontcon
          libxcb-shape0 libxcb-xinerama0 libxcb-xfixes0 libxcb-xkb1 libx11-xcb1
          libwayland-client0 libwayland-cursor0 libwayland-egl1
          fonts-noto-core fonts-noto-color-emoji fonts-dejavu-core xvfb python3-venv)
-tests=(snac2 cage chromium nodejs nats-server openssl ffmpeg)  # nats-server: the fleet's tests (issue 16)
+tests=(snac2 cage chromium nodejs nats-server openssl)  # nats-server: the fleet's tests (issue 16)
+bench=(ffmpeg)  # `make bench` only: bench/video.py makes its clips with it
 
 missing=()
 want=("${runtime[@]}")
-[ "$what" = test ] && want+=("${tests[@]}")
+[ "$what" = test ] || [ "$what" = bench ] && want+=("${tests[@]}")
+[ "$what" = bench ] && want+=("${bench[@]}")
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
 done
 # Debian's nodejs comes without npm (its own package); some nodejs builds include it: ask only if absent.
-if [ "$what" = test ] && ! command -v npm >/dev/null; then
+if { [ "$what" = test ] || [ "$what" = bench ]; } && ! command -v npm >/dev/null; then
   dpkg-query -W -f='${Status}' npm 2>/dev/null | grep -q 'ok installed' || missing+=(npm)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
