@@ -369,7 +369,8 @@ def make_clips(folder: Path) -> dict[str, tuple[Path, Path]]:
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         raise SystemExit(
-            "bench.video: ffmpeg is missing (it makes the clips): run scripts/install-debian-deps.sh bench (or make bench)"
+            "bench.video: ffmpeg is missing (it makes the clips): "
+            "run scripts/install-debian-deps.sh bench (or make bench)"
         )
     clips = {}
     for name, (width, height, rate) in CLIPS.items():
