@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-import apprise
 from pydantic import SecretStr
 
 from wall.core.secrets import remember as remember_secrets
@@ -80,6 +79,11 @@ class Notifier:
         outcome: Outcome | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        # Apprise (50 modules, ~2 MB) is loaded only by a wall that has targets, at start, never by
+        # the first alert on the running loop.
+        import apprise
+
+        self._apprise = apprise
         self._urls = [url.get_secret_value() for url in urls]
         remember_secrets(part for url in self._urls for part in url_secrets(url))
         self.policy = policy
@@ -133,7 +137,7 @@ class Notifier:
 
     async def _attempt(self, alert: Alert, url: str) -> str:
         """One try: "" when the target took the alert, else why not (never the URL)."""
-        notifier = apprise.Apprise()
+        notifier = self._apprise.Apprise()
         if not notifier.add(url):
             return "not a URL Apprise knows: check its scheme and form"
         try:
