@@ -129,9 +129,13 @@ class FleetPublisher:
         return list(self._statuses.values())
 
     def set_announcement(self, announcement: PublishedAnnouncement | None) -> None:
-        """The page's announcement goes to every site (targeting one site: next session)."""
+        """The page's announcement for the whole fleet goes to every site."""
+        self.set_announcement_for(announcement, self.sites)
+
+    def set_announcement_for(self, announcement: PublishedAnnouncement | None, sites: Sequence[str]) -> None:
+        """An announcement (None: the configured one) for `sites` only (`wall.engine.fleet.targets`)."""
         value = wire.encode_announcement(announcement)
-        for site in self.sites:
+        for site in sites:
             self._put(site, ANNOUNCEMENT_KEY, value)
 
     def set_image_requester(self, requester: Callable[[str], None]) -> None:
