@@ -420,6 +420,8 @@ class WallRuntime:
         shown = self._on_screen(self.windows[0])
         log.info("first frame after %.3f s: %s", elapsed, shown)
         systemd.notify("READY=1")
+        if self.kiosk_health is not None:  # the fleet page gets this screen's picture now
+            self.kiosk_health.send_now()
         if self.exit_after_first_frame:
             print(f"first-frame-seconds {elapsed:.4f}", flush=True)
             print(f"first-frame-panel {shown}", flush=True)  # issue 14: content, not the clock

@@ -34,9 +34,13 @@ class Collector:
     client: httpx.AsyncClient
     watch: FleetWatch
     targets: SiteTargets
+    stopped: bool = False
 
     async def stop(self) -> None:
-        """Stop polling and publishing, close the link, the HTTP client and the store."""
+        """Stop polling and publishing, close the link, the HTTP client and the store (once)."""
+        if self.stopped:
+            return
+        self.stopped = True
         await self.watch.stop()
         await self.engine.stop()
         await self.publisher.stop()

@@ -118,6 +118,7 @@ class ScreenHealth:
     beat: Heartbeat
     received_at: datetime
     screenshot_at: datetime | None = None
+    late_after_s: float = LATE_AFTER_S  # FleetWatch's; not kept in the store
 
     @property
     def name(self) -> str:
@@ -127,14 +128,16 @@ class ScreenHealth:
     def state(self, now: datetime) -> ScreenState:
         """`late`: no heartbeat for 30 s; `off`: outside opening hours on purpose (never flagged);
         `frames_stopped`: heartbeats arrive but the last frame is old; else `ok`."""
-        if (now - self.received_at).total_seconds() > LATE_AFTER_S:
+        if (now - self.received_at).total_seconds() > self.late_after_s:
             return "late"
         if self.beat.off_on_purpose:
             return "off"
         last = self.beat.last_frame
-        if last is None or (self.beat.at - last).total_seconds() > FRAMES_STOPPED_AFTER_S:
-            return "frames_stopped"
-        return "ok"
+        if last is None:  # no frame yet: only a problem once the wall should long have painted
+            stopped = self.beat.uptime_s > FRAMES_STOPPED_AFTER_S
+        else:
+            stopped = (self.beat.at - last).total_seconds() > FRAMES_STOPPED_AFTER_S
+        return "frames_stopped" if stopped else "ok"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (kept in the collector's store)."""
@@ -178,6 +181,7 @@ class FleetWatch:
         self._link = link
         self._store = store
         self._clock = clock
+        self.late_after_s = LATE_AFTER_S
         self._screens: dict[str, ScreenHealth] = {}
         self._objects: dict[str, ObjectStore] = {}
         self._subscription: Subscription | None = None
@@ -212,7 +216,9 @@ class FleetWatch:
 
     def screens(self) -> list[ScreenHealth]:
         """Every screen heard from (now or before a restart), by site then screen."""
-        return [self._screens[name] for name in sorted(self._screens)]
+        return [
+            replace(self._screens[name], late_after_s=self.late_after_s) for name in sorted(self._screens)
+        ]
 
     def sites(self) -> list[str]:
         """The sites the collector publishes to."""
@@ -319,6 +325,11 @@ class KioskHealth:
         """Publish in the background from now on."""
         self._task = asyncio.ensure_future(self._run())
 
+    def send_now(self) -> None:
+        """A heartbeat and a screenshot now (the first frame is painted; the collector asks)."""
+        self._next_shot = None
+        self._asked.set()
+
     async def stop(self) -> None:
         """No more heartbeats."""
         if self._task is not None:
@@ -343,26 +354,23 @@ class KioskHealth:
             return
 
         async def asked(_msg: Msg) -> None:
-            self._next_shot = None
-            self._asked.set()
+            self.send_now()
 
         await link.subscribe(ask_subject(self.fleet.site, self.fleet.screen), cb=asked)
         self._listening = link
 
     async def _send(self, link: Client) -> None:
         root = status_subject(self.fleet.site, self.fleet.screen)
-        asked = self._asked.is_set()
         self._asked.clear()
-        if not asked:
-            await link.publish(f"{root}.heartbeat", self._beat().encode())
-            self.sent += 1
+        beat = self._beat()
+        await link.publish(f"{root}.heartbeat", beat.encode())
+        self.sent += 1
         now = utcnow()
-        if self._next_shot is None or now >= self._next_shot:
+        # A picture before the first frame would be a black rectangle: wait for one.
+        if beat.last_frame is not None and (self._next_shot is None or now >= self._next_shot):
             self._next_shot = now + self._shot_every
             picture = self._grab()  # on this loop's thread, the GUI thread in `wall run`
             if picture is not None and len(picture) <= MAX_SCREENSHOT_BYTES:
-                if asked:  # the page shows the new picture with a fresh heartbeat next to it
-                    await link.publish(f"{root}.heartbeat", self._beat().encode())
                 await link.publish(f"{root}.screenshot", picture)
         await link.flush(timeout=5)
 

@@ -130,10 +130,12 @@ class KioskReceiver:
             self._rewatch.clear()
             follow = asyncio.ensure_future(self._follow(self._link))
             rewatch = asyncio.ensure_future(self._rewatch.wait())
-            await asyncio.wait({follow, rewatch}, return_when=asyncio.FIRST_COMPLETED)
-            for task in (follow, rewatch):
-                task.cancel()
-            await asyncio.gather(follow, rewatch, return_exceptions=True)
+            try:
+                await asyncio.wait({follow, rewatch}, return_when=asyncio.FIRST_COMPLETED)
+            finally:  # `stop` cancels this task: the watch must end too, before the store closes
+                for task in (follow, rewatch):
+                    task.cancel()
+                await asyncio.gather(follow, rewatch, return_exceptions=True)
             if follow.done() and not follow.cancelled() and follow.exception() is not None:
                 log.warning(
                     "fleet: following %s failed: %s", state_bucket(self.fleet.site), follow.exception()
