@@ -71,27 +71,28 @@ class LinkMarker(QObject):
         self._hub = hub
         self._name = LINK_MARKER.get(language, LINK_MARKER["en"])
         self._on_change = on_change
-        self._shown: bool | None = None
+        self._shown = False
+        self._seen: tuple[bool, datetime | None] = (False, None)
         self._started = utcnow()
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.check)
         self._timer.start(LINK_CHECK_MS)
 
     def check(self) -> None:
-        """Bring the marker in line with the link."""
+        """Bring the marker and `wall status` in line with the link."""
         state = self._receiver.state
+        if (state.connected, state.since) != self._seen:
+            self._seen = (state.connected, state.since)
+            self._on_change()  # `wall status` learns at once
         since = state.since or self._started
         down = not state.connected and (utcnow() - since).total_seconds() >= LINK_MARKER_AFTER_S
         if down == self._shown:
             return
-        first = self._shown is None
         self._shown = down
         if down:
             self._hub.update_status(SourceStatus(self._name, "fleet", Health.STALE))
         else:
             self._hub.set_statuses([s for s in self._hub.statuses() if s.source != self._name])
-        if not first:
-            self._on_change()
 
     def stop(self) -> None:
         """No more checks."""
