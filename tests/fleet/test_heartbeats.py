@@ -69,9 +69,12 @@ async def test_a_running_kiosk_is_seen_on_the_collectors_page_and_says_when_its_
             cwd=ROOT,
         )
     try:
-        seen = lambda: any(  # noqa: E731
-            s.name == "hq/hall-1" and s.screenshot_at is not None for s in collector.watch.screens()
-        )
+
+        def seen() -> bool:
+            return any(
+                s.name == "hq/hall-1" and s.screenshot_at is not None for s in collector.watch.screens()
+            )
+
         await until(lambda: seen() or kiosk.poll() is not None, "a heartbeat and a screenshot", 60)
         assert kiosk.poll() is None, log.read_text()
         (screen,) = collector.watch.screens()
