@@ -319,6 +319,7 @@ class KioskHealth:
         self._asked = asyncio.Event()
         self._listening: Client | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self.sent = 0
 
     def start(self) -> None:
@@ -333,11 +334,13 @@ class KioskHealth:
     async def stop(self) -> None:
         """No more heartbeats."""
         if self._task is not None:
+            self._stopping = True  # a cancellation swallowed by nats-py's wait_for still ends the loop
+            self._asked.set()
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             link = self._link()
             if link is not None and link.is_connected:
                 try:
@@ -345,6 +348,8 @@ class KioskHealth:
                     await self._send(link)
                 except _BROKER_ERRORS as exc:  # the link dropped meanwhile: the next tick tries again
                     log.info("fleet: heartbeat not sent (%s)", exc)
+            if self._stopping:
+                return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._asked.wait(), self._every_s)
 

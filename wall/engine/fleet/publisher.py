@@ -69,6 +69,7 @@ class FleetPublisher:
         self._idle = asyncio.Event()
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     async def start(self) -> None:
         """Create (or open) every site's bucket and object store, then publish in the background."""
@@ -86,6 +87,10 @@ class FleetPublisher:
     async def stop(self) -> None:
         """Stop publishing (what is still waiting is lost; the collector publishes it again at start)."""
         if self._task is not None:
+            # Python 3.11's wait_for (inside nats-py's requests) may swallow a cancellation that
+            # lands as the answer arrives: the flag ends the loop anyway, instead of a hung stop.
+            self._stopping = True
+            self._wake.set()
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
@@ -186,9 +191,11 @@ class FleetPublisher:
 
     async def _publish_forever(self) -> None:
         failing = False
-        while True:
+        while not self._stopping:
             await self._wake.wait()
             self._wake.clear()
+            if self._stopping:
+                return
             try:
                 await self._publish_pending()
             except _BROKER_ERRORS as exc:
@@ -211,12 +218,12 @@ class FleetPublisher:
 
     async def _publish_pending(self) -> None:
         # Pictures first: a kiosk that receives a post then finds its picture in the store at once.
-        while self._pictures:
+        while self._pictures and not self._stopping:
             (site, name), data = next(iter(self._pictures.items()))
             await self._objects[site].put(name, data)
             self._pictures_known[site].add(name)
             del self._pictures[(site, name)]
-        while self._values:
+        while self._values and not self._stopping:
             (site, key), value = next(iter(self._values.items()))
             await self._kv[site].put(key, value)
             self._published[(site, key)] = value
