@@ -1,7 +1,7 @@
 """The collector's moderation page (`wall collect` with `[web] enabled`) is the fleet's one page:
 a hide and a site's panic made with its HTTP forms reach the right kiosks over a real nats-server,
 a kiosk of another site is untouched, and the panic survives a restart of the kiosk and of the
-collector."""
+collector; an announcement for one site reaches that site only."""
 
 from __future__ import annotations
 
@@ -41,6 +41,12 @@ async def test_a_hide_and_a_site_panic_on_the_collectors_page_reach_the_right_ki
             assert not hq.store.panic()
             shown = await page.read("/")
             assert "Écran de secours actif sur : lyon" in shown
+
+            await page.post("/announcement", action="publish", text="Visite du siège à 15 h", scope="hq")
+            await until(lambda: hq.screen.announcement is not None, "hq's announcement arrived")
+            await collector.publisher.drained()
+            assert hq.screen.announcement is not None and hq.screen.announcement.who == "Alice"
+            assert lyon.screen.announcement is None
         await lyon.stop()
         lyon = await boot_kiosk(kiosk_config(broker, "lyon", tmp_path / "lyon"), tmp_path / "p2")
         assert lyon.store.panic()  # what the windows are built with: calm from the first frame
