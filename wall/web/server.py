@@ -39,6 +39,7 @@ from pydantic import ValidationError
 from wall.core.model import utcnow
 from wall.core.paths import ASSETS_DIR
 from wall.engine.config import PanelSettings, WallSection, WebSettings
+from wall.engine.fleet.layout import NAME
 from wall.engine.moderation.decisions import POST_ACTIONS, PublishedAnnouncement, QueueItem
 from wall.engine.web_guard import LoginDelay, host_name, server_context
 from wall.web.desk import FleetView, ModerationDesk
@@ -498,6 +499,10 @@ class ModerationPage:
         self._checked(request, form)
         _session, fleet = self._fleet_of(request)
         site, screen = form.get("site", ""), form.get("screen", "")
+        if not (NAME.match(site) and NAME.match(screen)):
+            raise web.HTTPBadRequest(
+                text=refused_page(self._lang, f"{site}/{screen}"[:40]), content_type="text/html"
+            )
         await fleet.ask_screenshot(site, screen)
         return _redirect(f"/fleet#screen-{site}-{screen}")
 
