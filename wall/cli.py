@@ -162,7 +162,11 @@ def _collect(config: WallConfig, args: argparse.Namespace) -> int:
         )
         return EXIT_CONFIG
     setup_logging(args.log_level, config_secrets(config))
-    return asyncio.run(collect(config))
+    if not config.web.enabled:
+        return asyncio.run(collect(config))
+    from wall.web.fleet_desk import collector_page  # the page for the whole fleet (aiohttp, no Qt)
+
+    return asyncio.run(collect(config, collector_page(config)))
 
 
 def _load(args: argparse.Namespace) -> WallConfig:
@@ -531,6 +535,10 @@ def _status(config: WallConfig, args: argparse.Namespace) -> int:
             print(f"on screen: {' | '.join(runtime['on_screen'])}; memory {runtime.get('memory_mb', '?')} MB")
         if runtime.get("open") is False:
             print("closed (outside opening hours): screens black, polling paused")
+        if link := runtime.get("fleet_link"):  # a fleet's kiosk (issue 16)
+            since = as_utc(datetime.fromisoformat(link["since"])).strftime("%Y-%m-%d %H:%M:%SZ")
+            state = "up" if link["up"] else "DOWN (the screen keeps its content; it catches up when back)"
+            print(f"fleet link: {state} since {since}")
         for line in runtime.get("config_problems") or []:
             print(f"  config: {line}")
         for line in runtime.get("restart_needed") or []:

@@ -8,8 +8,9 @@ picture's own shape, so nothing of it is cut (a portrait photo on a featured car
 
 Video posts show their poster with a small play mark; nothing plays: measured by `bench video`
 (docs/video.md), QtMultimedia alone takes the wall from ~103 to ~147 MB PSS and a muted 480p loop
-adds ~120 MB and drops frames of every transition on a software-rendered kiosk. The alt text of each picture is the tile's accessible
-name, never drawn. A "+N" mark says how many pictures the card does not show.
+adds ~120 MB and drops frames of every transition on a software-rendered kiosk. The alt text of
+each picture is the tile's accessible name, never drawn. A "+N" mark says how many pictures the
+card does not show.
 """
 
 from __future__ import annotations

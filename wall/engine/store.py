@@ -733,6 +733,11 @@ class Store:
                     break
         return items
 
+    def audit(self, who: str, action: str, detail: str, *, now: datetime | None = None) -> None:
+        """Record a person's action that has no post (a site's panic on the fleet's page)."""
+        with self._lock, self._transaction():
+            self._audit(now or utcnow(), who, action, "", detail)
+
     def _audit(self, now: datetime, who: str, action: str, post_key: str, detail: str) -> None:
         self._db.execute(
             "INSERT INTO audit (at, who, action, post_key, detail) VALUES (?,?,?,?,?)",

@@ -67,6 +67,7 @@ from widgets.hub import Hub
 from widgets.window import WallWindow, burn_in_offset
 
 if TYPE_CHECKING:  # the page's modules (aiohttp: ~23 MB) are imported only when [web] is enabled
+    from wall.engine.fleet.health import Heartbeat, KioskHealth
     from wall.engine.fleet.receiver import KioskReceiver
     from wall.shell.desk import WallDesk
     from wall.web.server import WebServer
@@ -288,6 +289,7 @@ class WallRuntime:
         self.web: WebServer | None = None
         self.desk: WallDesk | None = None
         self.receiver: KioskReceiver | None = None  # a fleet's kiosk (issue 16)
+        self.kiosk_health: KioskHealth | None = None  # its heartbeats and screenshots
         self._started_at = utcnow().isoformat()
         self._problems: list[str] = self.config_problems
         self._build_windows(config)
@@ -418,6 +420,8 @@ class WallRuntime:
         shown = self._on_screen(self.windows[0])
         log.info("first frame after %.3f s: %s", elapsed, shown)
         systemd.notify("READY=1")
+        if self.kiosk_health is not None:  # the fleet page gets this screen's picture now
+            self.kiosk_health.send_now()
         if self.exit_after_first_frame:
             print(f"first-frame-seconds {elapsed:.4f}", flush=True)
             print(f"first-frame-panel {shown}", flush=True)  # issue 14: content, not the clock
@@ -456,6 +460,16 @@ class WallRuntime:
             "store_problem": self.store.problem(),
             "store_notices": self.store.notices,
             "restart_needed": self._restart_needed,
+            **({"fleet_link": self._fleet_link()} if self.receiver is not None else {}),
+        }
+
+    def _fleet_link(self) -> dict[str, object]:
+        """`wall status`: whether the kiosk hears the collector, and since when."""
+        assert self.receiver is not None
+        state = self.receiver.state
+        return {
+            "up": state.connected,
+            "since": (state.since.isoformat() if state.since else self._started_at),
         }
 
     def memory(self) -> dict[str, float]:
@@ -506,6 +520,7 @@ class WallRuntime:
                 config.fleet, self.store, self.hub, pictures=cache_dir(), on_panic=panic
             )
             self.receiver.start()
+            self._start_kiosk_health(config)
         self.hub.flush()
         tune_for_smooth_frames()
         self._collector = GuiThreadCollector()  # from now on, Python collects on this thread only
@@ -538,6 +553,41 @@ class WallRuntime:
             reloader.cancel()
             await self._stop()
 
+    def _start_kiosk_health(self, config: WallConfig) -> None:
+        """A fleet's kiosk: heartbeats and screenshots for the collector's page, and the marker while
+        its link is down."""
+        from wall.engine.fleet.health import KioskHealth
+        from wall.shell.kiosk_health import FrameClock, LinkMarker, screenshot
+
+        assert config.fleet is not None and self.receiver is not None
+        receiver = self.receiver
+        self._frames = FrameClock()
+        self._frames.watch(self.windows)
+        self._link_marker = LinkMarker(receiver, self.hub, config.wall.language, self._notify_status)
+        self.kiosk_health = KioskHealth(
+            config.fleet, lambda: receiver.link, self._heartbeat, lambda: screenshot(lambda: self.windows)
+        )
+        self.kiosk_health.start()
+
+    def _heartbeat(self) -> Heartbeat:
+        from wall import __version__
+        from wall.engine.fleet.health import Heartbeat
+
+        assert self.config.fleet is not None
+        self._frames.watch(self.windows)  # new windows after a reload
+        return Heartbeat(
+            site=self.config.fleet.site,
+            screen=self.config.fleet.screen,
+            at=utcnow(),
+            last_frame=self._frames.last_frame(),
+            panel=self._on_screen(self.windows[0]) if self.windows else "nothing",
+            version=__version__,
+            uptime_s=time.monotonic() - self.started,
+            memory_mb=resident_mb(),
+            stale_sources=tuple(self.hub.stale_sources()),
+            off_on_purpose=self.schedule.is_open is False,
+        )
+
     def _engine(self) -> Engine:
         assert self.engine is not None, "the engine starts before the moderation page"
         return self.engine
@@ -553,6 +603,9 @@ class WallRuntime:
             await self.web.stop()
         if self.desk is not None:
             self.desk.close()
+        if self.kiosk_health is not None:
+            await self.kiosk_health.stop()
+            self._link_marker.stop()
         if self.receiver is not None:
             await self.receiver.stop()
         if self.engine is not None:

@@ -7,7 +7,8 @@ a test or the fleet's collector may answer it otherwise.
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Protocol
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
 
 from wall.core.model import SourceStatus
 from wall.engine.moderation.decisions import (
@@ -18,6 +19,9 @@ from wall.engine.moderation.decisions import (
     QueueItem,
 )
 from wall.engine.signals.watch import SignalsView
+
+if TYPE_CHECKING:  # nats (the fleet's client) is never loaded by a standalone wall's page
+    from wall.engine.fleet.health import FleetAction, ScreenHealth
 
 
 class ModerationDesk(Protocol):
@@ -44,12 +48,15 @@ class ModerationDesk(Protocol):
         """The announcement published from the page, if one is."""
         ...
 
-    async def publish_announcement(self, announcement: PublishedAnnouncement | None, who: str) -> None:
-        """Show `announcement` on the wall instead of the configured one (None: withdraw it)."""
+    async def publish_announcement(
+        self, announcement: PublishedAnnouncement | None, who: str, site: str | None = None
+    ) -> None:
+        """Show `announcement` on the wall instead of the configured one (None: withdraw it); in a
+        fleet, on one site's screens only when `site` is given."""
         ...
 
-    async def set_panic(self, on: bool, who: str) -> None:
-        """Switch the panic screen on or off."""
+    async def set_panic(self, on: bool, who: str, site: str | None = None) -> None:
+        """Switch the panic screen on or off (in a fleet: one site's only when `site` is given)."""
         ...
 
     async def blocked_authors(self) -> list[BlockedAuthor]:
@@ -87,4 +94,40 @@ class ModerationDesk(Protocol):
 
     def secrets(self) -> list[str]:
         """Every configured secret value, for the page to mask (`wall.web.pages.shown_error`)."""
+        ...
+
+    def fleet(self) -> FleetView | None:
+        """The fleet's screens when this is the collector's page (issue 16); None for one wall."""
+        return None
+
+
+class FleetView(Protocol):
+    """What the collector's page shows of the fleet (`wall.web.fleet_desk.FleetDesk`)."""
+
+    def sites(self) -> list[str]:
+        """The sites the collector publishes to (the page's choice of scope)."""
+        ...
+
+    def screens(self) -> list[ScreenHealth]:
+        """Every screen heard from, by site then screen."""
+        ...
+
+    async def panic_sites(self) -> list[str]:
+        """The sites whose screens show the panic screen."""
+        ...
+
+    def last_action(self) -> FleetAction | None:
+        """The latest decision, panic or announcement made on this page, and its scope."""
+        ...
+
+    def not_reached(self, now: datetime) -> list[ScreenHealth]:
+        """The offline screens the latest action has not reached yet."""
+        ...
+
+    async def screenshot(self, site: str, screen: str) -> bytes | None:
+        """The latest JPEG of a screen, or None."""
+        ...
+
+    async def ask_screenshot(self, site: str, screen: str) -> bool:
+        """Ask a kiosk for a new screenshot now; False when it cannot be asked."""
         ...

@@ -24,6 +24,7 @@ from wall.engine.moderation.decisions import (
 )
 from wall.engine.panel_settings import MAX_QR_CHARS, PanelSettings
 from wall.engine.signals.watch import SignalsView
+from wall.web.fleet_page import FleetSummary, fleet_link, not_reached_notice, scope_field
 from wall.web.queue import MAX_LISTED, QueueView, queue_section, view_fields
 from wall.web.signals import signals_section
 from wall.web.wording import esc as _e
@@ -109,17 +110,23 @@ def main_page(
     cached: Collection[str] = (),
     limit: int = MAX_LISTED,
     signals: SignalsView | None = None,
+    fleet: FleetSummary | None = None,
 ) -> str:
     """The moderation page: the wall's screen and panic button, the announcement form, the posts with
     their buttons, the blocked authors, the sources' health, the log. `draft` and `errors`: a refused
     announcement form, shown again. `secrets`: masked in the sources' errors. `cached`: the picture
-    URLs the wall has prepared (`wall.web.queue.queue_section`). `signals`: the weak signals (issue 17)."""
+    URLs the wall has prepared (`wall.web.queue.queue_section`). `signals`: the weak signals (issue 17).
+    `fleet`: on the collector, the choice of scope in the panic and announcement forms, and who an
+    action has not reached yet."""
+    on_fleet = ""
+    if fleet is not None:
+        on_fleet = fleet_link(lang) + not_reached_notice(lang, zone, fleet.action, fleet.not_reached)
     body = (
         f'<header><h1>{_e(text("title", lang))}</h1><p class="who">{_e(text("signed_in", lang, who=who))}</p>'
         f'<form method="post" action="/logout"><input type="hidden" name="csrf" value="{_e(csrf)}">'
         f'<button type="submit">{_e(text("logout", lang))}</button></form></header>'
-        f"<main>{_panic(lang, csrf, panic, view)}"
-        f"{_announcement(lang, zone, csrf, view, announcement, draft, errors)}"
+        f"<main>{on_fleet}{_panic(lang, csrf, panic, view, fleet)}"
+        f"{_announcement(lang, zone, csrf, view, announcement, draft, errors, fleet)}"
         + signals_section(lang=lang, zone=zone, csrf=csrf, view=view, signals=signals)
         + queue_section(
             lang=lang,
@@ -137,18 +144,40 @@ def main_page(
     return _page(lang, text("title", lang), body)
 
 
-def _panic(lang: str, csrf: str, panic: bool, view: QueueView) -> str:
+def _panic(lang: str, csrf: str, panic: bool, view: QueueView, fleet: FleetSummary | None = None) -> str:
     state = f'<p class="panic-active" role="status">{_e(text("panic.active", lang))}</p>' if panic else ""
     label = text("panic.off" if panic else "panic.on", lang)
-    return (
-        f'<section class="screen{" panic" if panic else ""}"><h2>{_e(text("screen", lang))}</h2>{state}'
+    # The collector has no screen of its own: its page shows each kiosk's on the fleet page.
+    picture = (
         f'<img id="screen" src="/screen.png" alt="{_e(text("screen.alt", lang))}" width="640" height="360">'
+        if fleet is None
+        else ""
+    )
+    if fleet is not None and fleet.panic_sites:
+        sites = ", ".join(fleet.panic_sites)
+        state += f'<p class="panic-sites">{_e(text("fleet.panic_sites", lang, sites=sites))}</p>'
+    forms = (
+        [(panic, label)]
+        if fleet is None
+        else [(False, text("panic.on", lang)), (True, text("panic.off", lang))]
+    )
+    buttons = "".join(
         f'<form method="post" action="/panic"><input type="hidden" name="csrf" value="{_e(csrf)}">'
         f"{view_fields(view)}"
-        f'<input type="hidden" name="on" value="{"0" if panic else "1"}">'
-        f'<button type="submit" class="{"release" if panic else "panic"}">{_e(label)}</button>'
-        + ("" if panic else f'<span class="help">{_e(text("panic.on.help", lang))}</span>')
-        + "</form></section>"
+        f'<input type="hidden" name="on" value="{"0" if release else "1"}">'
+        + (
+            scope_field(lang, fleet.sites, "panic-off" if release else "panic-on")
+            if fleet is not None
+            else ""
+        )
+        + f'<button type="submit" class="{"release" if release else "panic"}">{_e(shown)}</button>'
+        + ("" if release else f'<span class="help">{_e(text("panic.on.help", lang))}</span>')
+        + "</form>"
+        for release, shown in forms
+    )
+    return (
+        f'<section class="screen{" panic" if panic else ""}"><h2>{_e(text("screen", lang))}</h2>{state}'
+        f"{picture}{buttons}</section>"
     )
 
 
@@ -160,6 +189,7 @@ def _announcement(
     published: PublishedAnnouncement | None,
     draft: Mapping[str, str] | None,
     errors: Sequence[AnnouncementField],
+    fleet: FleetSummary | None = None,
 ) -> str:
     hidden = f'<input type="hidden" name="csrf" value="{_e(csrf)}">{view_fields(view)}'
     if published is None:
@@ -196,7 +226,8 @@ def _announcement(
     return (
         f'<section class="announce" id="announcement"><h2>{_e(text("announce", lang))}</h2>{state}{refused}'
         f'<form method="post" action="/announcement" class="announce-form">{hidden}'
-        f"<label>{_e(text('announce.title', lang, max=str(limits['title'])))}"
+        + (scope_field(lang, fleet.sites, "announcement") if fleet is not None else "")
+        + f"<label>{_e(text('announce.title', lang, max=str(limits['title'])))}"
         f'<input name="title" maxlength="{limits["title"]}" value="{_e(values["title"])}" dir="auto"></label>'
         f"<label>{_e(text('announce.text', lang, max=str(limits['text'])))}"
         f'<textarea name="text" rows="4" required maxlength="{limits["text"]}" dir="auto">'

@@ -36,11 +36,14 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from pydantic import ValidationError
 
+from wall.core.model import utcnow
 from wall.core.paths import ASSETS_DIR
 from wall.engine.config import PanelSettings, WallSection, WebSettings
+from wall.engine.fleet.layout import NAME
 from wall.engine.moderation.decisions import POST_ACTIONS, PublishedAnnouncement, QueueItem
 from wall.engine.web_guard import LoginDelay, host_name, server_context
-from wall.web.desk import ModerationDesk
+from wall.web.desk import FleetView, ModerationDesk
+from wall.web.fleet_page import FLEET_SCOPE, FleetSummary, fleet_page
 from wall.web.pages import (
     ANNOUNCEMENT_FIELDS,
     AnnouncementField,
@@ -156,6 +159,9 @@ class ModerationPage:
         app.router.add_get("/queue", self._queue)
         app.router.add_get("/pictures/{digest}", self._picture)
         app.router.add_get("/static/{name}", self._static_file)
+        app.router.add_get("/fleet", self._fleet)  # the collector's page only (issue 16)
+        app.router.add_post("/fleet/screenshot", self._ask_screenshot)
+        app.router.add_get("/fleet/screens/{site}/{screen}.jpg", self._screenshot)
         return app
 
     # --- names -------------------------------------------------------------------------------
@@ -379,6 +385,7 @@ class ModerationPage:
             secrets=self._desk.secrets(),
             cached=await self._cached(items, view),
             signals=await self._desk.signals(),
+            fleet=await self._fleet_summary(),
         )
         return web.Response(text=html, content_type="text/html", status=status)
 
@@ -407,7 +414,7 @@ class ModerationPage:
     async def _panic(self, request: web.Request) -> web.StreamResponse:
         form = await self._form(request)
         session = self._checked(request, form)
-        await self._desk.set_panic(form.get("on") == "1", session.who)
+        await self._desk.set_panic(form.get("on") == "1", session.who, self._scope(form))
         self._screen = None  # the next picture must show the change
         return _redirect(f"/?{QueueView.of(form).query()}")
 
@@ -425,14 +432,14 @@ class ModerationPage:
         view = QueueView.of(form)
         action = form.get("action", "")
         if action == "withdraw":
-            await self._desk.publish_announcement(None, session.who)
+            await self._desk.publish_announcement(None, session.who, self._scope(form))
         elif action == "publish":
             announcement, wrong = check_announcement(
                 form.get("title", ""), form.get("text", ""), form.get("qr", "")
             )
             if announcement is None:  # the form again, as typed, with what to fix
                 return await self._main_page(session, view, draft=form, errors=wrong, status=400)
-            await self._desk.publish_announcement(announcement, session.who)
+            await self._desk.publish_announcement(announcement, session.who, self._scope(form))
         else:
             raise web.HTTPBadRequest(
                 text=refused_page(self._lang, text("unknown_action", self._lang)), content_type="text/html"
@@ -450,6 +457,71 @@ class ModerationPage:
                 raise web.HTTPServiceUnavailable(text="no screen yet", content_type="text/plain")
             self._screen = (now, picture)
         return web.Response(body=self._screen[1], content_type="image/png")
+
+    # --- the fleet (the collector's page) ----------------------------------------------------
+    def _scope(self, form: Mapping[str, str]) -> str | None:
+        """The site a panic or announcement form targets; None: the whole fleet (or one wall)."""
+        fleet = self._desk.fleet()
+        scope = form.get("scope", FLEET_SCOPE)
+        if fleet is None or scope == FLEET_SCOPE:
+            return None
+        if scope not in fleet.sites():
+            raise web.HTTPBadRequest(text=refused_page(self._lang, scope[:40]), content_type="text/html")
+        return scope
+
+    async def _fleet_summary(self) -> FleetSummary | None:
+        fleet = self._desk.fleet()
+        if fleet is None:
+            return None
+        return FleetSummary(
+            fleet.sites(), await fleet.panic_sites(), fleet.last_action(), fleet.not_reached(utcnow())
+        )
+
+    def _fleet_of(self, request: web.Request) -> tuple[Session, FleetView]:
+        session = self._session(request)
+        if session is None:
+            raise web.HTTPUnauthorized(text="log in first", content_type="text/plain")
+        fleet = self._desk.fleet()
+        if fleet is None:
+            raise web.HTTPNotFound(text="not a fleet's collector", content_type="text/plain")
+        return session, fleet
+
+    async def _fleet(self, request: web.Request) -> web.StreamResponse:
+        """Every screen of the fleet with its last picture and health."""
+        if self._session(request) is None:
+            return _redirect("/login")
+        session, fleet = self._fleet_of(request)
+        now = utcnow()
+        html = fleet_page(
+            lang=self._lang,
+            zone=self._zone,
+            who=session.who,
+            csrf=session.csrf,
+            now=now,
+            screens=fleet.screens(),
+            action=fleet.last_action(),
+            missed=fleet.not_reached(now),
+        )
+        return web.Response(text=html, content_type="text/html")
+
+    async def _ask_screenshot(self, request: web.Request) -> web.StreamResponse:
+        form = await self._form(request)
+        self._checked(request, form)
+        _session, fleet = self._fleet_of(request)
+        site, screen = form.get("site", ""), form.get("screen", "")
+        if not (NAME.match(site) and NAME.match(screen)):
+            raise web.HTTPBadRequest(
+                text=refused_page(self._lang, f"{site}/{screen}"[:40]), content_type="text/html"
+            )
+        await fleet.ask_screenshot(site, screen)
+        return _redirect(f"/fleet#screen-{site}-{screen}")
+
+    async def _screenshot(self, request: web.Request) -> web.StreamResponse:
+        _session, fleet = self._fleet_of(request)
+        data = await fleet.screenshot(request.match_info["site"], request.match_info["screen"])
+        if data is None or not data.startswith(b"\xff\xd8\xff"):
+            raise web.HTTPNotFound(text="no picture of this screen", content_type="text/plain")
+        return web.Response(body=data, content_type="image/jpeg")
 
     async def _static_file(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]

@@ -17,6 +17,7 @@ NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$")  # a site or screen: a subject t
 NAME_RULE = "lower-case letters, digits and '-', at most 31 characters, e.g. 'lyon' or 'hall-1'"
 COLLECTOR_USER = "collector"
 STATUS_ROOT = "wall.status"
+ASK_ROOT = "wall.ask"  # the collector asks one kiosk for something (a screenshot now)
 FORMAT_VERSION = 1  # in every published value: a kiosk refuses a layout it does not know
 
 
@@ -58,8 +59,19 @@ def inbox_prefix(user: str) -> str:
 
 
 def status_subject(site: str, screen: str) -> str:
-    """The root of the subjects one kiosk publishes its own status on (heartbeats: next session)."""
+    """The root of the subjects one kiosk publishes its own status on (`.heartbeat`, `.screenshot`)."""
     return f"{STATUS_ROOT}.{site}.{screen}"
+
+
+def ask_subject(site: str, screen: str) -> str:
+    """Where the collector asks one kiosk for a screenshot now; only that kiosk may listen."""
+    return f"{ASK_ROOT}.{site}.{screen}"
+
+
+def screenshot_bucket(site: str) -> str:
+    """The object store of the latest screenshot of each of `site`'s screens (object = screen).
+    Written by the collector only: NATS 2.9 cannot confine a kiosk to one object (docs/fleet.md)."""
+    return f"screenshots-{site}"
 
 
 def kiosk_permissions(site: str, screen: str) -> dict[str, Any]:
@@ -81,13 +93,13 @@ def kiosk_permissions(site: str, screen: str) -> dict[str, Any]:
     publish.append(f"{status_subject(site, screen)}.>")
     return {
         "publish": {"allow": publish},
-        "subscribe": {"allow": [f"{inbox_prefix(kiosk_user(site, screen))}.>"]},
+        "subscribe": {"allow": [f"{inbox_prefix(kiosk_user(site, screen))}.>", ask_subject(site, screen)]},
     }
 
 
 def collector_permissions() -> dict[str, Any]:
     """The collector: the only user that may write content (KV, objects, stream management)."""
     return {
-        "publish": {"allow": ["$JS.API.>", "$KV.>", "$O.>", "$JS.FC.>", "$JS.ACK.>"]},
+        "publish": {"allow": ["$JS.API.>", "$KV.>", "$O.>", "$JS.FC.>", "$JS.ACK.>", f"{ASK_ROOT}.>"]},
         "subscribe": {"allow": [f"{inbox_prefix(COLLECTOR_USER)}.>", f"{STATUS_ROOT}.>"]},
     }

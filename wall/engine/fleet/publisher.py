@@ -69,6 +69,7 @@ class FleetPublisher:
         self._idle = asyncio.Event()
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     async def start(self) -> None:
         """Create (or open) every site's bucket and object store, then publish in the background."""
@@ -86,6 +87,10 @@ class FleetPublisher:
     async def stop(self) -> None:
         """Stop publishing (what is still waiting is lost; the collector publishes it again at start)."""
         if self._task is not None:
+            # Python 3.11's wait_for (inside nats-py's requests) may swallow a cancellation that
+            # lands as the answer arrives: the flag ends the loop anyway, instead of a hung stop.
+            self._stopping = True
+            self._wake.set()
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
@@ -129,9 +134,13 @@ class FleetPublisher:
         return list(self._statuses.values())
 
     def set_announcement(self, announcement: PublishedAnnouncement | None) -> None:
-        """The page's announcement goes to every site (targeting one site: next session)."""
+        """The page's announcement for the whole fleet goes to every site."""
+        self.set_announcement_for(announcement, self.sites)
+
+    def set_announcement_for(self, announcement: PublishedAnnouncement | None, sites: Sequence[str]) -> None:
+        """An announcement (None: the configured one) for `sites` only (`wall.engine.fleet.targets`)."""
         value = wire.encode_announcement(announcement)
-        for site in self.sites:
+        for site in sites:
             self._put(site, ANNOUNCEMENT_KEY, value)
 
     def set_image_requester(self, requester: Callable[[str], None]) -> None:
@@ -182,9 +191,11 @@ class FleetPublisher:
 
     async def _publish_forever(self) -> None:
         failing = False
-        while True:
+        while not self._stopping:
             await self._wake.wait()
             self._wake.clear()
+            if self._stopping:
+                return
             try:
                 await self._publish_pending()
             except _BROKER_ERRORS as exc:
@@ -207,12 +218,12 @@ class FleetPublisher:
 
     async def _publish_pending(self) -> None:
         # Pictures first: a kiosk that receives a post then finds its picture in the store at once.
-        while self._pictures:
+        while self._pictures and not self._stopping:
             (site, name), data = next(iter(self._pictures.items()))
             await self._objects[site].put(name, data)
             self._pictures_known[site].add(name)
             del self._pictures[(site, name)]
-        while self._values:
+        while self._values and not self._stopping:
             (site, key), value = next(iter(self._values.items()))
             await self._kv[site].put(key, value)
             self._published[(site, key)] = value

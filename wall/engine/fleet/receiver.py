@@ -15,6 +15,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,7 @@ class ReceiverState:
     """What a kiosk's link is doing, for `wall status` and the tests."""
 
     connected: bool = False
+    since: datetime | None = None  # when `connected` last changed (`wall status`: "down since ...")
     applied: list[tuple[str, int]] = field(default_factory=list)  # (key, revision), in order
 
 
@@ -106,27 +108,34 @@ class KioskReceiver:
         if self._link is not None:
             await close(self._link)
 
+    @property
+    def link(self) -> Client | None:
+        """The connection to the fleet once made (the kiosk's heartbeats go over it too)."""
+        return self._link
+
     # --- following ---------------------------------------------------------------------------
     async def _run(self) -> None:
         async def reconnected() -> None:
-            self.state.connected = True
+            self.state.connected, self.state.since = True, utcnow()
             self._rewatch.set()
 
         async def disconnected() -> None:
-            self.state.connected = False
+            self.state.connected, self.state.since = False, utcnow()
 
         self._link = await connect_until_up(
             self.fleet, on_reconnected=reconnected, on_disconnected=disconnected, name=self.fleet.nats_user
         )
-        self.state.connected = True
+        self.state.connected, self.state.since = True, utcnow()
         while True:
             self._rewatch.clear()
             follow = asyncio.ensure_future(self._follow(self._link))
             rewatch = asyncio.ensure_future(self._rewatch.wait())
-            await asyncio.wait({follow, rewatch}, return_when=asyncio.FIRST_COMPLETED)
-            for task in (follow, rewatch):
-                task.cancel()
-            await asyncio.gather(follow, rewatch, return_exceptions=True)
+            try:
+                await asyncio.wait({follow, rewatch}, return_when=asyncio.FIRST_COMPLETED)
+            finally:  # `stop` cancels this task: the watch must end too, before the store closes
+                for task in (follow, rewatch):
+                    task.cancel()
+                await asyncio.gather(follow, rewatch, return_exceptions=True)
             if follow.done() and not follow.cancelled() and follow.exception() is not None:
                 log.warning(
                     "fleet: following %s failed: %s", state_bucket(self.fleet.site), follow.exception()

@@ -39,6 +39,9 @@ class FleetSettings(BaseModel):
     replicas: int = Field(
         1, ge=1, le=5, description="Copies of each bucket the collector creates (3 on a cluster)"
     )
+    screenshot_minutes: float = Field(
+        5, ge=1, le=1440, description="A kiosk sends a small picture of its screen this often (minutes)"
+    )
 
     @field_validator("servers")
     @classmethod

@@ -1,0 +1,117 @@
+"""The collector's moderation page (`wall collect` with `[web] enabled`): the Qt-free `EngineDesk`
+acting on the collector's engine, whose screen is the fleet's publisher, plus the fleet: panic and
+announcements for the fleet or one site, every screen's health and picture, and which offline
+screens a decision has not reached yet."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from wall.core.model import utcnow
+from wall.engine.config import WallConfig
+from wall.engine.fleet.collector import Collector
+from wall.engine.fleet.health import FleetAction, ScreenHealth, not_reached
+from wall.engine.moderation.decisions import PostAction, PublishedAnnouncement
+from wall.web.desk import FleetView
+from wall.web.engine_desk import EngineDesk, serve_page
+
+log = logging.getLogger("wall.web.fleet_desk")
+
+
+class FleetDesk(EngineDesk, FleetView):
+    """The page's way into a running collector."""
+
+    def __init__(self, collector: Collector, *, clock: Callable[[], datetime] = utcnow) -> None:
+        super().__init__(collector.engine.store, lambda: collector.engine)
+        self._collector = collector
+        self._clock = clock
+        self._last: FleetAction | None = None
+        config = collector.engine.config
+        everywhere = tuple(collector.publisher.sites)
+        self._sites_of = {s.name: tuple(s.sites) or everywhere for s in config.sources}
+
+    def fleet(self) -> FleetView:
+        """This page is the collector's."""
+        return self
+
+    # --- actions, with their scope ---------------------------------------------------------
+    async def act(self, key: str, action: PostAction, who: str) -> bool:
+        """Apply the decision; the new list of the post's kind is published to its sites at once."""
+        post = await self._read(self.store.post, key)
+        done = await super().act(key, action, who)
+        if done and post is not None:
+            self._note(action, self._sites_of.get(post.source, ()))
+        return done
+
+    async def set_panic(self, on: bool, who: str, site: str | None = None) -> None:
+        """Panic for the whole fleet or one site, recorded (a restart keeps it) and published."""
+        await self._collector.targets.set_panic(self._collector.engine, on, who, site)
+        self._note("panic on" if on else "panic off", (site,) if site else tuple(self.sites()))
+
+    async def panic(self) -> bool:
+        """True while any site shows the panic screen."""
+        return bool(await self.panic_sites())
+
+    async def publish_announcement(
+        self, announcement: PublishedAnnouncement | None, who: str, site: str | None = None
+    ) -> None:
+        """The announcement for the whole fleet or one site."""
+        await self._collector.targets.publish_announcement(self._collector.engine, announcement, who, site)
+        what = "publish announcement" if announcement else "withdraw announcement"
+        self._note(what, (site,) if site else tuple(self.sites()))
+
+    def _note(self, what: str, sites: tuple[str, ...]) -> None:
+        self._last = FleetAction(what, self._clock(), sites)
+        if missed := self.not_reached(self._clock()):
+            log.warning(
+                "fleet: %s did not reach the offline screens %s yet", what, ", ".join(s.name for s in missed)
+            )
+
+    # --- the fleet ----------------------------------------------------------------------------
+    def sites(self) -> list[str]:
+        """The sites the collector publishes to."""
+        return self._collector.watch.sites()
+
+    def screens(self) -> list[ScreenHealth]:
+        """Every screen heard from, by site then screen."""
+        return self._collector.watch.screens()
+
+    async def panic_sites(self) -> list[str]:
+        """The sites whose screens show the panic screen."""
+        return await asyncio.to_thread(self._collector.targets.panic_sites)
+
+    def last_action(self) -> FleetAction | None:
+        """The latest action made on this page since the collector started."""
+        return self._last
+
+    def not_reached(self, now: datetime) -> list[ScreenHealth]:
+        """The offline screens the latest action has not reached yet."""
+        return not_reached(self._last, self.screens(), now) if self._last else []
+
+    async def screenshot(self, site: str, screen: str) -> bytes | None:
+        """The latest JPEG of a screen (the site's screenshot store), or None."""
+        return await self._collector.watch.screenshot(site, screen)
+
+    async def ask_screenshot(self, site: str, screen: str) -> bool:
+        """Ask a kiosk for a new picture now."""
+        return await self._collector.watch.ask_screenshot(site, screen)
+
+
+def collector_page(config: WallConfig) -> Callable[[Collector], Awaitable[Callable[[], Awaitable[None]]]]:
+    """What `wall collect` hands to `collect`: serve the page on the running collector."""
+
+    async def start(collector: Collector) -> Callable[[], Awaitable[None]]:
+        desk = FleetDesk(collector)
+        server = await serve_page(config, desk)
+
+        async def stop() -> None:
+            if server is not None:
+                await server.stop()
+                desk.close()
+
+        return stop
+
+    return start
