@@ -67,8 +67,11 @@ from widgets.hub import Hub
 from widgets.window import WallWindow, burn_in_offset
 
 if TYPE_CHECKING:  # the page's modules (aiohttp: ~23 MB) are imported only when [web] is enabled
+    from wall.engine.fleet.proof import ProofSender
     from wall.engine.fleet.receiver import KioskReceiver
+    from wall.engine.fleet.settings import FleetSettings
     from wall.shell.desk import WallDesk
+    from wall.shell.proof_watch import ProofWatch
     from wall.web.server import WebServer
 
 log = logging.getLogger("wall.shell.runtime")
@@ -288,6 +291,7 @@ class WallRuntime:
         self.web: WebServer | None = None
         self.desk: WallDesk | None = None
         self.receiver: KioskReceiver | None = None  # a fleet's kiosk (issue 16)
+        self.proof: tuple[ProofWatch, ProofSender] | None = None  # its proof of play
         self._started_at = utcnow().isoformat()
         self._problems: list[str] = self.config_problems
         self._build_windows(config)
@@ -506,6 +510,7 @@ class WallRuntime:
                 config.fleet, self.store, self.hub, pictures=cache_dir(), on_panic=panic
             )
             self.receiver.start()
+            self._start_proof_of_play(config.fleet, self.receiver)
         self.hub.flush()
         tune_for_smooth_frames()
         self._collector = GuiThreadCollector()  # from now on, Python collects on this thread only
@@ -538,6 +543,20 @@ class WallRuntime:
             reloader.cancel()
             await self._stop()
 
+    def _start_proof_of_play(self, fleet: FleetSettings, receiver: KioskReceiver) -> None:
+        """Record what the screens show and send it to the fleet's proof stream (issue 16)."""
+        from wall.core.paths import state_dir
+        from wall.engine.fleet.proof import ProofOutbox, ProofSender, ProofTracker
+        from wall.shell.proof_watch import ProofWatch
+
+        outbox = ProofOutbox(state_dir(self.config.storage.state_dir) / "proof-outbox.sqlite3")
+        sender = ProofSender(fleet, outbox, lambda: receiver.link)
+        sender.start()
+        self.proof = (
+            ProofWatch(lambda: self.windows, ProofTracker(fleet.site, fleet.screen), sender),
+            sender,
+        )
+
     def _engine(self) -> Engine:
         assert self.engine is not None, "the engine starts before the moderation page"
         return self.engine
@@ -553,6 +572,9 @@ class WallRuntime:
             await self.web.stop()
         if self.desk is not None:
             self.desk.close()
+        if self.proof is not None:
+            self.proof[0].stop()
+            await self.proof[1].stop()  # sends what ended last while the link is still up
         if self.receiver is not None:
             await self.receiver.stop()
         if self.engine is not None:

@@ -34,6 +34,7 @@ from wall.engine.fleet.layout import (
     posts_key,
     state_bucket,
 )
+from wall.engine.fleet.proof import ensure_proof_stream
 from wall.engine.moderation.decisions import PublishedAnnouncement
 from wall.engine.store import Store
 
@@ -81,6 +82,7 @@ class FleetPublisher:
             self._objects[site] = await self._js.create_object_store(
                 picture_bucket(site), ObjectStoreConfig(replicas=replicas, storage=storage)
             )
+        await ensure_proof_stream(self._js, self.fleet)
         self._task = asyncio.ensure_future(self._publish_forever())
 
     async def stop(self) -> None:

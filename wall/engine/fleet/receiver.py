@@ -92,6 +92,11 @@ class KioskReceiver:
         self.claim_pictures()
         self._task = asyncio.ensure_future(self._run())
 
+    @property
+    def link(self) -> Client | None:
+        """The link to the broker once connected (proof of play is sent over it too)."""
+        return self._link
+
     def claim_pictures(self) -> None:
         """Pictures come from the fleet, never from the internet (call again after a new engine)."""
         self.screen.set_image_requester(self._request_picture)

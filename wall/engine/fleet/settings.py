@@ -39,6 +39,9 @@ class FleetSettings(BaseModel):
     replicas: int = Field(
         1, ge=1, le=5, description="Copies of each bucket the collector creates (3 on a cluster)"
     )
+    proof_days: int = Field(
+        30, ge=1, le=3650, description="Days the broker keeps the screens' proof of play (the collector's)"
+    )
 
     @field_validator("servers")
     @classmethod
