@@ -9,7 +9,10 @@ frame <= 1 s, post -> pixel p95 <= 2 s streaming, <= interval + 2 s polling; `fr
 transitions at 3840x2160 (issue 14); `pss` (issue 14): PSS of
 a real `wall run` polling a loopback Mastodon API <= 80 MB, and where it goes. `hostile` (issue 12,
 `--seconds`, 600 by default): a real `wall run` against hostile loopback servers: 0 private requests,
-0 secrets in outputs, RSS growth under 20 MB, peak under 300 MB.
+0 secrets in outputs, RSS growth under 20 MB, peak under 300 MB. `fleet` (issue 16, `--kiosks`, 200
+by default): one collector and simulated kiosks on a local nats-server: decision -> last kiosk
+p99 <= 1 s, API requests per poll equal with 1 and N kiosks, a kiosk's RSS in fleet mode no higher
+than standalone.
 """
 
 from __future__ import annotations
@@ -26,7 +29,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 SCREEN = ROOT / "assets" / "qt" / "offscreen-1920x1080.json"
-ALL = ("first_frame", "stall", "memory", "frames", "frames_4k", "soak", "pictures", "idle", "latency", "pss")
+ALL = (
+    "first_frame",
+    "stall",
+    "memory",
+    "frames",
+    "frames_4k",
+    "soak",
+    "pictures",
+    "idle",
+    "latency",
+    "pss",
+    "fleet",
+)
 # Benchmarks that are another one run with options: `frames_4k` is `frames` on a 3840x2160 screen (issue 14).
 VARIANTS: dict[str, tuple[str, list[str]]] = {"frames_4k": ("frames", ["--size", "3840x2160"])}
 
@@ -76,6 +91,7 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--seconds", type=float, default=600.0, help="how long `hostile` runs the wall (default 600)"
     )
+    parser.add_argument("--kiosks", type=int, default=200, help="simulated kiosks of `fleet` (default 200)")
     args = parser.parse_args(argv)
     if unknown := [n for n in args.names if n not in known]:
         parser.error(f"unknown benchmark {', '.join(unknown)}: choose among {', '.join(known)}")
@@ -96,6 +112,8 @@ def main(argv: list[str]) -> int:
     for name in names:
         if name == HOSTILE:
             report[name] = run_one(name, ["--seconds", str(args.seconds)], timeout=args.seconds + 600)
+        elif name == "fleet":
+            report[name] = run_one(name, ["--kiosks", str(args.kiosks)])
         else:
             report[name] = run_one(name)
     text = json.dumps(report, indent=2, ensure_ascii=False)
