@@ -157,7 +157,7 @@ async def test_the_leader_node_killed_while_posts_flow_loses_nothing(
                 node.process.wait()
                 node.process = None
         sender.add(tracker.flush(start + timedelta(seconds=len(ids))))
-        await collector.publisher.drained()
+        await asyncio.wait_for(collector.publisher.drained(), 40)  # retried until the new leader takes it
         newest_first = list(reversed(ids))
         for kiosk in kiosks:
             await until(lambda k=kiosk: k.screen.ids("mention") == newest_first, "every post", timeout=40)  # type: ignore[misc]
@@ -213,8 +213,11 @@ def start_wall_collect(broker: NatsFleet, tmp_path: Path, feed: str, log: Path) 
 async def test_the_collector_killed_kiosks_keep_their_content_and_it_resumes_without_uploading_again(
     tmp_path: Path, broker: NatsFleet, feeds: Feeds
 ) -> None:
-    feeds.server.expect_request("/pic.png").respond_with_data(png("blue"), content_type="image/png")
-    picture = feeds.server.url_for("/pic.png")
+    # A path of its own: the collector's picture cache outlives a test (the URL is the cache key).
+    feeds.server.expect_request("/collector-killed.png").respond_with_data(
+        png("blue"), content_type="image/png"
+    )
+    picture = feeds.server.url_for("/collector-killed.png")
     feeds.add("news", "n1", "Avec une photo", image=picture)
     feed = feeds.serve("news")
     log = tmp_path / "collector.log"
@@ -234,6 +237,7 @@ async def test_the_collector_killed_kiosks_keep_their_content_and_it_resumes_wit
         streams = (f"OBJ_{picture_bucket('hq')}", f"KV_{state_bucket('hq')}")
         before = {name: (await js.stream_info(name)).state.last_seq for name in streams}
 
+        downloads = sum(1 for request, _ in feeds.server.log if request.path == "/collector-killed.png")
         collector.send_signal(signal.SIGKILL)  # the collector dies
         collector.wait()
         applied = len(kiosk.receiver.state.applied)
@@ -247,7 +251,8 @@ async def test_the_collector_killed_kiosks_keep_their_content_and_it_resumes_wit
         assert after[streams[0]] == before[streams[0]]  # the picture was not uploaded again
         # Only the new post (and the sources' health: polled again) is applied, not every key again.
         assert {key for key, _ in kiosk.receiver.state.applied[applied:]} - {"statuses"} == {"posts.mention"}
-        assert feeds.server.log and sum(1 for r, _ in feeds.server.log if r.path == "/pic.png") == 1
+        assert downloads == 1  # nor downloaded again from its source
+        assert sum(1 for request, _ in feeds.server.log if request.path == "/collector-killed.png") == 1
     finally:
         await close(link)
         await kiosk.stop()
@@ -258,18 +263,25 @@ async def test_the_collector_killed_kiosks_keep_their_content_and_it_resumes_wit
 async def test_pictures_purged_on_the_collector_leave_every_sites_object_store(
     tmp_path: Path, broker: NatsFleet, feeds: Feeds, collector_for: Callable[..., Any]
 ) -> None:
-    feeds.server.expect_request("/pic.png").respond_with_data(png("green"), content_type="image/png")
-    picture = feeds.server.url_for("/pic.png")
+    feeds.server.expect_request("/purged.png").respond_with_data(png("green"), content_type="image/png")
+    picture = feeds.server.url_for("/purged.png")
     # An internal post: kept `retention_days` (internal default), and shown on hq only.
     feeds.add("rse-hq", "i1", "Photo à effacer un jour", image=picture)
     feeds.items["rse-hq"][0]["date_published"] = utcnow().isoformat()
     collector = await collector_for(collector_config(broker, tmp_path / "c", feeds))
     await poll_all(collector)
-    await collector.publisher.drained()
     js = collector.link.jetstream()
     name = picture_name(picture)
     objects = await js.object_store(picture_bucket("hq"))
-    assert (await objects.get_info(name)).size
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 15
+    while True:  # the collector downloads the picture, then publishes it
+        try:
+            assert (await objects.get_info(name)).size
+            break
+        except nats.js.errors.ObjectNotFoundError:
+            assert loop.time() < deadline, "the picture never reached hq's object store"
+            await asyncio.sleep(0.05)
 
     collector.engine.clock = lambda: utcnow() + timedelta(days=400)  # past any retention_days
     purged = await collector.engine.purge()

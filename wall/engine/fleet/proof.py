@@ -30,7 +30,7 @@ import nats.errors
 import nats.js.errors
 from nats.aio.client import Client
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+from nats.js.api import StorageType, StreamConfig
 
 from wall.core.model import Post, as_utc, utcnow
 from wall.engine.fleet.layout import PROOF_STREAM, PROOF_SUBJECTS, post_digest, proof_subject
@@ -333,9 +333,10 @@ class ProofAnswer:
         return out
 
 
-async def find_proof(js: JetStreamContext, query: str, *, timeout: float = 5.0) -> ProofAnswer:
+async def find_proof(js: JetStreamContext, query: str) -> ProofAnswer:
     """Every record of the post `query` (its key `source:id`, or its URL) the stream still keeps,
-    oldest first. A key reads only that post's subject; a URL reads the whole stream."""
+    oldest first. A key reads only that post's records; a URL reads every record, one request
+    each (fine for a takedown question now and then; ask by key on a big fleet)."""
     by_url = "://" in query
     subject = PROOF_SUBJECTS if by_url else PROOF_SUBJECTS.replace(">", f"{post_digest(query)}")
     answer = ProofAnswer(query)
@@ -346,30 +347,24 @@ async def find_proof(js: JetStreamContext, query: str, *, timeout: float = 5.0) 
     wanted = sum((info.state.subjects or {}).values())
     if not wanted:
         return answer
-    config = ConsumerConfig(
-        deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=30.0, mem_storage=True
-    )
-    sub = await js.pull_subscribe(subject, stream=PROOF_STREAM, config=config)
+    # Message gets by subject from the stream's leader, not a consumer: an ephemeral consumer can
+    # be placed on a node that just died and time out (tests/fleet/test_resilience.py).
     seen: set[str] = set()
-    try:
-        received = 0
-        while received < wanted:
-            messages = await sub.fetch(batch=min(BATCH, wanted - received), timeout=timeout)
-            received += len(messages)
-            for message in messages:
-                try:
-                    record = ProofRecord.from_dict(json.loads(message.data))
-                except (ValueError, KeyError, TypeError) as exc:
-                    log.warning("proof: message %s is not a record (%s); skipped", message.subject, exc)
-                    continue
-                if record.id not in seen and (record.url == query if by_url else record.post_key == query):
-                    seen.add(record.id)
-                    answer.records.append(record)
-            if messages and messages[-1].metadata.num_pending == 0:
-                break
-    finally:
-        with contextlib.suppress(*_BROKER_ERRORS):
-            await sub.unsubscribe()
+    sequence = 1
+    for _ in range(wanted):
+        try:
+            message = await js.get_msg(PROOF_STREAM, seq=sequence, subject=subject, next=True)
+        except nats.js.errors.NotFoundError:
+            break  # aged out meanwhile
+        sequence = (message.seq or sequence) + 1
+        try:
+            record = ProofRecord.from_dict(json.loads(message.data or b""))
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("proof: message %s is not a record (%s); skipped", message.subject, exc)
+            continue
+        if record.id not in seen and (record.url == query if by_url else record.post_key == query):
+            seen.add(record.id)
+            answer.records.append(record)
     answer.records.sort(key=lambda r: (r.started_at, r.site, r.screen, r.display))
     return answer
 
