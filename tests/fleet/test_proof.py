@@ -24,7 +24,7 @@ from tests.fleet.conftest import (
 )
 from tests.servers.nats import NatsFleet
 from wall.core.model import Batch, utcnow
-from wall.engine.fleet.layout import PROOF_STREAM, kiosk_user
+from wall.engine.fleet.layout import PROOF_STREAM, kiosk_user, proof_subject
 from wall.engine.fleet.proof import ProofOutbox, ProofSender, ProofTracker, Showing, find_proof
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,3 +149,27 @@ async def test_a_real_kiosk_records_what_it_painted_and_the_collector_answers(
     assert {(r.site, r.screen, r.panel) for r in answer.records} == {("hq", "hall-1", "mentions")}
     # On screen from about its first second to the last: most of the run, never more than all of it.
     assert 0 < sum(r.seconds for r in answer.records) <= 5
+
+
+async def test_a_kiosk_cannot_claim_another_screens_proof(
+    tmp_path: Path, broker: NatsFleet, feeds: Feeds, collector_for: Callable[..., Any]
+) -> None:
+    feeds.add("news", "n1", "Un post")
+    collector = await collector_for(collector_config(broker, tmp_path / "c", feeds))
+    await poll_all(collector)
+    kiosk = await boot_kiosk(kiosk_config(broker, "hq", tmp_path / "hq"), tmp_path / "pictures")
+    try:
+        await until(lambda: kiosk.screen.ids("mention") == ["n1"], "the kiosk shows the post")
+        link = kiosk.receiver.link
+        assert link is not None
+        post = kiosk.screen.posts["mention"][0]
+        start = utcnow()
+        forged = ProofTracker("lyon", "hall-1")  # hq's kiosk pretends to be lyon's
+        forged.observe(start, [Showing(post, "mentions")])
+        (record,) = forged.flush(start + timedelta(seconds=30))
+        # Published on hq's own subject (the only one its permissions allow), claiming lyon.
+        data = json.dumps(record.to_dict()).encode()
+        await link.jetstream().publish(proof_subject("hq", "hall-1", post.key), data)
+        assert (await find_proof(collector.link.jetstream(), "news:n1")).records == []
+    finally:
+        await kiosk.stop()

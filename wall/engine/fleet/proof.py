@@ -362,6 +362,12 @@ async def find_proof(js: JetStreamContext, query: str) -> ProofAnswer:
         except (ValueError, KeyError, TypeError) as exc:
             log.warning("proof: message %s is not a record (%s); skipped", message.subject, exc)
             continue
+        if message.subject != proof_subject(record.site, record.screen, record.post_key):
+            # The subject is what the broker let that kiosk publish on; the body is its word only.
+            log.warning(
+                "proof: %s holds a record of %s/%s; skipped", message.subject, record.site, record.screen
+            )
+            continue
         if record.id not in seen and (record.url == query if by_url else record.post_key == query):
             seen.add(record.id)
             answer.records.append(record)
