@@ -121,6 +121,11 @@ async def test_proof_waits_on_the_kiosk_while_the_broker_is_away_arrives_once_an
     assert missing.returncode == 1
     assert "news:n2: not shown on any screen in the last 30 days" in missing.stdout
     assert broker.credential("collector") not in text.stdout + text.stderr + as_json.stdout
+    broker.stop()
+    down = wall_proof(broker, tmp_path, "news:n1")  # the broker away: an answer, not a hang
+    assert down.returncode == 3
+    assert "collector.toml: fleet.servers: cannot reach tls://127.0.0.1:" in down.stderr
+    assert broker.credential("collector") not in down.stdout + down.stderr
 
 
 async def test_a_real_kiosk_records_what_it_painted_and_the_collector_answers(

@@ -44,6 +44,7 @@ LONGEST_RECORD_S = 300.0  # a post on screen for hours is recorded every 5 min: 
 DUPLICATE_WINDOW_S = 3600.0  # the stream drops an id it saw within this (a resend after a lost ack)
 SEND_EVERY_S = 2.0
 LAST_SEND_S = 2.0
+CONNECT_TIMEOUT_S = 5.0  # `wall proof`
 BATCH = 200
 _BROKER_ERRORS = (nats.errors.Error, TimeoutError, OSError)
 
@@ -382,7 +383,9 @@ class ProofUnavailable(RuntimeError):
 async def query_proof(fleet: FleetSettings, query: str) -> ProofAnswer:
     """`find_proof` over a link of its own (`wall proof`; the page uses the collector's link)."""
     try:
-        link = await connect(fleet, name="wall-proof")
+        # Bounded: nats-py's first connection retries forever (reconnecting is what a kiosk wants),
+        # and a person at a prompt wants an answer.
+        link = await asyncio.wait_for(connect(fleet, name="wall-proof"), CONNECT_TIMEOUT_S)
     except (*_BROKER_ERRORS, ssl.SSLError) as exc:
         raise ProofUnavailable(
             f"cannot reach {', '.join(fleet.servers)} ({type(exc).__name__}: {exc}): check the servers "
