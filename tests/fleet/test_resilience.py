@@ -160,7 +160,9 @@ async def test_the_leader_node_killed_while_posts_flow_loses_nothing(
         await asyncio.wait_for(collector.publisher.drained(), 40)  # retried until the new leader takes it
         newest_first = list(reversed(ids))
         for kiosk in kiosks:
-            await until(lambda k=kiosk: k.screen.ids("mention") == newest_first, "every post", timeout=40)  # type: ignore[misc]
+            # A bound for a hang, not a speed: a kiosk whose watch lived on the dead node recovers
+            # through nats-py's missed heartbeats, 10-40 s here (docs/fleet.md).
+            await until(lambda k=kiosk: k.screen.ids("mention") == newest_first, "every post", timeout=90)  # type: ignore[misc]
         await until(lambda: sender is not None and sender.outbox.count() == 0, "proof sent", timeout=30)
         records = (await find_proof(js, "news:n15")).records
         assert [(r.screen, r.seconds) for r in records] == [("hall-1", 1.0)]
