@@ -13,6 +13,10 @@ a real `wall run` polling a loopback Mastodon API <= 80 MB, and where it goes. `
 detector's cost per poll beside a poll's: negligible.
 `video` (issue 15, only when named: it installs PySide6-Addons in a venv of its own): a muted video
 loop on a card, against those targets.
+0 secrets in outputs, RSS growth under 20 MB, peak under 300 MB. `fleet` (issue 16, `--kiosks`, 200
+by default): one collector and simulated kiosks on a local nats-server: decision -> last kiosk
+p99 <= 1 s, API requests per poll equal with 1 and N kiosks, a kiosk's RSS in fleet mode no higher
+than standalone.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ ALL = (
     "latency",
     "pss",
     "signals",
+    "fleet",
 )
 # Benchmarks that are another one run with options: `frames_4k` is `frames` on a 3840x2160 screen (issue 14).
 VARIANTS: dict[str, tuple[str, list[str]]] = {"frames_4k": ("frames", ["--size", "3840x2160"])}
@@ -96,6 +101,7 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--seconds", type=float, default=600.0, help="how long `hostile` runs the wall (default 600)"
     )
+    parser.add_argument("--kiosks", type=int, default=200, help="simulated kiosks of `fleet` (default 200)")
     args = parser.parse_args(argv)
     if unknown := [n for n in args.names if n not in known]:
         parser.error(f"unknown benchmark {', '.join(unknown)}: choose among {', '.join(known)}")
@@ -116,6 +122,8 @@ def main(argv: list[str]) -> int:
     for name in names:
         if name == HOSTILE:
             report[name] = run_one(name, ["--seconds", str(args.seconds)], timeout=args.seconds + 600)
+        elif name == "fleet":
+            report[name] = run_one(name, ["--kiosks", str(args.kiosks)])
         else:
             report[name] = run_one(name)
     text = json.dumps(report, indent=2, ensure_ascii=False)

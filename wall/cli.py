@@ -29,6 +29,7 @@ from wall.engine.moderation.decisions import Decision, status_of
 from wall.engine.moderation.rules import Moderator, Verdict
 
 EXIT_CONFIG = 2
+EXIT_UNREACHABLE = 3
 PROBE_HEADERS = ("source", "type", "health", "detail")
 
 
@@ -56,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = _load(args)
         if command == "collect":
             return _collect(config, args)
+        if command == "proof":
+            return _proof(config, args)
         if command == "fetch":
             return asyncio.run(_fetch(config, args.source))
         if command == "snapshot":
@@ -116,6 +119,13 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true")
     collect = sub.add_parser("collect", parents=[common], help="the fleet's headless collector (no Qt)")
     collect.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    proof = sub.add_parser(
+        "proof",
+        parents=[common],
+        help="was this post shown on the fleet's screens, where and when (exit 1: not shown)",
+    )
+    proof.add_argument("post", help="the post's key (source:id, as on the page) or its URL")
+    proof.add_argument("--json", action="store_true")
     fleet = sub.add_parser("fleet", help="set up a fleet of walls on NATS (docs/fleet.md)")
     init = fleet.add_subparsers(dest="fleet_command", required=True).add_parser(
         "init", help="CA, server certificate, nats-server config, one credential per kiosk"
@@ -151,6 +161,9 @@ def _fleet_init(args: argparse.Namespace) -> int:
 
 
 def _collect(config: WallConfig, args: argparse.Namespace) -> int:
+    from wall.engine.fleet import load_nats_without_websockets
+
+    load_nats_without_websockets()
     from wall.engine.fleet.collector import collect
     from wall.engine.logs import config_secrets, setup_logging
 
@@ -167,6 +180,32 @@ def _collect(config: WallConfig, args: argparse.Namespace) -> int:
     from wall.web.fleet_desk import collector_page  # the page for the whole fleet (aiohttp, no Qt)
 
     return asyncio.run(collect(config, collector_page(config)))
+
+
+def _proof(config: WallConfig, args: argparse.Namespace) -> int:
+    """`wall proof`: the fleet's proof of play for one post, from the broker's stream."""
+    from wall.engine.fleet import load_nats_without_websockets
+
+    load_nats_without_websockets()
+    from wall.engine.fleet.proof import ProofUnavailable, query_proof
+
+    if config.fleet is None or config.fleet.role != "collector":
+        print(
+            f"{config.path}: fleet.sites: is missing: `wall proof` reads the fleet's proof of play with "
+            "the collector's [fleet] (servers, ca_file, sites): pass --config collector.toml",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    try:
+        answer = asyncio.run(query_proof(config.fleet, args.post))
+    except ProofUnavailable as exc:
+        print(f"{config.path}: fleet.servers: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False))
+    else:
+        print("\n".join(answer.lines(config.fleet.proof_days)))
+    return 0 if answer.records else 1
 
 
 def _load(args: argparse.Namespace) -> WallConfig:

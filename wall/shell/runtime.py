@@ -68,8 +68,11 @@ from widgets.window import WallWindow, burn_in_offset
 
 if TYPE_CHECKING:  # the page's modules (aiohttp: ~23 MB) are imported only when [web] is enabled
     from wall.engine.fleet.health import Heartbeat, KioskHealth
+    from wall.engine.fleet.proof import ProofSender
     from wall.engine.fleet.receiver import KioskReceiver
+    from wall.engine.fleet.settings import FleetSettings
     from wall.shell.desk import WallDesk
+    from wall.shell.proof_watch import ProofWatch
     from wall.web.server import WebServer
 
 log = logging.getLogger("wall.shell.runtime")
@@ -290,6 +293,7 @@ class WallRuntime:
         self.desk: WallDesk | None = None
         self.receiver: KioskReceiver | None = None  # a fleet's kiosk (issue 16)
         self.kiosk_health: KioskHealth | None = None  # its heartbeats and screenshots
+        self.proof: tuple[ProofWatch, ProofSender] | None = None  # its proof of play
         self._started_at = utcnow().isoformat()
         self._problems: list[str] = self.config_problems
         self._build_windows(config)
@@ -510,6 +514,9 @@ class WallRuntime:
         self.engine.fill_screen_from_store()
         if config.fleet is not None:  # a fleet's kiosk receives its site's content instead of polling
             from wall.core.paths import cache_dir
+            from wall.engine.fleet import load_nats_without_websockets
+
+            load_nats_without_websockets()
             from wall.engine.fleet.receiver import KioskReceiver
 
             def panic(on: bool) -> None:
@@ -521,6 +528,7 @@ class WallRuntime:
             )
             self.receiver.start()
             self._start_kiosk_health(config)
+            self._start_proof_of_play(config.fleet, self.receiver)
         self.hub.flush()
         tune_for_smooth_frames()
         self._collector = GuiThreadCollector()  # from now on, Python collects on this thread only
@@ -588,6 +596,20 @@ class WallRuntime:
             off_on_purpose=self.schedule.is_open is False,
         )
 
+    def _start_proof_of_play(self, fleet: FleetSettings, receiver: KioskReceiver) -> None:
+        """Record what the screens show and send it to the fleet's proof stream (issue 16)."""
+        from wall.core.paths import state_dir
+        from wall.engine.fleet.proof import ProofOutbox, ProofSender, ProofTracker
+        from wall.shell.proof_watch import ProofWatch
+
+        outbox = ProofOutbox(state_dir(self.config.storage.state_dir) / "proof-outbox.sqlite3")
+        sender = ProofSender(fleet, outbox, lambda: receiver.link)
+        sender.start()
+        self.proof = (
+            ProofWatch(lambda: self.windows, ProofTracker(fleet.site, fleet.screen), sender),
+            sender,
+        )
+
     def _engine(self) -> Engine:
         assert self.engine is not None, "the engine starts before the moderation page"
         return self.engine
@@ -606,6 +628,9 @@ class WallRuntime:
         if self.kiosk_health is not None:
             await self.kiosk_health.stop()
             self._link_marker.stop()
+        if self.proof is not None:
+            self.proof[0].stop()
+            await self.proof[1].stop()  # sends what ended last while the link is still up
         if self.receiver is not None:
             await self.receiver.stop()
         if self.engine is not None:

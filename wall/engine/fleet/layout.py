@@ -74,6 +74,21 @@ def screenshot_bucket(site: str) -> str:
     return f"screenshots-{site}"
 
 
+PROOF_STREAM = "wall-proof"  # every kiosk's proof of play, kept `[fleet] proof_days`
+PROOF_SUBJECTS = f"{STATUS_ROOT}.*.*.proof.>"
+
+
+def proof_subject(site: str, screen: str, post_key: str) -> str:
+    """Where a kiosk publishes a proof-of-play record: under its own status subjects, ending with
+    the post key's digest so the collector's question "was this post shown" is a subject filter."""
+    return f"{status_subject(site, screen)}.proof.{post_digest(post_key)}"
+
+
+def post_digest(post_key: str) -> str:
+    """A post key as a subject token (keys hold ':' and '.', which a subject cannot)."""
+    return hashlib.sha256(post_key.encode()).hexdigest()[:32]
+
+
 def kiosk_permissions(site: str, screen: str) -> dict[str, Any]:
     """A kiosk reads its site's bucket and pictures (consumers, stream info, message gets) and
     publishes only its own status subjects; everything else is denied by being absent."""

@@ -9,6 +9,7 @@ hour of backlog, and nothing published before it went away is lost (the buckets 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
 
@@ -28,12 +29,14 @@ from wall.engine.fleet.layout import (
     ANNOUNCEMENT_KEY,
     COUNTS_KEY,
     PANIC_KEY,
+    STATE_KEYS,
     STATUSES_KEY,
     picture_bucket,
     picture_name,
     posts_key,
     state_bucket,
 )
+from wall.engine.fleet.proof import ensure_proof_stream
 from wall.engine.moderation.decisions import PublishedAnnouncement
 from wall.engine.store import Store
 
@@ -62,6 +65,7 @@ class FleetPublisher:
         self._published: dict[tuple[str, str], bytes] = {}
         self._pictures: dict[tuple[str, str], bytes] = {}  # (site, object name) -> picture to publish
         self._pictures_known: dict[str, set[str]] = {site: set() for site in self.sites}
+        self._deletions: set[tuple[str, str]] = set()  # (site, object name) purged, still to delete
         self._picture_sites: dict[str, set[str]] = {}  # URL asked of the engine -> sites waiting for it
         self._statuses: dict[str, SourceStatus] = {}
         self._request_image: Callable[[str], None] = lambda _url: None
@@ -82,7 +86,21 @@ class FleetPublisher:
             self._objects[site] = await self._js.create_object_store(
                 picture_bucket(site), ObjectStoreConfig(replicas=replicas, storage=storage)
             )
+            await self._resume(site)
+        await ensure_proof_stream(self._js, self.fleet)
         self._task = asyncio.ensure_future(self._publish_forever())
+
+    async def _resume(self, site: str) -> None:
+        """Start from what the broker already holds: a restarted collector writes again only the
+        keys that changed, and uploads no picture twice (kiosks would fetch and apply it again)."""
+        for key in STATE_KEYS:
+            with contextlib.suppress(nats.js.errors.KeyNotFoundError):
+                entry = await self._kv[site].get(key)
+                if entry.value is not None:
+                    self._published[(site, key)] = entry.value
+        with contextlib.suppress(nats.js.errors.NotFoundError):
+            infos = await self._objects[site].list(ignore_deletes=True)
+            self._pictures_known[site] |= {info.name for info in infos}
 
     async def stop(self) -> None:
         """Stop publishing (what is still waiting is lost; the collector publishes it again at start)."""
@@ -157,7 +175,16 @@ class FleetPublisher:
         self._wake_up()
 
     def forget_images(self, urls: Iterable[str]) -> None:
-        """Purged pictures stay in the object stores until their bucket's age limit (next session)."""
+        """Pictures the collector's purge removed (consent, retention) leave every site's object store."""
+        for url in urls:
+            name = picture_name(url)
+            for site in self.sites:
+                self._pictures.pop((site, name), None)
+                if name in self._pictures_known[site]:
+                    self._pictures_known[site].discard(name)
+                    self._deletions.add((site, name))
+        if self._deletions:
+            self._wake_up()
 
     # --- panic -------------------------------------------------------------------------------
     def set_panic(self, on: bool, who: str, sites: Sequence[str] | None = None) -> None:
@@ -213,7 +240,7 @@ class FleetPublisher:
             if failing:
                 log.warning("fleet: publishing again")
                 failing = False
-            if not (self._values or self._pictures):
+            if not (self._values or self._pictures or self._deletions):
                 self._idle.set()
 
     async def _publish_pending(self) -> None:
@@ -223,6 +250,11 @@ class FleetPublisher:
             await self._objects[site].put(name, data)
             self._pictures_known[site].add(name)
             del self._pictures[(site, name)]
+        while self._deletions and not self._stopping:
+            site, name = next(iter(self._deletions))
+            with contextlib.suppress(nats.js.errors.NotFoundError):  # (ObjectNotFoundError derives)
+                await self._objects[site].delete(name)
+            self._deletions.discard((site, name))
         while self._values and not self._stopping:
             (site, key), value = next(iter(self._values.items()))
             await self._kv[site].put(key, value)

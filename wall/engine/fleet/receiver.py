@@ -110,7 +110,7 @@ class KioskReceiver:
 
     @property
     def link(self) -> Client | None:
-        """The connection to the fleet once made (the kiosk's heartbeats go over it too)."""
+        """The connection to the fleet once made (heartbeats, screenshots, proof of play go over it)."""
         return self._link
 
     # --- following ---------------------------------------------------------------------------
@@ -212,9 +212,12 @@ class KioskReceiver:
         for post in shown.posts:
             by_source.setdefault(post.source, []).append(post)
         for source in set(self.store.sources()) | set(by_source):
-            kept = self.store.posts_of(source)
-            gone = tuple(p.id for p in kept if p.kind == kind and p.key not in wanted)
-            self.store.apply(source, Batch(posts=tuple(by_source.get(source, ())), deleted=gone))
+            kept = {p.key: p for p in self.store.posts_of(source)}
+            gone = tuple(p.id for p in kept.values() if p.kind == kind and p.key not in wanted)
+            # Only new and edited posts are written: a decision changes one post of sixty, and a
+            # kiosk's store writes are most of its share of a decision's time (`bench fleet`).
+            fresh = tuple(p for p in by_source.get(source, ()) if kept.get(p.key) != p)
+            self.store.apply(source, Batch(posts=fresh, deleted=gone))
         for post in shown.posts:
             pinned = post.key in shown.pinned
             if pinned != (self.store.decision(post.key) == "pin"):

@@ -42,6 +42,9 @@ class FleetSettings(BaseModel):
     screenshot_minutes: float = Field(
         5, ge=1, le=1440, description="A kiosk sends a small picture of its screen this often (minutes)"
     )
+    proof_days: int = Field(
+        30, ge=1, le=3650, description="Days the broker keeps the screens' proof of play (the collector's)"
+    )
 
     @field_validator("servers")
     @classmethod
