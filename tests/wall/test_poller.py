@@ -287,3 +287,38 @@ async def test_a_poll_of_a_thousand_posts_hands_the_loop_back_while_they_are_adm
     assert [post.id for post in batch.posts] == ids
     assert {post.created_at for post in batch.posts} == {clock()}  # dated 2099: every chunk admitted
     assert turn - returned_at[0] >= len(ids) // ADMIT_CHUNK - 1  # other work ran between the chunks
+
+
+async def test_stop_ends_the_polling_even_when_the_cancel_came_as_a_poll_ended(
+    httpserver: HTTPServer,
+) -> None:
+    """A collector's stop hung for ever in the fleet's tests, its poller polling on: on Python 3.11,
+    `asyncio.wait_for` swallows a cancel that comes between the end of the awaited poll and the
+    poller's return to it (fixed in 3.12), so a single cancel may not stop a source's task."""
+    httpserver.expect_request("/feed").respond_with_data(FEED, content_type="application/rss+xml")
+    stops: list[asyncio.Future[None]] = []
+
+    class StoppedAsItEnds(RssSource):
+        async def poll(self) -> Batch:
+            batch = await super().poll()
+            if not stops:  # the stop starts in the very turn this poll ends
+                loop = asyncio.get_running_loop()
+                loop.call_soon(lambda: stops.append(asyncio.ensure_future(poller.stop())))
+            return batch
+
+    async def ignore(_source: object, _batch: Batch) -> None:
+        return None
+
+    async with httpx.AsyncClient() as client:
+        settings = RssSettings(name="f", type="rss", url=httpserver.url_for("/feed"), interval=60)
+        poller = Poller(
+            [StoppedAsItEnds(settings, HttpFetcher(client))],
+            ignore,
+            lambda status: None,
+            policy=RetryPolicy(jitter=0.0, first_poll_spread=0.0),
+        )
+        poller.start()
+        while not stops:
+            await asyncio.sleep(0.05)
+        await asyncio.wait_for(stops[0], 10)
+    assert not poller.running()

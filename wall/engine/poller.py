@@ -60,6 +60,7 @@ MAX_COUNT = 2**63 - 1  # SQLite's largest integer: a larger count is nonsense, k
 # Posts admitted between two yields to the event loop, which is the GUI thread's: a flood's poll of
 # 1,250 posts took 13 ms in one go there, a dropped frame (issue 14, bench stall); 100 take about 1 ms.
 ADMIT_CHUNK = 100
+STOP_RETRY_S = 1.0  # `stop` cancels the tasks again this often until they end
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +94,17 @@ class _StreamEnd:
     yielded: bool
     error: SourceError | None = None
     cause: BaseException | None = None
+
+
+async def cancel_until_done(tasks: Sequence[asyncio.Task[None]]) -> None:
+    """Cancel `tasks` and wait for them to end, cancelling again every `STOP_RETRY_S` (a cancel may be
+    lost: see `Poller.stop`); their outcomes are retrieved, never raised."""
+    pending = set(tasks)
+    while pending:
+        for task in pending:
+            task.cancel()
+        _done, pending = await asyncio.wait(pending, timeout=STOP_RETRY_S)
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class Poller:
@@ -137,6 +149,7 @@ class Poller:
             )
         self._tasks: list[asyncio.Task[None]] = []
         self._poll_locks: dict[str, asyncio.Lock] = {}  # a catch-up poll never overlaps a periodic one
+        self._stopping = False  # set by `stop`: the tasks end at their next turn
         self._polled: dict[str, asyncio.Event] = {}  # set by a successful poll: the stream may (re)connect
 
     def statuses(self) -> list[SourceStatus]:
@@ -149,15 +162,20 @@ class Poller:
 
     def start(self) -> None:
         """Start one task per source on the running loop."""
+        self._stopping = False
         for source in self.sources:
             task = asyncio.create_task(self._supervise(source), name=f"poll:{source.settings.name}")
             self._tasks.append(task)
 
     async def stop(self) -> None:
-        """Cancel every task (streams included: their connections close) and wait for them to end."""
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        """Cancel every task (streams included: their connections close) and wait for them to end.
+
+        One cancel is not always enough: on Python 3.11 `asyncio.wait_for` swallows a cancel that
+        comes between the end of the poll it awaits and its return (fixed in 3.12), and the task
+        would poll on for ever. So the tasks also stop at their next turn, and are cancelled again
+        every second until they end."""
+        self._stopping = True
+        await cancel_until_done(self._tasks)
         self._tasks.clear()
 
     async def _supervise(self, source: Source) -> None:
@@ -169,7 +187,7 @@ class Poller:
                 self._supervise_stream(source), name=f"stream:{source.settings.name}"
             )
         try:
-            while True:
+            while not self._stopping:
                 try:
                     delay = await self.poll_once(source)
                 except asyncio.CancelledError:
@@ -179,11 +197,12 @@ class Poller:
                         "%s: poller error; next try in %.0f s", source.settings.name, self.policy.max_backoff
                     )
                     delay = self.policy.max_backoff
+                if self._stopping:  # a cancel was lost (see `stop`)
+                    break
                 await self.sleep(delay)
         finally:
             if streamer is not None:
-                streamer.cancel()
-                await asyncio.gather(streamer, return_exceptions=True)
+                await cancel_until_done([streamer])
 
     async def poll_once(self, source: Source) -> float:
         """Poll `source` once, report the outcome, and return the delay before the next poll."""
@@ -246,7 +265,7 @@ class Poller:
         name = source.settings.name
         polled = self._polled_event(name)
         streak = 0  # the stream's own failures in a row (polls succeed in between)
-        while True:
+        while not self._stopping:
             await polled.wait()  # the catch-up poll is done (and a source that cannot poll does not stream)
             try:
                 end = await self._stream_once(source)
