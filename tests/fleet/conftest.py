@@ -4,8 +4,9 @@ polling feeds served on loopback, and kiosks' real receive path writing into rea
 from __future__ import annotations
 
 import asyncio
+import io
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -149,7 +150,18 @@ async def collector_for(tmp_path: Path) -> AsyncIterator[Callable[[WallConfig], 
 
     yield start
     for collector in started:
-        await collector.stop()
+        await stop_or_tell_where_it_hangs(collector.stop())
+
+
+async def stop_or_tell_where_it_hangs(stopping: Coroutine[Any, Any, None], seconds: float = 30) -> None:
+    """Await a stop; one that hangs fails the test with every task's stack, not a bare timeout."""
+    try:
+        await asyncio.wait_for(stopping, seconds)
+    except TimeoutError:
+        stacks = io.StringIO()
+        for task in asyncio.all_tasks():
+            task.print_stack(file=stacks)
+        pytest.fail(f"the stop hung for {seconds:g} s; the tasks:\n{stacks.getvalue()}")
 
 
 async def poll_all(collector: Collector) -> None:
