@@ -242,6 +242,26 @@ class Detector:
                     due.append(self._alert(reading, "over", end))
         return due
 
+    def resume(self, kept: Iterable[Alert]) -> None:
+        """Reopen the episodes a previous run left open, from its alerts newest first (the alert
+        journal): an episode whose newest message is an "alert" is still on, so it neither alerts
+        again nor loses its "over". When its signal went quiet is not kept, so the cooldown counts
+        from the first quiet reading of this run (an "over" may come later, never twice). Episodes
+        of signals no longer read (a watch word removed, tone switched off) stay closed."""
+        read = set(self.episode_keys())
+        decided: set[str] = set()
+        for alert in kept:
+            if alert.episode in decided:
+                continue
+            decided.add(alert.episode)
+            if alert.state == "alert" and alert.episode in read:
+                self._episodes.setdefault(alert.episode, _Episode(alert))
+
+    def episode_keys(self) -> list[str]:
+        """The episode of each signal read (`Alert.episode`'s form)."""
+        keys = ["volume", "hidden_share"] + (["tone"] if self._scorer is not None else [])
+        return keys + [f"watch_word:{word}" for word, _ in self._words]
+
     def active(self) -> list[Alert]:
         """The alerts whose episode is not over."""
         return [episode.opened for episode in self._episodes.values()]

@@ -73,13 +73,15 @@ class SignalWatch:
         self._log = ObservationLog(log_path(store.path, bool(store.in_memory_because)))
 
     def seed(self) -> None:
-        """Fill the baselines, once (store thread): the observations kept by earlier runs, then the
-        stored posts, whose text an alert may quote (those the log lacked are added to it). Done on
-        first use rather than at start: scoring the stored posts may take a good part of a second,
-        and start-up is the GUI thread's."""
+        """Fill the baselines, once (store thread): the episodes still open in the alert journal,
+        the observations kept by earlier runs, then the stored posts, whose text an alert may quote
+        (those the log lacked are added to it). Done on first use rather than at start: scoring the
+        stored posts may take a good part of a second, and start-up is the GUI thread's."""
         if self._seeded:
             return
         self._seeded = True
+        # The journal is where episodes are kept: a restart during one must not alert comms again.
+        self.detector.resume(kept.alert for kept in self.journal.alerts())
         for kept in self._log.load():
             self.detector.add(kept)
         fresh = []
