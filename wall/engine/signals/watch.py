@@ -46,6 +46,20 @@ class SignalsView:
     targets: list[str]
 
 
+def warn_no_proxy(config: WallConfig, targets: list[str]) -> None:
+    """Say at start that alerts do not go through `[network] proxy`: Apprise sends with its own
+    HTTP client (requests, called plugin by plugin), which has no proxy setting but the process's
+    HTTP(S)_PROXY variables, and setting those would reroute the wall's own clients too. Targets
+    are named by label only; the proxy's URL and login are not repeated."""
+    log.warning(
+        "%s: [signals] notify: %s are sent directly, not through [network] proxy (Apprise has no "
+        "proxy setting): let the wall reach them directly (a firewall rule), or use targets inside "
+        "the company network (a mailto:// relay, an internal Mattermost or Matrix)",
+        config.path or "the configuration",
+        ", ".join(targets),
+    )
+
+
 class SignalWatch:
     """`[signals]` in the running wall (see the module doc); `on_alert` hears each new alert."""
 
@@ -67,6 +81,8 @@ class SignalWatch:
         self.notifier = notifier
         if notifier is None and config.signals.notify:
             self.notifier = Notifier(config.signals.notify, outcome=self._delivered)
+            if config.network.proxy:
+                warn_no_proxy(config, self.notifier.targets)
         self._on_alert = on_alert
         self._task: asyncio.Task[None] | None = None
         self._seeded = False
