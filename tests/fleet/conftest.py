@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,6 +103,26 @@ def collector_config(broker: NatsFleet, state: Path, feeds: Feeds, *, replicas: 
         ],
     }
     return parse_config(data, "collector.toml", credentials_env(broker, "collector"))
+
+
+HANG_S = 90  # under pytest-timeout's 120 s: a test still running then prints where its tasks wait
+
+
+@pytest.fixture(autouse=True)
+async def _tell_where_a_hang_is() -> AsyncIterator[None]:
+    """A fleet test that hangs (a stop, a wait on the broker) prints every task's stack before the
+    timeout kills it, so the failure says which await never ended."""
+
+    async def watch() -> None:
+        await asyncio.sleep(HANG_S)
+        stacks = io.StringIO()
+        for task in asyncio.all_tasks():
+            task.print_stack(file=stacks)
+        print(f"tests/fleet: still running after {HANG_S} s; the tasks:", stacks.getvalue(), file=sys.stderr)
+
+    watching = asyncio.create_task(watch())
+    yield
+    watching.cancel()
 
 
 @pytest.fixture
