@@ -1,10 +1,12 @@
 """A spike in a local feed, polled by the engine over a stored quiet week, reaches the SMTP server
 and a Matrix room on a real Synapse after that one poll; the alert is kept in the store with each
-delivery, and the lobby's screen never receives any of it."""
+delivery, and the lobby's screen never receives any of it. The same from a real `wall run` process."""
 
 from __future__ import annotations
 
 import json
+import signal
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -21,8 +23,9 @@ from tests.servers.synapse import SynapseError, SynapseServer, free_port, start_
 from tests.signals.servers import smtp_server
 from tests.signals.weeks import DAYS, office_rate, week
 from tests.support.screen import RecordingScreen
+from tests.wall.test_app import start_wall, wait_for
 from wall.core.model import Batch
-from wall.engine.config import parse_config
+from wall.engine.config import load_config, parse_config
 from wall.engine.engine import Engine
 from wall.engine.services import make_client, open_store
 from wall.engine.signals.delivery import DeliveryPolicy
@@ -146,3 +149,65 @@ async def test_an_alert_whose_target_is_down_is_kept_and_listed_with_the_failure
     assert kept.deliveries == {"target 1 (json)": "failed: refused or unreachable"}
     html = signals_section(lang="fr", zone=ZoneInfo("Europe/Paris"), csrf="x", view=QueueView(), signals=view)
     assert "target 1 (json) : failed: refused or unreachable" in html and "Boycott du magasin" in html
+
+
+def spike_feed(now: datetime, count: int) -> str:
+    items = "".join(
+        f'<item><guid isPermaLink="false">spike-{n}</guid><link>https://news.example/{n}</link>'
+        f"<title>Grève surprise au dépôt {n}</title><pubDate>{format_datetime(now)}</pubDate></item>"
+        for n in range(count)
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Presse</title>{items}</channel></rss>'
+
+
+def test_wall_run_warns_mail_and_matrix_at_the_first_poll_of_a_spike(
+    tmp_path: Path, httpserver: HTTPServer, synapse: SynapseServer
+) -> None:
+    """`wall run` itself (a real process, offscreen): a spike in a local feed, over the week the store
+    kept, reaches the SMTP server and the Matrix room at the first poll; no password reaches the log."""
+    now = datetime.now(UTC)
+    if now.minute == 59 and now.second > 30:  # the spike and its poll must fall in one clock hour
+        time.sleep(61 - now.second)
+        now = datetime.now(UTC)
+    httpserver.expect_request("/feed").respond_with_data(
+        spike_feed(now, 40), content_type="application/rss+xml"
+    )
+    path = tmp_path / "wall.toml"
+    path.write_text(
+        f'[storage]\nstate_dir = "{tmp_path / "state"}"\nmax_posts_per_source = 5000\n'
+        f'[[sources]]\nname = "presse"\ntype = "rss"\nurl = "{httpserver.url_for("/feed")}"\ninterval = 15\n'
+        '[[panels]]\ntype = "mentions"\nduration = 5\n'
+        "[signals]\nenabled = true\nmin_count = 10\n",
+        encoding="utf-8",
+    )
+    store = open_store(load_config(path, env={}))
+    quiet = week(lambda d, h: office_rate(h), start=now - timedelta(days=DAYS, hours=1))
+    store.apply(
+        "presse", Batch(posts=tuple(replace(p, source="presse") for p, _ in quiet if p.created_at < now))
+    )
+    store.close()
+    comms = synapse.register("comms-run")
+    bot = synapse.register("wallbot-run")
+    room_id = synapse.create_room(comms, "Alertes du hall", alias="alertes-run", members=(bot,))
+
+    def in_the_room() -> bool:
+        return any("Alerte mur : volume de mentions" in t for t in room_texts(synapse, comms.token, room_id))
+
+    with smtp_server("wall", SMTP_PASSWORD) as (mailbox, port):
+        targets = [
+            f"mailto://wall:{SMTP_PASSWORD}@127.0.0.1:{port}?to=comms@corp.example&from=wall@corp.example",
+            f"matrix://wallbot-run:{bot.password}@127.0.0.1:{synapse.port}/#alertes-run?image=no",
+        ]
+        wall = start_wall(path, env={"WALL_SIGNALS__NOTIFY": json.dumps(targets)})
+        try:
+            arrived = wait_for(mailbox.received.is_set, timeout=60) and wait_for(in_the_room, timeout=30)
+            wall.send_signal(signal.SIGTERM)
+            _, stderr = wall.communicate(timeout=30)
+        finally:
+            wall.kill()
+
+    assert arrived, stderr[-3000:]
+    [message] = mailbox.messages
+    assert "Alerte mur : volume de mentions" in str(message["Subject"])
+    assert "signals: Alerte mur : volume de mentions" in stderr
+    assert SMTP_PASSWORD not in stderr and bot.password not in stderr and "Traceback" not in stderr
