@@ -41,6 +41,7 @@ import random
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sources.base import PermanentError, RateLimited, Source, SourceError, StreamingSource
 from wall.core.model import Author, Batch, Health, Media, Post, SourceStatus, as_utc, utcnow
@@ -96,9 +97,10 @@ class _StreamEnd:
     cause: BaseException | None = None
 
 
-async def cancel_until_done(tasks: Sequence[asyncio.Task[None]]) -> None:
+async def cancel_until_done(tasks: Sequence[asyncio.Future[Any]]) -> None:
     """Cancel `tasks` and wait for them to end, cancelling again every `STOP_RETRY_S` (a cancel may be
-    lost: see `Poller.stop`); their outcomes are retrieved, never raised."""
+    lost: see `Poller.stop`; nats-py's watchers wait with `asyncio.wait_for` too); their outcomes are
+    retrieved, never raised."""
     pending = set(tasks)
     while pending:
         for task in pending:

@@ -41,6 +41,7 @@ from wall.engine.fleet.layout import (
     status_subject,
 )
 from wall.engine.fleet.settings import FleetSettings
+from wall.engine.poller import cancel_until_done
 from wall.engine.store import Store
 
 log = logging.getLogger("wall.engine.fleet.health")
@@ -209,9 +210,7 @@ class FleetWatch:
         if self._subscription is not None:
             with contextlib.suppress(*_BROKER_ERRORS):
                 await self._subscription.unsubscribe()
-        for task in [*self._shots, *([self._saver] if self._saver else [])]:
-            task.cancel()
-        await asyncio.gather(*self._shots, *([self._saver] if self._saver else []), return_exceptions=True)
+        await cancel_until_done([*self._shots, *([self._saver] if self._saver else [])])
         await asyncio.to_thread(self._save)
 
     def screens(self) -> list[ScreenHealth]:
@@ -336,8 +335,7 @@ class KioskHealth:
         if self._task is not None:
             self._stopping = True  # a cancellation swallowed by nats-py's wait_for still ends the loop
             self._asked.set()
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await cancel_until_done([self._task])
 
     async def _run(self) -> None:
         while not self._stopping:

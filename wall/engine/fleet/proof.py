@@ -36,6 +36,7 @@ from wall.core.model import Post, as_utc, utcnow
 from wall.engine.fleet.layout import PROOF_STREAM, PROOF_SUBJECTS, post_digest, proof_subject
 from wall.engine.fleet.link import close, connect
 from wall.engine.fleet.settings import FleetSettings
+from wall.engine.poller import cancel_until_done
 
 log = logging.getLogger("wall.engine.fleet.proof")
 
@@ -229,8 +230,7 @@ class ProofSender:
     async def stop(self) -> None:
         """Keep what is still waiting in the outbox (sent at the next start), and stop."""
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await cancel_until_done([self._task])
         await asyncio.to_thread(self._keep_incoming)
         with contextlib.suppress(*_BROKER_ERRORS):  # a last try; what is left waits for the next start
             await asyncio.wait_for(self.send_waiting(), LAST_SEND_S)

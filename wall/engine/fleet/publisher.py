@@ -38,6 +38,7 @@ from wall.engine.fleet.layout import (
 )
 from wall.engine.fleet.proof import ensure_proof_stream
 from wall.engine.moderation.decisions import PublishedAnnouncement
+from wall.engine.poller import cancel_until_done
 from wall.engine.store import Store
 
 log = logging.getLogger("wall.engine.fleet.publisher")
@@ -109,8 +110,7 @@ class FleetPublisher:
             # lands as the answer arrives: the flag ends the loop anyway, instead of a hung stop.
             self._stopping = True
             self._wake.set()
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await cancel_until_done([self._task])
 
     async def drained(self) -> None:
         """Wait until everything handed over so far is published (tests, and a clean stop)."""

@@ -41,6 +41,7 @@ from wall.engine.fleet.layout import (
 from wall.engine.fleet.link import close, connect_until_up
 from wall.engine.fleet.settings import FleetSettings
 from wall.engine.images import cache_file
+from wall.engine.poller import cancel_until_done
 from wall.engine.replay import REPLAY_KINDS, best_first
 from wall.engine.store import Store
 
@@ -100,11 +101,9 @@ class KioskReceiver:
 
     async def stop(self) -> None:
         """Stop following and close the link."""
-        for task in [*self._picture_tasks, *([self._task] if self._task else [])]:
-            task.cancel()
-        await asyncio.gather(
-            *self._picture_tasks, *([self._task] if self._task else []), return_exceptions=True
-        )
+        # Cancelled again until they end: a cancel that comes as a watcher's wait ends is lost
+        # (Python 3.11's `asyncio.wait_for`, inside nats-py), and a kiosk's stop hung for ever.
+        await cancel_until_done([*self._picture_tasks, *([self._task] if self._task else [])])
         if self._link is not None:
             await close(self._link)
 
@@ -133,9 +132,7 @@ class KioskReceiver:
             try:
                 await asyncio.wait({follow, rewatch}, return_when=asyncio.FIRST_COMPLETED)
             finally:  # `stop` cancels this task: the watch must end too, before the store closes
-                for task in (follow, rewatch):
-                    task.cancel()
-                await asyncio.gather(follow, rewatch, return_exceptions=True)
+                await cancel_until_done([follow, rewatch])
             if follow.done() and not follow.cancelled() and follow.exception() is not None:
                 log.warning(
                     "fleet: following %s failed: %s", state_bucket(self.fleet.site), follow.exception()
