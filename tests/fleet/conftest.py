@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
@@ -199,3 +201,44 @@ async def until(check: Callable[[], bool], what: str, timeout: float = 15.0) -> 
         if loop.time() > deadline:
             raise AssertionError(f"never happened: {what}")
         await asyncio.sleep(0.02)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+KIOSK_TOML = """
+[storage]
+state_dir = "{state}"
+
+[fleet]
+servers = {servers}
+site = "hq"
+screen = "hall-1"
+ca_file = "{ca}"
+"""
+
+
+def hq_kiosk(broker: NatsFleet, folder: Path) -> tuple[Path, dict[str, str]]:
+    """The wall.toml of a real `wall run` kiosk, hq/hall-1 (its store in `folder`/kiosk), and the
+    environment it runs with: no WALL_ setting of the test's, its credential as systemd gives it."""
+    config = folder / "kiosk.toml"
+    config.write_text(
+        KIOSK_TOML.format(state=folder / "kiosk", servers=json.dumps(broker.servers), ca=broker.files.ca),
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WALL_")}
+    return config, env | credentials_env(broker, kiosk_user("hq", "hall-1"))
+
+
+def run_hq_kiosk(broker: NatsFleet, folder: Path, seconds: int) -> subprocess.CompletedProcess[str]:
+    """`wall run` as the hq/hall-1 kiosk, offscreen, for `seconds`; it must end cleanly."""
+    config, env = hq_kiosk(broker, folder)
+    command = [sys.executable, "-m", "wall.cli", "run", "--config", str(config), "--windowed"]
+    done = subprocess.run(
+        [*command, "--exit-after", str(seconds)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=90,
+    )
+    assert done.returncode == 0, done.stderr
+    return done

@@ -5,7 +5,6 @@ whether the fleet link is up or down, and since when."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.fleet.conftest import Feeds, collector_config, credentials_env, poll_all, until
+from tests.fleet.conftest import Feeds, collector_config, hq_kiosk, poll_all, until
 from tests.fleet.page_client import collector_page, with_page
 from tests.servers.nats import NatsFleet
 from wall import __version__
@@ -21,16 +20,6 @@ from wall.core.model import utcnow
 from wall.engine.fleet.layout import kiosk_user
 
 ROOT = Path(__file__).resolve().parents[2]
-KIOSK_TOML = """
-[storage]
-state_dir = "{state}"
-
-[fleet]
-servers = {servers}
-site = "hq"
-screen = "hall-1"
-ca_file = "{ca}"
-"""
 
 
 def wall_status(config: Path, env: dict[str, str]) -> str:
@@ -54,11 +43,7 @@ async def test_a_running_kiosk_is_seen_on_the_collectors_page_and_says_when_its_
     config = with_page(collector_config(broker, tmp_path / "c", feeds))
     collector = await collector_for(config)
     await poll_all(collector)
-    kiosk_toml = tmp_path / "kiosk.toml"
-    servers = "[" + ", ".join(f'"{s}"' for s in broker.servers) + "]"
-    kiosk_toml.write_text(KIOSK_TOML.format(state=tmp_path / "kiosk", servers=servers, ca=broker.files.ca))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WALL_")}
-    env |= credentials_env(broker, kiosk_user("hq", "hall-1"))
+    kiosk_toml, env = hq_kiosk(broker, tmp_path)
     log = tmp_path / "kiosk.log"
     with log.open("wb") as out:
         kiosk = subprocess.Popen(

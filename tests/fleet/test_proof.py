@@ -20,11 +20,12 @@ from tests.fleet.conftest import (
     credentials_env,
     kiosk_config,
     poll_all,
+    run_hq_kiosk,
     until,
 )
 from tests.servers.nats import NatsFleet
 from wall.core.model import Batch, utcnow
-from wall.engine.fleet.layout import PROOF_STREAM, kiosk_user, proof_subject
+from wall.engine.fleet.layout import PROOF_STREAM, proof_subject
 from wall.engine.fleet.proof import ProofOutbox, ProofSender, ProofTracker, Showing, find_proof
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,16 +36,6 @@ state_dir = "{state}"
 [fleet]
 servers = {servers}
 sites = ["hq", "lyon"]
-ca_file = "{ca}"
-"""
-KIOSK_TOML = """
-[storage]
-state_dir = "{state}"
-
-[fleet]
-servers = {servers}
-site = "hq"
-screen = "hall-1"
 ca_file = "{ca}"
 """
 POST_URL = "https://social.example/@brand/1"
@@ -135,20 +126,7 @@ async def test_a_real_kiosk_records_what_it_painted_and_the_collector_answers(
     collector = await collector_for(collector_config(broker, tmp_path / "c", feeds))
     await poll_all(collector)
     await collector.publisher.drained()
-    config = tmp_path / "kiosk.toml"
-    servers = json.dumps(broker.servers)
-    config.write_text(KIOSK_TOML.format(state=tmp_path / "kiosk", servers=servers, ca=broker.files.ca))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WALL_")}
-    env |= credentials_env(broker, kiosk_user("hq", "hall-1"))
-    done = subprocess.run(
-        [sys.executable, "-m", "wall.cli", "run", "--config", str(config), "--windowed", "--exit-after", "5"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=90,
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_hq_kiosk(broker, tmp_path, 5)
     answer = await find_proof(collector.link.jetstream(), "news:n1")
     assert answer.records, done.stderr
     assert {(r.site, r.screen, r.panel) for r in answer.records} == {("hq", "hall-1", "mentions")}
