@@ -25,6 +25,7 @@ from wall.engine.config import (
     resolve_config_path,
 )
 from wall.engine.consent import consent_for
+from wall.engine.fleet.settings import FleetSettings
 from wall.engine.moderation.decisions import Decision, status_of
 from wall.engine.moderation.rules import Moderator, Verdict
 
@@ -160,6 +161,14 @@ def _fleet_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _collector_fleet(config: WallConfig, command_and_fix: str) -> FleetSettings | None:
+    """A collector's [fleet]; else None, having said so with the file, the field and the fix."""
+    if config.fleet is not None and config.fleet.role == "collector":
+        return config.fleet
+    print(f"{config.path}: fleet.sites: is missing: `wall {command_and_fix}", file=sys.stderr)
+    return None
+
+
 def _collect(config: WallConfig, args: argparse.Namespace) -> int:
     from wall.engine.fleet import load_nats_without_websockets
 
@@ -167,12 +176,12 @@ def _collect(config: WallConfig, args: argparse.Namespace) -> int:
     from wall.engine.fleet.collector import collect
     from wall.engine.logs import config_secrets, setup_logging
 
-    if config.fleet is None or config.fleet.role != "collector":
-        print(
-            f"{config.path}: fleet.sites: is missing: `wall collect` needs [fleet] with servers, ca_file "
-            'and sites = ["hq", ...] (docs/fleet.md)',
-            file=sys.stderr,
+    if (
+        _collector_fleet(
+            config, 'collect` needs [fleet] with servers, ca_file and sites = ["hq", ...] (docs/fleet.md)'
         )
+        is None
+    ):
         return EXIT_CONFIG
     setup_logging(args.log_level, config_secrets(config))
     if not config.web.enabled:
@@ -189,22 +198,22 @@ def _proof(config: WallConfig, args: argparse.Namespace) -> int:
     load_nats_without_websockets()
     from wall.engine.fleet.proof import ProofUnavailable, query_proof
 
-    if config.fleet is None or config.fleet.role != "collector":
-        print(
-            f"{config.path}: fleet.sites: is missing: `wall proof` reads the fleet's proof of play with "
-            "the collector's [fleet] (servers, ca_file, sites): pass --config collector.toml",
-            file=sys.stderr,
-        )
+    fleet = _collector_fleet(
+        config,
+        "proof` reads the fleet's proof of play with the collector's [fleet] (servers, ca_file, sites): "
+        "pass --config collector.toml",
+    )
+    if fleet is None:
         return EXIT_CONFIG
     try:
-        answer = asyncio.run(query_proof(config.fleet, args.post))
+        answer = asyncio.run(query_proof(fleet, args.post))
     except ProofUnavailable as exc:
         print(f"{config.path}: fleet.servers: {exc}", file=sys.stderr)
         return EXIT_UNREACHABLE
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
     else:
-        print("\n".join(answer.lines(config.fleet.proof_days)))
+        print("\n".join(answer.lines(fleet.proof_days)))
     return 0 if answer.records else 1
 
 
