@@ -86,6 +86,21 @@ def test_a_watch_word_alerts_at_once_with_its_post() -> None:
     assert detector.evaluate(at + timedelta(minutes=1)) == []
 
 
+def test_a_watch_word_written_before_the_hour_turned_and_polled_after_still_alerts() -> None:
+    detector = Detector(SignalsSettings(watch_words=["rappel"], cooldown_minutes=30), scorer=None)
+    written = datetime(2026, 11, 2, 9, 58, tzinfo=UTC)
+    polled = datetime(2026, 11, 2, 10, 1, tzinfo=UTC)
+    detector.observe(post(11, written, "Rappel massif des freins"), SHOWN)
+
+    alerts = detector.evaluate(polled)
+
+    assert [(a.signal, a.detail, a.state) for a in alerts] == [("watch_word", "rappel", "alert")]
+    # Once the post is an hour old and the cooldown has passed, the episode is over.
+    assert detector.evaluate(written + timedelta(minutes=61)) == []
+    over = detector.evaluate(written + timedelta(minutes=92))
+    assert [(a.detail, a.state) for a in over] == [("rappel", "over")]
+
+
 def test_negative_english_posts_alert_on_tone_and_french_ones_are_never_scored() -> None:
     angry: list[Judged] = [
         (post(300_000 + i, START + timedelta(days=3, hours=15, minutes=2 * i), text, language="en"), SHOWN)

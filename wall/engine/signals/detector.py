@@ -14,7 +14,8 @@ can check by hand; the count of an hour only grows, so an alert comes the moment
   blocked authors) against that share over the baseline days (binomial standard deviation), with at
   least `hidden_min_count` hidden posts.
 - **tone**: the share of negative English posts (VADER) among this hour's English posts, the same way.
-- **watch_word**: a post with a watch word alerts at once (one episode per word).
+- **watch_word**: a post with a watch word alerts at once (one episode per word). It reads the last
+  60 minutes, not the clock hour: a post written at 09:58 and polled at 10:01 still alerts.
 
 An episode raises one alert; it ends, with an "over" message, once its signal has stayed below its
 threshold for `cooldown_minutes`; a new breach meanwhile belongs to the same episode.
@@ -328,7 +329,7 @@ class Detector:
 
     def _watch(self, end: float, word: str) -> Reading:
         timeline = self._watched[word]
-        begin = _hour_start(end)
+        begin = end - HOUR  # a rolling hour: a post from just before the hour turned, polled after
         observed = timeline.count(begin, end)
         base_start = min(max(begin - self.settings.baseline_days * DAY, self._start or begin), begin)
         hours = max((begin - base_start) / HOUR, 1.0)
