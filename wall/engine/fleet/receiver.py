@@ -23,7 +23,6 @@ import nats.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.api import DeliverPolicy
-from nats.js.kv import KeyValue
 
 from wall.core.model import POST_KINDS, Batch, Post, PostKind, utcnow
 from wall.engine.engine import Screen
@@ -40,6 +39,7 @@ from wall.engine.fleet.layout import (
 )
 from wall.engine.fleet.link import close, connect_until_up
 from wall.engine.fleet.settings import FleetSettings
+from wall.engine.fleet.site_watch import SiteWatch
 from wall.engine.images import cache_file
 from wall.engine.poller import cancel_until_done
 from wall.engine.replay import REPLAY_KINDS, best_first
@@ -89,6 +89,7 @@ class KioskReceiver:
         self._picture_tasks: set[asyncio.Task[None]] = set()
         self._waiting_pictures: dict[str, str] = {}  # object name -> URL asked for, not published yet
         self._revisions: dict[str, int] = dict(store.meta(REVISIONS_META) or {})
+        self.watch: SiteWatch | None = None  # the bucket's current watch (the bench counts its restarts)
 
     def start(self) -> None:
         """Take over the screen's picture requests and follow the site in the background."""
@@ -142,7 +143,6 @@ class KioskReceiver:
     async def _follow(self, link: Client) -> None:
         """Current values then updates of the site's bucket, and new pictures, until the link drops."""
         js = link.jetstream()
-        kv: KeyValue = await js.key_value(state_bucket(self.fleet.site))
         pictures = await js.subscribe(
             f"$O.{picture_bucket(self.fleet.site)}.M.>",
             stream=f"OBJ_{picture_bucket(self.fleet.site)}",
@@ -150,18 +150,20 @@ class KioskReceiver:
             ordered_consumer=True,
             deliver_policy=DeliverPolicy.NEW,
         )
-        watcher = await kv.watchall()
+        # Our own consumer, not `kv.watchall()`: it follows again within seconds when the node
+        # holding it dies (site_watch.py).
+        watcher = SiteWatch(link, state_bucket(self.fleet.site))
         try:
+            await watcher.start()
+            self.watch = watcher
             for name, url in list(self._waiting_pictures.items()):  # published while the link was down
                 self._fetch_picture_later(url, name)
-            async for entry in watcher:
-                if entry is None:  # "the current values are all delivered"
-                    continue
-                await self._apply(entry.key, entry.revision or 0, entry.value or b"")
+            while True:
+                update = await watcher.next()
+                await self._apply(update.key, update.revision, update.value)
         finally:
             # When the link is already gone the server dropped both with it.
-            with contextlib.suppress(*_BROKER_ERRORS):
-                await watcher.stop()  # type: ignore[no-untyped-call]
+            await watcher.stop()
             with contextlib.suppress(*_BROKER_ERRORS):
                 await pictures.unsubscribe()
 
