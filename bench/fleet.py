@@ -17,7 +17,13 @@
 - **broker away** (`--outage-seconds`, 60 by default): the broker stopped, a decision made meanwhile,
   the broker started again: seconds until the last kiosk has it, and how many got it.
 
-`python -m bench.fleet [--kiosks 200] [--outage-seconds 60]` prints one JSON object.
+- **leader kills** (`--leader-kills N`, a measure of its own): a 3-node cluster, R3 buckets, one
+  site of LEADER_KIOSKS kiosks; N times the node leading the site's KV stream is killed (SIGKILL)
+  and a decision made at once: seconds from the kill until the last kiosk has it, then the node is
+  started again and the cluster settles before the next kill.
+
+`python -m bench.fleet [--kiosks 200] [--outage-seconds 60]` and
+`python -m bench.fleet --leader-kills 5` each print one JSON object.
 """
 
 from __future__ import annotations
@@ -35,11 +41,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import nats.errors
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from bench.common import rss_mb
-from tests.servers.nats import NatsFleet, make_fleet
+from tests.servers.nats import START_TIMEOUT_S, NatsFleet, make_fleet
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREEN = ROOT / "assets" / "qt" / "offscreen-1920x1080.json"
@@ -50,6 +57,8 @@ ROUNDS = 10
 RUN_S = 20.0
 TARGET_P99_S = 1.0
 NEVER_AFTER_S = 60.0
+LEADER_KIOSKS = 3
+SETTLE_TIMEOUT_S = 60.0
 
 
 def screens(kiosks: int) -> list[str]:
@@ -115,6 +124,8 @@ async def collector_child(config_path: Path) -> None:
             decided = time.monotonic()
             await engine.act(line[1], "hide", "bench")
             _say({"decided": line[1], "t": decided})
+            await collector.publisher.drained()  # the broker has it (a leader kill: once re-elected)
+            _say({"written": line[1], "t": time.monotonic()})
         elif line[0] == "rss":
             _say(rss_mb())
         else:
@@ -452,11 +463,117 @@ async def measure(kiosks: int, outage_s: float) -> dict[str, Any]:
     }
 
 
+async def settled(js: Any, stream: str, replicas: int) -> None:
+    """Until `stream` has a leader and every replica is current (a killed node started again)."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            cluster = (await js.stream_info(stream)).cluster
+        except (nats.errors.Error, TimeoutError):  # no leader yet: no answer, or 503
+            cluster = None
+        peers = (cluster.replicas or []) if cluster else []
+        if cluster and cluster.leader and len(peers) == replicas - 1 and all(p.current for p in peers):
+            return
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"{stream} did not settle in {SETTLE_TIMEOUT_S:.0f} s")
+
+
+async def measure_leader_kills(kills: int) -> dict[str, Any]:
+    """Kill the leader of a site's KV stream `kills` times; each time a decision made at once must
+    reach every kiosk: seconds from the kill to the last kiosk (see the module's docstring)."""
+    from wall.engine.config import parse_config
+    from wall.engine.fleet.link import close, connect
+
+    folder = Path(tempfile.mkdtemp(prefix="wall-bench-leader-"))
+    names = [f"s00/k{i}" for i in range(LEADER_KIOSKS)]
+    broker = make_fleet(folder, names, nodes=3)
+    broker.start()
+    source = HTTPServer(host="127.0.0.1")
+    source.start()
+    swarms: list[Child] = []
+    collector: Child | None = None
+    link = None
+    stream = "KV_wall-s00"
+    try:
+        url = feed(source)
+        collector_toml = folder / "collector.toml"
+        collector_toml.write_text(
+            f'[storage]\nstate_dir = "{folder / "collector"}"\n'
+            f'[fleet]\nservers = {json.dumps(broker.servers)}\nsites = ["s00"]\n'
+            f'ca_file = "{broker.files.ca}"\nreplicas = 3\n'
+            f'[[sources]]\nname = "news"\ntype = "rss"\nurl = "{url}"\ninterval = 3600\n'
+        )
+        credentials = str(broker.files.credentials["collector"].parent)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WALL_")}
+        collector = await spawn(
+            "--role",
+            "collector",
+            "--config",
+            str(collector_toml),
+            env=env | {"CREDENTIALS_DIRECTORY": credentials},
+        )
+        await collector.expect("ready")
+        swarms = await start_swarms(broker, names, folder / "kiosks")
+        config = parse_config(
+            {
+                "storage": {"state_dir": str(folder / "bench")},
+                "fleet": {"servers": broker.servers, "sites": ["s00"], "ca_file": str(broker.files.ca)},
+            },
+            "bench.toml",
+            {"CREDENTIALS_DIRECTORY": credentials},
+        )
+        assert config.fleet is not None
+        link = await connect(config.fleet, name="bench")
+        js = link.jetstream(timeout=2)
+        recoveries: list[float] = []
+        writes: list[float] = []  # the collector's write accepted by the new leader
+        missed = 0
+        for kill in range(kills):
+            await settled(js, stream, 3)
+            leader = (await js.stream_info(stream)).cluster
+            node = next(n for n in broker.nodes if leader is not None and n.name == leader.leader)
+            assert node.process is not None
+            node.process.kill()  # SIGKILL: the leader dies, no goodbye
+            killed = time.monotonic()
+            node.process.wait()
+            key = f"news:p{POSTS - 1 - kill:02d}"
+            await collector.send(f"hide {key}")  # a decision during the leader change
+            await collector.expect("decided")
+            written = float((await collector.expect("written"))["t"])
+            times = await gather_gone(swarms, key)
+            missed += len(names) - len(times)
+            recoveries.append(round(max((t for _, t in times), default=killed + NEVER_AFTER_S) - killed, 3))
+            writes.append(round(written - killed, 3))
+            node.start()
+            node.wait_ready(time.monotonic() + START_TIMEOUT_S)
+    finally:
+        if link is not None:
+            await close(link)
+        for swarm in swarms:
+            await swarm.stop()
+        if collector is not None:
+            await collector.stop()
+        broker.stop()
+        source.stop()
+    return {
+        "leader_kills": kills,
+        "kiosks": len(names),
+        "kill_to_last_kiosk_s": recoveries,
+        "kill_to_last_kiosk_median_s": round(statistics.median(recoveries), 3),
+        "kill_to_last_kiosk_max_s": max(recoveries),
+        "kill_to_collector_write_s": writes,
+        "deliveries_missed": missed,
+    }
+
+
 def main(argv: list[str]) -> int:
     """`python -m bench.fleet [--kiosks N] [--outage-seconds S]` (and the children's roles)."""
     parser = argparse.ArgumentParser(prog="python -m bench.fleet")
     parser.add_argument("--kiosks", type=int, default=200, help="simulated kiosks (default 200)")
     parser.add_argument("--outage-seconds", type=float, default=60.0, help="broker away (0: skip)")
+    parser.add_argument(
+        "--leader-kills", type=int, default=0, help="measure only N kills of a 3-node cluster's leader"
+    )
     parser.add_argument("--role", choices=["bench", "collector", "kiosks"], default="bench")
     parser.add_argument("--config", type=Path)
     parser.add_argument("--fleet-dir", type=Path)
@@ -468,6 +585,8 @@ def main(argv: list[str]) -> int:
         asyncio.run(collector_child(args.config))
     elif args.role == "kiosks":
         asyncio.run(kiosks_child(args.fleet_dir, args.servers.split(","), args.names.split(","), args.state))
+    elif args.leader_kills > 0:
+        print(json.dumps(asyncio.run(measure_leader_kills(args.leader_kills))))
     else:
         print(json.dumps(asyncio.run(measure(args.kiosks, args.outage_seconds))))
     return 0

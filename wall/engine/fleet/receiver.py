@@ -142,30 +142,45 @@ class KioskReceiver:
 
     async def _follow(self, link: Client) -> None:
         """Current values then updates of the site's bucket, and new pictures, until the link drops."""
-        js = link.jetstream()
-        pictures = await js.subscribe(
-            f"$O.{picture_bucket(self.fleet.site)}.M.>",
-            stream=f"OBJ_{picture_bucket(self.fleet.site)}",
-            cb=self._on_picture_published,
-            ordered_consumer=True,
-            deliver_policy=DeliverPolicy.NEW,
-        )
         # Our own consumer, not `kv.watchall()`: it follows again within seconds when the node
-        # holding it dies (site_watch.py).
+        # holding it dies (site_watch.py). The bucket comes first: a picture stream without a
+        # leader yet must not hold the posts back.
         watcher = SiteWatch(link, state_bucket(self.fleet.site))
+        pictures = asyncio.ensure_future(self._follow_pictures(link))
         try:
             await watcher.start()
             self.watch = watcher
-            for name, url in list(self._waiting_pictures.items()):  # published while the link was down
-                self._fetch_picture_later(url, name)
             while True:
                 update = await watcher.next()
                 await self._apply(update.key, update.revision, update.value)
         finally:
-            # When the link is already gone the server dropped both with it.
+            await cancel_until_done([pictures])
             await watcher.stop()
+
+    async def _follow_pictures(self, link: Client) -> None:
+        """New objects of the site's picture store, for the pictures asked for before they were."""
+        js = link.jetstream()
+        while True:
+            try:
+                subscription = await js.subscribe(
+                    f"$O.{picture_bucket(self.fleet.site)}.M.>",
+                    stream=f"OBJ_{picture_bucket(self.fleet.site)}",
+                    cb=self._on_picture_published,
+                    ordered_consumer=True,
+                    deliver_policy=DeliverPolicy.NEW,
+                )
+                break
+            except _BROKER_ERRORS as exc:  # its stream's leader being elected: try again
+                log.info("fleet: following %s later (%s)", picture_bucket(self.fleet.site), exc)
+                await asyncio.sleep(RETRY_S)
+        try:
+            for name, url in list(self._waiting_pictures.items()):  # published while the link was down
+                self._fetch_picture_later(url, name)
+            await asyncio.Event().wait()  # until cancelled with the watch
+        finally:
+            # When the link is already gone the server dropped it with it.
             with contextlib.suppress(*_BROKER_ERRORS):
-                await pictures.unsubscribe()
+                await subscription.unsubscribe()
 
     async def _apply(self, key: str, revision: int, data: bytes) -> None:
         if revision <= self._revisions.get(key, 0):

@@ -36,7 +36,8 @@ log = logging.getLogger("wall.engine.fleet.site_watch")
 HEARTBEAT_S = 1.0  # the server sends one when it has nothing else to send
 SILENCE_S = 3.0  # three heartbeats missed: the consumer (or its node) is gone
 RETRY_S = 0.5  # while a new leader is being elected, creating a consumer fails: try again soon
-CREATE_TIMEOUT_S = 2.0
+CREATE_TIMEOUT_S = 1.0  # a live leader answers in milliseconds; one being elected, never
+DELETE_TIMEOUT_S = 1.0
 INACTIVE_S = 30.0  # the server drops a consumer nobody listens to (a kiosk switched off) after this
 _KV_OPERATION = "KV-Operation"
 _BROKER_ERRORS = (nats.errors.Error, TimeoutError, OSError)
@@ -71,8 +72,8 @@ class SiteWatch:
         self.consumers_made = 0  # for the tests and the bench: how often the watch started again
 
     async def start(self) -> None:
-        """Make the first consumer (raises a broker error if it cannot) and guard it."""
-        await self._make_consumer()
+        """Make the first consumer (trying again while the stream has no leader) and guard it."""
+        await self._make_consumer_soon()
         self._guard = asyncio.ensure_future(self._keep_alive())
 
     async def next(self) -> KeyUpdate:
@@ -80,12 +81,17 @@ class SiteWatch:
         return await self._updates.get()
 
     async def stop(self) -> None:
-        """Stop guarding and listening; the server drops the consumer (deleted at once if it can)."""
+        """Stop guarding and listening; the consumer is deleted (or dropped by the server later)."""
         if self._guard is not None:
             self._guard.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._guard
+        consumer = self._consumer
         await self._drop_consumer()
+        if consumer and self._link.is_connected:
+            # Best effort: the server drops one it cannot reach now after INACTIVE_S without listeners.
+            with contextlib.suppress(*_BROKER_ERRORS, nats.js.errors.Error):
+                await self._link.jetstream(timeout=DELETE_TIMEOUT_S).delete_consumer(self._stream, consumer)
 
     # --- the consumer ------------------------------------------------------------------------
     async def _keep_alive(self) -> None:
@@ -101,13 +107,16 @@ class SiteWatch:
                 "gone" if self._lost.is_set() else f"silent for {SILENCE_S:.0f} s",
                 self._last_seq,
             )
-            while True:
-                try:
-                    await self._make_consumer()
-                    break
-                except _BROKER_ERRORS as exc:  # a leader being elected answers nothing, or 503
-                    log.debug("fleet: no consumer on %s yet (%s)", self._stream, exc)
-                    await asyncio.sleep(RETRY_S)
+            await self._make_consumer_soon()
+
+    async def _make_consumer_soon(self) -> None:
+        while True:
+            try:
+                await self._make_consumer()
+                return
+            except _BROKER_ERRORS as exc:  # a leader being elected answers nothing, or 503
+                log.debug("fleet: no consumer on %s yet (%s)", self._stream, exc)
+                await asyncio.sleep(RETRY_S)
 
     async def _make_consumer(self) -> None:
         await self._drop_consumer()
@@ -122,6 +131,8 @@ class SiteWatch:
                 await self._on_message(msg)
 
         self._sub = await self._link.subscribe(deliver, cb=on_message)
+        # The first: each key's current value; a new one: what came after the last received.
+        policy = DeliverPolicy.BY_START_SEQUENCE if self._last_seq else DeliverPolicy.LAST_PER_SUBJECT
         config = ConsumerConfig(
             deliver_subject=deliver,
             filter_subject=f"{self._prefix}>",
@@ -131,8 +142,7 @@ class SiteWatch:
             inactive_threshold=INACTIVE_S,
             num_replicas=1,
             mem_storage=True,  # a kiosk's position is kept by the kiosk, not by the cluster
-            # The first: each key's current value; a new one: what came after the last received.
-            deliver_policy=DeliverPolicy.BY_START_SEQUENCE if self._last_seq else DeliverPolicy.LAST_PER_SUBJECT,
+            deliver_policy=policy,
             opt_start_seq=self._last_seq + 1 if self._last_seq else None,
         )
         info = await self._link.jetstream().add_consumer(self._stream, config, timeout=CREATE_TIMEOUT_S)
@@ -141,15 +151,12 @@ class SiteWatch:
         self.consumers_made += 1
 
     async def _drop_consumer(self) -> None:
-        sub, consumer, self._sub, self._consumer = self._sub, self._consumer, None, ""
+        # Not deleted here: asking a dead node to delete it would wait for the API's timeout before
+        # the new one; without a listener the server drops it after INACTIVE_S.
+        sub, self._sub, self._consumer = self._sub, None, ""
         if sub is not None:
             with contextlib.suppress(*_BROKER_ERRORS):
                 await sub.unsubscribe()
-        if consumer and self._link.is_connected:
-            # Best effort: one on a dead node is gone with it, and the server drops any other
-            # after INACTIVE_S without listeners.
-            with contextlib.suppress(*_BROKER_ERRORS, nats.js.errors.Error):
-                await self._link.jetstream().delete_consumer(self._stream, consumer)
 
     async def _on_message(self, msg: Msg) -> None:
         self._heard = self._clock()
