@@ -12,6 +12,7 @@ import pytest
 
 from wall.engine.config import ConfigProblems, parse_config
 from wall.engine.fleet.init import FleetInitError, Screen
+from wall.engine.fleet.settings import nkey_public_key
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,7 +29,13 @@ def test_fleet_init_writes_a_ca_a_server_config_and_one_private_credential_per_u
     assert done.returncode == 0, done.stderr
     users = ["collector", "kiosk-hq-hall-1", "kiosk-lyon-hall-1"]
     passwords = {u: (folder / "credentials" / u / "fleet.credential").read_text().strip() for u in users}
-    assert all(len(p) >= 40 for p in passwords.values()) and len(set(passwords.values())) == 3
+    # One NKey seed per user; the servers' auth.conf holds its public key, never the seed.
+    assert (
+        all(nkey_public_key(p).startswith("U") for p in passwords.values())
+        and len(set(passwords.values())) == 3
+    )
+    auth = (folder / "auth.conf").read_text()
+    assert all(p not in auth and nkey_public_key(p) in auth for p in passwords.values())
     for secret in [*passwords.values(), (folder / "ca.key").read_text()]:
         assert secret not in done.stdout + done.stderr
     for private in [

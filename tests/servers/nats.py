@@ -87,7 +87,7 @@ class NatsFleet:
         return [node.url for node in self.nodes]
 
     def credential(self, user: str) -> str:
-        """The password `wall fleet init` wrote for `user`."""
+        """The credential `wall fleet init` wrote for `user` (its NKey seed)."""
         return self.files.credentials[user].read_text(encoding="utf-8").strip()
 
     def start(self) -> None:

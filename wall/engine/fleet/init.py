@@ -1,9 +1,12 @@
 """`wall fleet init`: a private CA, the servers' certificate, the nats-server configuration (TLS,
 JetStream, one user per kiosk and the collector) and one credential file per NATS user.
 
-The certificates are made by the `openssl` command (the recipe is in docs/fleet.md): no key
-material is handled by Python code. Running it again keeps the CA, the certificate and every
-existing password, and adds the new screens.
+The certificates are made by the `openssl` command (the recipe is in docs/fleet.md). Each user's
+credential is an NKey seed (the `nkeys` package, which nats-py signs with): the servers' `auth.conf`
+holds only its public key, so nothing on a server lets anyone log in. Running it again keeps the
+CA, the certificate and every existing credential, and adds the new screens; a credential file of
+a fleet made before NKeys holds a password: it is kept (its kiosk goes on working) and `auth.conf`
+holds its bcrypt hash instead of the password.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from wall.engine.fleet.layout import (
     COLLECTOR_USER,
@@ -25,9 +29,11 @@ from wall.engine.fleet.layout import (
     kiosk_permissions,
     kiosk_user,
 )
+from wall.engine.fleet.settings import nkey_public_key
 
 CREDENTIAL_FILE = "fleet.credential"  # the systemd credential name the kiosk reads (`[fleet] credential`)
 CERT_DAYS = 825
+BCRYPT_ROUNDS = 11  # nats-server's own default: ~0.1 s a login, once per connection
 _NEW_EC_KEY = ("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
 _SIGN = ("x509", "-req", "-CAcreateserial")
 
@@ -76,8 +82,8 @@ def init_fleet(
     folder: Path, screens: Sequence[Screen], *, names: Sequence[str] = (), listen: str = "127.0.0.1:4222"
 ) -> FleetFiles:
     """Write (or complete) the fleet's folder: CA, server certificate for 127.0.0.1, localhost and
-    `names`, `auth.conf` with the users and their permissions, a one-node `server.conf`, and a
-    credential file per user (mode 0600)."""
+    `names`, `auth.conf` with the users' public keys (or password hashes) and permissions, a
+    one-node `server.conf`, and a credential file per user (mode 0600)."""
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
     files = FleetFiles(
@@ -89,14 +95,14 @@ def init_fleet(
         server=folder / "server.conf",
     )
     _certificates(files, names)
-    users: list[dict[str, object]] = []
+    users: list[dict[str, Any]] = []
     for user, permissions in [
         (COLLECTOR_USER, collector_permissions()),
         *((s.user, kiosk_permissions(s.site, s.name)) for s in screens),
     ]:
         path = folder / "credentials" / user / CREDENTIAL_FILE
         files.credentials[user] = path
-        users.append({"user": user, "password": _password(path), "permissions": permissions})
+        users.append({**_server_side(user, path), "permissions": permissions})
     # JSON is valid nats-server syntax, and quotes every `$JS...` subject (unquoted, `$` is a variable).
     _write_private(files.auth, "authorization: " + json.dumps({"users": users}, indent=1) + "\n")
     _write_private(
@@ -130,16 +136,29 @@ def server_config(
     return "\n".join(lines) + "\n"
 
 
-def _password(path: Path) -> str:
-    """The user's password: kept when its credential file exists, else a new random one."""
-    if path.is_file():
-        kept = path.read_text(encoding="utf-8").strip()
-        if kept:
-            return kept
-    path.parent.mkdir(parents=True, exist_ok=True)
-    password = secrets.token_urlsafe(32)
-    _write_private(path, password + "\n")
-    return password
+def _server_side(user: str, path: Path) -> dict[str, str]:
+    """What `auth.conf` holds for `user`: the public key of its seed (kept when its credential file
+    exists, else a new one), or the bcrypt hash of the password of a fleet made before NKeys."""
+    kept = path.read_text(encoding="utf-8").strip() if path.is_file() else ""
+    if not kept:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        kept = new_user_seed()
+        _write_private(path, kept + "\n")
+    public = nkey_public_key(kept)
+    if public:
+        return {"nkey": public}
+    import bcrypt  # only a fleet made before NKeys needs it
+
+    hashed = bcrypt.hashpw(kept.encode(), bcrypt.gensalt(BCRYPT_ROUNDS)).decode()
+    return {"user": user, "password": hashed}
+
+
+def new_user_seed() -> str:
+    """A new NKey user seed ("SU..."), from the system's random source."""
+    import nkeys
+
+    seed: bytes = nkeys.encode_seed(secrets.token_bytes(32), nkeys.PREFIX_BYTE_USER)
+    return seed.decode()
 
 
 def _write_private(path: Path, text: str) -> None:

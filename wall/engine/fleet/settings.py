@@ -2,7 +2,8 @@
 collector serves), the CA that signs the servers' certificate, and this process's credential.
 
 The credential is a `SecretStr` from `WALL_FLEET__CREDENTIAL` or the systemd credential
-`[wall_]fleet.credential` (the file `wall fleet init` wrote for this user), never from the logs.
+`[wall_]fleet.credential` (the file `wall fleet init` wrote for this user), never from the logs:
+an NKey seed, or the password of a fleet made before NKeys (docs/fleet.md).
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ class FleetSettings(BaseModel):
     ca_file: str = Field(description="PEM file of the fleet's CA (ca.pem from `wall fleet init`)")
     user: str = Field("", description="NATS user; empty: kiosk-<site>-<screen>, or collector")
     credential: SecretStr | None = Field(
-        None, description="This user's password: WALL_FLEET__CREDENTIAL or the credential fleet.credential"
+        None,
+        description="NKey seed (or password): WALL_FLEET__CREDENTIAL or systemd credential fleet.credential",
     )
     replicas: int = Field(
         1, ge=1, le=5, description="Copies of each bucket the collector creates (3 on a cluster)"
@@ -103,6 +105,25 @@ class FleetSettings(BaseModel):
         if self.user:
             return self.user
         return COLLECTOR_USER if self.role == "collector" else kiosk_user(self.site, self.screen)
+
+
+NKEY_SEED_LENGTH = 58  # "SU" + base32 of 1 prefix byte, 32 key bytes and a 2-byte checksum
+
+
+def nkey_public_key(credential: str) -> str:
+    """The public key ("U...") of an NKey user seed; "" for anything else (a password: no
+    password of `wall fleet init`'s is 58 characters long)."""
+    if not (credential.startswith("SU") and len(credential) == NKEY_SEED_LENGTH):
+        return ""
+    import nkeys  # only a fleet's processes need it: a standalone wall never loads it
+
+    try:
+        pair = nkeys.from_seed(bytearray(credential.encode()))
+    except (nkeys.NkeysError, ValueError):
+        return ""
+    public: bytes = pair.public_key
+    pair.wipe()
+    return public.decode()
 
 
 def fleet_problems(
