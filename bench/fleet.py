@@ -316,8 +316,20 @@ async def start_swarms(broker: NatsFleet, names: list[str], state: Path) -> list
     return swarms
 
 
-def wall_run_rss(config: Path, env: dict[str, str]) -> float:
-    """RSS of a real `wall run` after RUN_S seconds (offscreen 1920x1080, default panels)."""
+def smaps_mb(pid: int) -> dict[str, float]:
+    """Another process's memory by kind (/proc/PID/smaps_rollup): what is its own (anonymous: the
+    Python heap, Qt's buffers) and what is shared files (libraries, fonts)."""
+    kept = {"Rss": "rss", "Pss_Anon": "pss_anon", "Pss_File": "pss_file", "Anonymous": "anonymous"}
+    out: dict[str, float] = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        if name in kept:
+            out[f"{kept[name]}_mb"] = round(int(rest.split()[0]) / 1024, 1)
+    return out
+
+
+def wall_run_rss(config: Path, env: dict[str, str]) -> dict[str, float]:
+    """Memory of a real `wall run` RUN_S seconds after its start (offscreen 1920x1080, default panels)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "wall.cli", "run", "--config", str(config)],
         stdout=subprocess.DEVNULL,
@@ -327,13 +339,48 @@ def wall_run_rss(config: Path, env: dict[str, str]) -> float:
     )
     try:
         time.sleep(RUN_S)
-        return proc_rss_mb(process.pid)
+        return {"vmrss_mb": proc_rss_mb(process.pid), **smaps_mb(process.pid)}
     finally:
         process.terminate()
         process.wait(timeout=30)
 
 
-async def measure(kiosks: int, outage_s: float) -> dict[str, Any]:
+def compare_kiosk_rss(
+    broker: NatsFleet, folder: Path, url: str, env: dict[str, str], runs: int
+) -> dict[str, Any]:
+    """A kiosk's memory in fleet mode (site s00, whose bucket holds the feed's POSTS posts) against a
+    standalone wall polling the same feed: the same default panels, the same POSTS posts, an empty
+    store at each start, measured RUN_S s after it; `runs` of each, alternated (the machine's load
+    drifts), medians compared."""
+    run_env = env | {
+        "QT_QPA_PLATFORM": f"offscreen:configfile={SCREEN}",
+        "QT_API": "pyside6",
+        "CREDENTIALS_DIRECTORY": str(broker.files.credentials["kiosk-s00-k0"].parent),
+    }
+    measured: dict[str, list[dict[str, float]]] = {"fleet": [], "standalone": []}
+    for run in range(runs):
+        for mode in measured:
+            config = folder / f"{mode}-{run}.toml"
+            state = f'[storage]\nstate_dir = "{folder / f"{mode}-{run}"}"\n'
+            if mode == "fleet":
+                config.write_text(
+                    f"{state}[fleet]\nservers = {json.dumps(broker.servers)}\n"
+                    f'site = "s00"\nscreen = "k0"\nca_file = "{broker.files.ca}"\n'
+                )
+            else:
+                config.write_text(f'{state}[[sources]]\nname = "news"\ntype = "rss"\nurl = "{url}"\n')
+            measured[mode].append(wall_run_rss(config, run_env))
+    out: dict[str, Any] = {"runs": runs, "after_s": RUN_S}
+    for mode, figures in measured.items():
+        out[f"{mode}_rss_mb"] = [f["vmrss_mb"] for f in figures]
+        for name in figures[0]:
+            out[f"{mode}_{name.removesuffix('_mb')}_median_mb"] = round(
+                statistics.median(f[name] for f in figures), 1
+            )
+    return out
+
+
+async def measure(kiosks: int, outage_s: float, rss_runs: int = 3) -> dict[str, Any]:
     """The whole bench (see the module's docstring)."""
     folder = Path(tempfile.mkdtemp(prefix="wall-bench-fleet-"))
     names = screens(kiosks)
@@ -357,6 +404,10 @@ async def measure(kiosks: int, outage_s: float) -> dict[str, Any]:
         collector_env = env | {"CREDENTIALS_DIRECTORY": str(broker.files.credentials["collector"].parent)}
         collector = await spawn("--role", "collector", "--config", str(collector_toml), env=collector_env)
         await collector.expect("ready")
+
+        # One real kiosk's memory, fleet against standalone, before the swarms load the machine and
+        # before any decision (both show the same POSTS posts).
+        kiosk_rss = await asyncio.to_thread(compare_kiosk_rss, broker, folder, url, env, rss_runs)
 
         # API requests per poll: one kiosk, then all of them.
         swarms = await start_swarms(broker, names[:1], folder / "one")
@@ -415,24 +466,6 @@ async def measure(kiosks: int, outage_s: float) -> dict[str, Any]:
                 "broker_back_to_last_kiosk_s": round(max((t for _, t in times), default=back) - back, 3),
             }
 
-        # One real kiosk's memory, fleet against standalone (same feed, default panels).
-        run_env = env | {
-            "QT_QPA_PLATFORM": f"offscreen:configfile={SCREEN}",
-            "QT_API": "pyside6",
-            "CREDENTIALS_DIRECTORY": str(broker.files.credentials["kiosk-s00-k0"].parent),
-        }
-        fleet_toml = folder / "kiosk.toml"
-        fleet_toml.write_text(
-            f'[storage]\nstate_dir = "{folder / "kiosk"}"\n[fleet]\nservers = {json.dumps(broker.servers)}\n'
-            f'site = "s00"\nscreen = "k0"\nca_file = "{broker.files.ca}"\n'
-        )
-        standalone_toml = folder / "standalone.toml"
-        standalone_toml.write_text(
-            f'[storage]\nstate_dir = "{folder / "standalone"}"\n'
-            f'[[sources]]\nname = "news"\ntype = "rss"\nurl = "{url}"\n'
-        )
-        kiosk_fleet_rss = wall_run_rss(fleet_toml, run_env)
-        kiosk_standalone_rss = wall_run_rss(standalone_toml, run_env)
     finally:
         for swarm in swarms:
             await swarm.stop()
@@ -457,10 +490,44 @@ async def measure(kiosks: int, outage_s: float) -> dict[str, Any]:
         "kiosk_swarm_rss_mb": swarm_rss,
         "api_requests_per_poll_with_1_kiosk": with_one,
         f"api_requests_per_poll_with_{kiosks}_kiosks": with_all,
-        "kiosk_rss_fleet_mb": kiosk_fleet_rss,
-        "kiosk_rss_standalone_mb": kiosk_standalone_rss,
+        "kiosk_memory": kiosk_rss,
         "broker_away": outage,
     }
+
+
+async def measure_kiosk_rss(runs: int) -> dict[str, Any]:
+    """Only the kiosk's memory, fleet against standalone (see `compare_kiosk_rss`)."""
+    folder = Path(tempfile.mkdtemp(prefix="wall-bench-rss-"))
+    broker = make_fleet(folder, ["s00/k0"])
+    broker.start()
+    source = HTTPServer(host="127.0.0.1")
+    source.start()
+    collector: Child | None = None
+    try:
+        url = feed(source)
+        collector_toml = folder / "collector.toml"
+        collector_toml.write_text(
+            f'[storage]\nstate_dir = "{folder / "collector"}"\n'
+            f'[fleet]\nservers = {json.dumps(broker.servers)}\nsites = ["s00"]\n'
+            f'ca_file = "{broker.files.ca}"\n'
+            f'[[sources]]\nname = "news"\ntype = "rss"\nurl = "{url}"\ninterval = 3600\n'
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WALL_")}
+        credentials = str(broker.files.credentials["collector"].parent)
+        collector = await spawn(
+            "--role",
+            "collector",
+            "--config",
+            str(collector_toml),
+            env=env | {"CREDENTIALS_DIRECTORY": credentials},
+        )
+        await collector.expect("ready")
+        return {"kiosk_memory": await asyncio.to_thread(compare_kiosk_rss, broker, folder, url, env, runs)}
+    finally:
+        if collector is not None:
+            await collector.stop()
+        broker.stop()
+        source.stop()
 
 
 async def settled(js: Any, stream: str, replicas: int) -> None:
@@ -574,6 +641,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--leader-kills", type=int, default=0, help="measure only N kills of a 3-node cluster's leader"
     )
+    parser.add_argument(
+        "--kiosk-rss",
+        type=int,
+        default=0,
+        metavar="RUNS",
+        help="measure only a kiosk's memory, RUNS of each mode",
+    )
     parser.add_argument("--role", choices=["bench", "collector", "kiosks"], default="bench")
     parser.add_argument("--config", type=Path)
     parser.add_argument("--fleet-dir", type=Path)
@@ -585,6 +659,8 @@ def main(argv: list[str]) -> int:
         asyncio.run(collector_child(args.config))
     elif args.role == "kiosks":
         asyncio.run(kiosks_child(args.fleet_dir, args.servers.split(","), args.names.split(","), args.state))
+    elif args.kiosk_rss > 0:
+        print(json.dumps(asyncio.run(measure_kiosk_rss(args.kiosk_rss))))
     elif args.leader_kills > 0:
         print(json.dumps(asyncio.run(measure_leader_kills(args.leader_kills))))
     else:

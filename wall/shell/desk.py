@@ -7,18 +7,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QBuffer, QIODevice, Qt
-
 from wall.engine.config import WallConfig
 from wall.engine.engine import Engine
 from wall.engine.store import Store
+from wall.shell.grab import grab_png
 from wall.web.engine_desk import EngineDesk, serve_page
 from wall.web.server import WebServer
 from widgets.window import WallWindow
 
 log = logging.getLogger("wall.shell.desk")
-
-SCREEN_PICTURE_WIDTH_PX = 960  # the moderation page's picture of the wall
 
 
 class WallDesk(EngineDesk):
@@ -41,26 +38,6 @@ class WallDesk(EngineDesk):
         """The first window as a PNG, scaled down (grabbed on the GUI thread, this loop's thread)."""
         windows = self._windows()
         return grab_png(windows[0]) if windows else None
-
-
-def grab_png(window: WallWindow, width: int = SCREEN_PICTURE_WIDTH_PX) -> bytes:
-    """What `window` shows, as a PNG at most `width` pixels wide."""
-    return _grab(window, width, "PNG")
-
-
-def grab_jpeg(window: WallWindow, width: int, quality: int = 70) -> bytes:
-    """What `window` shows, as a small JPEG (the fleet page's picture of a kiosk's screen)."""
-    return _grab(window, width, "JPEG", quality)
-
-
-def _grab(window: WallWindow, width: int, kind: str, quality: int = -1) -> bytes:
-    picture = window.grab()
-    if picture.width() > width:
-        picture = picture.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
-    buffer = QBuffer()
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    picture.save(buffer, kind, quality)
-    return bytes(buffer.data().data())
 
 
 async def start_web(

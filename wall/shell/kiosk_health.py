@@ -12,7 +12,7 @@ from PySide6.QtCore import QEvent, QObject, QTimer
 
 from wall.core.model import Health, SourceStatus, utcnow
 from wall.engine.fleet.receiver import KioskReceiver
-from wall.shell.desk import grab_jpeg
+from wall.shell.grab import grab_jpeg  # not desk.py: it loads the web server
 from widgets.hub import Hub
 from widgets.window import WallWindow
 
