@@ -72,3 +72,31 @@ async def test_a_kiosk_off_during_a_decision_boots_from_its_store_and_then_sees_
         assert set(kiosk.receiver.state.applied).isdisjoint(applied_before)
     finally:
         await kiosk.stop()
+
+
+async def test_the_kiosks_consumer_lost_on_the_server_it_follows_again_and_gets_the_next_decision_once(
+    tmp_path: Path, broker: NatsFleet, feeds: Feeds, collector_for: Callable[..., Any]
+) -> None:
+    # What a kiosk sees when the node holding its consumer dies while its own link stays up.
+    feeds.add("news", "n1", "Un post à masquer")
+    feeds.add("news", "n2", "Un post qui reste")
+    collector = await collector_for(collector_config(broker, tmp_path / "c", feeds))
+    await poll_all(collector)
+    kiosk = await boot_kiosk(kiosk_config(broker, "hq", tmp_path / "hq"), tmp_path / "pictures")
+    try:
+        await until(lambda: kiosk.screen.ids("mention") == ["n2", "n1"], "the kiosk shows both posts")
+        js = collector.link.jetstream()
+        mine = [
+            c.name
+            for c in await js.consumers_info("KV_wall-hq")
+            if (c.config.deliver_subject or "").startswith("_INBOX.kiosk-hq-hall-1.")
+        ]
+        assert len(mine) == 1
+        assert await js.delete_consumer("KV_wall-hq", mine[0])
+
+        assert await collector.engine.act("news:n1", "hide", "comms")
+        await until(lambda: kiosk.screen.ids("mention") == ["n2"], "the hide reached the kiosk")
+        assert kiosk.receiver.state.connected  # the link never dropped: the watch noticed by itself
+        assert [item for item, n in Counter(kiosk.receiver.state.applied).items() if n > 1] == []
+    finally:
+        await kiosk.stop()
