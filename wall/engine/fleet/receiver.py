@@ -89,7 +89,6 @@ class KioskReceiver:
         self._picture_tasks: set[asyncio.Task[None]] = set()
         self._waiting_pictures: dict[str, str] = {}  # object name -> URL asked for, not published yet
         self._revisions: dict[str, int] = dict(store.meta(REVISIONS_META) or {})
-        self.watch: SiteWatch | None = None  # the bucket's current watch (the bench counts its restarts)
 
     def start(self) -> None:
         """Take over the screen's picture requests and follow the site in the background."""
@@ -149,7 +148,6 @@ class KioskReceiver:
         pictures = asyncio.ensure_future(self._follow_pictures(link))
         try:
             await watcher.start()
-            self.watch = watcher
             while True:
                 update = await watcher.next()
                 await self._apply(update.key, update.revision, update.value)

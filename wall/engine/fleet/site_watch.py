@@ -31,6 +31,8 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, Header, StatusCode
 
+from wall.engine.poller import cancel_until_done
+
 log = logging.getLogger("wall.engine.fleet.site_watch")
 
 HEARTBEAT_S = 1.0  # the server sends one when it has nothing else to send
@@ -69,7 +71,6 @@ class SiteWatch:
         self._lost = asyncio.Event()
         self._generation = 0  # of the consumer listened to
         self._guard: asyncio.Task[None] | None = None
-        self.consumers_made = 0  # for the tests and the bench: how often the watch started again
 
     async def start(self) -> None:
         """Make the first consumer (trying again while the stream has no leader) and guard it."""
@@ -82,10 +83,8 @@ class SiteWatch:
 
     async def stop(self) -> None:
         """Stop guarding and listening; the consumer is deleted (or dropped by the server later)."""
-        if self._guard is not None:
-            self._guard.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._guard
+        if self._guard is not None:  # cancelled again until it ends: `wait_for` may swallow one
+            await cancel_until_done([self._guard])
         consumer = self._consumer
         await self._drop_consumer()
         if consumer and self._link.is_connected:
@@ -96,11 +95,15 @@ class SiteWatch:
     # --- the consumer ------------------------------------------------------------------------
     async def _keep_alive(self) -> None:
         while True:
-            with contextlib.suppress(asyncio.TimeoutError):
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._lost.wait(), HEARTBEAT_S / 2)
+            if not self._link.is_connected:
+                # The receiver starts a new watch when the link is back; until then, nothing to ask.
+                await asyncio.sleep(HEARTBEAT_S / 2)
+                continue
             silent = self._clock() - self._heard > SILENCE_S
-            if not (self._lost.is_set() or silent) or not self._link.is_connected:
-                continue  # while the link is down the receiver starts a new watch when it is back
+            if not (self._lost.is_set() or silent):
+                continue
             log.info(
                 "fleet: the watch of %s is %s; following again after revision %d",
                 self._stream,
@@ -148,7 +151,6 @@ class SiteWatch:
         info = await self._link.jetstream().add_consumer(self._stream, config, timeout=CREATE_TIMEOUT_S)
         self._consumer = info.name
         self._heard = self._clock()
-        self.consumers_made += 1
 
     async def _drop_consumer(self) -> None:
         # Not deleted here: asking a dead node to delete it would wait for the API's timeout before
