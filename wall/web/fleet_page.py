@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # nats (the fleet's client) is never loaded by a standalone w
     from wall.engine.fleet.health import FleetAction, ScreenHealth
 
 FLEET_SCOPE = ""  # the scope field's value for the whole fleet
+FLEET_LIVE_PATH = "/fleet/screens"  # the screens' part of /fleet alone, for the page's script
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,22 +80,17 @@ def fleet_page(
     screens: Sequence[ScreenHealth],
     action: FleetAction | None,
     missed: Sequence[ScreenHealth],
+    proof: str = "",
 ) -> str:
     """Every screen: its last picture, its state (late heartbeat, frames stopped, off on purpose),
-    what it shows, its version, uptime, memory and stale sources, and a button for a new picture."""
-    cards = "".join(_screen(s, lang, zone, csrf, now) for s in screens)
-    listed = (
-        f'<ul class="screens">{cards}</ul>'
-        if screens
-        else f'<p class="none">{_e(text("fleet.none", lang))}</p>'
-    )
+    what it shows, its version, uptime, memory and stale sources, and a button for a new picture;
+    then `proof`, the proof-of-play question (`wall.web.proof_page.proof_section`)."""
+    live = fleet_live(lang=lang, zone=zone, csrf=csrf, now=now, screens=screens, action=action, missed=missed)
     body = (
         f"<header><h1>{_e(text('fleet.title', lang))}</h1>"
         f'<p class="who">{_e(text("signed_in", lang, who=who))}</p>'
         f'<nav class="fleet-nav"><a href="/">{_e(text("fleet.back", lang))}</a></nav></header>'
-        f"<main>{not_reached_notice(lang, zone, action, missed)}"
-        f'<section class="fleet"><h2>{_e(text("fleet.screens", lang, count=str(len(screens))))}</h2>'
-        f"{listed}</section></main>"
+        f"<main>{live}{proof}</main>"
     )
     return (
         f'<!DOCTYPE html>\n<html lang="{_e(lang)}"><head><meta charset="utf-8">'
@@ -103,6 +99,36 @@ def fleet_page(
         f'<title>{_e(text("fleet.title", lang))}</title><link rel="stylesheet" href="/static/page.css">'
         '<script src="/static/page.js" defer></script>'
         f"</head><body>{body}</body></html>"
+    )
+
+
+def fleet_live(
+    *,
+    lang: str,
+    zone: ZoneInfo,
+    csrf: str,
+    now: datetime,
+    screens: Sequence[ScreenHealth],
+    action: FleetAction | None,
+    missed: Sequence[ScreenHealth],
+) -> str:
+    """The part of /fleet that follows the screens by itself: the page's script asks
+    `FLEET_LIVE_PATH` for it every few seconds and merges it; without script, a reload shows it."""
+    cards = "".join(_screen(s, lang, zone, csrf, now) for s in screens)
+    listed = (
+        f'<ul class="screens">{cards}</ul>'
+        if screens
+        else f'<p class="none">{_e(text("fleet.none", lang))}</p>'
+    )
+    flagged = sum(1 for s in screens if s.state(now) in ("late", "frames_stopped"))
+    summary = text("fleet.summary", lang, count=str(len(screens)), flagged=str(flagged))
+    return (
+        f'<div id="fleet-live" data-live="{FLEET_LIVE_PATH}">'
+        f'<p class="fleet-summary" role="status">{_e(summary)}</p>'
+        f"{not_reached_notice(lang, zone, action, missed)}"
+        f'<section class="fleet"><h2>{_e(text("fleet.screens", lang, count=str(len(screens))))}</h2>'
+        f'<p class="help">{_e(text("fleet.live", lang))}</p>'
+        f"{listed}</section></div>"
     )
 
 

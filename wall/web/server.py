@@ -43,7 +43,7 @@ from wall.engine.fleet.layout import NAME
 from wall.engine.moderation.decisions import POST_ACTIONS, PublishedAnnouncement, QueueItem
 from wall.engine.web_guard import LoginDelay, host_name, server_context
 from wall.web.desk import FleetView, ModerationDesk
-from wall.web.fleet_page import FLEET_SCOPE, FleetSummary, fleet_page
+from wall.web.fleet_page import FLEET_LIVE_PATH, FLEET_SCOPE, FleetSummary, fleet_live, fleet_page
 from wall.web.pages import (
     ANNOUNCEMENT_FIELDS,
     AnnouncementField,
@@ -162,6 +162,7 @@ class ModerationPage:
         app.router.add_get("/fleet", self._fleet)  # the collector's page only (issue 16)
         app.router.add_post("/fleet/screenshot", self._ask_screenshot)
         app.router.add_get("/fleet/screens/{site}/{screen}.jpg", self._screenshot)
+        app.router.add_get(FLEET_LIVE_PATH, self._fleet_live)
         return app
 
     # --- names -------------------------------------------------------------------------------
@@ -503,6 +504,25 @@ class ModerationPage:
             missed=fleet.not_reached(now),
         )
         return web.Response(text=html, content_type="text/html")
+
+    async def _fleet_live(self, request: web.Request) -> web.StreamResponse:
+        """The screens' part of /fleet alone, for the page's script (like /queue): 304 while the
+        same HTML would be sent again, so an open page costs a render and no transfer."""
+        session, fleet = self._fleet_of(request)
+        now = utcnow()
+        html = fleet_live(
+            lang=self._lang,
+            zone=self._zone,
+            csrf=session.csrf,
+            now=now,
+            screens=fleet.screens(),
+            action=fleet.last_action(),
+            missed=fleet.not_reached(now),
+        )
+        etag = f'"{hashlib.sha256(html.encode()).hexdigest()[:32]}"'
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers={"ETag": etag})
+        return web.Response(text=html, content_type="text/html", headers={"ETag": etag})
 
     async def _ask_screenshot(self, request: web.Request) -> web.StreamResponse:
         form = await self._form(request)

@@ -120,6 +120,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "fleet.none_stale": "aucune",
         "fleet.heartbeat": "Dernières nouvelles",
         "fleet.ask": "Nouvelle image",
+        "fleet.summary": "Écrans suivis : {count} ; en alerte : {flagged}",
+        "fleet.live": "Cette liste se met à jour toute seule ; sans JavaScript, rechargez la page.",
         "fleet.heard": "dernières nouvelles le {when}",
         "fleet.reached": "« {what} » ({when}) : tous les écrans concernés sont en ligne et l'ont reçu.",
         "fleet.missed": "« {what} » ({when}) : pas encore reçu par ces écrans hors ligne "
@@ -244,6 +246,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "fleet.none_stale": "none",
         "fleet.heartbeat": "Last heard",
         "fleet.ask": "New picture",
+        "fleet.summary": "Screens followed: {count}; flagged: {flagged}",
+        "fleet.live": "This list updates itself; without JavaScript, reload the page.",
         "fleet.heard": "last heard {when}",
         "fleet.reached": "“{what}” ({when}): every screen concerned is online and has it.",
         "fleet.missed": "“{what}” ({when}): not received yet by these offline screens "
