@@ -22,6 +22,7 @@ from wall.engine.signals.watch import SignalsView
 
 if TYPE_CHECKING:  # nats (the fleet's client) is never loaded by a standalone wall's page
     from wall.engine.fleet.health import FleetAction, ScreenHealth
+    from wall.engine.fleet.proof import PostProof
 
 
 class ModerationDesk(Protocol):
@@ -110,6 +111,10 @@ class FleetView(Protocol):
 
     def screens(self) -> list[ScreenHealth]:
         """Every screen heard from, by site then screen."""
+        ...
+
+    async def proof(self, query: str) -> PostProof:
+        """Was the post `query` (its key or URL) shown, where and when (the broker's proof stream)."""
         ...
 
     async def panic_sites(self) -> list[str]:

@@ -10,15 +10,20 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from wall.core.model import utcnow
+import nats.errors
+
+from wall.core.model import Post, utcnow
 from wall.engine.config import WallConfig
 from wall.engine.fleet.collector import Collector
 from wall.engine.fleet.health import FleetAction, ScreenHealth, not_reached
+from wall.engine.fleet.proof import PostProof, ProofAnswer, find_proof
 from wall.engine.moderation.decisions import PostAction, PublishedAnnouncement
 from wall.web.desk import FleetView
 from wall.web.engine_desk import EngineDesk, serve_page
 
 log = logging.getLogger("wall.web.fleet_desk")
+
+PROOF_WAIT_S = 30.0  # a URL reads the whole stream, a message a request: ample for a month of a fleet
 
 
 class FleetDesk(EngineDesk, FleetView):
@@ -98,6 +103,23 @@ class FleetDesk(EngineDesk, FleetView):
     async def ask_screenshot(self, site: str, screen: str) -> bool:
         """Ask a kiosk for a new picture now."""
         return await self._collector.watch.ask_screenshot(site, screen)
+
+    # --- proof of play --------------------------------------------------------------------------
+    async def proof(self, query: str) -> PostProof:
+        """Was the post `query` (its key or URL) shown, where, when: from the broker's proof stream
+        (it outlives the post's deletion here), with the post as this store still has it."""
+        fleet = self._collector.engine.config.fleet
+        days = fleet.proof_days if fleet is not None else 0
+        try:
+            # Bounded: the page answers even when the broker is away (the link then waits to reconnect).
+            answer = await asyncio.wait_for(find_proof(self._collector.link.jetstream(), query), PROOF_WAIT_S)
+        except (nats.errors.Error, TimeoutError, OSError) as exc:
+            log.warning("fleet: proof of play not read (%s: %s)", type(exc).__name__, exc)
+            return PostProof(ProofAnswer(query), None, days, unavailable=type(exc).__name__)
+        # A URL names no key: the records say which post it was (the first; a URL is one post).
+        key = answer.records[0].post_key if answer.records else ("" if "://" in query else query)
+        post: Post | None = await self._read(self.store.post, key) if key else None
+        return PostProof(answer, post, days)
 
 
 def collector_page(config: WallConfig) -> Callable[[Collector], Awaitable[Callable[[], Awaitable[None]]]]:

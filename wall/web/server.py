@@ -51,6 +51,7 @@ from wall.web.pages import (
     main_page,
     refused_page,
 )
+from wall.web.proof_page import QUERY_FIELD, proof_csv, proof_filename, proof_query, proof_section
 from wall.web.queue import QueueView, listed_items, queue_section
 from wall.web.wording import text
 
@@ -163,6 +164,7 @@ class ModerationPage:
         app.router.add_post("/fleet/screenshot", self._ask_screenshot)
         app.router.add_get("/fleet/screens/{site}/{screen}.jpg", self._screenshot)
         app.router.add_get(FLEET_LIVE_PATH, self._fleet_live)
+        app.router.add_get("/fleet/proof.csv", self._proof_csv)
         return app
 
     # --- names -------------------------------------------------------------------------------
@@ -492,6 +494,8 @@ class ModerationPage:
         if self._session(request) is None:
             return _redirect("/login")
         session, fleet = self._fleet_of(request)
+        query, problem = proof_query(request.query.get(QUERY_FIELD, ""))
+        found = await fleet.proof(query) if query and not problem else None
         now = utcnow()
         html = fleet_page(
             lang=self._lang,
@@ -502,8 +506,9 @@ class ModerationPage:
             screens=fleet.screens(),
             action=fleet.last_action(),
             missed=fleet.not_reached(now),
+            proof=proof_section(self._lang, self._zone, query, found, problem),
         )
-        return web.Response(text=html, content_type="text/html")
+        return web.Response(text=html, content_type="text/html", status=400 if problem else 200)
 
     async def _fleet_live(self, request: web.Request) -> web.StreamResponse:
         """The screens' part of /fleet alone, for the page's script (like /queue): 304 while the
@@ -523,6 +528,21 @@ class ModerationPage:
         if request.headers.get("If-None-Match") == etag:
             return web.Response(status=304, headers={"ETag": etag})
         return web.Response(text=html, content_type="text/html", headers={"ETag": etag})
+
+    async def _proof_csv(self, request: web.Request) -> web.StreamResponse:
+        """The proof-of-play answer as a CSV file, for a takedown request's file."""
+        _session, fleet = self._fleet_of(request)
+        query, problem = proof_query(request.query.get(QUERY_FIELD, ""))
+        if not query or problem:
+            raise web.HTTPBadRequest(
+                text=refused_page(self._lang, text(problem or "proof.field", self._lang, max="")),
+                content_type="text/html",
+            )
+        body = proof_csv(await fleet.proof(query), utcnow())
+        disposition = f'attachment; filename="{proof_filename(query)}"'
+        return web.Response(
+            text=body, content_type="text/csv", charset="utf-8", headers={"Content-Disposition": disposition}
+        )
 
     async def _ask_screenshot(self, request: web.Request) -> web.StreamResponse:
         form = await self._form(request)
