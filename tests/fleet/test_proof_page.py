@@ -166,5 +166,12 @@ async def test_the_fleet_page_says_where_and_when_a_post_was_shown(
         said = await ask(page, "news:n1")
         assert "a été affiché 2 fois" in said and "n'est plus chez le collecteur" in said
         assert POST_TEXT not in said
+
+        broker.stop()  # the broker is away: the page says so, and names where it looked
+        said = await ask(page, "news:n1")
+        assert "Le serveur de la flotte n'a pas répondu (tls://127.0.0.1:" in said
+        assert broker.credential("collector") not in await page.content()
+        broker.start()
+        await until(lambda: collector.link.is_connected, "the collector's link is back", timeout=30)
         assert dialogs == []
         await context.close()

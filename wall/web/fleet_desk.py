@@ -109,13 +109,13 @@ class FleetDesk(EngineDesk, FleetView):
         """Was the post `query` (its key or URL) shown, where, when: from the broker's proof stream
         (it outlives the post's deletion here), with the post as this store still has it."""
         fleet = self._collector.engine.config.fleet
-        days = fleet.proof_days if fleet is not None else 0
+        days, servers = (fleet.proof_days, ", ".join(fleet.servers)) if fleet is not None else (0, "")
         try:
             # Bounded: the page answers even when the broker is away (the link then waits to reconnect).
             answer = await asyncio.wait_for(find_proof(self._collector.link.jetstream(), query), PROOF_WAIT_S)
         except (nats.errors.Error, TimeoutError, OSError) as exc:
             log.warning("fleet: proof of play not read (%s: %s)", type(exc).__name__, exc)
-            return PostProof(ProofAnswer(query), None, days, unavailable=type(exc).__name__)
+            return PostProof(ProofAnswer(query), None, days, unavailable=f"{servers}: {type(exc).__name__}")
         # A URL names no key: the records say which post it was (the first; a URL is one post).
         key = answer.records[0].post_key if answer.records else ("" if "://" in query else query)
         post: Post | None = await self._read(self.store.post, key) if key else None

@@ -81,16 +81,19 @@ def fleet_page(
     action: FleetAction | None,
     missed: Sequence[ScreenHealth],
     proof: str = "",
+    proof_first: bool = False,
 ) -> str:
     """Every screen: its last picture, its state (late heartbeat, frames stopped, off on purpose),
     what it shows, its version, uptime, memory and stale sources, and a button for a new picture;
-    then `proof`, the proof-of-play question (`wall.web.proof_page.proof_section`)."""
+    and `proof`, the proof-of-play question (`wall.web.proof_page.proof_section`): first when it holds
+    an answer (the person asked; a fragment in the form's address would make asking the same question
+    again a mere scroll), else after the screens."""
     live = fleet_live(lang=lang, zone=zone, csrf=csrf, now=now, screens=screens, action=action, missed=missed)
     body = (
         f"<header><h1>{_e(text('fleet.title', lang))}</h1>"
         f'<p class="who">{_e(text("signed_in", lang, who=who))}</p>'
         f'<nav class="fleet-nav"><a href="/">{_e(text("fleet.back", lang))}</a></nav></header>'
-        f"<main>{live}{proof}</main>"
+        f"<main>{proof + live if proof_first else live + proof}</main>"
     )
     return (
         f'<!DOCTYPE html>\n<html lang="{_e(lang)}"><head><meta charset="utf-8">'

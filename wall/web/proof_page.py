@@ -45,7 +45,7 @@ def proof_section(
 ) -> str:
     """The form, and the answer to `query` when one was asked (`found`) or why it was not."""
     form = (
-        f'<form method="get" action="/fleet#proof" role="search" class="proof-form">'
+        f'<form method="get" action="/fleet" role="search" class="proof-form">'
         f'<label for="proof-query">{_e(text("proof.field", lang))}</label>'
         f'<input id="proof-query" name="{QUERY_FIELD}" type="text" value="{_e(query)}" required '
         f'maxlength="{MAX_QUERY_CHARS}" autocomplete="off" spellcheck="false">'

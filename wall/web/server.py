@@ -507,6 +507,7 @@ class ModerationPage:
             action=fleet.last_action(),
             missed=fleet.not_reached(now),
             proof=proof_section(self._lang, self._zone, query, found, problem),
+            proof_first=bool(query),
         )
         return web.Response(text=html, content_type="text/html", status=400 if problem else 200)
 

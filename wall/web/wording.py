@@ -130,7 +130,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "proof.ask": "Chercher",
         "proof.too_long": "La clé ou l'adresse fait au plus {max} caractères : collez-la seule, sans texte "
         "autour.",
-        "proof.unavailable": "Le serveur de la flotte n'a pas répondu ({why}) : réessayez dans un instant.",
+        "proof.unavailable": "Le serveur de la flotte n'a pas répondu ({why}) : vérifiez qu'il tourne "
+        "([fleet] servers), puis réessayez.",
         "proof.none": "« {query} » n'a été affiché sur aucun écran pendant les {days} derniers jours.",
         "proof.kept": "Les preuves d'affichage sont gardées {days} jours ([fleet] proof_days) : un affichage "
         "plus ancien n'est plus connu.",
@@ -283,7 +284,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "proof.ask": "Search",
         "proof.too_long": "The key or address is at most {max} characters: paste it alone, without text "
         "around it.",
-        "proof.unavailable": "The fleet's server did not answer ({why}): try again in a moment.",
+        "proof.unavailable": "The fleet's server did not answer ({why}): check it runs ([fleet] servers), "
+        "then try again.",
         "proof.none": "“{query}” was not shown on any screen in the last {days} days.",
         "proof.kept": "Proof of play is kept {days} days ([fleet] proof_days): an older showing is no longer "
         "known.",
