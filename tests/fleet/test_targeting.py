@@ -4,6 +4,7 @@ nats-server, real collectors, kiosks' real receive path into real SQLite stores.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +19,7 @@ from tests.fleet.conftest import (
     credentials_env,
     kiosk_config,
     poll_all,
+    run_hq_kiosk,
     until,
 )
 from tests.fleet.page_client import collector_page, with_page
@@ -168,6 +170,29 @@ async def test_playlists_reach_the_running_kiosks_and_a_screens_own_wins_over_it
     finally:
         for kiosk in (hall1, hall2, lyon):
             await kiosk.stop()
+
+
+async def test_a_running_wall_run_kiosk_rotates_through_its_new_playlist_without_a_restart(
+    tmp_path: Path, fleet3: NatsFleet, feeds: Feeds, collector_for: Callable[..., Any]
+) -> None:
+    first = [{"site": "hq", "panels": [{"type": "mentions"}]}]
+    running = await collector_for(collector(fleet3, tmp_path / "c", news(feeds), playlists=first))
+    await running.publisher.drained()
+    kiosk = asyncio.ensure_future(asyncio.to_thread(run_hq_kiosk, fleet3, tmp_path, 25))
+    heard = lambda: "hq/hall-1" in [s.name for s in running.watch.screens()]  # noqa: E731
+    await until(heard, "the kiosk runs and sends its heartbeat", timeout=60)
+
+    await running.stop()  # comms change the collector's config and restart it
+    second = [{"site": "hq", "screen": "hall-1", "panels": [{"type": "clock"}, {"type": "fans"}]}]
+    await collector_for(
+        collector(fleet3, tmp_path / "c", news(feeds), screens=["hq/hall-1"], playlists=second)
+    )
+    done = await kiosk
+    said = done.stderr
+    assert "fleet: panels from the collector: mentions" in said
+    assert "fleet: panels from the collector: clock, fans" in said
+    assert said.index("clock, fans") > said.index("collector: mentions")
+    assert "Traceback" not in said and "failed" not in said  # the windows took them
 
 
 def test_a_playlist_for_a_screen_the_fleet_does_not_list_or_an_unknown_panel_is_refused(
