@@ -226,7 +226,7 @@ def test_a_playlist_for_a_screen_the_fleet_does_not_list_or_an_unknown_panel_is_
 async def test_the_cap_of_posts_per_kind_applies_per_site_so_a_busy_site_cannot_push_another_out(
     tmp_path: Path, fleet3: NatsFleet, feeds: Feeds, collector_for: Callable[..., Any]
 ) -> None:
-    sources = [
+    sources: list[dict[str, Any]] = [
         {
             "name": "hq-buzz",
             "type": "rss",
