@@ -21,22 +21,24 @@ if TYPE_CHECKING:  # nats (the fleet's client) is never loaded by a standalone w
 
 FLEET_SCOPE = ""  # the scope field's value for the whole fleet
 FLEET_LIVE_PATH = "/fleet/screens"  # the screens' part of /fleet alone, for the page's script
+_SCOPE_LABEL = {False: "fleet.scope.site", True: "fleet.scope.screen"}  # a site, or site/screen
 
 
 @dataclass(frozen=True, slots=True)
 class FleetSummary:
     """What the main page shows of the fleet on the collector."""
 
-    sites: Sequence[str]
+    sites: Sequence[str]  # the scope choices: each site, and each known screen (`site/screen`)
     panic_sites: Sequence[str]
     action: FleetAction | None
     not_reached: Sequence[ScreenHealth]
 
 
 def scope_field(lang: str, sites: Sequence[str], name: str) -> str:
-    """The choice between the whole fleet and one site, in a panic or announcement form."""
+    """The choice between the whole fleet, one site and one screen (`site/screen`), in a panic or
+    announcement form."""
     options = f'<option value="{FLEET_SCOPE}">{_e(text("fleet.scope.all", lang))}</option>' + "".join(
-        f'<option value="{_e(site)}">{_e(text("fleet.scope.site", lang, site=site))}</option>'
+        f'<option value="{_e(site)}">{_e(text(_SCOPE_LABEL["/" in site], lang, site=site))}</option>'
         for site in sites
     )
     return (

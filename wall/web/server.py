@@ -463,12 +463,13 @@ class ModerationPage:
 
     # --- the fleet (the collector's page) ----------------------------------------------------
     def _scope(self, form: Mapping[str, str]) -> str | None:
-        """The site a panic or announcement form targets; None: the whole fleet (or one wall)."""
+        """The site or screen (`site/screen`) a panic or announcement form targets; None: the whole
+        fleet (or one wall)."""
         fleet = self._desk.fleet()
         scope = form.get("scope", FLEET_SCOPE)
         if fleet is None or scope == FLEET_SCOPE:
             return None
-        if scope not in fleet.sites():
+        if scope not in fleet.scopes():
             raise web.HTTPBadRequest(text=refused_page(self._lang, scope[:40]), content_type="text/html")
         return scope
 
@@ -477,7 +478,7 @@ class ModerationPage:
         if fleet is None:
             return None
         return FleetSummary(
-            fleet.sites(), await fleet.panic_sites(), fleet.last_action(), fleet.not_reached(utcnow())
+            fleet.scopes(), await fleet.panic_sites(), fleet.last_action(), fleet.not_reached(utcnow())
         )
 
     def _fleet_of(self, request: web.Request) -> tuple[Session, FleetView]:
