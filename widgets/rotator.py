@@ -234,15 +234,45 @@ class PanelRotator(QWidget):
 
     def add_panel(self, panel: Panel) -> None:
         """Append `panel` to the rotation."""
-        self._panels.append(panel)
-        self._stack.addWidget(panel)
-        panel.content_changed.connect(self._on_content_changed)
-        panel.duration_changed.connect(lambda: self._on_duration_changed(panel))
+        self._adopt(panel)
         current = self.current_panel()
         if not self.isVisible():  # before the first frame: the show opens on content (issue 14)
             self._show(self._opening_index(), fade=False)
         elif current is None or (not current.has_content() and panel.has_content()):
             self._show(len(self._panels) - 1 if current is not None else 0, fade=False)
+
+    def _adopt(self, panel: Panel) -> None:
+        self._panels.append(panel)
+        self._stack.addWidget(panel)
+        panel.content_changed.connect(self._on_content_changed)
+        panel.duration_changed.connect(lambda: self._on_duration_changed(panel))
+
+    def set_panels(self, panels: Sequence[Panel]) -> None:
+        """Rotate through `panels` instead, all of them in order (a fleet's playlist changed on the
+        collector, issue 16): the old panels are dropped, and the new list opens on its first panel
+        with content, crossfaded (or slid) from what was on screen."""
+        fading = self.isVisible() and self._motion.duration_ms() > 0 and self.current_panel() is not None
+        outgoing = self.grab() if fading else None
+        self._motion.stop()
+        self._overlay.end()
+        self._prepared, self._early, self._playlist = None, None, None
+        for old in self._panels:
+            self._stack.removeWidget(old)
+            old.deleteLater()  # its connections go with it
+        self._panels, self._index = [], -1
+        for panel in panels:
+            self._adopt(panel)
+        index = self._opening_index()
+        if index >= 0:
+            self._index = index
+            self._stack.setCurrentIndex(index)
+            if outgoing is not None:
+                incoming = self._panels[index]
+                incoming.resize(self.size())
+                self._overlay.begin(outgoing, incoming.grab(), slide=self._transition == "slide")
+                self._motion.start()
+            self.panel_changed.emit(self._panels[index].panel_type())
+        self._restart_timer()
 
     def panels(self) -> list[Panel]:
         """Every panel, in rotation order."""

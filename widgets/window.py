@@ -210,6 +210,13 @@ class WallWindow(QWidget):
         else:
             self.rotator.set_playlist(self._playlist)
 
+    def set_panels(self, panels: Sequence[PanelLook]) -> None:
+        """Rotate through these panels from now on, all in order (a fleet's playlist decided on
+        the collector, issue 16); a published announcement keeps its own panel."""
+        self._published_panel, self._playlist = None, None
+        self.rotator.set_panels([make_panel(self.context, settings, self.theme) for settings in panels])
+        self._on_announcement_changed()
+
     def _on_announcement_changed(self) -> None:
         """Without an announcement panel in the config, an announcement published from the page
         gets its own panel, added to the rotation once; withdrawn, that panel has nothing to show

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from nats.aio.client import Client
 from PIL import Image
-from playwright.async_api import Browser
+from playwright.async_api import Browser, Page
 
 from tests.fleet.conftest import Feeds, Kiosk, boot_kiosk, collector_config, kiosk_config, poll_all, until
 from tests.fleet.page_client import TOKEN, collector_page, with_page
@@ -41,10 +41,10 @@ def fleet_broker(tmp_path: Path) -> Iterator[NatsFleet]:
     fleet.stop()
 
 
-def jpeg() -> bytes:
+def jpeg(width: int = 48) -> bytes:
     """A small JPEG, as `wall.shell.desk.grab_jpeg` makes of a window."""
     out = io.BytesIO()
-    Image.new("RGB", (48, 27), (20, 90, 160)).save(out, "JPEG")
+    Image.new("RGB", (width, 27), (20, 90, 160)).save(out, "JPEG")
     return out.getvalue()
 
 
@@ -174,3 +174,78 @@ async def test_the_fleet_page_flags_broken_screens_and_says_who_did_not_get_a_de
     found["fleet"] = await audit(page, axe_script)
     await context.close()
     assert found == {"main": [], "fleet": []}
+
+
+async def log_in(page: Page, base: str) -> None:
+    """Alice logs in on the collector's page."""
+    await page.goto(base + "/login")
+    await page.get_by_label("Votre nom").fill("Alice")
+    await page.get_by_label("Jeton d'accès").fill(TOKEN)
+    await page.get_by_role("button", name="Se connecter").click()
+    await page.get_by_role("heading", name="Modération du mur").wait_for()
+
+
+FOLLOW_S = 15_000  # ms: a bound for a hung test (the page asks every 3 s, heartbeats come every 0.2 s)
+
+
+async def test_the_fleet_page_follows_a_screen_without_a_reload(
+    tmp_path: Path,
+    fleet_broker: NatsFleet,
+    feeds: Feeds,
+    collector_for: Callable[..., Any],
+    browser: Browser,  # noqa: F811
+) -> None:
+    """Open on /fleet before a kiosk exists: the kiosk's card appears with its picture, a new picture
+    replaces it, its frames stop, its heartbeats stop: each shows on the open page, never reloaded.
+    Without JavaScript, a reload shows the same."""
+    feeds.add("news", "n1", "Bienvenue")
+    config = with_page(collector_config(fleet_broker, tmp_path / "c", feeds))
+    collector = await collector_for(config)
+    collector.watch.late_after_s = 1.5
+    frame_age_s, picture = [0.5], [jpeg()]
+    beat = lambda: beats("hq", "hall-1", frame_age_s=frame_age_s[0])()  # noqa: E731
+    async with collector_page(collector, config) as client:
+        base = str(client.http.base_url).rstrip("/")
+        context = await browser.new_context()
+        page = await context.new_page()
+        page.set_default_timeout(FOLLOW_S)
+        await log_in(page, base)
+        await page.goto(base + "/fleet")
+        await page.get_by_text("Aucun écran ne s'est encore signalé.").wait_for()
+        await page.evaluate("window.neverReloaded = true")
+
+        kiosk = await boot_kiosk(kiosk_config(fleet_broker, "hq", tmp_path / "hq"), tmp_path / "p")
+        assert kiosk.config.fleet is not None
+        sender = KioskHealth(
+            kiosk.config.fleet, link_of(kiosk.receiver), beat, lambda: picture[0], every_s=BEAT_S
+        )
+        sender.start()
+        try:
+            card = page.locator("#screen-hq-hall-1")
+            await card.locator(".state").filter(has_text="En service").wait_for()
+            shown = "width => document.querySelector('#screen-hq-hall-1 img')?.naturalWidth === width"
+            await page.wait_for_function(shown, arg=48)
+            picture[0] = jpeg(64)  # the page asks for a new one (here the kiosk is told directly)
+            sender.send_now()
+            await page.wait_for_function(shown, arg=64)
+
+            frame_age_s[0] = 600.0  # the player runs, the screen no longer paints
+            await card.locator(".state").filter(has_text="ne s'affiche plus").wait_for()
+            await sender.stop()  # the kiosk's process dies
+            await card.locator(".state").filter(has_text="plus de nouvelles").wait_for()
+            assert "en alerte : 1" in await page.locator(".fleet-summary").inner_text()
+            assert await page.evaluate("window.neverReloaded") is True
+        finally:
+            await sender.stop()
+            await kiosk.stop()
+        await context.close()
+
+        without_script = await browser.new_context(java_script_enabled=False)
+        page = await without_script.new_page()
+        await log_in(page, base)
+        await page.goto(base + "/fleet")
+        card = page.locator("#screen-hq-hall-1")
+        assert "plus de nouvelles" in await card.locator(".state").inner_text()
+        source = await card.locator("img").get_attribute("src")
+        assert source is not None and source.startswith("/fleet/screens/hq/hall-1.jpg?at=")
+        await without_script.close()

@@ -182,3 +182,31 @@ def test_on_a_4k_screen_each_frame_uncovers_no_more_than_a_quarter_of_a_1080p_sc
     # A frame paints the uncovered strip of the panel, nothing more (the one repaint of the overlay is
     # the motion's last frame, painted with the first strip; it was a repaint a strip before).
     assert watcher.repaints <= 1
+
+
+def test_a_new_panel_list_is_taken_live_and_the_old_panels_leave_the_rotation(
+    hub: Hub, wall_fr: WallSection, open_window: Callable[..., WallWindow], qtbot: QtBot
+) -> None:
+    """A fleet's playlist changed on the collector (issue 16): the running window rotates through
+    the new panels, with a transition from what was on screen, and never shows an old one again."""
+    hub.set_posts("mention", [make_post()])
+    hub.set_posts("internal", [make_post(kind="internal")])
+    hub.set_counts([make_count()])
+    window = open_window(hub, wall_fr, [PanelSettings(type="mentions")], fade_ms=200)
+    old = current(window)
+    assert old.panel_type() == "mentions"
+
+    with qtbot.waitSignal(window.rotator.panel_changed) as changed:
+        window.set_panels([PanelSettings(type="internal"), PanelSettings(type="fans")])
+    assert changed.args == ["internal"]
+    assert window.rotator.is_fading()  # from the old screen, not a jump
+    settle(hub, window)
+    assert [p.panel_type() for p in window.rotator.panels()] == ["internal", "fans"]
+    assert window.header.title_label.text() == "Dans l'entreprise"
+    shown = []
+    for _ in range(4):
+        window.rotator.advance()
+        shown.append(current(window).panel_type())
+    assert shown == ["fans", "internal", "fans", "internal"]
+    assert old not in window.rotator.panels()
+    qtbot.waitUntil(lambda: not window.rotator.is_fading())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -104,8 +104,11 @@ class Engine:
         client: httpx.AsyncClient,
         *,
         clock: Callable[[], datetime] = utcnow,
+        post_groups: Sequence[Collection[str]] = (),
     ) -> None:
         self.config = config
+        # A fleet's collector: the sources of each site, capped apart (`Store.recent_posts`).
+        self._post_groups = post_groups
         remember_secrets(secret_values(config))
         self.store = store
         self.screen = screen
@@ -160,7 +163,7 @@ class Engine:
     def fill_screen_from_store(self) -> None:
         """Show the last stored content at once (before any network call)."""
         for kind in POST_KINDS:
-            self._show(kind, self._shown(self.store.recent_posts(kind, POSTS_PER_KIND)))
+            self._show(kind, self._shown(self._recent_posts(kind)))
             self._show_replay_pool(kind, self._replay_pool(kind))
         self.screen.set_counts(*self._counts())
         self.screen.set_statuses(self.poller.statuses())
@@ -188,10 +191,13 @@ class Engine:
 
     async def _refresh(self, kinds: Iterable[PostKind]) -> None:
         for kind in sorted(kinds):
-            posts = await self._in_db(self.store.recent_posts, kind, POSTS_PER_KIND)
+            posts = await self._in_db(self._recent_posts, kind)
             self._show(kind, self._shown(posts))
             if kind in REPLAY_KINDS and self._replay_days:
                 self._show_replay_pool(kind, await self._in_db(self._replay_pool, kind))
+
+    def _recent_posts(self, kind: PostKind) -> list[Post]:
+        return self.store.recent_posts(kind, POSTS_PER_KIND, groups=self._post_groups)
 
     def _show(self, kind: PostKind, posts: list[Post]) -> None:
         """Hand `posts` to the screen, and remember which source's posts carry each picture URL."""

@@ -23,7 +23,7 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -404,19 +404,37 @@ class Store:
             )
 
     # --- reads -------------------------------------------------------------------------
-    def recent_posts(self, kind: PostKind, limit: int = 50, *, since: datetime | None = None) -> list[Post]:
+    def recent_posts(
+        self,
+        kind: PostKind,
+        limit: int = 50,
+        *,
+        since: datetime | None = None,
+        groups: Sequence[Collection[str]] = (),
+    ) -> list[Post]:
         """Posts of one kind that moderation and people let on screen (written `since` then, if
-        given): pinned first, then newest first (pictures removed where moderation said so)."""
+        given): pinned first, then newest first (pictures removed where moderation said so). With
+        `groups` (source names: a fleet's sites), the first `limit` of each group, together, so
+        that one busy group cannot push another's posts out."""
         oldest = as_utc(since).timestamp() if since is not None else float("-inf")
+        select = (
+            "SELECT p.data, p.verdict, COALESCE(d.decision = 'pin', 0) AS pin, p.created_ts AS ts "
+            f"FROM posts p LEFT JOIN decisions d ON d.key = p.key WHERE p.kind = ? AND p.created_ts >= ? "
+            f"AND {_SHOWN}"
+        )
+        order = "ORDER BY pin DESC, ts DESC"
+        sql, params = f"{select} {order} LIMIT ?", [kind, oldest, BLOCKED_AUTHOR, limit]
+        if groups:
+            parts, params = [], []
+            for group in groups:
+                marks = ",".join("?" * len(group))
+                parts.append(f"SELECT * FROM ({select} AND p.source IN ({marks}) {order} LIMIT ?)")
+                params += [kind, oldest, BLOCKED_AUTHOR, *sorted(group), limit]
+            sql = f"{' UNION '.join(parts)} {order}"
         with self._lock:
-            rows = self._db.execute(
-                "SELECT p.data, p.verdict FROM posts p LEFT JOIN decisions d ON d.key = p.key "
-                f"WHERE p.kind = ? AND p.created_ts >= ? AND {_SHOWN} "
-                "ORDER BY COALESCE(d.decision = 'pin', 0) DESC, p.created_ts DESC LIMIT ?",
-                (kind, oldest, BLOCKED_AUTHOR, limit),
-            ).fetchall()
+            rows = self._db.execute(sql, params).fetchall()
         posts = []
-        for data, verdict in rows:
+        for data, verdict, _pin, _ts in rows:
             post = Post.from_dict(json.loads(data))
             if verdict and json.loads(verdict).get("hide_media"):
                 post = replace(post, media=())

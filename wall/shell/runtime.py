@@ -43,6 +43,7 @@ from wall.core.paths import write_runtime_record
 from wall.engine import systemd
 from wall.engine.config import (
     ConfigProblems,
+    PanelSettings,
     ScreenSettings,
     WallConfig,
     emptying_problems,
@@ -149,9 +150,11 @@ class ScheduleDriver(QObject):
         on_close: Callable[[], object],
         on_open: Callable[[], object],
         clock: Callable[[], datetime] = utcnow,
+        own_playlists: Callable[[], bool] = lambda: True,
     ) -> None:
         super().__init__()
         self.schedule = schedule
+        self._own_playlists = own_playlists  # False while a fleet's collector decides the panels
         self._windows = windows
         self._screens = screens
         self._on_close = on_close
@@ -174,6 +177,8 @@ class ScheduleDriver(QObject):
         if changed and not (first and is_open):  # starting open is the normal case: nothing to do
             (self._on_open if is_open else self._on_close)()
         for index, (window, screen) in enumerate(zip(self._windows(), self._screens(), strict=False)):
+            if not self._own_playlists():
+                break  # the collector's playlist holds other panels than these indexes name
             chosen = self.schedule.playlist(now, index)
             window.set_playlist(chosen if chosen is not None else (screen.panels or None))
         wait = (self.schedule.next_check(now) - now).total_seconds()
@@ -294,6 +299,7 @@ class WallRuntime:
         self.receiver: KioskReceiver | None = None  # a fleet's kiosk (issue 16)
         self.kiosk_health: KioskHealth | None = None  # its heartbeats and screenshots
         self.proof: tuple[ProofWatch, ProofSender] | None = None  # its proof of play
+        self.fleet_panels: list[PanelSettings] | None = None  # its collector's playlist, if any
         self._started_at = utcnow().isoformat()
         self._problems: list[str] = self.config_problems
         self._build_windows(config)
@@ -337,6 +343,7 @@ class WallRuntime:
             on_close=lambda: self._in_background(self._close()),
             on_open=lambda: self._in_background(self._open()),
             clock=clock,
+            own_playlists=lambda: self.fleet_panels is None,
         )
         self.schedule.clock_when_closed = bool(config.schedule and config.schedule.outside_hours == "clock")
 
@@ -400,6 +407,21 @@ class WallRuntime:
         panic = self.store.panic()
         for window in self.windows:
             window.set_panic(panic)
+            if self.fleet_panels is not None:
+                window.set_panels(self.fleet_panels)
+
+    def _use_fleet_panels(self, panels: list[PanelSettings] | None) -> None:
+        """The panels the collector decided for this screen, on every window at once (None: the
+        kiosk's own `[[panels]]` and `[[screens]]` playlists again)."""
+        if panels == self.fleet_panels:
+            return  # (every watch starts with the current value: no rebuild for the same list)
+        self.fleet_panels = panels
+        log.info(
+            "fleet: panels from the collector: %s", ", ".join(p.type for p in panels) if panels else "own"
+        )
+        for window in self.windows:
+            window.set_panels(panels if panels is not None else self.config.effective_panels())
+        self.schedule.apply()  # the screens' own playlists back (or not)
 
     def _place_windows(self, config: WallConfig) -> None:
         for window, screen in zip(self.windows, config.effective_screens(), strict=True):
@@ -524,8 +546,14 @@ class WallRuntime:
                     window.set_panic(on)
 
             self.receiver = KioskReceiver(
-                config.fleet, self.store, self.hub, pictures=cache_dir(), on_panic=panic
+                config.fleet,
+                self.store,
+                self.hub,
+                pictures=cache_dir(),
+                on_panic=panic,
+                on_playlist=self._use_fleet_panels,
             )
+            self._use_fleet_panels(self.receiver.playlist())  # as last received: even offline
             self.receiver.start()
             self._start_kiosk_health(config)
             self._start_proof_of_play(config.fleet, self.receiver)

@@ -22,6 +22,7 @@ from wall.engine.signals.watch import SignalsView
 
 if TYPE_CHECKING:  # nats (the fleet's client) is never loaded by a standalone wall's page
     from wall.engine.fleet.health import FleetAction, ScreenHealth
+    from wall.engine.fleet.proof import PostProof
 
 
 class ModerationDesk(Protocol):
@@ -52,11 +53,12 @@ class ModerationDesk(Protocol):
         self, announcement: PublishedAnnouncement | None, who: str, site: str | None = None
     ) -> None:
         """Show `announcement` on the wall instead of the configured one (None: withdraw it); in a
-        fleet, on one site's screens only when `site` is given."""
+        fleet, on one site's screens only when `site` is given, or one screen's (`site/screen`)."""
         ...
 
     async def set_panic(self, on: bool, who: str, site: str | None = None) -> None:
-        """Switch the panic screen on or off (in a fleet: one site's only when `site` is given)."""
+        """Switch the panic screen on or off (in a fleet: one site's only when `site` is given, or
+        one screen's: `site/screen`)."""
         ...
 
     async def blocked_authors(self) -> list[BlockedAuthor]:
@@ -108,12 +110,21 @@ class FleetView(Protocol):
         """The sites the collector publishes to (the page's choice of scope)."""
         ...
 
+    def scopes(self) -> list[str]:
+        """The choices of scope besides the whole fleet: each site, and each known screen of it
+        (`site/screen`)."""
+        ...
+
     def screens(self) -> list[ScreenHealth]:
         """Every screen heard from, by site then screen."""
         ...
 
+    async def proof(self, query: str) -> PostProof:
+        """Was the post `query` (its key or URL) shown, where and when (the broker's proof stream)."""
+        ...
+
     async def panic_sites(self) -> list[str]:
-        """The sites whose screens show the panic screen."""
+        """The sites, and the screens of their own (`site/screen`), that show the panic screen."""
         ...
 
     def last_action(self) -> FleetAction | None:

@@ -20,22 +20,25 @@ if TYPE_CHECKING:  # nats (the fleet's client) is never loaded by a standalone w
     from wall.engine.fleet.health import FleetAction, ScreenHealth
 
 FLEET_SCOPE = ""  # the scope field's value for the whole fleet
+FLEET_LIVE_PATH = "/fleet/screens"  # the screens' part of /fleet alone, for the page's script
+_SCOPE_LABEL = {False: "fleet.scope.site", True: "fleet.scope.screen"}  # a site, or site/screen
 
 
 @dataclass(frozen=True, slots=True)
 class FleetSummary:
     """What the main page shows of the fleet on the collector."""
 
-    sites: Sequence[str]
+    sites: Sequence[str]  # the scope choices: each site, and each known screen (`site/screen`)
     panic_sites: Sequence[str]
     action: FleetAction | None
     not_reached: Sequence[ScreenHealth]
 
 
 def scope_field(lang: str, sites: Sequence[str], name: str) -> str:
-    """The choice between the whole fleet and one site, in a panic or announcement form."""
+    """The choice between the whole fleet, one site and one screen (`site/screen`), in a panic or
+    announcement form."""
     options = f'<option value="{FLEET_SCOPE}">{_e(text("fleet.scope.all", lang))}</option>' + "".join(
-        f'<option value="{_e(site)}">{_e(text("fleet.scope.site", lang, site=site))}</option>'
+        f'<option value="{_e(site)}">{_e(text(_SCOPE_LABEL["/" in site], lang, site=site))}</option>'
         for site in sites
     )
     return (
@@ -79,22 +82,20 @@ def fleet_page(
     screens: Sequence[ScreenHealth],
     action: FleetAction | None,
     missed: Sequence[ScreenHealth],
+    proof: str = "",
+    proof_first: bool = False,
 ) -> str:
     """Every screen: its last picture, its state (late heartbeat, frames stopped, off on purpose),
-    what it shows, its version, uptime, memory and stale sources, and a button for a new picture."""
-    cards = "".join(_screen(s, lang, zone, csrf, now) for s in screens)
-    listed = (
-        f'<ul class="screens">{cards}</ul>'
-        if screens
-        else f'<p class="none">{_e(text("fleet.none", lang))}</p>'
-    )
+    what it shows, its version, uptime, memory and stale sources, and a button for a new picture;
+    and `proof`, the proof-of-play question (`wall.web.proof_page.proof_section`): first when it holds
+    an answer (the person asked; a fragment in the form's address would make asking the same question
+    again a mere scroll), else after the screens."""
+    live = fleet_live(lang=lang, zone=zone, csrf=csrf, now=now, screens=screens, action=action, missed=missed)
     body = (
         f"<header><h1>{_e(text('fleet.title', lang))}</h1>"
         f'<p class="who">{_e(text("signed_in", lang, who=who))}</p>'
         f'<nav class="fleet-nav"><a href="/">{_e(text("fleet.back", lang))}</a></nav></header>'
-        f"<main>{not_reached_notice(lang, zone, action, missed)}"
-        f'<section class="fleet"><h2>{_e(text("fleet.screens", lang, count=str(len(screens))))}</h2>'
-        f"{listed}</section></main>"
+        f"<main>{proof + live if proof_first else live + proof}</main>"
     )
     return (
         f'<!DOCTYPE html>\n<html lang="{_e(lang)}"><head><meta charset="utf-8">'
@@ -103,6 +104,36 @@ def fleet_page(
         f'<title>{_e(text("fleet.title", lang))}</title><link rel="stylesheet" href="/static/page.css">'
         '<script src="/static/page.js" defer></script>'
         f"</head><body>{body}</body></html>"
+    )
+
+
+def fleet_live(
+    *,
+    lang: str,
+    zone: ZoneInfo,
+    csrf: str,
+    now: datetime,
+    screens: Sequence[ScreenHealth],
+    action: FleetAction | None,
+    missed: Sequence[ScreenHealth],
+) -> str:
+    """The part of /fleet that follows the screens by itself: the page's script asks
+    `FLEET_LIVE_PATH` for it every few seconds and merges it; without script, a reload shows it."""
+    cards = "".join(_screen(s, lang, zone, csrf, now) for s in screens)
+    listed = (
+        f'<ul class="screens">{cards}</ul>'
+        if screens
+        else f'<p class="none">{_e(text("fleet.none", lang))}</p>'
+    )
+    flagged = sum(1 for s in screens if s.state(now) in ("late", "frames_stopped"))
+    summary = text("fleet.summary", lang, count=str(len(screens)), flagged=str(flagged))
+    return (
+        f'<div id="fleet-live" data-live="{FLEET_LIVE_PATH}">'
+        f'<p class="fleet-summary" role="status">{_e(summary)}</p>'
+        f"{not_reached_notice(lang, zone, action, missed)}"
+        f'<section class="fleet"><h2>{_e(text("fleet.screens", lang, count=str(len(screens))))}</h2>'
+        f'<p class="help">{_e(text("fleet.live", lang))}</p>'
+        f"{listed}</section></div>"
     )
 
 

@@ -43,7 +43,7 @@ from wall.engine.fleet.layout import NAME
 from wall.engine.moderation.decisions import POST_ACTIONS, PublishedAnnouncement, QueueItem
 from wall.engine.web_guard import LoginDelay, host_name, server_context
 from wall.web.desk import FleetView, ModerationDesk
-from wall.web.fleet_page import FLEET_SCOPE, FleetSummary, fleet_page
+from wall.web.fleet_page import FLEET_LIVE_PATH, FLEET_SCOPE, FleetSummary, fleet_live, fleet_page
 from wall.web.pages import (
     ANNOUNCEMENT_FIELDS,
     AnnouncementField,
@@ -51,6 +51,7 @@ from wall.web.pages import (
     main_page,
     refused_page,
 )
+from wall.web.proof_page import QUERY_FIELD, proof_csv, proof_filename, proof_query, proof_section
 from wall.web.queue import QueueView, listed_items, queue_section
 from wall.web.wording import text
 
@@ -162,6 +163,8 @@ class ModerationPage:
         app.router.add_get("/fleet", self._fleet)  # the collector's page only (issue 16)
         app.router.add_post("/fleet/screenshot", self._ask_screenshot)
         app.router.add_get("/fleet/screens/{site}/{screen}.jpg", self._screenshot)
+        app.router.add_get(FLEET_LIVE_PATH, self._fleet_live)
+        app.router.add_get("/fleet/proof.csv", self._proof_csv)
         return app
 
     # --- names -------------------------------------------------------------------------------
@@ -460,12 +463,13 @@ class ModerationPage:
 
     # --- the fleet (the collector's page) ----------------------------------------------------
     def _scope(self, form: Mapping[str, str]) -> str | None:
-        """The site a panic or announcement form targets; None: the whole fleet (or one wall)."""
+        """The site or screen (`site/screen`) a panic or announcement form targets; None: the whole
+        fleet (or one wall)."""
         fleet = self._desk.fleet()
         scope = form.get("scope", FLEET_SCOPE)
         if fleet is None or scope == FLEET_SCOPE:
             return None
-        if scope not in fleet.sites():
+        if scope not in fleet.scopes():
             raise web.HTTPBadRequest(text=refused_page(self._lang, scope[:40]), content_type="text/html")
         return scope
 
@@ -474,7 +478,7 @@ class ModerationPage:
         if fleet is None:
             return None
         return FleetSummary(
-            fleet.sites(), await fleet.panic_sites(), fleet.last_action(), fleet.not_reached(utcnow())
+            fleet.scopes(), await fleet.panic_sites(), fleet.last_action(), fleet.not_reached(utcnow())
         )
 
     def _fleet_of(self, request: web.Request) -> tuple[Session, FleetView]:
@@ -491,6 +495,8 @@ class ModerationPage:
         if self._session(request) is None:
             return _redirect("/login")
         session, fleet = self._fleet_of(request)
+        query, problem = proof_query(request.query.get(QUERY_FIELD, ""))
+        found = await fleet.proof(query) if query and not problem else None
         now = utcnow()
         html = fleet_page(
             lang=self._lang,
@@ -501,8 +507,44 @@ class ModerationPage:
             screens=fleet.screens(),
             action=fleet.last_action(),
             missed=fleet.not_reached(now),
+            proof=proof_section(self._lang, self._zone, query, found, problem),
+            proof_first=bool(query),
         )
-        return web.Response(text=html, content_type="text/html")
+        return web.Response(text=html, content_type="text/html", status=400 if problem else 200)
+
+    async def _fleet_live(self, request: web.Request) -> web.StreamResponse:
+        """The screens' part of /fleet alone, for the page's script (like /queue): 304 while the
+        same HTML would be sent again, so an open page costs a render and no transfer."""
+        session, fleet = self._fleet_of(request)
+        now = utcnow()
+        html = fleet_live(
+            lang=self._lang,
+            zone=self._zone,
+            csrf=session.csrf,
+            now=now,
+            screens=fleet.screens(),
+            action=fleet.last_action(),
+            missed=fleet.not_reached(now),
+        )
+        etag = f'"{hashlib.sha256(html.encode()).hexdigest()[:32]}"'
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers={"ETag": etag})
+        return web.Response(text=html, content_type="text/html", headers={"ETag": etag})
+
+    async def _proof_csv(self, request: web.Request) -> web.StreamResponse:
+        """The proof-of-play answer as a CSV file, for a takedown request's file."""
+        _session, fleet = self._fleet_of(request)
+        query, problem = proof_query(request.query.get(QUERY_FIELD, ""))
+        if not query or problem:
+            raise web.HTTPBadRequest(
+                text=refused_page(self._lang, text(problem or "proof.field", self._lang, max="")),
+                content_type="text/html",
+            )
+        body = proof_csv(await fleet.proof(query), utcnow())
+        disposition = f'attachment; filename="{proof_filename(query)}"'
+        return web.Response(
+            text=body, content_type="text/csv", charset="utf-8", headers={"Content-Disposition": disposition}
+        )
 
     async def _ask_screenshot(self, request: web.Request) -> web.StreamResponse:
         form = await self._form(request)

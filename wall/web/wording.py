@@ -105,6 +105,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "fleet.scope": "Où",
         "fleet.scope.all": "Toute la flotte",
         "fleet.scope.site": "Site {site} seulement",
+        "fleet.scope.screen": "Écran {site} seulement",
         "fleet.panic_sites": "Écran de secours actif sur : {sites}",
         "fleet.ok": "En service",
         "fleet.off": "Éteint exprès (hors horaires d'ouverture)",
@@ -120,6 +121,36 @@ _TEXT: dict[str, dict[str, str]] = {
         "fleet.none_stale": "aucune",
         "fleet.heartbeat": "Dernières nouvelles",
         "fleet.ask": "Nouvelle image",
+        "fleet.summary": "Écrans suivis : {count} ; en alerte : {flagged}",
+        "fleet.live": "Cette liste se met à jour toute seule ; sans JavaScript, rechargez la page.",
+        "proof.title": "Ce post a-t-il été affiché ?",
+        "proof.help": "Pour une demande de retrait : collez la clé du message (source:id, comme sur la page "
+        "de modération) ou son adresse. La réponse vient des preuves envoyées par les écrans, même si le "
+        "message a été supprimé depuis.",
+        "proof.field": "Clé du message ou adresse (URL)",
+        "proof.ask": "Chercher",
+        "proof.too_long": "La clé ou l'adresse fait au plus {max} caractères : collez-la seule, sans texte "
+        "autour.",
+        "proof.unavailable": "Le serveur de la flotte n'a pas répondu ({why}) : vérifiez qu'il tourne "
+        "([fleet] servers), puis réessayez.",
+        "proof.none": "« {query} » n'a été affiché sur aucun écran pendant les {days} derniers jours.",
+        "proof.kept": "Les preuves d'affichage sont gardées {days} jours ([fleet] proof_days) : un affichage "
+        "plus ancien n'est plus connu.",
+        "proof.shown": "« {query} » a été affiché {times} fois sur {screens} écran(s), {seconds} s à l'écran "
+        "en tout.",
+        "proof.span": "Première fois : {first} ; dernière fois (fin) : {last}.",
+        "proof.records": "Chaque affichage (heure de {zone})",
+        "proof.when": "Début",
+        "proof.seconds": "À l'écran",
+        "proof.site": "Site",
+        "proof.screen": "Écran",
+        "proof.panel": "Panneau",
+        "proof.display": "affichage {n}",
+        "proof.post": "Le message tel que le collecteur le garde :",
+        "proof.gone": "Ce message n'est plus chez le collecteur (supprimé ou expiré) : la réponse vient des "
+        "seules preuves des écrans.",
+        "proof.url": "Adresse enregistrée :",
+        "proof.csv": "Télécharger la réponse (CSV, pour le dossier de retrait)",
         "fleet.heard": "dernières nouvelles le {when}",
         "fleet.reached": "« {what} » ({when}) : tous les écrans concernés sont en ligne et l'ont reçu.",
         "fleet.missed": "« {what} » ({when}) : pas encore reçu par ces écrans hors ligne "
@@ -229,6 +260,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "fleet.scope": "Where",
         "fleet.scope.all": "The whole fleet",
         "fleet.scope.site": "Site {site} only",
+        "fleet.scope.screen": "Screen {site} only",
         "fleet.panic_sites": "Panic screen on at: {sites}",
         "fleet.ok": "Running",
         "fleet.off": "Off on purpose (outside opening hours)",
@@ -244,6 +276,36 @@ _TEXT: dict[str, dict[str, str]] = {
         "fleet.none_stale": "none",
         "fleet.heartbeat": "Last heard",
         "fleet.ask": "New picture",
+        "fleet.summary": "Screens followed: {count}; flagged: {flagged}",
+        "fleet.live": "This list updates itself; without JavaScript, reload the page.",
+        "proof.title": "Was this post shown?",
+        "proof.help": "For a takedown request: paste the post's key (source:id, as on the moderation page) "
+        "or its address. The answer comes from the proof the screens sent, even if the post has been "
+        "deleted since.",
+        "proof.field": "Post key or address (URL)",
+        "proof.ask": "Search",
+        "proof.too_long": "The key or address is at most {max} characters: paste it alone, without text "
+        "around it.",
+        "proof.unavailable": "The fleet's server did not answer ({why}): check it runs ([fleet] servers), "
+        "then try again.",
+        "proof.none": "“{query}” was not shown on any screen in the last {days} days.",
+        "proof.kept": "Proof of play is kept {days} days ([fleet] proof_days): an older showing is no longer "
+        "known.",
+        "proof.shown": "“{query}” was shown {times} time(s) on {screens} screen(s), {seconds} s on screen "
+        "in all.",
+        "proof.span": "First: {first}; last (end): {last}.",
+        "proof.records": "Each showing ({zone} time)",
+        "proof.when": "Start",
+        "proof.seconds": "On screen",
+        "proof.site": "Site",
+        "proof.screen": "Screen",
+        "proof.panel": "Panel",
+        "proof.display": "display {n}",
+        "proof.post": "The post as the collector keeps it:",
+        "proof.gone": "This post is no longer on the collector (deleted or expired): the answer comes from "
+        "the screens' proof alone.",
+        "proof.url": "Recorded address:",
+        "proof.csv": "Download the answer (CSV, for the takedown file)",
         "fleet.heard": "last heard {when}",
         "fleet.reached": "“{what}” ({when}): every screen concerned is online and has it.",
         "fleet.missed": "“{what}” ({when}): not received yet by these offline screens "

@@ -58,7 +58,7 @@ async def start_collector(config: WallConfig) -> Collector:
     publisher = FleetPublisher(config, link, store)
     await publisher.start()
     client = make_client(config)
-    engine = Engine(config, store, publisher, client)
+    engine = Engine(config, store, publisher, client, post_groups=publisher.post_groups())
     engine.fill_screen_from_store()
     targets = SiteTargets(store, publisher)
     targets.restore()  # each site's own panic and announcement, over the fleet's

@@ -41,6 +41,7 @@ from wall.engine.fleet.layout import (
     status_subject,
 )
 from wall.engine.fleet.settings import FleetSettings
+from wall.engine.fleet.targets import Scope
 from wall.engine.poller import cancel_until_done
 from wall.engine.store import Store
 
@@ -380,7 +381,8 @@ class KioskHealth:
 
 @dataclass(frozen=True, slots=True)
 class FleetAction:
-    """A decision, panic or announcement made on the collector's page, and the sites it targets."""
+    """A decision, panic or announcement made on the collector's page, and the sites (or one
+    screen, `site/screen`: a `targets.Scope`'s text) it targets."""
 
     what: str
     at: datetime
@@ -394,5 +396,7 @@ def not_reached(action: FleetAction, screens: list[ScreenHealth], now: datetime)
     return [
         s
         for s in screens
-        if s.beat.site in action.sites and s.received_at < action.at and s.state(now) == "late"
+        if any(Scope.parse(target).covers(s.beat.site, s.beat.screen) for target in action.sites)
+        and s.received_at < action.at
+        and s.state(now) == "late"
     ]

@@ -40,7 +40,30 @@ COUNTS_KEY = "counts"
 STATUSES_KEY = "statuses"
 ANNOUNCEMENT_KEY = "announcement"
 PANIC_KEY = "panic"
-STATE_KEYS = (*(posts_key(k) for k in POST_KINDS), COUNTS_KEY, STATUSES_KEY, ANNOUNCEMENT_KEY, PANIC_KEY)
+PLAYLIST_KEY = "playlist"  # the panels the site's screens rotate through, decided on the collector
+STATE_KEYS = (
+    *(posts_key(k) for k in POST_KINDS),
+    COUNTS_KEY,
+    STATUSES_KEY,
+    ANNOUNCEMENT_KEY,
+    PANIC_KEY,
+    PLAYLIST_KEY,
+)
+SCREEN_KEYS = (ANNOUNCEMENT_KEY, PANIC_KEY, PLAYLIST_KEY)  # what one screen may have of its own
+SCREEN_KEY_ROOT = "screen"
+
+
+def screen_key(screen: str, key: str) -> str:
+    """One screen's own value of `key` (one of SCREEN_KEYS) in its site's bucket: every kiosk of the
+    site receives it (the bucket is the unit of permission) and applies only its own screen's."""
+    return f"{SCREEN_KEY_ROOT}.{screen}.{key}"
+
+
+def split_screen_key(key: str) -> tuple[str, str] | None:
+    """(screen, key) of a screen's own key, else None."""
+    root, _, rest = key.partition(".")
+    screen, _, base = rest.partition(".")
+    return (screen, base) if root == SCREEN_KEY_ROOT and screen and base in SCREEN_KEYS else None
 
 
 def picture_name(url: str) -> str:

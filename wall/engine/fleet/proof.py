@@ -376,6 +376,18 @@ async def find_proof(js: JetStreamContext, query: str) -> ProofAnswer:
     return answer
 
 
+@dataclass(frozen=True, slots=True)
+class PostProof:
+    """The collector's page's answer (`wall.web.fleet_desk.FleetDesk.proof`): the records, the post as
+    the collector's store still holds it (None: deleted there, or never stored), the period the
+    stream keeps, and why the broker gave no answer ("" when it did)."""
+
+    answer: ProofAnswer
+    post: Post | None
+    proof_days: int
+    unavailable: str = ""
+
+
 class ProofUnavailable(RuntimeError):
     """The broker did not answer (`wall proof` says so, naming the servers)."""
 

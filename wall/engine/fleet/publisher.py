@@ -24,20 +24,24 @@ from nats.js.object_store import ObjectStore
 from wall.core.model import Count, Post, PostKind, SourceStatus
 from wall.engine.config import WallConfig
 from wall.engine.consent import image_urls
+from wall.engine.engine import POSTS_PER_KIND
 from wall.engine.fleet import wire
 from wall.engine.fleet.layout import (
     ANNOUNCEMENT_KEY,
     COUNTS_KEY,
     PANIC_KEY,
-    STATE_KEYS,
+    PLAYLIST_KEY,
     STATUSES_KEY,
     picture_bucket,
     picture_name,
     posts_key,
+    screen_key,
+    split_screen_key,
     state_bucket,
 )
 from wall.engine.fleet.proof import ensure_proof_stream
 from wall.engine.moderation.decisions import PublishedAnnouncement
+from wall.engine.panel_settings import PanelSettings
 from wall.engine.poller import cancel_until_done
 from wall.engine.store import Store
 
@@ -94,11 +98,15 @@ class FleetPublisher:
     async def _resume(self, site: str) -> None:
         """Start from what the broker already holds: a restarted collector writes again only the
         keys that changed, and uploads no picture twice (kiosks would fetch and apply it again)."""
-        for key in STATE_KEYS:
-            with contextlib.suppress(nats.js.errors.KeyNotFoundError):
-                entry = await self._kv[site].get(key)
-                if entry.value is not None:
-                    self._published[(site, key)] = entry.value
+        watcher = await self._kv[site].watchall()  # every key, screens' own ones included
+        try:
+            async for entry in watcher:
+                if entry is None:  # the current values are all delivered
+                    break
+                if entry.value:
+                    self._published[(site, entry.key)] = entry.value
+        finally:
+            await watcher.stop()  # type: ignore[no-untyped-call]
         with contextlib.suppress(nats.js.errors.NotFoundError):
             infos = await self._objects[site].list(ignore_deletes=True)
             self._pictures_known[site] |= {info.name for info in infos}
@@ -117,11 +125,18 @@ class FleetPublisher:
         await self._idle.wait()
 
     # --- Screen ------------------------------------------------------------------------------
+    def post_groups(self) -> list[frozenset[str]]:
+        """The sources of each site: the engine reads the newest posts of each group, so that a busy
+        source of one site cannot push another site's posts out of what is published."""
+        return [frozenset(s for s, sites in self._sites_of.items() if site in sites) for site in self.sites]
+
     def set_posts(self, kind: PostKind, posts: Sequence[Post]) -> None:
-        """Publish each site's share of `posts`, and the pictures they show."""
+        """Publish each site's share of `posts` (its newest POSTS_PER_KIND, the cap being per site,
+        after the split), and the pictures they show."""
         pinned = frozenset(p.key for p in posts if self._store.decision(p.key) == "pin")
         for site in self.sites:
-            shown = tuple(p for p in posts if site in self._sites_of.get(p.source, ()))
+            mine = [p for p in posts if site in self._sites_of.get(p.source, ())]
+            shown = tuple(mine[:POSTS_PER_KIND])
             self._put(site, posts_key(kind), wire.ShownPosts(shown, pinned & {p.key for p in shown}).encode())
             for url in image_urls(shown):
                 if picture_name(url) not in self._pictures_known[site]:
@@ -186,11 +201,42 @@ class FleetPublisher:
         if self._deletions:
             self._wake_up()
 
-    # --- panic -------------------------------------------------------------------------------
+    # --- panic, and what one screen has of its own (`wall.engine.fleet.targets`) --------------
     def set_panic(self, on: bool, who: str, sites: Sequence[str] | None = None) -> None:
         """The panic screen on (or off) for `sites` (None: the whole fleet)."""
         for site in self.sites if sites is None else sites:
             self._put(site, PANIC_KEY, wire.encode_panic(on, who))
+
+    def set_screen_panic(self, site: str, screen: str, on: bool, who: str) -> None:
+        """One screen's own panic flag, over its site's."""
+        self._put(site, screen_key(screen, PANIC_KEY), wire.encode_panic(on, who))
+
+    def set_screen_announcement(
+        self, site: str, screen: str, announcement: PublishedAnnouncement | None
+    ) -> None:
+        """One screen's own announcement (None: withdrawn there), over its site's."""
+        self._put(site, screen_key(screen, ANNOUNCEMENT_KEY), wire.encode_announcement(announcement))
+
+    def set_playlist(self, site: str, panels: Sequence[PanelSettings] | None) -> None:
+        """The panels of a site's screens (None: each kiosk's own `[[panels]]`)."""
+        self._put(site, PLAYLIST_KEY, wire.encode_playlist(panels))
+
+    def set_screen_playlist(self, site: str, screen: str, panels: Sequence[PanelSettings]) -> None:
+        """One screen's own panels, over its site's."""
+        self._put(site, screen_key(screen, PLAYLIST_KEY), wire.encode_playlist(panels))
+
+    def follow_site(self, site: str, screen: str, key: str) -> None:
+        """The screen has nothing of its own for `key` any more: it follows its site's value."""
+        self._put(site, screen_key(screen, key), wire.encode_follow_site())
+
+    def screens_with_key(self, key: str) -> list[tuple[str, str]]:
+        """(site, screen) of every screen whose own `key` the broker holds or is about to."""
+        found = {
+            (site, parts[0])
+            for site, name in (*self._published, *self._values)
+            if (parts := split_screen_key(name)) is not None and parts[1] == key
+        }
+        return sorted(found)
 
     # --- publishing --------------------------------------------------------------------------
     def _put_statuses(self) -> None:

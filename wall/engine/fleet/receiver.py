@@ -31,16 +31,21 @@ from wall.engine.fleet.layout import (
     ANNOUNCEMENT_KEY,
     COUNTS_KEY,
     PANIC_KEY,
+    PLAYLIST_KEY,
+    SCREEN_KEYS,
     STATUSES_KEY,
     picture_bucket,
     picture_name,
     posts_key,
+    screen_key,
+    split_screen_key,
     state_bucket,
 )
 from wall.engine.fleet.link import close, connect_until_up
 from wall.engine.fleet.settings import FleetSettings
 from wall.engine.fleet.site_watch import SiteWatch
 from wall.engine.images import cache_file
+from wall.engine.panel_settings import PanelSettings
 from wall.engine.poller import cancel_until_done
 from wall.engine.replay import REPLAY_KINDS, best_first
 from wall.engine.store import Store
@@ -49,6 +54,14 @@ log = logging.getLogger("wall.engine.fleet.receiver")
 
 POSTS_PER_KIND = 60  # as many as the standalone engine shows
 REVISIONS_META = "fleet.revisions"
+# The site's and this screen's own panic, announcement and playlist as received: what the screen
+# shows is its own value when it has one, else its site's (wall.engine.fleet.targets).
+LAYERS_META = "fleet.layers"
+_NOTHING_RECEIVED: dict[str, dict[str, Any]] = {
+    PANIC_KEY: {"on": False, "who": "fleet"},
+    ANNOUNCEMENT_KEY: {"announcement": None},
+    PLAYLIST_KEY: {"panels": None},
+}
 WHO = "fleet"  # the author of what the kiosk's store records on the collector's behalf
 RETRY_S = 1.0
 _BROKER_ERRORS = (nats.errors.Error, TimeoutError, OSError)
@@ -75,6 +88,7 @@ class KioskReceiver:
         *,
         pictures: Path,
         on_panic: Callable[[bool], object] = lambda _on: None,
+        on_playlist: Callable[[list[PanelSettings] | None], object] = lambda _panels: None,
     ) -> None:
         assert fleet.role == "kiosk"
         self.fleet = fleet
@@ -83,6 +97,7 @@ class KioskReceiver:
         self.state = ReceiverState()
         self._pictures = pictures
         self._on_panic = on_panic
+        self._on_playlist = on_playlist
         self._link: Client | None = None
         self._rewatch = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -183,10 +198,16 @@ class KioskReceiver:
     async def _apply(self, key: str, revision: int, data: bytes) -> None:
         if revision <= self._revisions.get(key, 0):
             return  # applied already (a watch started again delivers the current values again)
+        own = split_screen_key(key)
+        if own is not None and own[0] != self.fleet.screen:
+            return  # another screen's own value (the site's bucket holds every screen's)
+        shown_key = own[1] if own is not None else key
         body: dict[str, Any] = {}
         try:
             body = wire.load(data)
-            await asyncio.to_thread(self._store_value, key, body)
+            if shown_key in SCREEN_KEYS:  # the screen's own value, else its site's
+                body = await asyncio.to_thread(self._layered, key, shown_key, body)
+            await asyncio.to_thread(self._store_value, shown_key, body)
         except (wire.WireError, KeyError, TypeError, ValueError) as exc:
             # A newer collector's format or a broken value: the screen keeps what it shows.
             log.warning("fleet: %s revision %d is not readable (%s); skipped", key, revision, exc)
@@ -194,7 +215,26 @@ class KioskReceiver:
         self._revisions[key] = revision
         await asyncio.to_thread(self.store.set_meta, REVISIONS_META, dict(self._revisions))
         self.state.applied.append((key, revision))
-        self._show(key, body)
+        self._show(shown_key, body)
+
+    def _layered(self, key: str, shown_key: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Keep a received site or screen value (store thread); returns what the screen shows for
+        `shown_key` now: the screen's own value unless it follows its site, else the site's."""
+        if shown_key == PLAYLIST_KEY and not wire.follows_site(body):
+            wire.decode_playlist(body)  # a playlist this kiosk cannot build is refused whole
+        layers: dict[str, Any] = self.store.meta(LAYERS_META) or {}
+        layers[key] = body
+        self.store.set_meta(LAYERS_META, layers)
+        return _shown_layer(layers, self.fleet.screen, shown_key)
+
+    def playlist(self) -> list[PanelSettings] | None:
+        """The panels the collector decided for this screen, as last received (None: the kiosk's own
+        `[[panels]]`); the store keeps them, so a kiosk that boots offline shows them too."""
+        layers: dict[str, Any] = self.store.meta(LAYERS_META) or {}
+        try:
+            return wire.decode_playlist(_shown_layer(layers, self.fleet.screen, PLAYLIST_KEY))
+        except (KeyError, TypeError, ValueError):
+            return None
 
     def _store_value(self, key: str, body: dict[str, Any]) -> None:
         """Runs in a worker thread: the store is the kiosk's memory when the broker is away."""
@@ -250,6 +290,8 @@ class KioskReceiver:
             self.screen.set_announcement(self.store.announcement())
         elif key == PANIC_KEY:
             self._on_panic(self.store.panic())
+        elif key == PLAYLIST_KEY and body:
+            self._on_playlist(wire.decode_playlist(body))
 
     # --- pictures ----------------------------------------------------------------------------
     def _request_picture(self, url: str) -> None:
@@ -286,6 +328,13 @@ class KioskReceiver:
         name = next((n for n in self._waiting_pictures if msg.data and n.encode() in msg.data), None)
         if name is not None:
             self._fetch_picture_later(self._waiting_pictures[name], name)
+
+
+def _shown_layer(layers: dict[str, Any], screen: str, key: str) -> dict[str, Any]:
+    own = layers.get(screen_key(screen, key))
+    if own is not None and not wire.follows_site(own):
+        return dict(own)
+    return dict(layers.get(key) or _NOTHING_RECEIVED[key])
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

@@ -16,7 +16,39 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from sources.base import SourceSettings
 from wall.engine.fleet.layout import COLLECTOR_USER, NAME, NAME_RULE, kiosk_user
+from wall.engine.panel_settings import PanelSettings
 from wall.engine.web_guard import check_pem_file
+
+
+def check_screen_name(value: str) -> str:
+    """`site/screen` as the collector lists a screen (and `wall fleet init --screen` takes it)."""
+    site, _, screen = value.partition("/")
+    if not (NAME.match(site) and NAME.match(screen)):
+        raise ValueError(f"{value!r} is not a screen: write site/screen, e.g. 'hq/hall-1', each {NAME_RULE}")
+    return value
+
+
+class FleetPlaylist(BaseModel):
+    """`[[fleet.playlists]]` (the collector's): the panels every screen of `site` rotates through,
+    or only `screen` of it; written like the top-level `[[panels]]`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    site: str = Field(description="The site whose screens show these panels, e.g. 'lyon'")
+    screen: str = Field("", description="Only this screen of the site, e.g. 'hall-1'; empty: every screen")
+    panels: list[PanelSettings] = Field(min_length=1, description="The panels, as [[panels]] entries")
+
+    @field_validator("site", "screen")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if value and not NAME.match(value):
+            raise ValueError(f"{value!r} is not a valid name: use {NAME_RULE}")
+        return value
+
+    @property
+    def target(self) -> str:
+        """`site` or `site/screen`."""
+        return f"{self.site}/{self.screen}" if self.screen else self.site
 
 
 class FleetSettings(BaseModel):
@@ -47,6 +79,14 @@ class FleetSettings(BaseModel):
     proof_days: int = Field(
         30, ge=1, le=3650, description="Days the broker keeps the screens' proof of play (the collector's)"
     )
+    screens: list[str] = Field(
+        default_factory=list,
+        description="The collector's: the fleet's screens as site/screen, e.g. 'hq/hall-1' (the page's "
+        "choices before they are heard from, and the screens a playlist may name)",
+    )
+    playlists: list[FleetPlaylist] = Field(
+        default_factory=list, description="The collector's: panels per site or screen ([[fleet.playlists]])"
+    )
 
     @field_validator("servers")
     @classmethod
@@ -75,6 +115,11 @@ class FleetSettings(BaseModel):
                 raise ValueError(f"{site!r} is not a valid site name: use {NAME_RULE}")
         return value
 
+    @field_validator("screens")
+    @classmethod
+    def _screens(cls, value: list[str]) -> list[str]:
+        return [check_screen_name(screen) for screen in value]
+
     @field_validator("ca_file")
     @classmethod
     def _readable(cls, value: str) -> str:
@@ -85,6 +130,12 @@ class FleetSettings(BaseModel):
         if self.sites and (self.site or self.screen):
             raise ValueError(
                 "sites: a collector lists sites, a kiosk gives site and screen: keep one or the other"
+            )
+        if not self.sites and (self.screens or self.playlists):
+            field = "screens" if self.screens else "playlists"
+            raise ValueError(
+                f"{field}: only the collector lists screens and playlists: move them to the collector's "
+                "[fleet] (a kiosk receives its playlist from there)"
             )
         if not self.sites and not (self.site and self.screen):
             missing = "screen" if self.site else "site"
@@ -151,4 +202,47 @@ def fleet_problems(
                 f"{shown}: sources[{index}].sites: {', '.join(map(repr, unknown))} not in fleet.sites: "
                 f"use some of {', '.join(fleet.sites)}, or add the site to fleet.sites"
             )
+    return problems + _playlist_problems(fleet, sources, shown)
+
+
+def _playlist_problems(fleet: FleetSettings, sources: Sequence[SourceSettings], shown: str) -> list[str]:
+    """A screen or playlist naming a site or screen the fleet does not list, a target given two
+    playlists, a panel showing a source the collector does not have."""
+    problems: list[str] = []
+    for index, screen in enumerate(fleet.screens):
+        site = screen.partition("/")[0]
+        if site not in fleet.sites:
+            problems.append(
+                f"{shown}: fleet.screens[{index}]: site {site!r} of {screen!r} is not in fleet.sites: "
+                f"use one of {', '.join(fleet.sites)}, or add the site to fleet.sites"
+            )
+    names = [s.name for s in sources]
+    seen: set[str] = set()
+    for index, playlist in enumerate(fleet.playlists):
+        where = f"{shown}: fleet.playlists[{index}]"
+        if playlist.site not in fleet.sites:
+            problems.append(
+                f"{where}.site: {playlist.site!r} is not in fleet.sites: use one of "
+                f"{', '.join(fleet.sites)}, or add the site to fleet.sites"
+            )
+        elif playlist.screen and playlist.target not in fleet.screens:
+            listed = [s for s in fleet.screens if s.startswith(playlist.site + "/")]
+            problems.append(
+                f"{where}.screen: {playlist.screen!r} of site {playlist.site!r} is not in fleet.screens: "
+                f'add "{playlist.target}" to fleet.screens, or name one of its screens: '
+                f"{', '.join(listed) or '(none listed)'}"
+            )
+        if playlist.target in seen:
+            problems.append(
+                f"{where}: {playlist.target!r} already has a playlist: keep one [[fleet.playlists]] "
+                "per site and per screen"
+            )
+        seen.add(playlist.target)
+        for number, panel in enumerate(playlist.panels):
+            for name in panel.sources:
+                if name not in names:
+                    problems.append(
+                        f"{where}.panels[{number}].sources: no source is named {name!r}: use one of "
+                        f"{', '.join(names) or '(no sources configured)'}"
+                    )
     return problems

@@ -1,39 +1,100 @@
-"""Panic and announcements for the whole fleet or one site (issue 16), kept in the collector's
-store so a restart of the collector publishes each site's own state again, and a kiosk keeps what
-its site received in its own store (a reboot keeps the calm screen).
+"""Panic, announcements and playlists for the whole fleet, one site or one screen (issue 16): the
+one home of what a scope is, and of how each scope's choice is kept and published.
 
 The store's own panic flag and announcement are the fleet-wide ones (the engine publishes them to
-every site); a site's own choice is kept apart (`fleet.panic`, `fleet.announcements`) and wins for
-that site until the next fleet-wide one."""
+every site); a site's or a screen's own choice is kept apart in the collector's store
+(`fleet.panic`, `fleet.announcements`, keyed `site` or `site/screen`), so a restart of the collector
+publishes each one again. A wider choice ends the narrower ones under it: a fleet-wide panic ends
+every site's and screen's own, a site's ends its screens' own. A screen's own value goes to its own
+key of its site's bucket (`layout.screen_key`); a screen with none follows its site's
+(`wire.encode_follow_site`). Each kiosk keeps what it received in its own store (a reboot keeps
+the calm screen).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from wall.core.model import utcnow
 from wall.engine.engine import Engine
+from wall.engine.fleet.layout import ANNOUNCEMENT_KEY, NAME, PANIC_KEY, SCREEN_KEYS
 from wall.engine.fleet.publisher import FleetPublisher
 from wall.engine.moderation.decisions import PublishedAnnouncement
 from wall.engine.store import Store
 
 log = logging.getLogger("wall.engine.fleet.targets")
 
-PANIC_META = "fleet.panic"  # {site: {"on": bool, "who": str}}
-ANNOUNCEMENTS_META = "fleet.announcements"  # {site: announcement dict, or None: withdrawn there}
+PANIC_META = "fleet.panic"  # {"site" or "site/screen": {"on": bool, "who": str}}
+ANNOUNCEMENTS_META = "fleet.announcements"  # {"site" or "site/screen": announcement dict, or None}
+
+
+class ScopeError(ValueError):
+    """A scope that is not the fleet, a site or a screen the collector knows."""
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Scope:
+    """The whole fleet (no site), one site, or one screen of one site."""
+
+    site: str = ""
+    screen: str = ""
+
+    @classmethod
+    def parse(cls, text: str | None) -> Scope:
+        """From its text form: "" (the fleet), "lyon" (a site), "hq/hall-1" (a screen)."""
+        site, slash, screen = (text or "").partition("/")
+        if not site and not slash:
+            return cls()
+        if not NAME.match(site) or (slash and not NAME.match(screen)):
+            raise ScopeError(f"{text!r} is not a scope: write nothing (the fleet), a site, or site/screen")
+        return cls(site, screen)
+
+    @property
+    def text(self) -> str:
+        """ "" (the fleet), "lyon", or "hq/hall-1"; the inverse of `parse`."""
+        return f"{self.site}/{self.screen}" if self.screen else self.site
+
+    @property
+    def is_fleet(self) -> bool:
+        """True for the whole fleet."""
+        return not self.site
+
+    def describe(self) -> str:
+        """How the audit log names it."""
+        return "fleet" if self.is_fleet else f"screen {self.text}" if self.screen else f"site {self.site}"
+
+    def sites(self, every: Iterable[str]) -> tuple[str, ...]:
+        """The sites it reaches, out of `every` site of the fleet."""
+        return tuple(every) if self.is_fleet else (self.site,)
+
+    def covers(self, site: str, screen: str) -> bool:
+        """True when a screen `site/screen` is inside this scope."""
+        return self.is_fleet or (self.site == site and self.screen in ("", screen))
+
+
+def scope_choices(sites: Iterable[str], screens: Iterable[str]) -> list[Scope]:
+    """What the page offers: the fleet, each site, each known screen (`site/screen` of a site the
+    collector serves: listed in its `[fleet] screens` or heard from), sorted by site then screen."""
+    every = list(sites)
+    known = {Scope.parse(name) for name in screens}
+    by_site = sorted(s for s in known if s.screen and s.site in every)
+    return [Scope(), *(c for site in every for c in (Scope(site), *(s for s in by_site if s.site == site)))]
 
 
 class SiteTargets:
-    """Applies panic and announcements to the fleet or one site, and publishes them."""
+    """Applies panic and announcements to the fleet, one site or one screen, and publishes them."""
 
     def __init__(self, store: Store, publisher: FleetPublisher) -> None:
         self.store = store
         self.publisher = publisher
 
     def restore(self) -> None:
-        """At the collector's start: each site's own panic and announcement over the fleet's."""
+        """At the collector's start: each site's and screen's own panic and announcement over the
+        fleet's; a screen key the broker holds without a choice kept here follows its site."""
         panic: dict[str, Any] = self.store.meta(PANIC_META) or {}
         fleet_panic = self.store.panic()
         for site in self.publisher.sites:
@@ -41,60 +102,117 @@ class SiteTargets:
             on, who = (bool(kept["on"]), str(kept["who"])) if kept else (fleet_panic, "collector")
             self.publisher.set_panic(on, who, [site])
         announcements: dict[str, Any] = self.store.meta(ANNOUNCEMENTS_META) or {}
-        for site, value in announcements.items():
-            if site in self.publisher.sites:
+        for text, value in announcements.items():
+            scope = Scope.parse(text)
+            if scope.site in self.publisher.sites and not scope.screen:
                 shown = PublishedAnnouncement.from_dict(value) if isinstance(value, dict) else None
-                self.publisher.set_announcement_for(shown, [site])
+                self.publisher.set_announcement_for(shown, [scope.site])
+        for key in SCREEN_KEYS:  # first: whatever a screen had of its own follows its site…
+            for site, screen in self.publisher.screens_with_key(key):
+                self.publisher.follow_site(site, screen, key)
+        for text, kept in panic.items():  # …then the choices kept here replace that
+            scope = Scope.parse(text)
+            if scope.screen and scope.site in self.publisher.sites:
+                self.publisher.set_screen_panic(scope.site, scope.screen, bool(kept["on"]), str(kept["who"]))
+        for text, value in announcements.items():
+            scope = Scope.parse(text)
+            if scope.screen and scope.site in self.publisher.sites:
+                shown = PublishedAnnouncement.from_dict(value) if isinstance(value, dict) else None
+                self.publisher.set_screen_announcement(scope.site, scope.screen, shown)
+        self._publish_playlists()
+
+    def _publish_playlists(self) -> None:
+        """`[[fleet.playlists]]`: each site's panels (None: the kiosks' own), then each screen's."""
+        playlists = {Scope.parse(p.target): p.panels for p in self.publisher.fleet.playlists}
+        for site in self.publisher.sites:
+            self.publisher.set_playlist(site, playlists.get(Scope(site)))
+        for scope, panels in sorted(playlists.items()):
+            if scope.screen and scope.site in self.publisher.sites:
+                self.publisher.set_screen_playlist(scope.site, scope.screen, panels)
 
     def panic_sites(self) -> list[str]:
-        """The sites whose screens show the panic screen now."""
+        """The sites, and the screens of their own, that show the panic screen now (`site/screen`)."""
         panic: dict[str, Any] = self.store.meta(PANIC_META) or {}
         fleet_panic = self.store.panic()
-        return [
+        sites = [
             site
             for site in self.publisher.sites
             if (bool(panic[site]["on"]) if site in panic else fleet_panic)
         ]
+        screens = sorted(t for t, kept in panic.items() if "/" in t and bool(kept["on"]))
+        return [*sites, *(s for s in screens if s.partition("/")[0] not in sites)]
 
-    async def set_panic(self, engine: Engine, on: bool, who: str, site: str | None) -> None:
-        """Panic on (or off) for the fleet (`site` None) or one site, recorded then published."""
-        if site is None:
+    async def set_panic(self, engine: Engine, on: bool, who: str, scope: Scope) -> None:
+        """Panic on (or off) for the fleet, one site or one screen, recorded, audited, published."""
+        if scope.is_fleet:
             await engine.set_panic(on, who)  # the fleet's flag, audited
-            await asyncio.to_thread(self.store.set_meta, PANIC_META, {})
+            ended = await asyncio.to_thread(self._end_narrower, PANIC_META, scope)
             self.publisher.set_panic(on, who)
-            return
+        else:
 
-        def record() -> None:
-            panic: dict[str, Any] = self.store.meta(PANIC_META) or {}
-            panic[site] = {"on": on, "who": who}
-            self.store.set_meta(PANIC_META, panic)
-            self.store.audit(who, "panic on" if on else "panic off", f"site {site}")
+            def record() -> list[Scope]:
+                ended = self._end_narrower(PANIC_META, scope)
+                panic: dict[str, Any] = self.store.meta(PANIC_META) or {}
+                panic[scope.text] = {"on": on, "who": who}
+                self.store.set_meta(PANIC_META, panic)
+                self.store.audit(who, "panic on" if on else "panic off", scope.describe())
+                return ended
 
-        await asyncio.to_thread(record)
-        log.warning("moderation: panic screen %s for site %s by %r", "ON" if on else "off", site, who)
-        self.publisher.set_panic(on, who, [site])
+            ended = await asyncio.to_thread(record)
+            log.warning(
+                "moderation: panic screen %s for %s by %r", "ON" if on else "off", scope.describe(), who
+            )
+            if scope.screen:
+                self.publisher.set_screen_panic(scope.site, scope.screen, on, who)
+            else:
+                self.publisher.set_panic(on, who, [scope.site])
+        for gone in ended:
+            self.publisher.follow_site(gone.site, gone.screen, PANIC_KEY)
 
     async def publish_announcement(
-        self, engine: Engine, announcement: PublishedAnnouncement | None, who: str, site: str | None
+        self, engine: Engine, announcement: PublishedAnnouncement | None, who: str, scope: Scope
     ) -> None:
-        """The announcement (None: withdrawn) for the fleet or one site, recorded then published."""
-        if site is None:
-            await asyncio.to_thread(self.store.set_meta, ANNOUNCEMENTS_META, {})
+        """The announcement (None: withdrawn) for the fleet, one site or one screen, recorded then
+        published."""
+        if scope.is_fleet:
+            ended = await asyncio.to_thread(self._end_narrower, ANNOUNCEMENTS_META, scope)
             await engine.publish_announcement(announcement, who)  # stored, audited, every site
-            return
-        now = utcnow()
-        shown = replace(announcement, who=who, at=now) if announcement is not None else None
+        else:
+            now = utcnow()
+            shown = replace(announcement, who=who, at=now) if announcement is not None else None
 
-        def record() -> None:
-            kept: dict[str, Any] = self.store.meta(ANNOUNCEMENTS_META) or {}
-            kept[site] = shown.to_dict() if shown is not None else None
-            self.store.set_meta(ANNOUNCEMENTS_META, kept)
-            action = "publish announcement" if shown else "withdraw announcement"
-            detail = " — ".join(p for p in (shown.title, shown.text) if p) if shown else ""
-            self.store.audit(who, action, f"site {site}: {detail}".rstrip(": "))
+            def record() -> list[Scope]:
+                ended = self._end_narrower(ANNOUNCEMENTS_META, scope)
+                kept: dict[str, Any] = self.store.meta(ANNOUNCEMENTS_META) or {}
+                kept[scope.text] = shown.to_dict() if shown is not None else None
+                self.store.set_meta(ANNOUNCEMENTS_META, kept)
+                action = "publish announcement" if shown else "withdraw announcement"
+                detail = " — ".join(p for p in (shown.title, shown.text) if p) if shown else ""
+                self.store.audit(who, action, f"{scope.describe()}: {detail}".rstrip(": "))
+                return ended
 
-        await asyncio.to_thread(record)
-        log.info(
-            "moderation: announcement for site %s %s by %r", site, "published" if shown else "withdrawn", who
-        )
-        self.publisher.set_announcement_for(shown, [site])
+            ended = await asyncio.to_thread(record)
+            log.info(
+                "moderation: announcement for %s %s by %r",
+                scope.describe(),
+                "published" if shown else "withdrawn",
+                who,
+            )
+            if scope.screen:
+                self.publisher.set_screen_announcement(scope.site, scope.screen, shown)
+            else:
+                self.publisher.set_announcement_for(shown, [scope.site])
+        for gone in ended:
+            self.publisher.follow_site(gone.site, gone.screen, ANNOUNCEMENT_KEY)
+
+    def _end_narrower(self, meta: str, scope: Scope) -> list[Scope]:
+        """Forget the choices kept for the scopes inside `scope` (store thread); returns the screens
+        among them, whose own keys must now follow their site."""
+        kept: dict[str, Any] = self.store.meta(meta) or {}
+        inside = [Scope.parse(t) for t in kept if Scope.parse(t) != scope]
+        ended = [s for s in inside if s.screen and scope.covers(s.site, s.screen)]
+        ended_sites = [s for s in inside if not s.screen and scope.is_fleet]
+        if ended or ended_sites:
+            gone = {s.text for s in (*ended, *ended_sites)}
+            self.store.set_meta(meta, {t: v for t, v in kept.items() if t not in gone})
+        return ended

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from wall.core.model import Count, Post, SourceStatus
 from wall.engine.fleet.layout import FORMAT_VERSION
 from wall.engine.moderation.decisions import PublishedAnnouncement
+from wall.engine.panel_settings import PanelSettings
 
 
 class WireError(ValueError):
@@ -89,3 +91,35 @@ def decode_announcement(body: dict[str, Any]) -> PublishedAnnouncement | None:
 def encode_panic(on: bool, who: str) -> bytes:
     """The panic flag of a site (fleet-wide panic is written to every site)."""
     return _dump({"on": on, "who": who})
+
+
+def encode_follow_site() -> bytes:
+    """A screen's own key with nothing of its own: the screen follows its site's value."""
+    return _dump({"follow": "site"})
+
+
+def follows_site(body: dict[str, Any]) -> bool:
+    """True for a screen's own value that defers to its site's (`encode_follow_site`)."""
+    return body.get("follow") == "site"
+
+
+def encode_playlist(panels: Sequence[PanelSettings] | None) -> bytes:
+    """The panels the screens rotate through, as `[[panels]]` entries (None: the kiosk's own)."""
+    listed = [_panel_entry(p) for p in panels] if panels is not None else None
+    return _dump({"panels": listed})
+
+
+def _panel_entry(panel: PanelSettings) -> dict[str, Any]:
+    """A panel as its TOML entry would write it: durations with their unit ("90s"), which is what
+    `[[panels]]` reads back (pydantic's JSON form, "PT1M30S", is not)."""
+    entry = panel.model_dump(exclude_defaults=True)
+    return {
+        name: f"{value.total_seconds():g}s" if isinstance(value, timedelta) else value
+        for name, value in entry.items()
+    }
+
+
+def decode_playlist(body: dict[str, Any]) -> list[PanelSettings] | None:
+    """From a loaded value: checked as the `[[panels]]` of a wall.toml (pydantic's ValueError if not)."""
+    panels = body["panels"]
+    return None if panels is None else [PanelSettings.model_validate(p) for p in panels]
