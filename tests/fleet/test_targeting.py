@@ -113,7 +113,7 @@ async def test_panic_and_an_announcement_for_one_screen_leave_the_other_screens_
             await hall1.stop()
             hall1 = await boot(fleet3, tmp_path, "hq", "hall-1")
             assert hall1.store.panic()
-            await until(lambda: bool(hall1.receiver.state.applied), "hall-1 watches again")
+            await until(lambda: hall1.receiver.state.watching, "hall-1 watches again")
             await running.publisher.drained()
             assert hall1.store.panic() and not hall2.store.panic()
 

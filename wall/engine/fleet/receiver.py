@@ -75,6 +75,7 @@ class ReceiverState:
     connected: bool = False
     since: datetime | None = None  # when `connected` last changed (`wall status`: "down since ...")
     applied: list[tuple[str, int]] = field(default_factory=list)  # (key, revision), in order
+    watching: bool = False  # the site's bucket is followed: whatever is published now arrives
 
 
 class KioskReceiver:
@@ -163,10 +164,12 @@ class KioskReceiver:
         pictures = asyncio.ensure_future(self._follow_pictures(link))
         try:
             await watcher.start()
+            self.state.watching = True
             while True:
                 update = await watcher.next()
                 await self._apply(update.key, update.revision, update.value)
         finally:
+            self.state.watching = False
             await cancel_until_done([pictures])
             await watcher.stop()
 
