@@ -67,6 +67,12 @@ async def boot(broker: NatsFleet, folder: Path, site: str, screen: str = "hall-1
     return await boot_kiosk(kiosk_config(broker, site, folder / name, screen), folder / f"p-{name}")
 
 
+def scoped(page: str) -> str:
+    """The page's list of the sites' and screens' own announcements ("" when none is in force)."""
+    start = page.find('<div class="scoped-announcements">')
+    return "" if start < 0 else page[start : page.index("</ul></div>", start)]
+
+
 async def test_panic_and_an_announcement_for_one_screen_leave_the_other_screens_of_its_site(
     tmp_path: Path, fleet3: NatsFleet, feeds: Feeds, collector_for: Callable[..., Any]
 ) -> None:
@@ -108,6 +114,13 @@ async def test_panic_and_an_announcement_for_one_screen_leave_the_other_screens_
             await running.publisher.drained()
             assert hall2.screen.announcement is not None and hall2.screen.announcement.who == "Alice"
             assert hall1.screen.announcement is None and lyon.screen.announcement is None
+            # The page lists hall-2's own announcement, and withdraws it from there.
+            listed = scoped(await page.read("/"))
+            assert "Écran hq/hall-2 seulement" in listed and "Accueil des stagiaires" in listed
+            assert 'name="scope" value="hq/hall-2"' in listed
+            await page.post("/announcement", action="withdraw", scope="hq/hall-2")
+            await until(lambda: hall2.screen.announcement is None, "hall-2's announcement withdrawn")
+            assert scoped(await page.read("/")) == ""
 
             # The kiosk restarts: the panic of its own is in its store, the windows boot calm.
             await hall1.stop()

@@ -127,6 +127,10 @@ class FleetView(Protocol):
         """The sites, and the screens of their own (`site/screen`), that show the panic screen."""
         ...
 
+    async def scoped_announcements(self) -> list[tuple[str, PublishedAnnouncement]]:
+        """Each site's and screen's own announcement in force (`site` or `site/screen`)."""
+        ...
+
     def last_action(self) -> FleetAction | None:
         """The latest decision, panic or announcement made on this page, and its scope."""
         ...

@@ -102,6 +102,11 @@ class FleetDesk(EngineDesk, FleetView):
         """The sites, and the screens of their own (`site/screen`), that show the panic screen."""
         return await asyncio.to_thread(self._collector.targets.panic_sites)
 
+    async def scoped_announcements(self) -> list[tuple[str, PublishedAnnouncement]]:
+        """Each site's and screen's own announcement in force (`site` or `site/screen`)."""
+        found = await asyncio.to_thread(self._collector.targets.announcements)
+        return [(scope.text, announcement) for scope, announcement in found]
+
     def last_action(self) -> FleetAction | None:
         """The latest action made on this page since the collector started."""
         return self._last

@@ -18,6 +18,7 @@ from wall.web.wording import text
 
 if TYPE_CHECKING:  # nats (the fleet's client) is never loaded by a standalone wall's page
     from wall.engine.fleet.health import FleetAction, ScreenHealth
+    from wall.engine.moderation.decisions import PublishedAnnouncement
 
 FLEET_SCOPE = ""  # the scope field's value for the whole fleet
 FLEET_LIVE_PATH = "/fleet/screens"  # the screens' part of /fleet alone, for the page's script
@@ -32,6 +33,37 @@ class FleetSummary:
     panic_sites: Sequence[str]
     action: FleetAction | None
     not_reached: Sequence[ScreenHealth]
+    # Each site's and screen's own announcement in force (`site` or `site/screen`), by scope.
+    announcements: Sequence[tuple[str, PublishedAnnouncement]] = ()
+
+
+def scoped_announcements(
+    lang: str, zone: ZoneInfo, hidden: str, announcements: Sequence[tuple[str, PublishedAnnouncement]]
+) -> str:
+    """The announcements of one site or one screen in force, each with its own withdraw button (the
+    form's scope is the announcement's); "" when there is none."""
+    if not announcements:
+        return ""
+    rows = []
+    for scope, shown in announcements:
+        where = text(_SCOPE_LABEL["/" in scope], lang, site=scope)
+        when = _when(shown.at, lang, zone) if shown.at is not None else "?"
+        said = _e(text("announce.published", lang, who="\x00", when=when)).replace(
+            "\x00", f"<bdi>{_e(shown.who)}</bdi>"
+        )
+        title = f'<p class="title" dir="auto"><bdi>{_e(shown.title)}</bdi></p>' if shown.title else ""
+        rows.append(
+            f'<li class="published"><p class="meta"><strong>{_e(where)}</strong> — {said}</p>{title}'
+            f'<p class="text" dir="auto"><bdi>{_e(shown.text)}</bdi></p>'
+            f'<form method="post" action="/announcement">{hidden}'
+            f'<input type="hidden" name="scope" value="{_e(scope)}">'
+            '<button type="submit" name="action" value="withdraw">'
+            f"{_e(text('announce.withdraw', lang))}</button></form></li>"
+        )
+    return (
+        f'<div class="scoped-announcements"><h3>{_e(text("fleet.announcements", lang))}</h3>'
+        f'<ul class="plain">{"".join(rows)}</ul></div>'
+    )
 
 
 def scope_field(lang: str, sites: Sequence[str], name: str) -> str:

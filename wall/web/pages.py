@@ -24,7 +24,13 @@ from wall.engine.moderation.decisions import (
 )
 from wall.engine.panel_settings import MAX_QR_CHARS, PanelSettings
 from wall.engine.signals.watch import SignalsView
-from wall.web.fleet_page import FleetSummary, fleet_link, not_reached_notice, scope_field
+from wall.web.fleet_page import (
+    FleetSummary,
+    fleet_link,
+    not_reached_notice,
+    scope_field,
+    scoped_announcements,
+)
 from wall.web.queue import MAX_LISTED, QueueView, queue_section, view_fields
 from wall.web.signals import signals_section
 from wall.web.wording import esc as _e
@@ -224,8 +230,10 @@ def _announcement(
         )
     limits = ANNOUNCEMENT_LIMITS
     return (
-        f'<section class="announce" id="announcement"><h2>{_e(text("announce", lang))}</h2>{state}{refused}'
-        f'<form method="post" action="/announcement" class="announce-form">{hidden}'
+        f'<section class="announce" id="announcement"><h2>{_e(text("announce", lang))}</h2>{state}'
+        + (scoped_announcements(lang, zone, hidden, fleet.announcements) if fleet is not None else "")
+        + refused
+        + f'<form method="post" action="/announcement" class="announce-form">{hidden}'
         + (scope_field(lang, fleet.sites, "announcement") if fleet is not None else "")
         + f"<label>{_e(text('announce.title', lang, max=str(limits['title'])))}"
         f'<input name="title" maxlength="{limits["title"]}" value="{_e(values["title"])}" dir="auto"></label>'

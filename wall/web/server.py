@@ -478,7 +478,11 @@ class ModerationPage:
         if fleet is None:
             return None
         return FleetSummary(
-            fleet.scopes(), await fleet.panic_sites(), fleet.last_action(), fleet.not_reached(utcnow())
+            fleet.scopes(),
+            await fleet.panic_sites(),
+            fleet.last_action(),
+            fleet.not_reached(utcnow()),
+            await fleet.scoped_announcements(),
         )
 
     def _fleet_of(self, request: web.Request) -> tuple[Session, FleetView]:

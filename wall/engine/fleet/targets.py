@@ -205,6 +205,17 @@ class SiteTargets:
         for gone in ended:
             self.publisher.follow_site(gone.site, gone.screen, ANNOUNCEMENT_KEY)
 
+    def announcements(self) -> list[tuple[Scope, PublishedAnnouncement]]:
+        """Each site's and screen's own announcement in force (store thread), by site then screen;
+        the fleet's is the store's own."""
+        kept: dict[str, Any] = self.store.meta(ANNOUNCEMENTS_META) or {}
+        found = [
+            (Scope.parse(text), PublishedAnnouncement.from_dict(value))
+            for text, value in kept.items()
+            if isinstance(value, dict)
+        ]
+        return sorted((s, a) for s, a in found if s.site in self.publisher.sites)
+
     def _end_narrower(self, meta: str, scope: Scope) -> list[Scope]:
         """Forget the choices kept for the scopes inside `scope` (store thread); returns the screens
         among them, whose own keys must now follow their site."""
