@@ -242,3 +242,53 @@ def run_hq_kiosk(broker: NatsFleet, folder: Path, seconds: int) -> subprocess.Co
     )
     assert done.returncode == 0, done.stderr
     return done
+
+
+COLLECTOR_TOML = """
+[storage]
+state_dir = "{state}"
+
+[fleet]
+servers = {servers}
+sites = ["hq", "lyon"]
+ca_file = "{ca}"
+"""
+SOURCE_TOML = """
+[[sources]]
+name = "news"
+type = "rss"
+url = "{feed}"
+"""
+
+
+def collector_toml(
+    broker: NatsFleet, folder: Path, *, feed: str = "", before: str = "", source: str = ""
+) -> Path:
+    """`folder`/collector.toml as comms write it: sites hq and lyon on `broker`, the store in
+    `folder`/c, and the public feed `feed` as source "news" when given (`source`: more of its keys);
+    `before`: tables put first (e.g. [web])."""
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "collector.toml"
+    text = before + COLLECTOR_TOML.format(
+        state=folder / "c", servers=json.dumps(broker.servers), ca=broker.files.ca
+    )
+    if feed:
+        text += SOURCE_TOML.format(feed=feed) + source
+    config.write_text(text, encoding="utf-8")
+    return config
+
+
+def collector_env(broker: NatsFleet, refuse_qt_in: Path | None = None) -> dict[str, str]:
+    """The environment systemd gives `wall collect`: no WALL_ setting of the test's, the collector's
+    credential. With `refuse_qt_in`: no display either, and PySide6, qasync and shiboken6 there
+    refuse to be imported (a collector must never load Qt)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WALL_")}
+    if refuse_qt_in is not None:
+        env = {k: v for k, v in env.items() if not k.startswith(("QT_", "DISPLAY", "WAYLAND"))}
+        for name in ("PySide6", "qasync", "shiboken6"):
+            (refuse_qt_in / name).mkdir(parents=True)
+            (refuse_qt_in / name / "__init__.py").write_text(
+                f"raise ImportError('the collector imported {name}')\n"
+            )
+        env["PYTHONPATH"] = os.pathsep.join([str(refuse_qt_in), str(ROOT)])
+    return env | credentials_env(broker, "collector")

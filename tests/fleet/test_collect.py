@@ -4,51 +4,23 @@ ends it cleanly."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.fleet.conftest import Feeds, boot_kiosk, credentials_env, kiosk_config, until
+from tests.fleet.conftest import Feeds, boot_kiosk, collector_env, collector_toml, kiosk_config, until
 from tests.servers.nats import NatsFleet
 
 ROOT = Path(__file__).resolve().parents[2]
-COLLECTOR_TOML = """
-[storage]
-state_dir = "{state}"
-
-[fleet]
-servers = {servers}
-sites = ["hq", "lyon"]
-ca_file = "{ca}"
-
-[[sources]]
-name = "news"
-type = "rss"
-url = "{feed}"
-"""
 
 
 async def test_wall_collect_publishes_headless_without_ever_importing_qt(
     tmp_path: Path, broker: NatsFleet, feeds: Feeds
 ) -> None:
     feeds.add("news", "n1", "Publié par le collecteur")
-    config = tmp_path / "collector.toml"
-    servers = "[" + ", ".join(f'"{s}"' for s in broker.servers) + "]"
-    config.write_text(
-        COLLECTOR_TOML.format(
-            state=tmp_path / "c", servers=servers, ca=broker.files.ca, feed=feeds.serve("news")
-        )
-    )
-    no_qt = tmp_path / "no-qt"
-    for name in ("PySide6", "qasync", "shiboken6"):
-        (no_qt / name).mkdir(parents=True)
-        (no_qt / name / "__init__.py").write_text(f"raise ImportError('the collector imported {name}')\n")
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("QT_", "DISPLAY", "WAYLAND", "WALL_"))
-    } | credentials_env(broker, "collector")
-    env["PYTHONPATH"] = os.pathsep.join([str(no_qt), str(ROOT)])
+    config = collector_toml(broker, tmp_path, feed=feeds.serve("news"))
+    env = collector_env(broker, refuse_qt_in=tmp_path / "no-qt")
     log = tmp_path / "collector.log"
     with log.open("wb") as out:
         process = subprocess.Popen(

@@ -4,7 +4,6 @@ process (still without ever importing Qt): comms log in and find the fleet's sco
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
 import subprocess
@@ -13,8 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.fleet.conftest import Feeds, credentials_env
-from tests.fleet.test_collect import COLLECTOR_TOML
+from tests.fleet.conftest import Feeds, collector_env, collector_toml
 from tests.servers.nats import NatsFleet
 from tests.servers.snac2 import free_port
 
@@ -32,23 +30,9 @@ async def test_wall_collect_serves_the_fleets_moderation_page(
     tmp_path: Path, broker: NatsFleet, feeds: Feeds
 ) -> None:
     feeds.add("news", "n1", "Publié par le collecteur")
-    config = tmp_path / "collector.toml"
-    servers = "[" + ", ".join(f'"{s}"' for s in broker.servers) + "]"
     port = free_port()
-    config.write_text(
-        WEB_TOML.format(port=port)
-        + COLLECTOR_TOML.format(
-            state=tmp_path / "c", servers=servers, ca=broker.files.ca, feed=feeds.serve("news")
-        )
-    )
-    no_qt = tmp_path / "no-qt"
-    for name in ("PySide6", "qasync", "shiboken6"):
-        (no_qt / name).mkdir(parents=True)
-        (no_qt / name / "__init__.py").write_text(f"raise ImportError('the collector imported {name}')\n")
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("QT_", "DISPLAY", "WAYLAND", "WALL_"))
-    } | credentials_env(broker, "collector")
-    env |= {"PYTHONPATH": os.pathsep.join([str(no_qt), str(ROOT)]), "WALL_WEB__TOKEN": TOKEN}
+    config = collector_toml(broker, tmp_path, feed=feeds.serve("news"), before=WEB_TOML.format(port=port))
+    env = collector_env(broker, refuse_qt_in=tmp_path / "no-qt") | {"WALL_WEB__TOKEN": TOKEN}
     log = tmp_path / "collector.log"
     with log.open("wb") as out:
         process = subprocess.Popen(

@@ -5,7 +5,6 @@ shown, even after the post is gone from the collector's store; a real `wall run`
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -17,7 +16,8 @@ from tests.fleet.conftest import (
     Feeds,
     boot_kiosk,
     collector_config,
-    credentials_env,
+    collector_env,
+    collector_toml,
     kiosk_config,
     poll_all,
     run_hq_kiosk,
@@ -29,27 +29,16 @@ from wall.engine.fleet.layout import PROOF_STREAM, proof_subject
 from wall.engine.fleet.proof import ProofOutbox, ProofSender, ProofTracker, Showing, find_proof
 
 ROOT = Path(__file__).resolve().parents[2]
-COLLECTOR_TOML = """
-[storage]
-state_dir = "{state}"
-
-[fleet]
-servers = {servers}
-sites = ["hq", "lyon"]
-ca_file = "{ca}"
-"""
 POST_URL = "https://social.example/@brand/1"
 
 
 def wall_proof(broker: NatsFleet, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """`wall proof --config collector.toml ...` as comms would type it."""
-    config = tmp_path / "collector.toml"
-    servers = json.dumps(broker.servers)
-    config.write_text(COLLECTOR_TOML.format(state=tmp_path / "cli", servers=servers, ca=broker.files.ca))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WALL_")}
-    env |= credentials_env(broker, "collector")
+    config = collector_toml(broker, tmp_path / "cli")
     command = [sys.executable, "-m", "wall.cli", "proof", "--config", str(config), *args]
-    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+    return subprocess.run(
+        command, capture_output=True, text=True, env=collector_env(broker), cwd=ROOT, timeout=60
+    )
 
 
 async def test_proof_waits_on_the_kiosk_while_the_broker_is_away_arrives_once_and_outlives_the_post(

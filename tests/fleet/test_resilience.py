@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import io
-import json
-import os
 import signal
 import subprocess
 import sys
@@ -27,7 +25,8 @@ from tests.fleet.conftest import (
     Kiosk,
     boot_kiosk,
     collector_config,
-    credentials_env,
+    collector_env,
+    collector_toml,
     kiosk_config,
     poll_all,
     until,
@@ -176,33 +175,10 @@ async def test_the_leader_node_killed_while_posts_flow_loses_nothing(
         broker.stop()
 
 
-COLLECTOR_TOML = """
-[storage]
-state_dir = "{state}"
-
-[fleet]
-servers = {servers}
-sites = ["hq", "lyon"]
-ca_file = "{ca}"
-
-[[sources]]
-name = "news"
-type = "rss"
-url = "{feed}"
-interval = 15
-"""
-
-
 def start_wall_collect(broker: NatsFleet, tmp_path: Path, feed: str, log: Path) -> subprocess.Popen[bytes]:
     """`wall collect` as systemd runs it, logging to `log`."""
-    config = tmp_path / "collector.toml"
-    config.write_text(
-        COLLECTOR_TOML.format(
-            state=tmp_path / "c", servers=json.dumps(broker.servers), ca=broker.files.ca, feed=feed
-        )
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WALL_")}
-    env |= credentials_env(broker, "collector")
+    config = collector_toml(broker, tmp_path, feed=feed, source="interval = 15\n")
+    env = collector_env(broker)
     with log.open("ab") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "wall.cli", "collect", "--config", str(config)],
