@@ -1,33 +1,21 @@
 """Which adapter reads which `type` of `[[sources]]` entry.
 
 Adding a network: write `sources/<network>.py` with a settings class (subclass of
-`SourceSettings`) and a source class, then add one line here.
+`SourceSettings`) and a source class, then add one line to `_WHERE`.
+
+An adapter's module is imported the first time its type is named: a wall with one RSS feed does not
+carry fifteen other networks' parsers (about 6.7 MB), and a fleet kiosk, which polls nothing,
+carries none (issue 16: a kiosk must weigh no more than a standalone wall).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache
 
-from sources import (
-    bluesky,
-    demo,
-    discourse,
-    facebook,
-    humhub,
-    instagram,
-    linkedin,
-    mastodon,
-    matrix,
-    mattermost,
-    rss,
-    slack,
-    teams,
-    vivaengage,
-    x,
-    youtube,
-)
-from sources.base import HttpFetcher, PictureSource, SourceSettings
+from sources.base import HttpFetcher, PictureSource, SourceBase, SourceSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,28 +24,58 @@ class Adapter:
 
     settings: type[SourceSettings]
     # The class, called with (settings, http). Its own settings class narrows the first parameter, so
-    # only the result is typed: mypy checks that every adapter satisfies the protocols.
+    # only the result is typed: tests/sources/test_base.py checks every adapter's class.
     source: Callable[..., PictureSource]
 
 
-ADAPTERS: dict[str, Adapter] = {
-    "demo": Adapter(demo.DemoSettings, demo.DemoSource),
-    "rss": Adapter(rss.RssSettings, rss.RssSource),
-    "mastodon": Adapter(mastodon.MastodonSettings, mastodon.MastodonSource),
-    "youtube": Adapter(youtube.YouTubeSettings, youtube.YouTubeSource),
-    "facebook": Adapter(facebook.FacebookSettings, facebook.FacebookSource),
-    "bluesky": Adapter(bluesky.BlueskySettings, bluesky.BlueskySource),
-    "instagram": Adapter(instagram.InstagramSettings, instagram.InstagramSource),
-    "linkedin": Adapter(linkedin.LinkedInSettings, linkedin.LinkedInSource),
-    "x": Adapter(x.XSettings, x.XSource),
-    "teams": Adapter(teams.TeamsSettings, teams.TeamsSource),
-    "vivaengage": Adapter(vivaengage.VivaEngageSettings, vivaengage.VivaEngageSource),
-    "discourse": Adapter(discourse.DiscourseSettings, discourse.DiscourseSource),
-    "humhub": Adapter(humhub.HumHubSettings, humhub.HumHubSource),
-    "matrix": Adapter(matrix.MatrixSettings, matrix.MatrixSource),
-    "mattermost": Adapter(mattermost.MattermostSettings, mattermost.MattermostSource),
-    "slack": Adapter(slack.SlackSettings, slack.SlackSource),
+# type -> (module, settings class, source class)
+_WHERE: dict[str, tuple[str, str, str]] = {
+    "demo": ("sources.demo", "DemoSettings", "DemoSource"),
+    "rss": ("sources.rss", "RssSettings", "RssSource"),
+    "mastodon": ("sources.mastodon", "MastodonSettings", "MastodonSource"),
+    "youtube": ("sources.youtube", "YouTubeSettings", "YouTubeSource"),
+    "facebook": ("sources.facebook", "FacebookSettings", "FacebookSource"),
+    "bluesky": ("sources.bluesky", "BlueskySettings", "BlueskySource"),
+    "instagram": ("sources.instagram", "InstagramSettings", "InstagramSource"),
+    "linkedin": ("sources.linkedin", "LinkedInSettings", "LinkedInSource"),
+    "x": ("sources.x", "XSettings", "XSource"),
+    "teams": ("sources.teams", "TeamsSettings", "TeamsSource"),
+    "vivaengage": ("sources.vivaengage", "VivaEngageSettings", "VivaEngageSource"),
+    "discourse": ("sources.discourse", "DiscourseSettings", "DiscourseSource"),
+    "humhub": ("sources.humhub", "HumHubSettings", "HumHubSource"),
+    "matrix": ("sources.matrix", "MatrixSettings", "MatrixSource"),
+    "mattermost": ("sources.mattermost", "MattermostSettings", "MattermostSource"),
+    "slack": ("sources.slack", "SlackSettings", "SlackSource"),
 }
+
+
+@cache
+def _load(kind: str) -> Adapter:
+    module_name, settings_name, source_name = _WHERE[kind]
+    module = importlib.import_module(module_name)
+    settings, source = getattr(module, settings_name), getattr(module, source_name)
+    if not (issubclass(settings, SourceSettings) and issubclass(source, SourceBase)):
+        raise TypeError(f"{module_name}: {settings_name} or {source_name} is not an adapter's class")
+    return Adapter(settings, source)
+
+
+class _Adapters(Mapping[str, Adapter]):
+    """Every type by name; an adapter's module is imported when its type is first looked up."""
+
+    def __getitem__(self, kind: str) -> Adapter:
+        return _load(kind)
+
+    def __contains__(self, kind: object) -> bool:
+        return kind in _WHERE
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_WHERE)
+
+    def __len__(self) -> int:
+        return len(_WHERE)
+
+
+ADAPTERS: Mapping[str, Adapter] = _Adapters()
 
 
 def build_source(settings: SourceSettings, http: HttpFetcher) -> PictureSource:

@@ -140,12 +140,14 @@ from PySide6.QtCore import QTimer
 from wall.engine.config import load_config
 from wall.shell.memory import memory_breakdown
 from wall.shell.runtime import WallRuntime
+from sources.registry import _WHERE
 
 runtime = WallRuntime(load_config(sys.argv[1], env={}), exit_after=4)
 seen = {}
 
 def sample():
     seen.update(memory_breakdown(), packages=sorted({name.split(".")[0] for name in sys.modules}))
+    seen.update(adapters=sorted(set(sys.modules) & {m for m, _, _ in _WHERE.values()}))
 
 QTimer.singleShot(3000, sample)
 runtime.run()
@@ -184,6 +186,8 @@ def test_the_running_wall_shares_two_heaps_and_keeps_no_source_lines(tmp_path: P
     # kiosk installed by `make demo`) is never loaded: ~7 MB and 83 modules for nothing; nor, on a
     # wall without alert targets or a fleet, Apprise or the NATS client.
     assert {"click", "rich", "pygments", "apprise", "nats"}.isdisjoint(seen["packages"]), seen["packages"]
+    # Of the sixteen networks' adapters, only the configured one is loaded (~6.7 MB for all).
+    assert seen["adapters"] == ["sources.demo"]
 
 
 PICTURES = r"""

@@ -496,7 +496,7 @@ def parse_config(
             problems.append(f"{shown}: {where}: must be a table: write it as [[sources]]")
             continue
         kind = raw.get("type")
-        if kind not in ADAPTERS:
+        if not isinstance(kind, str) or kind not in ADAPTERS:
             known = ", ".join(sorted(ADAPTERS))
             what = "is missing" if kind is None else f"{kind!r} is unknown"
             problems.append(f"{shown}: {where}.type: {what}: use one of {known}")
