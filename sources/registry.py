@@ -14,8 +14,12 @@ import importlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
-from sources.base import HttpFetcher, PictureSource, SourceBase, SourceSettings
+from sources.settings import SourceSettings
+
+if TYPE_CHECKING:  # the HTTP stack comes with the first adapter, never with the config
+    from sources.base import HttpFetcher, PictureSource
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +56,8 @@ _WHERE: dict[str, tuple[str, str, str]] = {
 @cache
 def _load(kind: str) -> Adapter:
     module_name, settings_name, source_name = _WHERE[kind]
+    from sources.base import SourceBase
+
     module = importlib.import_module(module_name)
     settings, source = getattr(module, settings_name), getattr(module, source_name)
     if not (issubclass(settings, SourceSettings) and issubclass(source, SourceBase)):

@@ -25,7 +25,7 @@ from tests.hostile.test_startup import start_wall, status, wait_for, wall_env
 from tests.support.forward_proxy import ForwardProxy, ProxyRequest, basic, forward_proxy
 from tests.support.public import POLICY, PUBLIC_STAND_IN
 from tests.wall.test_cli import wall
-from wall.core.outbound import matches_no_proxy, no_proxy_entry
+from wall.core.proxy import matches_no_proxy, no_proxy_entry
 from wall.core.secrets import mask
 from wall.engine.config import ConfigProblems, load_config, parse_config, remember_good_config
 from wall.engine.images import picture_fetcher

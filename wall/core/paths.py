@@ -41,6 +41,11 @@ def state_dir(configured: str = "", env: Mapping[str, str] | None = None) -> Pat
     return Path(base) / "lobby-wall"
 
 
+def cache_file(cache_dir: Path, url: str) -> Path:
+    """Where the prepared picture of `url` is cached (the engine's, the kiosk's and the page's)."""
+    return cache_dir / hashlib.sha256(url.encode()).hexdigest()
+
+
 def cache_dir(env: Mapping[str, str] | None = None) -> Path:
     """The image cache's folder: systemd's $CACHE_DIRECTORY, else the XDG cache dir."""
     env = os.environ if env is None else env

@@ -44,10 +44,10 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from sources.base import SourceSettings
 from sources.registry import ADAPTERS
-from wall.core.outbound import ProxyRoute, check_proxy_url, no_proxy_entry
+from sources.settings import SourceSettings
 from wall.core.paths import state_dir
+from wall.core.proxy import ProxyRoute, check_proxy_url, no_proxy_entry
 from wall.core.secrets import remember as remember_secrets
 from wall.core.secrets import secret_values
 from wall.engine.branding import check_background, check_font

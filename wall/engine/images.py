@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import io
 import logging
 import os
@@ -26,6 +25,7 @@ from PIL import Image, ImageFile, ImageOps, JpegImagePlugin, UnidentifiedImageEr
 
 from sources.base import HttpFetcher, SourceError
 from wall.core.paths import asset_path
+from wall.core.paths import cache_file as cache_file  # re-exported: where it always was
 
 log = logging.getLogger("wall.engine.images")
 
@@ -335,11 +335,6 @@ class ImageLoader:
                 break
             path.unlink(missing_ok=True)
             total -= size
-
-
-def cache_file(cache_dir: Path, url: str) -> Path:
-    """Where the prepared picture of `url` is cached."""
-    return cache_dir / hashlib.sha256(url.encode()).hexdigest()
 
 
 def forget_cached(cache_dir: Path, urls: Iterable[str]) -> int:

@@ -41,11 +41,11 @@ import random
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from sources.base import PermanentError, RateLimited, Source, SourceError, StreamingSource
 from wall.core.model import Author, Batch, Health, Media, Post, SourceStatus, as_utc, utcnow
 from wall.core.secrets import mask
+from wall.core.tasks import cancel_until_done as cancel_until_done  # re-exported: where it was
 
 log = logging.getLogger("wall.engine.poller")
 
@@ -61,7 +61,6 @@ MAX_COUNT = 2**63 - 1  # SQLite's largest integer: a larger count is nonsense, k
 # Posts admitted between two yields to the event loop, which is the GUI thread's: a flood's poll of
 # 1,250 posts took 13 ms in one go there, a dropped frame (issue 14, bench stall); 100 take about 1 ms.
 ADMIT_CHUNK = 100
-STOP_RETRY_S = 1.0  # `stop` cancels the tasks again this often until they end
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,18 +94,6 @@ class _StreamEnd:
     yielded: bool
     error: SourceError | None = None
     cause: BaseException | None = None
-
-
-async def cancel_until_done(tasks: Sequence[asyncio.Future[Any]]) -> None:
-    """Cancel `tasks` and wait for them to end, cancelling again every `STOP_RETRY_S` (a cancel may be
-    lost: see `Poller.stop`; nats-py's watchers wait with `asyncio.wait_for` too); their outcomes are
-    retrieved, never raised."""
-    pending = set(tasks)
-    while pending:
-        for task in pending:
-            task.cancel()
-        _done, pending = await asyncio.wait(pending, timeout=STOP_RETRY_S)
-    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class Poller:

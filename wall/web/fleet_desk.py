@@ -17,7 +17,7 @@ from wall.engine.config import WallConfig
 from wall.engine.fleet.collector import Collector
 from wall.engine.fleet.health import FleetAction, ScreenHealth, not_reached
 from wall.engine.fleet.proof import PostProof, ProofAnswer, find_proof
-from wall.engine.fleet.targets import Scope, scope_choices
+from wall.engine.fleet.scope import Scope, scope_choices
 from wall.engine.moderation.decisions import PostAction, PublishedAnnouncement
 from wall.web.desk import FleetView
 from wall.web.engine_desk import EngineDesk, serve_page

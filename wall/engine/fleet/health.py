@@ -32,6 +32,7 @@ from nats.js.api import ObjectStoreConfig, StorageType
 from nats.js.object_store import ObjectStore
 
 from wall.core.model import as_utc, utcnow
+from wall.core.tasks import cancel_until_done
 from wall.engine.fleet import wire
 from wall.engine.fleet.layout import (
     FORMAT_VERSION,
@@ -40,9 +41,8 @@ from wall.engine.fleet.layout import (
     screenshot_bucket,
     status_subject,
 )
+from wall.engine.fleet.scope import Scope
 from wall.engine.fleet.settings import FleetSettings
-from wall.engine.fleet.targets import Scope
-from wall.engine.poller import cancel_until_done
 from wall.engine.store import Store
 
 log = logging.getLogger("wall.engine.fleet.health")

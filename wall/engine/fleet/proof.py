@@ -33,10 +33,10 @@ from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
 
 from wall.core.model import Post, as_utc, utcnow
+from wall.core.tasks import cancel_until_done
 from wall.engine.fleet.layout import PROOF_STREAM, PROOF_SUBJECTS, post_digest, proof_subject
 from wall.engine.fleet.link import close, connect
 from wall.engine.fleet.settings import FleetSettings
-from wall.engine.poller import cancel_until_done
 
 log = logging.getLogger("wall.engine.fleet.proof")
 

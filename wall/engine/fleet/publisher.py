@@ -22,6 +22,7 @@ from nats.js.kv import KeyValue
 from nats.js.object_store import ObjectStore
 
 from wall.core.model import Count, Post, PostKind, SourceStatus
+from wall.core.tasks import cancel_until_done
 from wall.engine.config import WallConfig
 from wall.engine.consent import image_urls
 from wall.engine.engine import POSTS_PER_KIND
@@ -42,7 +43,6 @@ from wall.engine.fleet.layout import (
 from wall.engine.fleet.proof import ensure_proof_stream
 from wall.engine.moderation.decisions import PublishedAnnouncement
 from wall.engine.panel_settings import PanelSettings
-from wall.engine.poller import cancel_until_done
 from wall.engine.store import Store
 
 log = logging.getLogger("wall.engine.fleet.publisher")

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import nats.errors
 from nats.aio.client import Client
@@ -25,7 +25,8 @@ from nats.aio.msg import Msg
 from nats.js.api import DeliverPolicy
 
 from wall.core.model import POST_KINDS, Batch, Post, PostKind, utcnow
-from wall.engine.engine import Screen
+from wall.core.paths import cache_file
+from wall.core.tasks import cancel_until_done
 from wall.engine.fleet import wire
 from wall.engine.fleet.layout import (
     ANNOUNCEMENT_KEY,
@@ -44,11 +45,12 @@ from wall.engine.fleet.layout import (
 from wall.engine.fleet.link import close, connect_until_up
 from wall.engine.fleet.settings import FleetSettings
 from wall.engine.fleet.site_watch import SiteWatch
-from wall.engine.images import cache_file
 from wall.engine.panel_settings import PanelSettings
-from wall.engine.poller import cancel_until_done
 from wall.engine.replay import REPLAY_KINDS, best_first
 from wall.engine.store import Store
+
+if TYPE_CHECKING:  # the standalone engine (and its HTTP stack) is never loaded by a kiosk
+    from wall.engine.engine import Screen
 
 log = logging.getLogger("wall.engine.fleet.receiver")
 

@@ -31,7 +31,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, Header, StatusCode
 
-from wall.engine.poller import cancel_until_done
+from wall.core.tasks import cancel_until_done
 
 log = logging.getLogger("wall.engine.fleet.site_watch")
 

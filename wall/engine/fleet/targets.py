@@ -1,5 +1,5 @@
-"""Panic, announcements and playlists for the whole fleet, one site or one screen (issue 16): the
-one home of what a scope is, and of how each scope's choice is kept and published.
+"""Panic, announcements and playlists for the whole fleet, one site or one screen (issue 16): how
+each scope's choice (`wall.engine.fleet.scope`) is kept and published.
 
 The store's own panic flag and announcement are the fleet-wide ones (the engine publishes them to
 every site); a site's or a screen's own choice is kept apart in the collector's store
@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from wall.core.model import utcnow
 from wall.engine.engine import Engine
-from wall.engine.fleet.layout import ANNOUNCEMENT_KEY, NAME, PANIC_KEY, SCREEN_KEYS
+from wall.engine.fleet.layout import ANNOUNCEMENT_KEY, PANIC_KEY, SCREEN_KEYS
 from wall.engine.fleet.publisher import FleetPublisher
+from wall.engine.fleet.scope import Scope as Scope  # re-exported: the one home of what a scope is
+from wall.engine.fleet.scope import ScopeError as ScopeError
+from wall.engine.fleet.scope import scope_choices as scope_choices
 from wall.engine.moderation.decisions import PublishedAnnouncement
 from wall.engine.store import Store
 
@@ -30,59 +32,6 @@ log = logging.getLogger("wall.engine.fleet.targets")
 
 PANIC_META = "fleet.panic"  # {"site" or "site/screen": {"on": bool, "who": str}}
 ANNOUNCEMENTS_META = "fleet.announcements"  # {"site" or "site/screen": announcement dict, or None}
-
-
-class ScopeError(ValueError):
-    """A scope that is not the fleet, a site or a screen the collector knows."""
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class Scope:
-    """The whole fleet (no site), one site, or one screen of one site."""
-
-    site: str = ""
-    screen: str = ""
-
-    @classmethod
-    def parse(cls, text: str | None) -> Scope:
-        """From its text form: "" (the fleet), "lyon" (a site), "hq/hall-1" (a screen)."""
-        site, slash, screen = (text or "").partition("/")
-        if not site and not slash:
-            return cls()
-        if not NAME.match(site) or (slash and not NAME.match(screen)):
-            raise ScopeError(f"{text!r} is not a scope: write nothing (the fleet), a site, or site/screen")
-        return cls(site, screen)
-
-    @property
-    def text(self) -> str:
-        """ "" (the fleet), "lyon", or "hq/hall-1"; the inverse of `parse`."""
-        return f"{self.site}/{self.screen}" if self.screen else self.site
-
-    @property
-    def is_fleet(self) -> bool:
-        """True for the whole fleet."""
-        return not self.site
-
-    def describe(self) -> str:
-        """How the audit log names it."""
-        return "fleet" if self.is_fleet else f"screen {self.text}" if self.screen else f"site {self.site}"
-
-    def sites(self, every: Iterable[str]) -> tuple[str, ...]:
-        """The sites it reaches, out of `every` site of the fleet."""
-        return tuple(every) if self.is_fleet else (self.site,)
-
-    def covers(self, site: str, screen: str) -> bool:
-        """True when a screen `site/screen` is inside this scope."""
-        return self.is_fleet or (self.site == site and self.screen in ("", screen))
-
-
-def scope_choices(sites: Iterable[str], screens: Iterable[str]) -> list[Scope]:
-    """What the page offers: the fleet, each site, each known screen (`site/screen` of a site the
-    collector serves: listed in its `[fleet] screens` or heard from), sorted by site then screen."""
-    every = list(sites)
-    known = {Scope.parse(name) for name in screens}
-    by_site = sorted(s for s in known if s.screen and s.site in every)
-    return [Scope(), *(c for site in every for c in (Scope(site), *(s for s in by_site if s.site == site)))]
 
 
 class SiteTargets:
