@@ -1,14 +1,7 @@
-"""What every source adapter shares: its settings base, the Source protocol, the error tree and
-the one place where HTTP answers are mapped to that tree.
-
-Error tree (the poller decides what to do from the class alone):
-
-    SourceError
-    ├── TransientError        network down, timeout, 5xx, malformed or oversized payload: retry with backoff
-    │   └── RateLimited       429 / quota: retry after `retry_after` seconds
-    └── PermanentError        a person must act; retried slowly, shown as "needs attention"
-        ├── AuthError         401 / 403
-        └── ConfigError       404 on a configured resource, a bad parameter
+"""What every source adapter shares on the HTTP side: `HttpFetcher` (every request, its size and
+time limits, redirects and credentials), `SourceBase`, and the one place where HTTP answers are
+mapped to the error tree. The settings, the `Source` protocols and the error tree themselves are in
+`sources.contract` (re-exported here), which needs no HTTP stack.
 """
 
 from __future__ import annotations
@@ -22,16 +15,26 @@ import json.scanner
 import re
 import time
 import zlib
-from collections.abc import AsyncGenerator, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
 from pydantic import SecretStr
 
-from sources.settings import SourceSettings as SourceSettings  # re-exported: where adapters import it
-from sources.settings import origin_of as origin_of
+# Re-exported: where adapters and the engine import them.
+from sources.contract import AuthError as AuthError
+from sources.contract import ConfigError as ConfigError
+from sources.contract import PermanentError as PermanentError
+from sources.contract import PictureSource as PictureSource
+from sources.contract import RateLimited as RateLimited
+from sources.contract import Source as Source
+from sources.contract import SourceError as SourceError
+from sources.contract import SourceSettings as SourceSettings
+from sources.contract import StreamingSource as StreamingSource
+from sources.contract import TransientError as TransientError
+from sources.contract import origin_of as origin_of
 from wall.core.model import Batch, Post
 from wall.core.outbound import TRUSTED, OutboundRefused
 
@@ -41,87 +44,6 @@ ERROR_BODY_MAX_BYTES = 64 * 1024  # an error body is read only for its code or r
 # What `json.loads` raises on a hostile body: malformed, not UTF-8, or nested deeper than Python's
 # recursion limit (`[[[[...` is a few kilobytes).
 MALFORMED_JSON: tuple[type[Exception], ...] = (ValueError, UnicodeDecodeError, RecursionError)
-
-
-class SourceError(Exception):
-    """Any failure of a source; the message is shown in `wall status` (never on screen)."""
-
-
-class TransientError(SourceError):
-    """Worth retrying soon with backoff."""
-
-
-class RateLimited(TransientError):
-    """The server asked us to wait `retry_after` seconds."""
-
-    # A reset time in milliseconds, or a nonsense one, must not stop the source for ever.
-    MAX_WAIT_SECONDS = 86400.0
-
-    def __init__(self, message: str, retry_after: float) -> None:
-        super().__init__(message)
-        self.retry_after = min(max(0.0, retry_after), self.MAX_WAIT_SECONDS)
-
-
-class PermanentError(SourceError):
-    """Retrying will not help until a person changes something."""
-
-
-class AuthError(PermanentError):
-    """Credentials missing, wrong or without the needed permission."""
-
-
-class ConfigError(PermanentError):
-    """The configured resource does not exist or a parameter is refused."""
-
-
-@runtime_checkable
-class Source(Protocol):
-    """A polled source: one `poll()` per interval, keeping its own cursor.
-
-    `state()`/`restore()` let the poller persist the cursor (e.g. `since_id`) across restarts.
-    Optional capabilities are members here, not names the poller looks up (a typo would silently
-    turn them off): adapters get their defaults from `SourceBase`.
-    """
-
-    network: ClassVar[str]
-
-    @property
-    def settings(self) -> SourceSettings: ...
-
-    async def poll(self) -> Batch: ...
-
-    def state(self) -> dict[str, Any]: ...
-
-    def restore(self, state: Mapping[str, Any]) -> None: ...
-
-    @property
-    def slow_down(self) -> float:
-        """Seconds the poller adds to the next interval: an API near its usage limit asks to space
-        polls out (Graph's X-App-Usage, X's daily budget, Slack's limited tier); 0 otherwise."""
-        ...
-
-
-@runtime_checkable
-class StreamingSource(Source, Protocol):
-    """A source that can also push changes as they happen (SSE, long-poll)."""
-
-    def stream(self) -> AsyncGenerator[Batch, None]: ...
-
-    @property
-    def stream_unavailable(self) -> str:
-        """Why the last `stream()` ended without yielding (no token, no endpoint), for the log;
-        '' when it did not say."""
-        ...
-
-
-@runtime_checkable
-class PictureSource(Source, Protocol):
-    """A source as the wall builds it from the config: its pictures may need its credentials."""
-
-    def image_headers(self, url: str) -> dict[str, str]:
-        """The headers to download picture `url` (the token, on the source's own origin only, as
-        `bearer_for` decides); {} for any other URL."""
-        ...
 
 
 class SourceBase:

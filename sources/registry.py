@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
-from sources.settings import SourceSettings
+from sources.contract import SourceSettings
 
 if TYPE_CHECKING:  # the HTTP stack comes with the first adapter, never with the config
     from sources.base import HttpFetcher, PictureSource

@@ -44,8 +44,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from sources.contract import SourceSettings
 from sources.registry import ADAPTERS
-from sources.settings import SourceSettings
 from wall.core.paths import state_dir
 from wall.core.proxy import ProxyRoute, check_proxy_url, no_proxy_entry
 from wall.core.secrets import remember as remember_secrets

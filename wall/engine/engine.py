@@ -16,12 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
-import httpx
-
-from sources.base import HttpFetcher, Source
+from sources.contract import Source
 from wall.core.model import POST_KINDS, Author, Batch, Count, Post, PostKind, SourceStatus, utcnow
 from wall.core.paths import cache_dir
 from wall.core.secrets import current as current_secrets
@@ -46,6 +44,11 @@ from wall.engine.signals.alerts import Alert
 from wall.engine.signals.crisis import ALERT_ACTOR, CrisisMode, CrisisState
 from wall.engine.signals.watch import SignalWatch
 from wall.engine.store import Store, StoreChange
+
+if TYPE_CHECKING:  # a fleet kiosk's engine has no HTTP client: it never loads the HTTP stack
+    import httpx
+
+    from sources.base import HttpFetcher
 
 log = logging.getLogger("wall.engine.engine")
 
@@ -101,7 +104,7 @@ class Engine:
         config: WallConfig,
         store: Store,
         screen: Screen,
-        client: httpx.AsyncClient,
+        client: httpx.AsyncClient | None,
         *,
         clock: Callable[[], datetime] = utcnow,
         post_groups: Sequence[Collection[str]] = (),
@@ -113,16 +116,21 @@ class Engine:
         self.store = store
         self.screen = screen
         self.clock = clock
-        self.sources = build_sources(config, client)
+        # None: a fleet's kiosk, which polls nothing and gets its pictures from the fleet.
+        self.sources = build_sources(config, client) if client is not None else []
         self.consents = consents(config)
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         # Pictures: a URL from a post reaches public addresses only, without any token, unless it is
         # on the configured origin of a source whose shown post carries it: then that source's own
         # fetcher, and its token if it gives one (`_image_route`).
-        self._public_images = picture_fetcher(client)
-        self.images = ImageLoader(self._public_images, cache_dir(), route=self._image_route)
+        self._public_images = picture_fetcher(client) if client is not None else None
+        self.images = ImageLoader(
+            self._public_images, cache_dir(), route=self._image_route if client is not None else None
+        )
         self._source_images = {
-            s.settings.name: (s, picture_fetcher(client, s.settings.origins())) for s in self.sources
+            s.settings.name: (s, picture_fetcher(client, s.settings.origins()))
+            for s in self.sources
+            if client is not None
         }
         # Picture URL -> the sources whose posts carry it, per list handed to the screen (a kind,
         # or a kind's replay pool), and for the pictures of posts awaiting approval being prepared.
@@ -255,6 +263,7 @@ class Engine:
             headers = source.image_headers(url)
             if headers or fetcher.owns(url):
                 return fetcher, headers
+        assert self._public_images is not None, "only an engine with a client routes pictures"
         return self._public_images, {}
 
     async def _rejudge_stored(self) -> None:

@@ -18,14 +18,19 @@ import os
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import httpx
 from PIL import Image, ImageFile, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
-from sources.base import HttpFetcher, SourceError
+from sources.contract import SourceError
 from wall.core.paths import asset_path
 from wall.core.paths import cache_file as cache_file  # re-exported: where it always was
+
+if TYPE_CHECKING:  # the HTTP stack comes with the first fetcher made: a fleet kiosk makes none
+    import httpx
+
+    from sources.base import HttpFetcher
 
 log = logging.getLogger("wall.engine.images")
 
@@ -232,6 +237,8 @@ def picture_fetcher(client: httpx.AsyncClient, origins: Iterable[str] = ()) -> H
     """How pictures are downloaded: at most MAX_DOWNLOAD_BYTES, never conditional, and never compressed
     (a picture is compressed already: a gzip answer can only be a bomb). `origins`: the configured
     origins of the source whose post shows the picture (`Engine._image_route`)."""
+    from sources.base import HttpFetcher
+
     return HttpFetcher(
         client, max_bytes=MAX_DOWNLOAD_BYTES, conditional=False, compressed=False, origins=origins
     )

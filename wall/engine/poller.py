@@ -42,7 +42,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sources.base import PermanentError, RateLimited, Source, SourceError, StreamingSource
+from sources.contract import PermanentError, RateLimited, Source, SourceError, StreamingSource
 from wall.core.model import Author, Batch, Health, Media, Post, SourceStatus, as_utc, utcnow
 from wall.core.secrets import mask
 from wall.core.tasks import cancel_until_done as cancel_until_done  # re-exported: where it was

@@ -8,20 +8,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import httpx
-
-from sources.base import HttpFetcher, PictureSource, SourceSettings
-from sources.registry import build_source
+from sources.contract import PictureSource, SourceSettings
 from wall import __version__
 from wall.core.model import Batch, PostKind
-from wall.core.outbound import AddressPolicy, Resolver, outbound_client, system_resolver
 from wall.core.paths import state_dir
 from wall.core.secrets import remember as remember_secrets
 from wall.engine.config import WallConfig
 from wall.engine.consent import Consent, consent_for, image_urls, split
 from wall.engine.poller import MAX_CLOCK_SKEW
 from wall.engine.store import Store, open_resilient
+
+if TYPE_CHECKING:  # the HTTP stack is loaded by the first client made: a fleet kiosk makes none
+    import httpx
+
+    from sources.base import HttpFetcher
+    from wall.core.outbound import AddressPolicy, Resolver
 
 USER_AGENT = f"lobby-wall/{__version__} (lobby social media wall)"
 
@@ -30,13 +33,17 @@ HEADERS = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"}  # what
 
 
 def make_client(
-    config: WallConfig, *, policy: AddressPolicy | None = None, resolver: Resolver = system_resolver
+    config: WallConfig, *, policy: AddressPolicy | None = None, resolver: Resolver | None = None
 ) -> httpx.AsyncClient:
     """The one HTTP client of the process (the first request on a fresh client is slow), under the
     outbound policy: only requests a source makes to its own configured origins may reach the LAN.
     With `[network] proxy`, requests go through it, the policy checked before the proxy is asked.
     `policy` and `resolver` are for tests and benches, which let a loopback address stand in for the
     internet."""
+    import httpx
+
+    from wall.core.outbound import outbound_client, system_resolver
+
     timeout = httpx.Timeout(config.network.timeout, connect=min(10.0, config.network.timeout))
     # A streaming source holds a connection per stream (Mastodon: one a hashtag, up to 4;
     # Matrix: its long-poll): room for them on top of the polls and pictures.
@@ -52,17 +59,26 @@ def make_client(
         login = f"{proxy.username}:{proxy.password}".encode()
         remember_secrets([base64.b64encode(login).decode("ascii")])
     return outbound_client(
-        timeout=timeout, headers=HEADERS, limits=limits, policy=policy, resolver=resolver, proxy=proxy
+        timeout=timeout,
+        headers=HEADERS,
+        limits=limits,
+        policy=policy,
+        resolver=resolver or system_resolver,
+        proxy=proxy,
     )
 
 
 def source_fetcher(settings: SourceSettings, client: httpx.AsyncClient, *, max_bytes: int) -> HttpFetcher:
     """The HttpFetcher of one source: its configured origins are the only ones it may reach on the LAN."""
+    from sources.base import HttpFetcher
+
     return HttpFetcher(client, max_bytes=max_bytes, origins=settings.origins())
 
 
 def build_sources(config: WallConfig, client: httpx.AsyncClient) -> list[PictureSource]:
     """An adapter per enabled `[[sources]]` entry."""
+    from sources.registry import build_source
+
     return [
         build_source(s, source_fetcher(s, client, max_bytes=config.network.max_response_bytes))
         for s in config.sources

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from sources.settings import SourceSettings
+from sources.contract import SourceSettings
 from wall.engine.fleet.layout import COLLECTOR_USER, NAME, NAME_RULE, kiosk_user
 from wall.engine.panel_settings import PanelSettings
 from wall.engine.web_guard import check_pem_file

@@ -1,19 +1,30 @@
-"""The keys every `[[sources]]` entry takes (`SourceSettings`, which each adapter subclasses).
+"""What the engine knows of an adapter, without the HTTP stack: the keys every `[[sources]]` entry
+takes (`SourceSettings`, which each adapter subclasses), the `Source` protocols and the error tree.
 
-Apart from `sources.base` so that reading a config needs no HTTP stack: a fleet kiosk checks its
-config and never polls, and must not carry httpx for it (issue 16: a kiosk weighs no more than a
-standalone wall).
+Error tree (the poller decides what to do from the class alone):
+
+    SourceError
+    ├── TransientError        network down, timeout, 5xx, malformed or oversized payload: retry with backoff
+    │   └── RateLimited       429 / quota: retry after `retry_after` seconds
+    └── PermanentError        a person must act; retried slowly, shown as "needs attention"
+        ├── AuthError         401 / 403
+        └── ConfigError       404 on a configured resource, a bad parameter
+
+Apart from `sources.base` (the HTTP side every adapter shares) so that reading a config, storing
+and showing posts need no httpx: a fleet kiosk never polls and does not carry it (issue 16: a kiosk
+weighs no more than a standalone wall).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar, Literal
+from collections.abc import AsyncGenerator, Mapping
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from wall.core.model import PostKind
+from wall.core.model import Batch, PostKind
 
 _TAG = re.compile(r"^#?[^\W_][\w-]*$")
 
@@ -101,3 +112,84 @@ def origin_of(url: str) -> tuple[str, str, int] | None:
     if scheme not in ("http", "https") or not parts.hostname:
         return None
     return scheme, parts.hostname.lower().rstrip("."), port or (443 if scheme == "https" else 80)
+
+
+class SourceError(Exception):
+    """Any failure of a source; the message is shown in `wall status` (never on screen)."""
+
+
+class TransientError(SourceError):
+    """Worth retrying soon with backoff."""
+
+
+class RateLimited(TransientError):
+    """The server asked us to wait `retry_after` seconds."""
+
+    # A reset time in milliseconds, or a nonsense one, must not stop the source for ever.
+    MAX_WAIT_SECONDS = 86400.0
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = min(max(0.0, retry_after), self.MAX_WAIT_SECONDS)
+
+
+class PermanentError(SourceError):
+    """Retrying will not help until a person changes something."""
+
+
+class AuthError(PermanentError):
+    """Credentials missing, wrong or without the needed permission."""
+
+
+class ConfigError(PermanentError):
+    """The configured resource does not exist or a parameter is refused."""
+
+
+@runtime_checkable
+class Source(Protocol):
+    """A polled source: one `poll()` per interval, keeping its own cursor.
+
+    `state()`/`restore()` let the poller persist the cursor (e.g. `since_id`) across restarts.
+    Optional capabilities are members here, not names the poller looks up (a typo would silently
+    turn them off): adapters get their defaults from `SourceBase`.
+    """
+
+    network: ClassVar[str]
+
+    @property
+    def settings(self) -> SourceSettings: ...
+
+    async def poll(self) -> Batch: ...
+
+    def state(self) -> dict[str, Any]: ...
+
+    def restore(self, state: Mapping[str, Any]) -> None: ...
+
+    @property
+    def slow_down(self) -> float:
+        """Seconds the poller adds to the next interval: an API near its usage limit asks to space
+        polls out (Graph's X-App-Usage, X's daily budget, Slack's limited tier); 0 otherwise."""
+        ...
+
+
+@runtime_checkable
+class StreamingSource(Source, Protocol):
+    """A source that can also push changes as they happen (SSE, long-poll)."""
+
+    def stream(self) -> AsyncGenerator[Batch, None]: ...
+
+    @property
+    def stream_unavailable(self) -> str:
+        """Why the last `stream()` ended without yielding (no token, no endpoint), for the log;
+        '' when it did not say."""
+        ...
+
+
+@runtime_checkable
+class PictureSource(Source, Protocol):
+    """A source as the wall builds it from the config: its pictures may need its credentials."""
+
+    def image_headers(self, url: str) -> dict[str, str]:
+        """The headers to download picture `url` (the token, on the source's own origin only, as
+        `bearer_for` decides); {} for any other URL."""
+        ...
