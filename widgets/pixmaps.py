@@ -16,10 +16,12 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from widgets.hub import Hub
 
-# Full-size decodes are big (a phone photo is 7.7 MB decoded): a panel's pictures at most are kept,
-# for a featured post moving to a compact card and back; the scaled ones are kept longer. A picture
-# that must be scaled again after that is decoded again (about 15 ms, off the GUI thread).
-SOURCE_CACHE_PICTURES = 6
+# Full-size decodes are big (a phone photo is 7.7 MB decoded) and only needed to make a new size:
+# the cards show the scaled ones, kept longer, so the last decode alone is kept (for its other
+# sizes, asked for right after). A picture needed at a size not kept is decoded again (about 15 ms,
+# off the GUI thread). Keeping 6 (two screens' worth) cost `bench soak` 9.6 MB at the end of 3 days
+# (159.5 -> 149.9 MB) for 36 decodes instead of 99 in 432 rotations (issue 14).
+SOURCE_CACHE_PICTURES = 1
 SCALED_CACHE_PICTURES = 64
 # Counts alone are no bound: 64 scaled pictures of a featured card's size are 80 MB at 1920x1080,
 # which a hostile run filled in five minutes (issue 12). Both caches are also bounded in bytes, as
@@ -94,9 +96,17 @@ class PixmapCache(QObject):
         self._broken: set[str] = set()
         self._sizes: OrderedDict[str, QSize] = OrderedDict()
         self._jobs: set[tuple[str, int, int]] = set()  # (url, 0, 0) is a decode, else a scale
+        # Work done since start: a budget too small for what is on screen shows as the same pictures
+        # decoded or scaled again and again (`bench soak` prints these beside the memory).
+        self._decodes = 0
+        self._scales = 0
 
     def has_picture(self, url: str) -> bool:
-        """True when `url` is decoded; otherwise it gets asked for (hub) or decoded (pool)."""
+        """True when `url` was decoded (even if that decode was dropped since: its sizes get decoded
+        again when asked for); otherwise it gets asked for (hub) or decoded (pool)."""
+        if url in self._sizes and url not in self._broken:
+            self._sizes.move_to_end(url)
+            return True
         return self._source(url) is not None
 
     def picture_size(self, url: str) -> QSize | None:
@@ -118,6 +128,7 @@ class PixmapCache(QObject):
         source = self._source(url)
         if source is not None and size.width() > 0 and size.height() > 0 and key not in self._jobs:
             self._jobs.add(key)
+            self._scales += 1
             done = self._results.scaled
             self._pool.start(lambda: done.emit(url, size, cover_scaled(source, size)))
         return None
@@ -157,6 +168,7 @@ class PixmapCache(QObject):
             data = self._hub.image(url)
             if data is not None:
                 self._jobs.add(key)
+                self._decodes += 1
                 done = self._results.decoded
                 self._pool.start(lambda: done.emit(url, decode_image(data)))
         return None
@@ -197,6 +209,16 @@ class PixmapCache(QObject):
     def cached_bytes(self) -> int:
         """Bytes of the decoded and scaled pictures this cache keeps."""
         return self._source_bytes + self._scaled_bytes
+
+    def cache_report(self) -> dict[str, int]:
+        """What the cache holds (bytes of full-size decodes and of scaled pictures) and the work it
+        did since start (decodes and scales started), for the memory benches."""
+        return {
+            "decoded_bytes": self._source_bytes,
+            "scaled_bytes": self._scaled_bytes,
+            "decodes": self._decodes,
+            "scales": self._scales,
+        }
 
     def _screen_bytes(self) -> int:
         """Bytes of one full screen of pixels: the window this cache serves, else the primary screen."""

@@ -45,3 +45,30 @@ def test_the_hub_keeps_encoded_pictures_within_its_byte_budget(qtbot: QtBot) -> 
     assert hub.image_bytes() <= MAX_IMAGE_BYTES
     assert hub.image(urls[-1]) == big
     assert hub.image(urls[0]) is None and asked == [urls[0]]  # dropped, so asked for again
+
+
+def test_one_full_size_decode_is_kept_and_earlier_pictures_still_come_at_a_new_size(qtbot: QtBot) -> None:
+    window = QWidget()
+    qtbot.addWidget(window)
+    window.resize(1920, 1080)
+    hub = Hub()
+    cache = PixmapCache(hub, window)
+    colours = [f"#{n * 30:02x}6633" for n in range(8)]
+    urls = [f"https://img.example/{n}.png" for n in range(8)]
+    for url, colour in zip(urls, colours, strict=True):
+        hub.add_image(url, png_bytes(800, 600, colour))
+    card = QSize(600, 340)
+    for url in urls:  # a page of posts with a picture each, shown on their cards
+        cache.scaled(url, card)
+        qtbot.waitUntil(lambda: cache.scaled(url, card) is not None, timeout=5000)  # noqa: B023
+    # The cards have their scaled pictures; of the full-size decodes (1.9 MB each), only the last
+    # one is kept (it was the last six: 11 MB, most of it never used again).
+    assert cache.cache_report()["decoded_bytes"] == 800 * 600 * 4
+    # The first post still counts as having its picture (its layout keeps the picture's place)...
+    assert cache.has_picture(urls[0])
+    # ...and when it turns into a compact card, its picture comes at that size: decoded again.
+    compact = QSize(200, 120)
+    qtbot.waitUntil(lambda: cache.scaled(urls[0], compact) is not None, timeout=5000)
+    shown = cache.scaled(urls[0], compact)
+    assert shown is not None and shown.size() == compact
+    assert shown.toImage().pixelColor(2, 2).name() == colours[0]
