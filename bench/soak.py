@@ -84,6 +84,7 @@ def main(argv: list[str]) -> None:
             "pictures_decoded_mb": round(window.context.pixmaps.cached_bytes() / 2**20, 1),
             "pictures_full_size_mb": round(report["decoded_bytes"] / 2**20, 1),
             "pictures_scaled_mb": round(report["scaled_bytes"] / 2**20, 1),
+            "pictures_scaled_no_card_holds_mb": round(report["scaled_bytes_kept_for_later"] / 2**20, 1),
             "picture_decodes": report["decodes"],
             "picture_scales": report["scales"],
         }
@@ -144,6 +145,7 @@ def main(argv: list[str]) -> None:
                         "pictures_decoded_mb",
                         "pictures_full_size_mb",
                         "pictures_scaled_mb",
+                        "pictures_scaled_no_card_holds_mb",
                         "picture_decodes",
                         "picture_scales",
                         "sqlite_mb",
