@@ -10,6 +10,7 @@ default) it reads, from outside the process:
 - `/proc/PID/smaps_rollup`: PSS (each shared page divided among the processes that map it) and
   RSS, each split into anonymous (the process's own) and file-mapped;
 - `/proc/PID/smaps`: PSS by what is mapped: Qt, ICU, Python, other libraries, fonts, heap, anonymous;
+  and by file, the 25 biggest (`pss_by_file_mb`: which of Qt's libraries and plug-ins are paid for);
 
 and from inside, `memory_breakdown()` (C heap, Python heap, SQLite), which the wall logs on SIGUSR1.
 """
