@@ -23,7 +23,7 @@ from widgets.hub import Hub
 # the cards show the scaled ones, kept longer, so the last decode alone is kept (for its other
 # sizes, asked for right after). A picture needed at a size not kept is decoded again (about 15 ms,
 # off the GUI thread). Keeping 6 (two screens' worth) cost `bench soak` 9.6 MB at the end of 3 days
-# (159.5 -> 149.9 MB) for 36 decodes instead of 99 in 432 rotations (issue 14).
+# (159.5 -> 149.9 MB) for 36 decodes instead of 61 in 432 rotations (issue 14).
 SOURCE_CACHE_PICTURES = 1
 SCALED_CACHE_PICTURES = 64
 # Counts alone are no bound: 64 scaled pictures of a featured card's size are 80 MB at 1920x1080,
