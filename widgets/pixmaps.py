@@ -36,7 +36,7 @@ SOURCE_CACHE_SCREENS = 2
 # card holds (the last one it painted) stays in memory whatever the cache does: dropping it frees
 # nothing and has it scaled again. So the byte bound is on the others only: one screen of them (the
 # next panel's). `bench soak` had 11.8 of its 15.8 MB of scaled pictures held by no card after 3
-# days; with this, 3.7 of 9.3 MB, RSS 149.8 -> 146.0 MB, scales unchanged (issue 14).
+# days; with this 6.2 of 11.8 (7.3 of 11.9 after 7 days), 55 scales in 3 days as before (issue 14).
 SCALED_CACHE_SCREENS = 1
 # The size of every picture decoded, for layouts by aspect ratio (issue 15): a few bytes each, kept
 # after the decode itself is dropped, so a card laid out once need not decode its pictures again.
