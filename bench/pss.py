@@ -10,6 +10,7 @@ default) it reads, from outside the process:
 - `/proc/PID/smaps_rollup`: PSS (each shared page divided among the processes that map it) and
   RSS, each split into anonymous (the process's own) and file-mapped;
 - `/proc/PID/smaps`: PSS by what is mapped: Qt, ICU, Python, other libraries, fonts, heap, anonymous;
+  and by file, the 25 biggest (`pss_by_file_mb`: which of Qt's libraries and plug-ins are paid for);
 
 and from inside, `memory_breakdown()` (C heap, Python heap, SQLite), which the wall logs on SIGUSR1.
 """
@@ -36,6 +37,7 @@ TARGET_PSS_MB = 80.0
 POST_EVERY_S = 10.0
 SAMPLE_EVERY_S = 2.0  # a crossfade holds two extra screens (16 MB) for 0.6 s: take the median
 SETTLE_S = 30.0  # start-up and the first polls are not the steady state
+TOP_FILES = 25  # the files mapped with the most PSS, by name, in the result
 PANELS = "".join(f'[[panels]]\ntype = "{kind}"\n' for kind in ("fans", "mentions", "clock"))
 # What a mapping is, by its path (first match wins): where the file-mapped memory goes.
 KINDS = (
@@ -78,6 +80,21 @@ def pss_by_mapping(pid: int) -> dict[str, float]:
             )
             totals[kind] += int(head[1])
     return {kind: round(kb / 1024, 1) for kind, kb in sorted(totals.items(), key=lambda item: -item[1])}
+
+
+def pss_by_file(pid: int, top: int = TOP_FILES) -> dict[str, float]:
+    """PSS of `pid` in MB for each of the `top` files mapped with the most (the library or plug-in
+    by name): which of Qt's libraries and plug-ins a running wall pays for."""
+    totals: dict[str, int] = defaultdict(int)
+    name = ""
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        head = line.split(maxsplit=5)
+        if re.fullmatch(r"[0-9a-f]+-[0-9a-f]+", head[0]):
+            name = head[5] if len(head) > 5 and head[5].startswith("/") else ""
+        elif head[0] == "Pss:" and name:
+            totals[Path(name).name] += int(head[1])
+    ranked = sorted(totals.items(), key=lambda item: -item[1])[:top]
+    return {file: round(kb / 1024, 2) for file, kb in ranked}
 
 
 def breakdown_from_log(wall: subprocess.Popen[bytes], log: Path) -> dict[str, float]:
@@ -137,6 +154,7 @@ def measure(seconds: float, env: dict[str, str], x_server: int | None) -> dict[s
             "pss_every_10s_mb": [s["pss_mb"] for at, s in samples][:: max(1, int(10 / SAMPLE_EVERY_S))],
             "at_end": rollup(wall.pid),
             "pss_by_mapping_mb": pss_by_mapping(wall.pid),
+            "pss_by_file_mb": pss_by_file(wall.pid),
             "breakdown": breakdown_from_log(wall, log),
         }
         if x_server is not None:

@@ -13,6 +13,7 @@ import os
 
 os.environ.setdefault("QT_API", "pyside6")
 
+import argparse
 import asyncio
 import gc
 import json
@@ -32,7 +33,11 @@ DAYS = 7
 FADE_MS = 60
 
 
-def main() -> None:
+def main(argv: list[str]) -> None:
+    """Run the simulated week (or `--days`) and print its JSON."""
+    parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=DAYS, help=f"simulated days (default {DAYS})")
+    days = parser.parse_args(argv).days
     import qasync
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
@@ -71,10 +76,17 @@ def main() -> None:
     breakdowns: list[dict[str, float]] = []
 
     def pictures_mb() -> dict[str, float]:
-        """The pictures' part of the C heap: encoded in the hub, decoded and scaled in the window."""
+        """The pictures' part of the C heap: encoded in the hub, decoded and scaled in the window;
+        and how many decodes and scales the window's cache ran so far."""
+        report = window.context.pixmaps.cache_report()
         return {
             "pictures_encoded_mb": round(hub.image_bytes() / 2**20, 1),
             "pictures_decoded_mb": round(window.context.pixmaps.cached_bytes() / 2**20, 1),
+            "pictures_full_size_mb": round(report["decoded_bytes"] / 2**20, 1),
+            "pictures_scaled_mb": round(report["scaled_bytes"] / 2**20, 1),
+            "pictures_scaled_no_card_holds_mb": round(report["scaled_bytes_kept_for_later"] / 2**20, 1),
+            "picture_decodes": report["decodes"],
+            "picture_scales": report["scales"],
         }
 
     started = time.monotonic()
@@ -87,7 +99,7 @@ def main() -> None:
                 assert isinstance(source, DemoSource)
                 source.clock = clock
             engine.fill_screen_from_store()
-            steps = int(timedelta(days=DAYS) / STEP)
+            steps = int(timedelta(days=days) / STEP)
             purged = 0
             for step in range(steps):
                 for source in engine.sources:
@@ -113,7 +125,7 @@ def main() -> None:
     print(
         json.dumps(
             {
-                "simulated": f"{DAYS} days, a poll and a crossfade every {STEP.seconds // 60} min",
+                "simulated": f"{days} days, a poll and a crossfade every {STEP.seconds // 60} min",
                 **outcome,
                 "rss_each_day_mb": samples,
                 "rss_final_mb": final["rss_mb"],
@@ -131,6 +143,11 @@ def main() -> None:
                         "python_blocks_k",
                         "c_heap_in_use_mb",
                         "pictures_decoded_mb",
+                        "pictures_full_size_mb",
+                        "pictures_scaled_mb",
+                        "pictures_scaled_no_card_holds_mb",
+                        "picture_decodes",
+                        "picture_scales",
                         "sqlite_mb",
                     )
                 },
@@ -140,4 +157,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

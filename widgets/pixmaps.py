@@ -8,7 +8,10 @@ thread. Broken bytes are remembered so they are not decoded again; the card show
 
 from __future__ import annotations
 
+import sys
 from collections import OrderedDict
+from collections.abc import Mapping
+from typing import TypeVar
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QSize, Qt, QThread, QThreadPool, Signal
 from PySide6.QtGui import QGuiApplication, QImage, QImageReader, QPixmap
@@ -16,23 +19,30 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from widgets.hub import Hub
 
-# Full-size decodes are big (a phone photo is 7.7 MB decoded): a panel's pictures at most are kept,
-# for a featured post moving to a compact card and back; the scaled ones are kept longer. A picture
-# that must be scaled again after that is decoded again (about 15 ms, off the GUI thread).
-SOURCE_CACHE_PICTURES = 6
+# Full-size decodes are big (a phone photo is 7.7 MB decoded) and only needed to make a new size:
+# the cards show the scaled ones, kept longer, so the last decode alone is kept (for its other
+# sizes, asked for right after). A picture needed at a size not kept is decoded again (about 15 ms,
+# off the GUI thread). Keeping 6 (two screens' worth) cost `bench soak` 9.6 MB at the end of 3 days
+# (159.5 -> 149.9 MB) for 36 decodes instead of 61 in 432 rotations (issue 14).
+SOURCE_CACHE_PICTURES = 1
 SCALED_CACHE_PICTURES = 64
 # Counts alone are no bound: 64 scaled pictures of a featured card's size are 80 MB at 1920x1080,
 # which a hostile run filled in five minutes (issue 12). Both caches are also bounded in bytes, as
 # many full screens of pixels as this (at least one picture each is kept).
 SOURCE_CACHE_SCREENS = 2
-# Two screens of scaled pictures hold the panel on screen and the next one's (a card shows at most a
-# screen of pixels). With a post of 4 pictures, 4 screens kept ~11 MB of variants no card showed:
-# `bench memory` 155.6 MB after 1,000 rotations at 4, 144.8 at 2, frames unchanged (max 18-20 ms).
-SCALED_CACHE_SCREENS = 2
+# Scaled pictures: the panel on screen and the next one's (a card shows at most a screen of pixels).
+# With a post of 4 pictures, 4 screens kept ~11 MB of variants no card showed: `bench memory` 155.6
+# MB after 1,000 rotations at 4, 144.8 at 2, frames unchanged (max 18-20 ms). A scaled picture a
+# card holds (the last one it painted) stays in memory whatever the cache does: dropping it frees
+# nothing and has it scaled again. So the byte bound is on the others only: one screen of them (the
+# next panel's). `bench soak` had 11.8 of its 15.8 MB of scaled pictures held by no card after 3
+# days; with this 6.2 of 11.8 (7.3 of 11.9 after 7 days), 55 scales in 3 days as before (issue 14).
+SCALED_CACHE_SCREENS = 1
 # The size of every picture decoded, for layouts by aspect ratio (issue 15): a few bytes each, kept
 # after the decode itself is dropped, so a card laid out once need not decode its pictures again.
 KNOWN_SIZES = 512
 _FALLBACK_SCREEN = QSize(1920, 1080)
+K = TypeVar("K")
 DECODER_THREADS = 1  # the lobby PC may have two cores: leave one to the GUI thread
 
 
@@ -94,9 +104,17 @@ class PixmapCache(QObject):
         self._broken: set[str] = set()
         self._sizes: OrderedDict[str, QSize] = OrderedDict()
         self._jobs: set[tuple[str, int, int]] = set()  # (url, 0, 0) is a decode, else a scale
+        # Work done since start: a budget too small for what is on screen shows as the same pictures
+        # decoded or scaled again and again (`bench soak` prints these beside the memory).
+        self._decodes = 0
+        self._scales = 0
 
     def has_picture(self, url: str) -> bool:
-        """True when `url` is decoded; otherwise it gets asked for (hub) or decoded (pool)."""
+        """True when `url` was decoded (even if that decode was dropped since: its sizes get decoded
+        again when asked for); otherwise it gets asked for (hub) or decoded (pool)."""
+        if url in self._sizes and url not in self._broken:
+            self._sizes.move_to_end(url)
+            return True
         return self._source(url) is not None
 
     def picture_size(self, url: str) -> QSize | None:
@@ -118,6 +136,7 @@ class PixmapCache(QObject):
         source = self._source(url)
         if source is not None and size.width() > 0 and size.height() > 0 and key not in self._jobs:
             self._jobs.add(key)
+            self._scales += 1
             done = self._results.scaled
             self._pool.start(lambda: done.emit(url, size, cover_scaled(source, size)))
         return None
@@ -157,6 +176,7 @@ class PixmapCache(QObject):
             data = self._hub.image(url)
             if data is not None:
                 self._jobs.add(key)
+                self._decodes += 1
                 done = self._results.decoded
                 self._pool.start(lambda: done.emit(url, decode_image(data)))
         return None
@@ -187,16 +207,40 @@ class PixmapCache(QObject):
         pixmap = QPixmap.fromImage(image)
         self._scaled_bytes += _pixmap_bytes(pixmap) - (_pixmap_bytes(old) if old is not None else 0)
         self._scaled[key] = pixmap
-        budget = SCALED_CACHE_SCREENS * self._screen_bytes()
-        while len(self._scaled) > 1 and (
-            len(self._scaled) > SCALED_CACHE_PICTURES or self._scaled_bytes > budget
-        ):
+        while len(self._scaled) > SCALED_CACHE_PICTURES:
             self._scaled_bytes -= _pixmap_bytes(self._scaled.popitem(last=False)[1])
+        self._drop_spare_pictures(SCALED_CACHE_SCREENS * self._screen_bytes(), keep=key)
         self.pixmap_ready.emit(url)
+
+    def _drop_spare_pictures(self, budget: int, keep: tuple[str, int, int]) -> None:
+        """Drop the least recently used scaled pictures no card holds until those left (`keep`, just
+        made, always among them) weigh at most `budget` bytes."""
+        spare = [key for key in self._scaled if key != keep and not _held_elsewhere(self._scaled, key)]
+        spare_bytes = sum(_pixmap_bytes(self._scaled[key]) for key in (*spare, keep))
+        for key in spare:  # least recently used first
+            if spare_bytes <= budget:
+                break
+            dropped = _pixmap_bytes(self._scaled.pop(key))
+            spare_bytes -= dropped
+            self._scaled_bytes -= dropped
 
     def cached_bytes(self) -> int:
         """Bytes of the decoded and scaled pictures this cache keeps."""
         return self._source_bytes + self._scaled_bytes
+
+    def cache_report(self) -> dict[str, int]:
+        """What the cache holds (bytes of full-size decodes and of scaled pictures) and the work it
+        did since start (decodes and scales started), for the memory benches."""
+        alone = sum(
+            _pixmap_bytes(self._scaled[key]) for key in self._scaled if not _held_elsewhere(self._scaled, key)
+        )
+        return {
+            "decoded_bytes": self._source_bytes,
+            "scaled_bytes": self._scaled_bytes,
+            "scaled_bytes_kept_for_later": alone,
+            "decodes": self._decodes,
+            "scales": self._scales,
+        }
 
     def _screen_bytes(self) -> int:
         """Bytes of one full screen of pixels: the window this cache serves, else the primary screen."""
@@ -208,6 +252,20 @@ class PixmapCache(QObject):
             size = screen.size() if screen is not None else _FALLBACK_SCREEN
             ratio = screen.devicePixelRatio() if screen is not None else 1.0
         return int(size.width() * size.height() * ratio * ratio * 4)
+
+
+def _references(mapping: Mapping[K, object], key: K) -> int:
+    return sys.getrefcount(mapping[key])
+
+
+# What a value only its dict holds counts, on this interpreter (measured the same way, once).
+_ALONE = _references({0: object()}, 0)
+
+
+def _held_elsewhere(mapping: Mapping[K, object], key: K) -> bool:
+    """True when something besides `mapping` holds the value at `key` (a card keeps the very
+    pixmap `scaled()` returned, as the last one it painted)."""
+    return _references(mapping, key) > _ALONE
 
 
 def _pixmap_bytes(pixmap: QPixmap) -> int:
