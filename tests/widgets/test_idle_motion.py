@@ -49,7 +49,7 @@ def test_a_panel_at_rest_keeps_no_timer_faster_than_a_second(
     clock's minute and drift, the relative times, the featured turn) wake it far less."""
     hub = demo_hub()
     extra = {"text": "Portes ouvertes samedi"} if kind == "announcement" else {}
-    window = open_window(hub, WallSection(), [PanelSettings(type=kind, **extra)])  # type: ignore[arg-type]
+    window = open_window(hub, WallSection(), [PanelSettings(type=kind, **extra)])
     settle(hub, window)
     panel = current(window)
     assert panel.panel_type() == kind and panel.has_content()
