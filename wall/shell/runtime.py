@@ -545,16 +545,18 @@ class WallRuntime:
         # not a crossfade to it (issue 14).
         self.schedule.apply()
         self._place_windows(config)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._painted.wait(), FIRST_FRAME_WAIT_S)
-        tune_for_smooth_frames()
         self._record_runtime(self.config_problems)
         if self.config_problems:
             systemd.notify("STATUS=config refused, running on the last good copy: " + self.config_problems[0])
         elif self.config_path is not None:
             remember_good_config(config)  # applied: from now on the copy to fall back to
-        self.engine.start()  # (outside opening hours `schedule.apply` above paused it: black, no polling)
         self._notify_status()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._painted.wait(), FIRST_FRAME_WAIT_S)
+        tune_for_smooth_frames()
+        self.engine.start()
+        if self.schedule.is_open is False:  # outside opening hours: black, no polling
+            await self.engine.pause()  # (before the first poll's request: its task has not run yet)
         if config.web.enabled:
             from wall.shell.desk import start_web
 
