@@ -14,12 +14,19 @@ Xvfb at 1920x1080 when Xvfb is installed (as `bench frames` does), else offscree
   given alone: that is where timers fire.
 - **CPU** is the time on a core of every thread, from `/proc/PID/task/*/schedstat` (nanoseconds,
   finer than `/proc/PID/stat`'s 10 ms ticks, which would round 0.5 % of 60 s to a few ticks).
+
+Each panel is measured alone (`rest_<panel>`, its default duration and featured turn), read in
+1-second slices: **between transitions** is the median slice (the issue's rest: nothing moves but
+the clock's minute; a featured or page turn lasts about a second, so most slices are rest), and
+`with_turns` the whole window, its own turns included. The wall is not touched: the slices are
+read from outside, from the same counters.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -30,14 +37,22 @@ from bench.frames import free_display
 from wall.engine.services import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
-REST_SECONDS = float(os.environ.get("BENCH_IDLE_SECONDS", "60"))
+REST_SECONDS = float(os.environ.get("BENCH_IDLE_SECONDS", "45"))
+SLICE_SECONDS = 1.0
 SETTLE_SECONDS = 10.0  # start-up, the first fetches and the first garbage collections are not rest
 PANEL_SECONDS = 8
 TARGETS = {"rest_wakeups_per_s": 10.0, "rest_cpu_percent": 0.5, "rotation_cpu_percent_with_x": 2.3}
 SOURCES = '[[sources]]\nname = "demo"\ntype = "demo"\ninterval = 3600\n'
-# At rest: one panel, so the rotation is off. Trends has no motion of its own (the wall's own
-# cost); mentions turns its featured post once a duration (the posts panel's cost on top).
-REST_PANELS = ("trends", "mentions")
+# At rest: one panel, so the rotation is off; each with its own motion (fans: its pages; mentions and
+# internal: the featured post's turn; clock: its minute) at the panel's default timings.
+REST_PANELS: dict[str, str] = {
+    "fans": "",
+    "mentions": "",
+    "internal": "",
+    "trends": "",
+    "clock": "",
+    "announcement": 'text = "Portes ouvertes samedi 10 h"\n',
+}
 ROTATION = "".join(
     f'[[panels]]\ntype = "{kind}"\nduration = {PANEL_SECONDS}\n'
     for kind in ("fans", "mentions", "internal", "clock")
@@ -58,32 +73,51 @@ def task_counters(pid: int) -> dict[int, tuple[int, int]]:
     return counters
 
 
-def measure(pid: int, seconds: float, x_server: int | None) -> dict[str, float]:
-    """Wakeups a second (all threads, GUI thread) and CPU % of one core over `seconds`."""
-    before, x_before = task_counters(pid), task_counters(x_server) if x_server else {}
+def measure(pid: int, seconds: float, x_server: int | None) -> dict[str, object]:
+    """Wakeups a second (all threads, GUI thread) and CPU % of one core over `seconds`, and the
+    same in SLICE_SECONDS slices: their median is the cost between transitions."""
+    first, x_first = task_counters(pid), task_counters(x_server) if x_server else {}
     started = time.monotonic()
-    time.sleep(seconds)
-    after, x_after = task_counters(pid), task_counters(x_server) if x_server else {}
-    elapsed = time.monotonic() - started
+    marks = [(started, first, x_first)]
+    while (now := time.monotonic()) < started + seconds:
+        time.sleep(min(SLICE_SECONDS, started + seconds - now))
+        marks.append((time.monotonic(), task_counters(pid), task_counters(x_server) if x_server else {}))
 
     def delta(old: dict[int, tuple[int, int]], new: dict[int, tuple[int, int]], field: int) -> int:
         # A thread born during the window counts from zero; one that ended is lost (rare at rest).
         return sum(value[field] - old.get(tid, (0, 0))[field] for tid, value in new.items())
 
-    wall_cpu = delta(before, after, 1) / 1e9 / elapsed * 100
-    result = {
-        "seconds": round(elapsed, 1),
-        "wakeups_per_s": round(delta(before, after, 0) / elapsed, 2),
-        "gui_thread_wakeups_per_s": round((after[pid][0] - before[pid][0]) / elapsed, 2),
-        "threads": len(after),
-        "cpu_percent": round(wall_cpu, 3),
+    def figures(a: int, b: int) -> dict[str, float]:
+        (t0, before, x_before), (t1, after, x_after) = marks[a], marks[b]
+        elapsed = t1 - t0
+        wall_cpu = delta(before, after, 1) / 1e9 / elapsed * 100
+        result = {
+            "seconds": round(elapsed, 1),
+            "wakeups_per_s": round(delta(before, after, 0) / elapsed, 2),
+            "gui_thread_wakeups_per_s": round((after[pid][0] - before[pid][0]) / elapsed, 2),
+            "threads": len(after),
+            "cpu_percent": round(wall_cpu, 3),
+        }
+        if x_server:
+            x_cpu = delta(x_before, x_after, 1) / 1e9 / elapsed * 100
+            result["cpu_percent_with_x"] = round(wall_cpu + x_cpu, 3)
+        return result
+
+    whole = figures(0, len(marks) - 1)
+    slices = [figures(i, i + 1) for i in range(len(marks) - 1)]
+    wakeups = sorted(s["wakeups_per_s"] for s in slices)
+    cpu = sorted(s["cpu_percent"] for s in slices)
+    return {
+        **whole,
+        "between_transitions": {
+            "wakeups_per_s": statistics.median(wakeups),
+            "cpu_percent": round(statistics.median(cpu), 3),
+            "busiest_slice_wakeups_per_s": wakeups[-1],
+        },
     }
-    if x_server:
-        result["cpu_percent_with_x"] = round(wall_cpu + delta(x_before, x_after, 1) / 1e9 / elapsed * 100, 3)
-    return result
 
 
-def run_wall(panels: str, env: dict[str, str], seconds: float, x_server: int | None) -> dict[str, float]:
+def run_wall(panels: str, env: dict[str, str], seconds: float, x_server: int | None) -> dict[str, object]:
     """Start `wall run` on a stored store with these panels, let it settle, measure `seconds`."""
     config, path = make_config(SOURCES + panels)
     store = open_store(config)
@@ -140,14 +174,19 @@ def main() -> None:
     xvfb, platform = on_xvfb(env, fallback="offscreen 1920x1080 (no Xvfb: no X server CPU)")
     x_pid = xvfb.pid if xvfb is not None else None
     try:
+        chosen = [k for k in os.environ.get("BENCH_IDLE_PANELS", ",".join(REST_PANELS)).split(",") if k]
         rest = {
             f"rest_{kind}": run_wall(
-                f'[[panels]]\ntype = "{kind}"\nduration = {PANEL_SECONDS}\n', env, REST_SECONDS, x_pid
+                f'[[panels]]\ntype = "{kind}"\n{REST_PANELS[kind]}', env, REST_SECONDS, x_pid
             )
-            for kind in REST_PANELS
+            for kind in chosen
         }
         # Two full turns of the four panels: every transition twice, the clock panel twice.
-        rotation = run_wall(ROTATION, env, 2 * 4 * PANEL_SECONDS, x_pid)
+        rotation = (
+            run_wall(ROTATION, env, 2 * 4 * PANEL_SECONDS, x_pid)
+            if os.environ.get("BENCH_IDLE_ROTATION", "1") != "0"
+            else {}
+        )
     finally:
         if xvfb is not None:
             xvfb.terminate()

@@ -9,8 +9,15 @@ as `bench frames` does; else offscreen) started with `--paint-log FILE`: the opt
 first time a card showing a post (or a counter tile) is painted on screen. This process stamps the
 same clock when it spawns the wall and when it publishes a post, so the two compare directly.
 
-- **first content frame**: spawn -> first painted post or counter, on a store filled with a day of
-  demo content, with the default panels (whatever the rotation opens with), RUNS times.
+- **first content frame**: spawn -> first painted post or counter, with the default panels
+  (whatever the rotation opens with), RUNS times each: on an empty store (the demo source's first
+  poll brings the content), on a store with a day of demo content, and on a full one (that day plus
+  FULL_STORE_POSTS mentions, their pictures on disk: the demo's are local files). The wall reads
+  compiled bytecode, as on a kiosk (pip compiles it at install): a first, untimed run writes it
+  to a cache of the bench's own. `first_content_frame_no_bytecode` is the same start with every
+  module compiled from source each time (PYTHONDONTWRITEBYTECODE=1, as these sessions' shells set
+  it: ~100 of the wall's modules, 0.2-0.3 s here), the condition of the figures before issue 14's
+  third session.
 - **post -> pixel**: a loopback Mastodon API served from this process (threads): a hashtag
   timeline the wall polls every `POLL_INTERVAL_S`, and for streaming the same instance announcing
   its streaming API, whose server-sent events carry each post as it is published. POSTS posts are
@@ -21,14 +28,17 @@ same clock when it spawns the wall and when it publishes a post, so the two comp
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -37,10 +47,13 @@ from urllib.parse import parse_qs, urlparse
 from bench.common import fill_store, make_config
 from bench.idle import on_xvfb
 from bench.mastodon_server import status
+from wall.core.model import POST_KINDS, Batch
 from wall.engine.services import open_store
+from wall.engine.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = 5
+FULL_STORE_POSTS = 10_000
 POSTS = int(os.environ.get("BENCH_LATENCY_POSTS", "10"))
 POST_EVERY_S = 7.0  # not a divisor of the interval or of a panel's time: posts land at every phase
 POLL_INTERVAL_S = 15  # the smallest interval a source may have
@@ -158,17 +171,68 @@ def paints(log: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.endswith("}")]
 
 
-def first_content_frame(env: dict[str, str]) -> dict[str, object]:
-    """Spawn -> first painted post or counter, on a stored store with the default panels."""
-    config, path = make_config(
-        '[[sources]]\nname = "demo"\ntype = "demo"\ninterval = 3600\n'
-        '[[sources]]\nname = "offline"\ntype = "rss"\nurl = "http://127.0.0.1:9/feed"\n'
-    )
-    store = open_store(config)
+def fill_full_store(store: Store, posts: int = FULL_STORE_POSTS) -> None:
+    """A day of demo content, then `posts` more mentions made from the demo's (same pictures)."""
     fill_store(store)
-    store.close()
+    models = [post for post in store.recent_posts("mention", 50)] or [
+        post for kind in POST_KINDS for post in store.recent_posts(kind, 50)
+    ]
+    start = datetime.now(UTC) - timedelta(days=2)
+    made = [
+        replace(
+            models[n % len(models)],
+            source="demo",
+            id=f"full-{n}",
+            kind="mention",
+            created_at=start + timedelta(seconds=10 * n),
+        )
+        for n in range(posts)
+    ]
+    for first in range(0, posts, 1000):  # a poll's worth a transaction, as the poller stores them
+        store.apply("demo", Batch(posts=tuple(made[first : first + 1000])))
+
+
+def with_bytecode(env: dict[str, str]) -> dict[str, str]:
+    """`env` for a wall that reads compiled bytecode from a cache of its own, as an installed one does."""
+    kept = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return {**kept, "PYTHONPYCACHEPREFIX": tempfile.mkdtemp(prefix="wall-bench-pycache-")}
+
+
+def first_content_frame(env: dict[str, str], store_content: str) -> dict[str, object]:
+    """Spawn -> first painted post or counter, with the default panels, on a store that is `empty`,
+    `stored` (a day of demo content) or `full` (that and FULL_STORE_POSTS more posts)."""
+
+    def prepare() -> Path:
+        config, path = make_config(
+            '[[sources]]\nname = "demo"\ntype = "demo"\ninterval = 3600\n'
+            '[[sources]]\nname = "offline"\ntype = "rss"\nurl = "http://127.0.0.1:9/feed"\n',
+            storage="max_posts_per_source = 20000\n",
+        )
+        store = open_store(config)
+        if store_content == "stored":
+            fill_store(store)
+        elif store_content == "full":
+            fill_full_store(store)
+        posts.append(store.post_count())
+        store.close()
+        return path
+
+    posts: list[int] = []
+    path = prepare()
+    if "PYTHONPYCACHEPREFIX" in env:  # untimed: writes the bytecode, as an install does
+        warm_up = path.parent / "paints-warm-up.jsonl"
+        wall = spawn_wall(path, warm_up, env)
+        deadline = time.monotonic() + 60
+        while not paints(warm_up) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        wall.terminate()
+        wall.wait(timeout=30)
+        if store_content == "empty":
+            path = prepare()
     seconds: list[float] = []
     for run in range(RUNS):
+        if store_content == "empty" and run:  # each run starts empty: the last one stored the demo's posts
+            path = prepare()
         log = path.parent / f"paints-{run}.jsonl"
         spawned = time.monotonic()
         wall = spawn_wall(path, log, env)
@@ -182,6 +246,7 @@ def first_content_frame(env: dict[str, str]) -> dict[str, object]:
             wall.wait(timeout=30)
     return {
         "target_s": 1.0,
+        "stored_posts": posts[0],
         "runs": RUNS,
         "painted_runs": len(seconds),
         "median_s": round(statistics.median(seconds), 3) if seconds else None,
@@ -262,18 +327,31 @@ def post_to_pixel(env: dict[str, str], streaming: bool, panels: str = "") -> dic
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.latency", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--first-frame-only", action="store_true", help="measure start -> first content frame only"
+    )
+    first_only = parser.parse_args().first_frame_only
     env = dict(os.environ)
     xvfb, platform = on_xvfb(env, fallback="offscreen 1920x1080")
     try:
-        result = {
+        result: dict[str, object] = {
             "platform": platform,
             "painted": "first paint on screen of a card with the post (wall run --paint-log)",
-            "first_content_frame": first_content_frame(env),
-            "post_to_pixel_polling": post_to_pixel(env, streaming=False),
-            "post_to_pixel_streaming": post_to_pixel(env, streaming=True),
-            # The transport alone: the mentions panel always up, so no wait for its turn.
-            "post_to_pixel_streaming_mentions_up": post_to_pixel(env, streaming=True, panels=MENTIONS_ONLY),
+            "first_content_frame": first_content_frame(with_bytecode(env), "stored"),
+            "first_content_frame_empty_store": first_content_frame(with_bytecode(env), "empty"),
+            "first_content_frame_full_store": first_content_frame(with_bytecode(env), "full"),
+            "first_content_frame_no_bytecode": first_content_frame(
+                {**env, "PYTHONDONTWRITEBYTECODE": "1"}, "stored"
+            ),
         }
+        if not first_only:
+            result["post_to_pixel_polling"] = post_to_pixel(env, streaming=False)
+            result["post_to_pixel_streaming"] = post_to_pixel(env, streaming=True)
+            # The transport alone: the mentions panel always up, so no wait for its turn.
+            result["post_to_pixel_streaming_mentions_up"] = post_to_pixel(
+                env, streaming=True, panels=MENTIONS_ONLY
+            )
     finally:
         if xvfb is not None:
             xvfb.terminate()

@@ -27,6 +27,7 @@ class Tween(QObject):
         easing: QEasingCurve.Type = QEasingCurve.Type.InOutQuad,
         *,
         ticker: Callable[[], float] = time.monotonic,
+        frame_ms: int = FRAME_MS,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -36,12 +37,20 @@ class Tween(QObject):
         self._started: float | None = None
         self._frames = QTimer(self)
         self._frames.setTimerType(Qt.TimerType.PreciseTimer)
-        self._frames.setInterval(FRAME_MS)
+        self._frames.setInterval(max(1, frame_ms))
         self._frames.timeout.connect(self.step)
 
     def duration_ms(self) -> int:
         """How long the motion lasts."""
         return self._duration_ms
+
+    def frame_ms(self) -> int:
+        """Milliseconds between two frames of the motion."""
+        return self._frames.interval()
+
+    def set_frame_ms(self, frame_ms: int) -> None:
+        """Frames of later motions this far apart (a big screen's frames cost more than 16 ms)."""
+        self._frames.setInterval(max(1, frame_ms))
 
     def set_easing(self, easing: QEasingCurve.Type) -> None:
         """The curve of later motions."""

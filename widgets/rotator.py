@@ -21,7 +21,7 @@ from PySide6.QtCore import QEasingCurve, QElapsedTimer, QPoint, QRect, QRectF, Q
 from PySide6.QtGui import QPainter, QPainterPath, QPaintEvent, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QStackedLayout, QWidget
 
-from widgets.motion import Tween
+from widgets.motion import FRAME_MS, Tween
 from widgets.panel import Panel
 
 TRANSITIONS = ("crossfade", "slide")
@@ -34,6 +34,17 @@ MIN_ON_SCREEN_MS = 5_000  # a panel cut short by another's early turn is still u
 # A strip costs what its pixels cost (about 10 ms for a quarter of 1920x1080 in software): a bigger
 # screen is cut in more strips (4K: 16), taken faster, so its pictures are ready as soon (issue 14).
 STRIP_PIXELS = 1920 * 1080 // PREPARE_STRIPS
+# In software a frame of a transition costs its pixels: a full-screen blend or slide plus the copy to
+# the X server is 10-25 ms at 3840x2160 (`bench frames_4k`), so at 60 Hz frames were missed at
+# random (up to 200 in 12 slides under load), which judders more than an even 30 Hz. Screens bigger
+# than 1440p move at 30 frames a second (issue 14).
+SIXTY_HZ_MAX_PIXELS = 2560 * 1440
+SLOW_FRAME_MS = 33
+
+
+def frame_ms_for(size: QSize) -> int:
+    """Milliseconds between two frames of a transition over `size` pixels: 60 Hz up to 1440p, 30 above."""
+    return FRAME_MS if size.width() * size.height() <= SIXTY_HZ_MAX_PIXELS else SLOW_FRAME_MS
 
 
 def strips_for(size: QSize) -> int:
@@ -471,10 +482,15 @@ class PanelRotator(QWidget):
             self._show(real, fade=True)  # content came while the clock filled in: leave it now
 
     def resizeEvent(self, event: QResizeEvent) -> None:
-        """Keep the fade overlay over the whole rotator."""
+        """Keep the fade overlay over the whole rotator, and the frame rate its pixels allow."""
         super().resizeEvent(event)
         self._prepared = None
         self._overlay.setGeometry(self.rect())
+        self._motion.set_frame_ms(frame_ms_for(self.size()))
+
+    def frame_ms(self) -> int:
+        """Milliseconds between two frames of a transition on this screen."""
+        return self._motion.frame_ms()
 
 
 class _Preparation:

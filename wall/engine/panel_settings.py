@@ -21,7 +21,9 @@ PanelType = Literal["fans", "mentions", "internal", "trends", "announcement", "c
 MAX_TREND_TERMS = 6  # a trends list shows at most this many hashtags or words
 MAX_QR_CHARS = 200  # a longer address makes a QR code too dense to scan from afar
 
-DEFAULT_FEATURED_SECONDS = 8.0  # a post of 280 characters read from 3 m, and a glance at its picture
+# A post of 280 characters (~45 words) read from 3 m at a lobby's pace, and its picture: about 12 s
+# (walls.io turns every 10-15 s; at 8 s the turns also cost half as much again, issue 14).
+DEFAULT_FEATURED_SECONDS = 12.0
 MIN_FEATURED_SECONDS = 4  # below it the featured post changes before anyone has read it
 
 # Quiet hours of content (issue 15, `wall.engine.replay`): off unless comms ask for it, since posts
@@ -141,7 +143,7 @@ class PanelSettings(BaseModel):
         if value != 0 and not MIN_FEATURED_SECONDS <= value <= 600:
             raise ValueError(
                 f"{value:g} is out of range: use 0 (the newest post stays featured) or between "
-                f"{MIN_FEATURED_SECONDS} and 600 seconds (e.g. featured_seconds = 8)"
+                f"{MIN_FEATURED_SECONDS} and 600 seconds (e.g. featured_seconds = 12)"
             )
         return value
 

@@ -31,9 +31,11 @@ def tune_for_smooth_frames() -> None:
 
 GC_CHECK_MS = 16  # a frame: young generations stay as small as Python keeps them, each collection short
 # At rest (issue 14: <= 10 wakeups a second) a check a frame is 60 wakeups for nothing. The check
-# backs off, doubling, to this while nothing is due and few objects are made; any collection due,
-# or a quarter of Python's first threshold made since the last check, brings it back to a frame.
+# backs off, doubling, to this while no collection is due when it looks.
 GC_REST_CHECK_MS = 2_000
+# Objects counted at the GUI thread's next sleep beyond this share of Python's first threshold piled
+# up faster than the GUI thread's own work makes them (another thread, a flood): checks a frame apart.
+PILED_UP = 1.5
 # A full collection walks every object made since start-up (10,000 posts: 20-25 ms, a dropped
 # frame); Python itself runs one only when the long-lived objects grew by a quarter, which its
 # counters do not tell: at most one a minute, younger generations in between.
@@ -68,10 +70,12 @@ class GuiThreadCollector(QObject):
     unregister its timers there and later fires one at freed memory (a segfault, seen in the test
     suite under load). Automatic collection is switched off; a timer collects as Python would have.
 
-    The timer checks every frame only while objects are made fast (transitions, a burst of posts);
-    at rest it backs off to GC_REST_CHECK_MS. A burst's first objects are seen without waiting for
-    it: every time the GUI thread is about to sleep (it woke for a reply, a batch, a timer, so
-    something may have been made) the count is looked at, which costs no wakeup of its own.
+    The GUI thread's own objects (a transition's frames, a featured card's turn) are collected just
+    before it sleeps, when a collection is due: it is awake then anyway, so this costs no wakeup (a
+    check every 16 ms through each card turn, about 1.2 s with its pictures, was some 70 wakeups of
+    its own a turn, issue 14). The timer is for objects other threads make while the GUI thread
+    sleeps (the store thread judging a flood): it checks every frame while it finds a collection
+    due, or while the objects pile up between two sleeps, and backs off to GC_REST_CHECK_MS.
     """
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -81,7 +85,6 @@ class GuiThreadCollector(QObject):
         self._timer.setInterval(GC_CHECK_MS)
         self._timer.timeout.connect(self.check)
         self._timer.start()
-        self._count_after_check = gc.get_count()[0]
         dispatcher = QAbstractEventDispatcher.instance()
         if dispatcher is not None:  # None before a Q*Application exists: the timer alone then
             dispatcher.aboutToBlock.connect(self._before_sleep)
@@ -91,22 +94,24 @@ class GuiThreadCollector(QObject):
         return self._timer.interval()
 
     def check(self) -> int:
-        """Collect if due, and choose the next check: a frame if anything was due or made, else later."""
-        made = self._made_since_check()
+        """Collect if due, and choose the next check: a frame if a collection was due, else later."""
         generation = collect_garbage_now()
-        self._count_after_check = gc.get_count()[0]
-        busy = generation >= 0 or made > gc.get_threshold()[0] // 4
+        self._set_busy(generation >= 0)
+        return generation
+
+    def _set_busy(self, busy: bool) -> None:
         interval = GC_CHECK_MS if busy else min(GC_REST_CHECK_MS, self._timer.interval() * 2)
         if interval != self._timer.interval():
             self._timer.setInterval(interval)  # the running timer starts its new period now
-        return generation
 
     def _before_sleep(self) -> None:
-        # Only the count is read here (the loop sleeps hundreds of times a second in a transition).
-        if self._timer.interval() > GC_CHECK_MS and self._made_since_check() > gc.get_threshold()[0] // 4:
-            self.check()
+        # Only the counts are read unless a collection is due (the loop sleeps hundreds of times a
+        # second in a transition).
+        count, threshold = gc.get_count()[0], gc.get_threshold()[0]
+        if count <= threshold:
+            return
+        piled_up = count > PILED_UP * threshold
+        collect_garbage_now()
+        if piled_up and self._timer.interval() > GC_CHECK_MS:
+            self._set_busy(True)
             self._timer.start()  # a frame from now, not from the slow period's start
-
-    def _made_since_check(self) -> int:
-        # Python's first count is objects made minus freed since the last young collection.
-        return gc.get_count()[0] - self._count_after_check

@@ -80,6 +80,10 @@ log = logging.getLogger("wall.shell.runtime")
 
 RELOAD_DEBOUNCE_MS = 300
 STATUS_EVERY_MS = 30_000
+# The engine starts (polls, the stored posts judged again on the store thread: seconds on a full
+# store) and the start-up collection runs once the first frame is painted, so neither competes with
+# it for the GIL (issue 14); if no frame comes in this time (no screen yet), they start anyway.
+FIRST_FRAME_WAIT_S = 1.0
 SCREENS_SETTLE_MS = 1_000  # after a screen is plugged or unplugged, let the system settle first
 BURN_IN_STEP_MS = 180_000  # the picture moves a step every 3 minutes…
 BURN_IN_REACH_PX = 4  # …within 4 pixels of the centre
@@ -280,10 +284,15 @@ class WallRuntime:
         self.app.setApplicationName("lobby-wall")
         self.loop = qasync.QEventLoop(self.app)
         asyncio.set_event_loop(self.loop)
-        self.loop.set_default_executor(worker_pool())  # not qasync's 10 threads started at once
+        pool = worker_pool()
+        self.loop.set_default_executor(pool)  # not qasync's 10 threads started at once
         close_abandoned_async_generators(self.loop)
         self.quit_event = asyncio.Event()
         self.reload_requests: asyncio.Queue[str] = asyncio.Queue()
+        self._painted = asyncio.Event()  # the first frame is on screen
+        # The HTTP client (its TLS trust store and anyio's backend: ~60 ms) is made on a worker
+        # thread while this one opens the store and builds the windows (issue 14: first frame).
+        self._client_job = pool.submit(make_client, config)
         self.store: Store = open_store(config)  # always opens: moved aside or in memory if it must
         # From the store's thread too: `wall status` learns at once that writes fail (or work again).
         self.store.on_write_problem = lambda _problem: self.loop.call_soon_threadsafe(self._notify_status)
@@ -442,6 +451,7 @@ class WallRuntime:
 
     # --- events -----------------------------------------------------------------------------
     def _on_first_frame(self) -> None:
+        self._painted.set()
         elapsed = time.monotonic() - self.started
         shown = self._on_screen(self.windows[0])
         log.info("first frame after %.3f s: %s", elapsed, shown)
@@ -531,7 +541,7 @@ class WallRuntime:
 
     async def _main(self) -> None:
         config = self.config
-        self.client = make_client(config)
+        self.client = await asyncio.wrap_future(self._client_job)
         self.engine = Engine(config, self.store, self.hub, self.client)
         self.engine.fill_screen_from_store()
         if config.fleet is not None:  # a fleet's kiosk receives its site's content instead of polling
@@ -558,7 +568,6 @@ class WallRuntime:
             self._start_kiosk_health(config)
             self._start_proof_of_play(config.fleet, self.receiver)
         self.hub.flush()
-        tune_for_smooth_frames()
         self._collector = GuiThreadCollector()  # from now on, Python collects on this thread only
         # Playlists and quiet hours before the windows show: the first frame is the opening panel,
         # not a crossfade to it (issue 14).
@@ -569,8 +578,13 @@ class WallRuntime:
             systemd.notify("STATUS=config refused, running on the last good copy: " + self.config_problems[0])
         elif self.config_path is not None:
             remember_good_config(config)  # applied: from now on the copy to fall back to
-        self.engine.start()  # (outside opening hours `schedule.apply` above paused it: black, no polling)
         self._notify_status()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._painted.wait(), FIRST_FRAME_WAIT_S)
+        tune_for_smooth_frames()
+        self.engine.start()
+        if self.schedule.is_open is False:  # outside opening hours: black, no polling
+            await self.engine.pause()  # (before the first poll's request: its task has not run yet)
         if config.web.enabled:
             from wall.shell.desk import start_web
 
