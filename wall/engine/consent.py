@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sources.base import SourceSettings
+from sources.contract import SourceSettings
 from wall.core.model import Author, Post, as_utc
 
 AuthorDisplay = Literal["full", "first_initial", "none"]

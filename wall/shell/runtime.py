@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import httpx
 import qasync
 from PySide6.QtCore import QFileSystemWatcher, QObject, QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication
@@ -68,6 +67,10 @@ from widgets.hub import Hub
 from widgets.window import WallWindow, burn_in_offset
 
 if TYPE_CHECKING:  # the page's modules (aiohttp: ~23 MB) are imported only when [web] is enabled
+    from concurrent.futures import Future
+
+    import httpx
+
     from wall.engine.fleet.health import Heartbeat, KioskHealth
     from wall.engine.fleet.proof import ProofSender
     from wall.engine.fleet.receiver import KioskReceiver
@@ -97,6 +100,8 @@ RESTART_ONLY: dict[str, Callable[[WallConfig], object]] = {
     "network.proxy_password": lambda c: c.network.proxy_password,  # shown as SecretStr('**********')
     "network.no_proxy": lambda c: c.network.no_proxy,
     "network.proxy_resolves_names": lambda c: c.network.proxy_resolves_names,
+    # Standalone or a fleet's kiosk, and which: the receiver (or the HTTP client) is made at start.
+    "fleet": lambda c: (c.fleet.site, c.fleet.screen, c.fleet.servers) if c.fleet else "standalone",
 }
 
 
@@ -291,8 +296,11 @@ class WallRuntime:
         self.reload_requests: asyncio.Queue[str] = asyncio.Queue()
         self._painted = asyncio.Event()  # the first frame is on screen
         # The HTTP client (its TLS trust store and anyio's backend: ~60 ms) is made on a worker
-        # thread while this one opens the store and builds the windows (issue 14: first frame).
-        self._client_job = pool.submit(make_client, config)
+        # thread while this one opens the store and builds the windows (issue 14: first frame). A
+        # fleet's kiosk makes none: it polls nothing and never loads the HTTP stack (issue 16).
+        self._client_job: Future[httpx.AsyncClient] | None = (
+            pool.submit(make_client, config) if config.fleet is None else None
+        )
         self.store: Store = open_store(config)  # always opens: moved aside or in memory if it must
         # From the store's thread too: `wall status` learns at once that writes fail (or work again).
         self.store.on_write_problem = lambda _problem: self.loop.call_soon_threadsafe(self._notify_status)
@@ -541,7 +549,8 @@ class WallRuntime:
 
     async def _main(self) -> None:
         config = self.config
-        self.client = await asyncio.wrap_future(self._client_job)
+        if self._client_job is not None:
+            self.client = await asyncio.wrap_future(self._client_job)
         self.engine = Engine(config, self.store, self.hub, self.client)
         self.engine.fill_screen_from_store()
         if config.fleet is not None:  # a fleet's kiosk receives its site's content instead of polling
@@ -727,7 +736,6 @@ class WallRuntime:
         log.info("%s: config reloaded from %s", reason, self.config_path)
 
     def _start_engine(self, config: WallConfig) -> None:
-        assert self.client is not None
         self.engine = Engine(config, self.store, self.hub, self.client)
         self.engine.fill_screen_from_store()
         if self.receiver is not None:
