@@ -12,11 +12,11 @@ import math
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time
 from PySide6.QtCore import QPoint, QRect, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QHideEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from widgets.dates import full_date, hours_and_minutes
 from widgets.header import until_next_minute_ms
 from widgets.labels import plain_label, style_label
 from widgets.panel import Panel, PanelContext
@@ -108,10 +108,10 @@ class ClockPanel(Panel):
         """Follow the injected clock: new texts when the minute changes, the face a little further."""
         now = self.context.clock().astimezone(self.zone)
         language = self.context.language
-        shown = format_time(now, "HH:mm", locale=language)
+        shown = hours_and_minutes(now, language)
         if shown != self.time_label.text():
             self.time_label.setText(shown)
-            date = format_date(now.date(), format="full", locale=language)
+            date = full_date(now.date(), language)
             self.date_label.setText(date[:1].upper() + date[1:])
         self._place()
         if self.isVisible():

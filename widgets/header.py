@@ -7,13 +7,13 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
 from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QImage, QPainter, QPaintEvent, QPixmap, QResizeEvent
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QWidget
 
 from wall.core.i18n import tr
+from widgets.dates import day_and_month
 from widgets.hub import Hub
 from widgets.labels import OneLineLabel, plain_label, style_label
 from widgets.settings import WallLook
@@ -135,7 +135,7 @@ class Header(QWidget):
         text = now.strftime("%H:%M")
         if text != self.clock_label.text():
             self.clock_label.setText(text)
-            self.date_label.setText(format_date(now.date(), "EEEE d MMMM", locale=self._look.language))
+            self.date_label.setText(day_and_month(now.date(), self._look.language))
         self._ticker.start(until_next_minute_ms(now))
 
     def next_refresh_ms(self) -> int:
