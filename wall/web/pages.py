@@ -160,7 +160,10 @@ def _panic(lang: str, csrf: str, panic: bool, view: QueueView, fleet: FleetSumma
         else ""
     )
     if fleet is not None and fleet.panic_sites:
-        sites = ", ".join(fleet.panic_sites)
+        sites = ", ".join(
+            text("fleet.panic_but", lang, scope=p.scope, screens=", ".join(p.but)) if p.but else p.scope
+            for p in fleet.panic_sites
+        )
         state += f'<p class="panic-sites">{_e(text("fleet.panic_sites", lang, sites=sites))}</p>'
     forms = (
         [(panic, label)]
