@@ -186,6 +186,38 @@ async def test_the_panic_line_names_exactly_the_screens_in_panic_when_one_was_re
             await kiosk.stop()
 
 
+async def test_a_release_made_while_the_broker_is_away_is_not_said_received_until_it_is(
+    tmp_path: Path, fleet3: NatsFleet, feeds: Feeds, collector_for: Callable[..., Any]
+) -> None:
+    config = with_page(collector(fleet3, tmp_path / "c", news(feeds), screens=list(SCREENS)))
+    running = await collector_for(config)
+    lyon = await boot(fleet3, tmp_path, "lyon")
+    try:
+        async with collector_page(running, config) as page:
+            await page.post("/panic", on="1", scope="lyon/hall-1")
+            await until(lambda: lyon.store.panic(), "lyon's screen in panic")
+            await running.publisher.drained()
+            assert "tous les écrans concernés sont en ligne et l'ont reçu" in html.unescape(
+                await page.read("/")
+            )
+
+            fleet3.stop()
+            await until(lambda: not running.link.is_connected, "the collector knows the broker is away")
+            await page.post("/panic", on="0", scope="lyon/hall-1")
+            said = html.unescape(await page.read("/"))
+            # The screen's heartbeat is recent, but nothing could be sent: no "has it" yet.
+            assert "l'ont reçu" not in said and lyon.store.panic()
+            assert "« Rétablir le mur — lyon/hall-1 »" in said
+            assert "le collecteur n'atteint pas le serveur de la flotte ([fleet] servers)" in said
+
+            fleet3.start()
+            await until(lambda: not lyon.store.panic(), "the release arrives when the broker is back", 30)
+            await until(lambda: running.link.is_connected, "the collector's link is back")
+            assert "l'ont reçu" in html.unescape(await page.read("/"))
+    finally:
+        await lyon.stop()
+
+
 async def test_playlists_reach_the_running_kiosks_and_a_screens_own_wins_over_its_sites(
     tmp_path: Path, fleet3: NatsFleet, feeds: Feeds, collector_for: Callable[..., Any]
 ) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime
 
 import nats.errors
@@ -109,7 +110,10 @@ class FleetDesk(EngineDesk, FleetView):
         return [(scope.text, announcement) for scope, announcement in found]
 
     def last_action(self) -> FleetAction | None:
-        """The latest action made on this page since the collector started."""
+        """The latest action made on this page since the collector started (`link_down` while the
+        collector cannot reach the servers)."""
+        if self._last is not None and not self._collector.link.is_connected:
+            return replace(self._last, link_down=True)
         return self._last
 
     def not_reached(self, now: datetime) -> list[ScreenHealth]:

@@ -87,6 +87,9 @@ def not_reached_notice(
     if action is None:
         return ""
     when = _when(action.at, lang, zone)
+    if action.link_down:  # the screens' last heartbeats are no proof: nothing was sent since
+        said = text("fleet.unsent", lang, what=_what(action, lang), when=when)
+        return f'<p class="fleet-missed" role="status">{_e(said)}</p>'
     if not missed:
         return (
             f'<p class="fleet-reached" role="status">'

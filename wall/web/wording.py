@@ -155,6 +155,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "proof.csv": "Télécharger la réponse (CSV, pour le dossier de retrait)",
         "fleet.heard": "dernières nouvelles le {when}",
         "fleet.reached": "« {what} » ({when}) : tous les écrans concernés sont en ligne et l'ont reçu.",
+        "fleet.unsent": "« {what} » ({when}) : le collecteur n'atteint pas le serveur de la flotte "
+        "([fleet] servers) : les écrans recevront ce qui attend quand il répondra.",
         "fleet.missed": "« {what} » ({when}) : pas encore reçu par ces écrans hors ligne "
         "(ils le recevront à leur retour) :",
         "fleet.what.approve": "Approuver",
@@ -312,6 +314,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "proof.csv": "Download the answer (CSV, for the takedown file)",
         "fleet.heard": "last heard {when}",
         "fleet.reached": "“{what}” ({when}): every screen concerned is online and has it.",
+        "fleet.unsent": "“{what}” ({when}): the collector cannot reach the fleet's server ([fleet] "
+        "servers): the screens get what waits when it answers.",
         "fleet.missed": "“{what}” ({when}): not received yet by these offline screens "
         "(they get it when back):",
         "fleet.what.approve": "Approve",
