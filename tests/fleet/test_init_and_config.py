@@ -6,10 +6,13 @@ from __future__ import annotations
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from tests.servers.nats import START_TIMEOUT_S, NatsNode
+from tests.servers.snac2 import free_port
 from wall.engine.config import ConfigProblems, parse_config
 from wall.engine.fleet.init import FleetInitError, Screen
 from wall.engine.fleet.settings import nkey_public_key
@@ -68,6 +71,42 @@ def test_fleet_init_writes_a_ca_a_server_config_and_one_private_credential_per_u
         "kiosk-hq-hall-1"
     ]
     assert (folder / "credentials/kiosk-nice-hall-1/fleet.credential").is_file()
+
+
+def test_the_server_config_of_a_folder_named_relatively_starts_from_any_folder(tmp_path: Path) -> None:
+    """The README's `wall fleet init --dir fleet`, then nats-server started elsewhere (systemd's
+    working folder is /): it finds its certificate and keeps JetStream's data in the fleet's folder."""
+    port = free_port()
+    listen = ["--listen", f"127.0.0.1:{port}"]
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "wall.cli",
+            "fleet",
+            "init",
+            "--dir",
+            "fleet",
+            "--screen",
+            "hq/hall-1",
+            *listen,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    folder = tmp_path / "fleet"
+    # NatsNode starts the server in the config's own folder, not where `wall fleet init` ran.
+    node = NatsNode("wall-1", port, free_port(), folder / "server.conf", tmp_path / "nats.log")
+    node.start()
+    try:
+        node.wait_ready(time.monotonic() + START_TIMEOUT_S)
+    finally:
+        node.stop()
+    assert (folder / "jetstream" / "jetstream").is_dir()
+    assert not (folder / "fleet").exists()
 
 
 def test_fleet_init_refuses_a_screen_it_cannot_name(tmp_path: Path) -> None:

@@ -145,3 +145,36 @@ async def test_a_kiosk_cannot_claim_another_screens_proof(
         assert (await find_proof(collector.link.jetstream(), "news:n1")).records == []
     finally:
         await kiosk.stop()
+
+
+async def test_a_post_that_stays_on_screen_is_answered_shown_after_its_first_minute(
+    tmp_path: Path, broker: NatsFleet, feeds: Feeds, collector_for: Callable[..., Any]
+) -> None:
+    # The README's two lobbies: one post per site and nothing else, so the posts panel stays up and
+    # the post never leaves the screen; comms ask "is it shown?" while it is.
+    feeds.add("news", "n1", "Bienvenue à hq")
+    collector = await collector_for(collector_config(broker, tmp_path / "c", feeds))
+    await poll_all(collector)
+    kiosk = await boot_kiosk(kiosk_config(broker, "hq", tmp_path / "hq"), tmp_path / "pictures")
+    config = kiosk.config.fleet
+    assert config is not None
+    sender = ProofSender(config, ProofOutbox(tmp_path / "hq" / "proof.sqlite3"), lambda: kiosk.receiver.link)
+    sender.start()
+    try:
+        await until(lambda: kiosk.screen.ids("mention") == ["n1"], "the kiosk shows the post")
+        on_screen = [Showing(kiosk.screen.posts["mention"][0], "mentions")]
+        tracker = ProofTracker("hq", "hall-1")
+        start = utcnow()
+        for second in range(61):  # the kiosk looks once a second; the post stays
+            sender.add(tracker.observe(start + timedelta(seconds=second), on_screen))
+        await until(lambda: sender.published == 1, "the first minute is sent while the post stays")
+        answer = await find_proof(collector.link.jetstream(), "news:n1")
+        assert [(r.screen, r.started_at, r.seconds) for r in answer.records] == [("hall-1", start, 60.0)]
+
+        # Then every 5 minutes (not every minute): one more record at 6 min, none before.
+        later = [tracker.observe(start + timedelta(seconds=s), on_screen) for s in range(61, 360)]
+        assert not any(later)
+        assert [r.seconds for r in tracker.observe(start + timedelta(seconds=360), on_screen)] == [300.0]
+    finally:
+        await sender.stop()
+        await kiosk.stop()

@@ -5,6 +5,8 @@ nats-server, real collectors, kiosks' real receive path into real SQLite stores.
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -136,6 +138,86 @@ async def test_panic_and_an_announcement_for_one_screen_leave_the_other_screens_
     finally:
         for kiosk in (hall1, hall2, lyon):
             await kiosk.stop()
+
+
+def panic_line(page: str) -> str:
+    """The main page's line naming where the panic screen is on ("" when it is nowhere)."""
+    found = re.search(r'<p class="panic-sites"[^>]*>(.*?)</p>', page)
+    return html.unescape(found.group(1)) if found else ""
+
+
+async def test_the_panic_line_names_exactly_the_screens_in_panic_when_one_was_released_on_its_own(
+    tmp_path: Path, fleet3: NatsFleet, feeds: Feeds, collector_for: Callable[..., Any]
+) -> None:
+    config = with_page(collector(fleet3, tmp_path / "c", news(feeds), screens=list(SCREENS)))
+    running = await collector_for(config)
+    hall1 = await boot(fleet3, tmp_path, "hq", "hall-1")
+    hall2 = await boot(fleet3, tmp_path, "hq", "hall-2")
+    lyon = await boot(fleet3, tmp_path, "lyon")
+    try:
+        async with collector_page(running, config) as page:
+            await page.post("/panic", on="1", scope="hq")
+            await until(lambda: hall1.store.panic() and hall2.store.panic(), "hq's screens in panic")
+            await page.post("/panic", on="0", scope="hq/hall-1")
+            await until(lambda: not hall1.store.panic(), "hall-1 released on its own")
+            await running.publisher.drained()
+            assert hall2.store.panic() and not lyon.store.panic()
+            # Not "hq": hall-1 shows its panels again (and any other hq screen shows the panic).
+            assert panic_line(await page.read("/")) == "Écran de secours actif sur : hq (sauf hq/hall-1)"
+
+            # The whole fleet (it ends hall-1's own release), then Lyon's screen released alone.
+            await page.post("/panic", on="1", scope="")
+            await until(lambda: all(k.store.panic() for k in (hall1, hall2, lyon)), "every screen")
+            await page.post("/panic", on="0", scope="lyon/hall-1")
+            await until(lambda: not lyon.store.panic(), "lyon's screen released on its own")
+            await running.publisher.drained()
+            assert hall1.store.panic() and hall2.store.panic()
+            assert (
+                panic_line(await page.read("/")) == "Écran de secours actif sur : hq, lyon (sauf lyon/hall-1)"
+            )
+
+            # Lyon's site released, one of hq's screens only: the line names that screen alone.
+            await page.post("/panic", on="0", scope="")
+            await page.post("/panic", on="1", scope="hq/hall-2")
+            await until(lambda: hall2.store.panic() and not hall1.store.panic(), "hall-2 alone")
+            main = await page.read("/")
+            assert panic_line(main) == "Écran de secours actif sur : hq/hall-2"
+            assert "le mur n&#x27;affiche que le logo" not in main  # hq/hall-1 and Lyon show their panels
+    finally:
+        for kiosk in (hall1, hall2, lyon):
+            await kiosk.stop()
+
+
+async def test_a_release_made_while_the_broker_is_away_is_not_said_received_until_it_is(
+    tmp_path: Path, fleet3: NatsFleet, feeds: Feeds, collector_for: Callable[..., Any]
+) -> None:
+    config = with_page(collector(fleet3, tmp_path / "c", news(feeds), screens=list(SCREENS)))
+    running = await collector_for(config)
+    lyon = await boot(fleet3, tmp_path, "lyon")
+    try:
+        async with collector_page(running, config) as page:
+            await page.post("/panic", on="1", scope="lyon/hall-1")
+            await until(lambda: lyon.store.panic(), "lyon's screen in panic")
+            await running.publisher.drained()
+            assert "tous les écrans concernés sont en ligne et l'ont reçu" in html.unescape(
+                await page.read("/")
+            )
+
+            fleet3.stop()
+            await until(lambda: not running.link.is_connected, "the collector knows the broker is away")
+            await page.post("/panic", on="0", scope="lyon/hall-1")
+            said = html.unescape(await page.read("/"))
+            # The screen's heartbeat is recent, but nothing could be sent: no "has it" yet.
+            assert "l'ont reçu" not in said and lyon.store.panic()
+            assert "« Rétablir le mur — lyon/hall-1 »" in said
+            assert "le collecteur n'atteint pas le serveur de la flotte ([fleet] servers)" in said
+
+            fleet3.start()
+            await until(lambda: not lyon.store.panic(), "the release arrives when the broker is back", 30)
+            await until(lambda: running.link.is_connected, "the collector's link is back")
+            assert "l'ont reçu" in html.unescape(await page.read("/"))
+    finally:
+        await lyon.stop()
 
 
 async def test_playlists_reach_the_running_kiosks_and_a_screens_own_wins_over_its_sites(

@@ -23,6 +23,7 @@ from wall.engine.signals.watch import SignalsView
 if TYPE_CHECKING:  # nats (the fleet's client) is never loaded by a standalone wall's page
     from wall.engine.fleet.health import FleetAction, ScreenHealth
     from wall.engine.fleet.proof import PostProof
+    from wall.engine.fleet.targets import PanicShown
 
 
 class ModerationDesk(Protocol):
@@ -123,8 +124,8 @@ class FleetView(Protocol):
         """Was the post `query` (its key or URL) shown, where and when (the broker's proof stream)."""
         ...
 
-    async def panic_sites(self) -> list[str]:
-        """The sites, and the screens of their own (`site/screen`), that show the panic screen."""
+    async def panic_sites(self) -> list[PanicShown]:
+        """Where the panic screen is on: sites (but the screens released on their own) and screens."""
         ...
 
     async def scoped_announcements(self) -> list[tuple[str, PublishedAnnouncement]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime
 
 import nats.errors
@@ -18,6 +19,7 @@ from wall.engine.fleet.collector import Collector
 from wall.engine.fleet.health import FleetAction, ScreenHealth, not_reached
 from wall.engine.fleet.proof import PostProof, ProofAnswer, find_proof
 from wall.engine.fleet.scope import Scope, scope_choices
+from wall.engine.fleet.targets import PanicShown
 from wall.engine.moderation.decisions import PostAction, PublishedAnnouncement
 from wall.web.desk import FleetView
 from wall.web.engine_desk import EngineDesk, serve_page
@@ -98,8 +100,8 @@ class FleetDesk(EngineDesk, FleetView):
         """Every screen heard from, by site then screen."""
         return self._collector.watch.screens()
 
-    async def panic_sites(self) -> list[str]:
-        """The sites, and the screens of their own (`site/screen`), that show the panic screen."""
+    async def panic_sites(self) -> list[PanicShown]:
+        """Where the panic screen is on: sites (but the screens released on their own) and screens."""
         return await asyncio.to_thread(self._collector.targets.panic_sites)
 
     async def scoped_announcements(self) -> list[tuple[str, PublishedAnnouncement]]:
@@ -108,7 +110,10 @@ class FleetDesk(EngineDesk, FleetView):
         return [(scope.text, announcement) for scope, announcement in found]
 
     def last_action(self) -> FleetAction | None:
-        """The latest action made on this page since the collector started."""
+        """The latest action made on this page since the collector started (`link_down` while the
+        collector cannot reach the servers)."""
+        if self._last is not None and not self._collector.link.is_connected:
+            return replace(self._last, link_down=True)
         return self._last
 
     def not_reached(self, now: datetime) -> list[ScreenHealth]:

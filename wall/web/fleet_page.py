@@ -18,6 +18,7 @@ from wall.web.wording import text
 
 if TYPE_CHECKING:  # nats (the fleet's client) is never loaded by a standalone wall's page
     from wall.engine.fleet.health import FleetAction, ScreenHealth
+    from wall.engine.fleet.targets import PanicShown
     from wall.engine.moderation.decisions import PublishedAnnouncement
 
 FLEET_SCOPE = ""  # the scope field's value for the whole fleet
@@ -30,7 +31,7 @@ class FleetSummary:
     """What the main page shows of the fleet on the collector."""
 
     sites: Sequence[str]  # the scope choices: each site, and each known screen (`site/screen`)
-    panic_sites: Sequence[str]
+    panic_sites: Sequence[PanicShown]  # where the panic screen is on
     action: FleetAction | None
     not_reached: Sequence[ScreenHealth]
     # Each site's and screen's own announcement in force (`site` or `site/screen`), by scope.
@@ -86,6 +87,9 @@ def not_reached_notice(
     if action is None:
         return ""
     when = _when(action.at, lang, zone)
+    if action.link_down:  # the screens' last heartbeats are no proof: nothing was sent since
+        said = text("fleet.unsent", lang, what=_what(action, lang), when=when)
+        return f'<p class="fleet-missed" role="status">{_e(said)}</p>'
     if not missed:
         return (
             f'<p class="fleet-reached" role="status">'

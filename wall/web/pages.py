@@ -151,7 +151,11 @@ def main_page(
 
 
 def _panic(lang: str, csrf: str, panic: bool, view: QueueView, fleet: FleetSummary | None = None) -> str:
-    state = f'<p class="panic-active" role="status">{_e(text("panic.active", lang))}</p>' if panic else ""
+    # On the collector, "the wall shows only the logo" is wrong for one screen: the line below says where.
+    shows_logo = panic and fleet is None
+    state = (
+        f'<p class="panic-active" role="status">{_e(text("panic.active", lang))}</p>' if shows_logo else ""
+    )
     label = text("panic.off" if panic else "panic.on", lang)
     # The collector has no screen of its own: its page shows each kiosk's on the fleet page.
     picture = (
@@ -160,8 +164,13 @@ def _panic(lang: str, csrf: str, panic: bool, view: QueueView, fleet: FleetSumma
         else ""
     )
     if fleet is not None and fleet.panic_sites:
-        sites = ", ".join(fleet.panic_sites)
-        state += f'<p class="panic-sites">{_e(text("fleet.panic_sites", lang, sites=sites))}</p>'
+        sites = ", ".join(
+            text("fleet.panic_but", lang, scope=p.scope, screens=", ".join(p.but)) if p.but else p.scope
+            for p in fleet.panic_sites
+        )
+        state += (
+            f'<p class="panic-sites" role="status">{_e(text("fleet.panic_sites", lang, sites=sites))}</p>'
+        )
     forms = (
         [(panic, label)]
         if fleet is None

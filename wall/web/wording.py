@@ -108,6 +108,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "fleet.scope.site": "Site {site} seulement",
         "fleet.scope.screen": "Écran {site} seulement",
         "fleet.panic_sites": "Écran de secours actif sur : {sites}",
+        "fleet.panic_but": "{scope} (sauf {screens})",
         "fleet.ok": "En service",
         "fleet.off": "Éteint exprès (hors horaires d'ouverture)",
         "fleet.late": "ALERTE : plus de nouvelles depuis le {when}",
@@ -154,6 +155,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "proof.csv": "Télécharger la réponse (CSV, pour le dossier de retrait)",
         "fleet.heard": "dernières nouvelles le {when}",
         "fleet.reached": "« {what} » ({when}) : tous les écrans concernés sont en ligne et l'ont reçu.",
+        "fleet.unsent": "« {what} » ({when}) : le collecteur n'atteint pas le serveur de la flotte "
+        "([fleet] servers) : les écrans recevront ce qui attend quand il répondra.",
         "fleet.missed": "« {what} » ({when}) : pas encore reçu par ces écrans hors ligne "
         "(ils le recevront à leur retour) :",
         "fleet.what.approve": "Approuver",
@@ -264,6 +267,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "fleet.scope.site": "Site {site} only",
         "fleet.scope.screen": "Screen {site} only",
         "fleet.panic_sites": "Panic screen on at: {sites}",
+        "fleet.panic_but": "{scope} (except {screens})",
         "fleet.ok": "Running",
         "fleet.off": "Off on purpose (outside opening hours)",
         "fleet.late": "ALERT: not heard from since {when}",
@@ -310,6 +314,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "proof.csv": "Download the answer (CSV, for the takedown file)",
         "fleet.heard": "last heard {when}",
         "fleet.reached": "“{what}” ({when}): every screen concerned is online and has it.",
+        "fleet.unsent": "“{what}” ({when}): the collector cannot reach the fleet's server ([fleet] "
+        "servers): the screens get what waits when it answers.",
         "fleet.missed": "“{what}” ({when}): not received yet by these offline screens "
         "(they get it when back):",
         "fleet.what.approve": "Approve",

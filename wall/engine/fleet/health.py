@@ -387,6 +387,8 @@ class FleetAction:
     what: str
     at: datetime
     sites: tuple[str, ...]
+    # The collector's own link is down: it could send nothing since, so no screen is said to have it.
+    link_down: bool = False
 
 
 def not_reached(action: FleetAction, screens: list[ScreenHealth], now: datetime) -> list[ScreenHealth]:

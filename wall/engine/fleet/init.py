@@ -122,12 +122,15 @@ def server_config(
 ) -> str:
     """A nats-server config using the fleet's TLS files and users; with `cluster_listen`, one node
     of a cluster whose routes are TLS too (the same certificate serves and authenticates routes)."""
-    tls = f'tls {{ cert_file: "{files.cert}", key_file: "{files.key}", ca_file: "{files.ca}", timeout: 5 }}'
+    # Absolute paths: nats-server reads them from its working folder (/ under systemd), not the
+    # config's, so `wall fleet init --dir fleet` would make a config that starts only in its parent.
+    cert, key, ca = (path.absolute() for path in (files.cert, files.key, files.ca))
+    tls = f'tls {{ cert_file: "{cert}", key_file: "{key}", ca_file: "{ca}", timeout: 5 }}'
     lines = [
         f'server_name: "{name}"',
         f'listen: "{listen}"',
         tls,
-        f'jetstream {{ store_dir: "{store_dir}" }}',
+        f'jetstream {{ store_dir: "{store_dir.absolute()}" }}',
         f'include "{files.auth.name}"',
     ]
     if cluster_listen:

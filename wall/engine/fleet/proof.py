@@ -42,6 +42,10 @@ log = logging.getLogger("wall.engine.fleet.proof")
 
 FORMAT = 1
 LONGEST_RECORD_S = 300.0  # a post on screen for hours is recorded every 5 min: a crash loses 5 min at most
+# A stretch's first record ends after a minute: the page answers "shown" for a post that stays on
+# screen (a lobby with one post never turns it) within a minute, not 5; a post that turns with its
+# panel (most) ends before and costs no more records.
+FIRST_RECORD_S = 60.0
 DUPLICATE_WINDOW_S = 3600.0  # the stream drops an id it saw within this (a resend after a lost ack)
 SEND_EVERY_S = 2.0
 LAST_SEND_S = 2.0
@@ -110,11 +114,13 @@ class Showing:
 class _Open:
     post: Post
     started_at: datetime
+    first: bool = True  # the stretch's first record (cut after FIRST_RECORD_S, the next ones after LONGEST)
 
 
 class ProofTracker:
     """Turns successive looks at the screens into records: a post counts from the first look that
-    finds it on screen to the first look that does not (or `LONGEST_RECORD_S`, then a new record)."""
+    finds it on screen to the first look that does not (or `FIRST_RECORD_S`, then every
+    `LONGEST_RECORD_S`, a new record)."""
 
     def __init__(self, site: str, screen: str) -> None:
         self.site = site
@@ -126,10 +132,13 @@ class ProofTracker:
         seen: dict[tuple[str, str, int], Post] = {(s.post.key, s.panel, s.display): s.post for s in showing}
         ended: list[ProofRecord] = []
         for slot, opened in list(self._open.items()):
-            long = (now - opened.started_at).total_seconds() >= LONGEST_RECORD_S
+            limit = FIRST_RECORD_S if opened.first else LONGEST_RECORD_S
+            long = (now - opened.started_at).total_seconds() >= limit
             if slot not in seen or long:
                 ended.append(self._record(slot, opened, now))
                 del self._open[slot]
+                if slot in seen:  # the same stretch goes on
+                    self._open[slot] = _Open(seen[slot], now, first=False)
         for slot, post in seen.items():
             if slot not in self._open:
                 self._open[slot] = _Open(post, now)

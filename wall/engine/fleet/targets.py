@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from wall.core.model import utcnow
 from wall.engine.engine import Engine
@@ -32,6 +32,13 @@ log = logging.getLogger("wall.engine.fleet.targets")
 
 PANIC_META = "fleet.panic"  # {"site" or "site/screen": {"on": bool, "who": str}}
 ANNOUNCEMENTS_META = "fleet.announcements"  # {"site" or "site/screen": announcement dict, or None}
+
+
+class PanicShown(NamedTuple):
+    """The panic screen is on at every screen of `scope` (a site, or one `site/screen`) but `but`."""
+
+    scope: str
+    but: tuple[str, ...] = ()
 
 
 class SiteTargets:
@@ -79,17 +86,23 @@ class SiteTargets:
             if scope.screen and scope.site in self.publisher.sites:
                 self.publisher.set_screen_playlist(scope.site, scope.screen, panels)
 
-    def panic_sites(self) -> list[str]:
-        """The sites, and the screens of their own, that show the panic screen now (`site/screen`)."""
+    def panic_sites(self) -> list[PanicShown]:
+        """Where the panic screen is on now, by site: a site in panic with the screens released on
+        their own left out (`PanicShown.but`), else each screen of it in panic on its own."""
         panic: dict[str, Any] = self.store.meta(PANIC_META) or {}
         fleet_panic = self.store.panic()
-        sites = [
-            site
-            for site in self.publisher.sites
-            if (bool(panic[site]["on"]) if site in panic else fleet_panic)
-        ]
-        screens = sorted(t for t, kept in panic.items() if "/" in t and bool(kept["on"]))
-        return [*sites, *(s for s in screens if s.partition("/")[0] not in sites)]
+        own = {Scope.parse(t): bool(kept["on"]) for t, kept in panic.items() if "/" in t}
+        shown: list[PanicShown] = []
+        for site in self.publisher.sites:
+            screens = sorted(s.text for s, on in own.items() if s.site == site and on)
+            released = sorted(s.text for s, on in own.items() if s.site == site and not on)
+            if bool(panic[site]["on"]) if site in panic else fleet_panic:
+                # Every screen of the site follows its key, those not heard from yet too: name the
+                # site, and the screens whose own release wins over it.
+                shown.append(PanicShown(site, tuple(released)))
+            else:
+                shown.extend(PanicShown(screen) for screen in screens)
+        return shown
 
     async def set_panic(self, engine: Engine, on: bool, who: str, scope: Scope) -> None:
         """Panic on (or off) for the fleet, one site or one screen, recorded, audited, published."""
