@@ -54,7 +54,7 @@ _WHERE: dict[str, tuple[str, str, str]] = {
 
 
 @cache
-def _load(kind: str) -> Adapter:
+def _import_adapter(kind: str) -> Adapter:
     module_name, settings_name, source_name = _WHERE[kind]
     from sources.base import SourceBase
 
@@ -69,7 +69,7 @@ class _Adapters(Mapping[str, Adapter]):
     """Every type by name; an adapter's module is imported when its type is first looked up."""
 
     def __getitem__(self, kind: str) -> Adapter:
-        return _load(kind)
+        return _import_adapter(kind)
 
     def __contains__(self, kind: object) -> bool:
         return kind in _WHERE

@@ -548,15 +548,17 @@ def _status(config: WallConfig, args: argparse.Namespace) -> int:
     if runtime and not _alive(int(runtime.get("pid", 0))):
         runtime = None  # killed, frozen and restarted, or a power cut: the record is stale
     rows = []
-    for source in config.sources:
-        status = statuses.get(source.name)
+    listed = [(s.name, s.type, s.enabled) for s in config.sources]
+    if config.fleet is not None and config.fleet.role == "kiosk":
+        # A fleet's kiosk polls nothing: its sources are the collector's, their health as received.
+        listed = [(name, "collector", True) for name in sorted(statuses)]
+    for name, kind, enabled in listed:
+        status = statuses.get(name)
         rows.append(
             {
-                "source": source.name,
-                "type": source.type,
-                "health": status.health.value
-                if status
-                else ("disabled" if not source.enabled else "never polled"),
+                "source": name,
+                "type": kind,
+                "health": status.health.value if status else ("disabled" if not enabled else "never polled"),
                 "last_success": _when(status.last_success if status else None),
                 "last_error": status.last_error if status else "",
                 "next_poll": _when(status.next_poll if status else None),

@@ -292,3 +292,15 @@ def collector_env(broker: NatsFleet, refuse_qt_in: Path | None = None) -> dict[s
             )
         env["PYTHONPATH"] = os.pathsep.join([str(refuse_qt_in), str(ROOT)])
     return env | credentials_env(broker, "collector")
+
+
+def start_collect(config: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """`wall collect --config CONFIG` as systemd runs it, its output appended to `log`."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "wall.cli", "collect", "--config", str(config)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=ROOT,
+        )

@@ -5,11 +5,17 @@ ends it cleanly."""
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.fleet.conftest import Feeds, boot_kiosk, collector_env, collector_toml, kiosk_config, until
+from tests.fleet.conftest import (
+    Feeds,
+    boot_kiosk,
+    collector_env,
+    collector_toml,
+    kiosk_config,
+    start_collect,
+    until,
+)
 from tests.servers.nats import NatsFleet
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,14 +28,7 @@ async def test_wall_collect_publishes_headless_without_ever_importing_qt(
     config = collector_toml(broker, tmp_path, feed=feeds.serve("news"))
     env = collector_env(broker, refuse_qt_in=tmp_path / "no-qt")
     log = tmp_path / "collector.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "wall.cli", "collect", "--config", str(config)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=ROOT,
-        )
+    process = start_collect(config, env, log)
     kiosk = await boot_kiosk(kiosk_config(broker, "lyon", tmp_path / "lyon"), tmp_path / "pictures")
     try:
         await until(lambda: kiosk.screen.ids("mention") == ["n1"] or process.poll() is not None, "published")

@@ -6,13 +6,11 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 
-from tests.fleet.conftest import Feeds, collector_env, collector_toml
+from tests.fleet.conftest import Feeds, collector_env, collector_toml, start_collect
 from tests.servers.nats import NatsFleet
 from tests.servers.snac2 import free_port
 
@@ -34,14 +32,7 @@ async def test_wall_collect_serves_the_fleets_moderation_page(
     config = collector_toml(broker, tmp_path, feed=feeds.serve("news"), before=WEB_TOML.format(port=port))
     env = collector_env(broker, refuse_qt_in=tmp_path / "no-qt") | {"WALL_WEB__TOKEN": TOKEN}
     log = tmp_path / "collector.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "wall.cli", "collect", "--config", str(config)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=ROOT,
-        )
+    process = start_collect(config, env, log)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
 

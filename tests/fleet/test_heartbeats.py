@@ -5,6 +5,7 @@ whether the fleet link is up or down, and since when."""
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -79,6 +80,8 @@ async def test_a_running_kiosk_is_seen_on_the_collectors_page_and_says_when_its_
             await until(newer, "a new screenshot when the page asks")
 
         await until(lambda: "fleet link: up since" in wall_status(kiosk_toml, env), "status says up", 30)
+        # Its sources are the collector's: listed with the health the kiosk received.
+        assert re.search(r"^news +collector +ok ", wall_status(kiosk_toml, env), re.MULTILINE)
 
         # The collector restarts: the screens it heard from are still listed (its store).
         await collector.stop()

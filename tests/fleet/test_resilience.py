@@ -9,7 +9,6 @@ import dataclasses
 import io
 import signal
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
@@ -29,6 +28,7 @@ from tests.fleet.conftest import (
     collector_toml,
     kiosk_config,
     poll_all,
+    start_collect,
     until,
 )
 from tests.servers.nats import NatsFleet, make_fleet
@@ -178,15 +178,7 @@ async def test_the_leader_node_killed_while_posts_flow_loses_nothing(
 def start_wall_collect(broker: NatsFleet, tmp_path: Path, feed: str, log: Path) -> subprocess.Popen[bytes]:
     """`wall collect` as systemd runs it, logging to `log`."""
     config = collector_toml(broker, tmp_path, feed=feed, source="interval = 15\n")
-    env = collector_env(broker)
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "wall.cli", "collect", "--config", str(config)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=ROOT,
-        )
+    return start_collect(config, collector_env(broker), log)
 
 
 async def test_the_collector_killed_kiosks_keep_their_content_and_it_resumes_without_uploading_again(
