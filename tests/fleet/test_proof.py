@@ -7,13 +7,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from tests.fleet.conftest import (
     Feeds,
+    Kiosk,
     boot_kiosk,
     collector_config,
     collector_env,
@@ -41,13 +43,9 @@ def wall_proof(broker: NatsFleet, tmp_path: Path, *args: str) -> subprocess.Comp
     )
 
 
-async def test_proof_waits_on_the_kiosk_while_the_broker_is_away_arrives_once_and_outlives_the_post(
-    tmp_path: Path, broker: NatsFleet, feeds: Feeds, collector_for: Callable[..., Any]
-) -> None:
-    feeds.add("news", "n1", "Notre stand au salon")
-    feeds.items["news"][0]["url"] = POST_URL
-    collector = await collector_for(collector_config(broker, tmp_path / "c", feeds))
-    await poll_all(collector)
+@asynccontextmanager
+async def showing_kiosk(broker: NatsFleet, tmp_path: Path) -> AsyncIterator[tuple[Kiosk, ProofSender]]:
+    """The hq/hall-1 kiosk once it shows post n1, with its proof sender (outbox in its folder)."""
     kiosk = await boot_kiosk(kiosk_config(broker, "hq", tmp_path / "hq"), tmp_path / "pictures")
     config = kiosk.config.fleet
     assert config is not None
@@ -55,6 +53,20 @@ async def test_proof_waits_on_the_kiosk_while_the_broker_is_away_arrives_once_an
     sender.start()
     try:
         await until(lambda: kiosk.screen.ids("mention") == ["n1"], "the kiosk shows the post")
+        yield kiosk, sender
+    finally:
+        await sender.stop()
+        await kiosk.stop()
+
+
+async def test_proof_waits_on_the_kiosk_while_the_broker_is_away_arrives_once_and_outlives_the_post(
+    tmp_path: Path, broker: NatsFleet, feeds: Feeds, collector_for: Callable[..., Any]
+) -> None:
+    feeds.add("news", "n1", "Notre stand au salon")
+    feeds.items["news"][0]["url"] = POST_URL
+    collector = await collector_for(collector_config(broker, tmp_path / "c", feeds))
+    await poll_all(collector)
+    async with showing_kiosk(broker, tmp_path) as (kiosk, sender):
         post = kiosk.screen.posts["mention"][0]
         tracker = ProofTracker("hq", "hall-1")
         start = utcnow()
@@ -85,9 +97,6 @@ async def test_proof_waits_on_the_kiosk_while_the_broker_is_away_arrives_once_an
         ]
         assert [r.post_key for r in (await find_proof(js, POST_URL)).records] == ["news:n1"]
         assert (await find_proof(js, "news:n2")).records == []
-    finally:
-        await sender.stop()
-        await kiosk.stop()
 
     text = wall_proof(broker, tmp_path, "news:n1")
     assert text.returncode == 0, text.stderr
@@ -155,13 +164,7 @@ async def test_a_post_that_stays_on_screen_is_answered_shown_after_its_first_min
     feeds.add("news", "n1", "Bienvenue à hq")
     collector = await collector_for(collector_config(broker, tmp_path / "c", feeds))
     await poll_all(collector)
-    kiosk = await boot_kiosk(kiosk_config(broker, "hq", tmp_path / "hq"), tmp_path / "pictures")
-    config = kiosk.config.fleet
-    assert config is not None
-    sender = ProofSender(config, ProofOutbox(tmp_path / "hq" / "proof.sqlite3"), lambda: kiosk.receiver.link)
-    sender.start()
-    try:
-        await until(lambda: kiosk.screen.ids("mention") == ["n1"], "the kiosk shows the post")
+    async with showing_kiosk(broker, tmp_path) as (kiosk, sender):
         on_screen = [Showing(kiosk.screen.posts["mention"][0], "mentions")]
         tracker = ProofTracker("hq", "hall-1")
         start = utcnow()
@@ -175,6 +178,3 @@ async def test_a_post_that_stays_on_screen_is_answered_shown_after_its_first_min
         later = [tracker.observe(start + timedelta(seconds=s), on_screen) for s in range(61, 360)]
         assert not any(later)
         assert [r.seconds for r in tracker.observe(start + timedelta(seconds=360), on_screen)] == [300.0]
-    finally:
-        await sender.stop()
-        await kiosk.stop()
