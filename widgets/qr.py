@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import segno
 from PySide6.QtCore import QRect, QRectF, QSize
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPaintEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
@@ -28,6 +27,10 @@ def qr_matrix(data: str) -> Matrix:
     Error correction M (15 % of the code may be damaged or dirty) is raised by segno when the
     higher level fits in the same size.
     """
+    # Imported at the first code drawn: segno and the XML writer it loads are ~1 MB of a running
+    # wall's memory, paid only by a wall that shows an announcement with an address.
+    import segno
+
     code = segno.make_qr(data, error="m", boost_error=True)
     return tuple(tuple(bool(cell) for cell in row) for row in code.matrix)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -186,8 +187,9 @@ def test_the_running_wall_shares_two_heaps_and_keeps_no_source_lines(tmp_path: P
     # kiosk installed by `make demo`) is never loaded: ~7 MB and 83 modules for nothing; nor, on a
     # wall without alert targets or a fleet, Apprise or the NATS client; nor, without an RSS
     # source, feedparser (36 modules, ~0.9 MB); nor Babel, whose locale data cost ~8 MB for a few
-    # formats that Qt's QLocale and wall.core.i18n now write (only the moderation page uses it).
-    unused = {"click", "rich", "pygments", "apprise", "nats", "feedparser", "babel"}
+    # formats that Qt's QLocale and wall.core.i18n now write (only the moderation page uses it);
+    # nor, without an announcement that carries an address, segno and the XML writer it brings.
+    unused = {"click", "rich", "pygments", "apprise", "nats", "feedparser", "babel", "segno", "xml"}
     assert unused.isdisjoint(seen["packages"]), seen["packages"]
     # Of the sixteen networks' adapters, only the configured one is loaded (~6.7 MB for all).
     assert seen["adapters"] == ["sources.demo"]
@@ -267,3 +269,33 @@ def test_the_running_wall_gives_pictures_back_and_keeps_few_worker_threads(tmp_p
     seen = _child(RUNNING, str(config))
     assert seen["worker_threads"] <= 4  # qasync's own pool ran them on 10 threads, kept for good
     assert seen["c_heap_free_mb"] < 4  # the dropped pictures are not kept in the heap
+
+
+def test_the_install_leaves_a_kiosk_that_cannot_write_its_folder_nothing_to_compile(
+    tmp_path: Path,
+) -> None:
+    """The kiosk's user cannot write under /opt/lobby-wall: what the install (`make demo`, `make
+    run`) compiled is all it has, or each start compiles the wall's modules from source again."""
+    app = tmp_path / "lobby-wall"
+    for part in ("wall", "widgets", "sources"):
+        shutil.copytree(ROOT / part, app / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(ROOT / "pyproject.toml", app / "pyproject.toml")  # older than the venv: no reinstall
+    make = ["make", "-s", "-f", str(ROOT / "Makefile"), "bytecode", f"VENV={ROOT / '.venv'}"]
+    subprocess.run(make, cwd=app, check=True, timeout=120, capture_output=True)
+    started = subprocess.run(
+        [sys.executable, "-v", "-c", "import wall.cli, wall.shell.runtime"],
+        cwd=app,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(app)},
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert started.returncode == 0, started.stderr
+    ours = [
+        line
+        for line in started.stderr.splitlines()
+        if line.startswith("# code object from") and str(app) in line
+    ]
+    from_source = [line for line in ours if not line.rstrip("'").endswith(".pyc")]
+    assert len(ours) > 50  # the wall's own modules were imported from the copy
+    assert from_source == []
