@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -152,6 +152,10 @@ class Engine:
             for s in self.sources
         }
         self._background: set[asyncio.Task[None]] = set()
+        # Cleared while the stored posts are judged again a page at a time (`_rejudge_stored`): a new
+        # batch waits, so each source's moderator (its flood cap) sees posts in their order.
+        self._judged = asyncio.Event()
+        self._judged.set()
         # Weak signals (issue 17): read after each stored batch, told to comms, never to the screen.
         self.signals: SignalWatch | None = None
         if config.signals.enabled:
@@ -186,6 +190,7 @@ class Engine:
     def start(self) -> None:
         """Start polling, re-judge the stored posts with today's moderation rules, and purge what
         consent and retention no longer allow (now, then every `PURGE_EVERY_SECONDS` seconds)."""
+        self._judged.clear()  # before the first poll can bring a batch
         self.poller.start()
         if self.signals is not None:
             self.signals.start()
@@ -267,13 +272,28 @@ class Engine:
         return self._public_images, {}
 
     async def _rejudge_stored(self) -> None:
-        """A word blocked since the last start takes its posts off the screen within a second."""
-        for name, moderator in self.moderators.items():
+        """A word blocked since the last start takes its posts off the screen within a second.
 
-            def rejudge(name: str = name, moderator: Moderator = moderator) -> set[PostKind]:
-                return self.store.set_verdicts(moderator.judge_many(self.store.posts_of(name)))
+        A page of posts per job on the store's thread: a full store (10,000 posts) is never held
+        at once, and a stop waits for one page, not for the whole store (it waited 8-16 s). The
+        next start judges again what a stop left. New batches wait meanwhile (`_judged`)."""
+        self._judged.clear()
+        try:
+            for name, moderator in self.moderators.items():
+                pages = self.store.pages_of(name)  # advanced on the store's thread only
 
-            await self._refresh(await self._in_db(rejudge))
+                def rejudge_page(
+                    pages: Iterator[list[Post]] = pages, moderator: Moderator = moderator
+                ) -> set[PostKind] | None:
+                    page = next(pages, None)
+                    return None if page is None else self.store.set_verdicts(moderator.judge_many(page))
+
+                kinds: set[PostKind] = set()
+                while (changed := await self._in_db(rejudge_page)) is not None:
+                    kinds |= changed
+                await self._refresh(kinds)
+        finally:
+            self._judged.set()
         # Posts stored while they waited for a person (before a restart, or before the wall
         # prepared their pictures): the moderation page shows their pictures too.
         awaiting = await self._in_db(lambda: [item.post for item in self.store.queue("awaiting")])
@@ -311,7 +331,7 @@ class Engine:
             kinds = {post.kind}
             for name, moderator in self.moderators.items():
                 moderator.block(author)
-                kinds |= self.store.set_verdicts(moderator.judge_many(self.store.posts_of(name)))
+                kinds |= self._judge_again(name, moderator)
             return author, kinds
 
         done: tuple[str, set[PostKind]] | None = await self._in_db(block)
@@ -320,6 +340,14 @@ class Engine:
         log.info("moderation: block author %r (post %r) by %r", done[0], key, who)
         await self._refresh(done[1])
         return True
+
+    def _judge_again(self, name: str, moderator: Moderator) -> set[PostKind]:
+        """Judge every stored post of `name` again, a page at a time (store thread); the kinds whose
+        screen changed."""
+        kinds: set[PostKind] = set()
+        for page in self.store.pages_of(name):
+            kinds |= self.store.set_verdicts(moderator.judge_many(page))
+        return kinds
 
     async def unblock_author(self, author: str, who: str) -> bool:
         """Unblock an author blocked from the page: their stored posts are judged again now, and those
@@ -331,7 +359,7 @@ class Engine:
             kinds: set[PostKind] = set()
             for name, moderator in self.moderators.items():
                 moderator.unblock(author)
-                kinds |= self.store.set_verdicts(moderator.judge_many(self.store.posts_of(name)))
+                kinds |= self._judge_again(name, moderator)
             return kinds
 
         kinds: set[PostKind] | None = await self._in_db(unblock)
@@ -444,6 +472,7 @@ class Engine:
             return change, verdicts
 
         try:
+            await self._judged.wait()
             change, verdicts = await self._in_db(judge_and_store)
             await self._in_db(self.store.save_state, name, source.state())
         except Exception:

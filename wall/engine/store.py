@@ -23,7 +23,7 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -47,6 +47,7 @@ SCHEMA_VERSION = 1
 RETIRED_GRACE_DAYS = 7  # the data of a source taken out of the config is deleted after this long
 COUNT_HISTORY_DAYS = 30
 COUNT_SAMPLE_SECONDS = 600  # an unchanged value is recorded again at most every 10 minutes
+PAGE_SIZE = 250  # posts read at once by jobs over a whole source (`pages_of`): ~0.3 s of re-judging
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS posts (
@@ -455,11 +456,28 @@ class Store:
 
     def posts_of(self, source: str) -> list[Post]:
         """Every kept post of one source, oldest first, whatever its verdict (for re-judging)."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT data FROM posts WHERE source = ? ORDER BY created_ts", (source,)
-            ).fetchall()
-        return [Post.from_dict(json.loads(r[0])) for r in rows]
+        return [post for page in self.pages_of(source) for post in page]
+
+    def pages_of(self, source: str, size: int = PAGE_SIZE) -> Iterator[list[Post]]:
+        """The kept posts of one source, oldest first (ties by key), `size` at a time: a job over
+        a full store (re-judging, purging) holds one page of posts, not 10,000, and the store's
+        lock is free between pages. Posts deleted or added between two pages are skipped or
+        seen as they would be by a job that started later."""
+        after: tuple[float, str] = (float("-inf"), "")
+        while True:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT data, created_ts, key FROM posts WHERE source = ? "
+                    "AND (created_ts > ? OR (created_ts = ? AND key > ?)) "
+                    "ORDER BY created_ts, key LIMIT ?",
+                    (source, after[0], after[0], after[1], size),
+                ).fetchall()
+            if not rows:
+                return
+            yield [Post.from_dict(json.loads(r[0])) for r in rows]
+            if len(rows) < size:
+                return
+            after = (rows[-1][1], rows[-1][2])
 
     def verdicts(self, source: str) -> dict[str, Verdict]:
         """The stored verdict of each judged post of one source, by post key."""
