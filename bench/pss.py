@@ -13,6 +13,12 @@ default) it reads, from outside the process:
   and by file, the 25 biggest (`pss_by_file_mb`: which of Qt's libraries and plug-ins are paid for);
 
 and from inside, `memory_breakdown()` (C heap, Python heap, SQLite), which the wall logs on SIGUSR1.
+
+The breakdowns are read at rest: a transition holds two pictures of the screen (15 MB at 1920x1080)
+for about 1.5 s, every rotation (15 s here), and the end of the run can fall in one (`at_end`). They
+were read there before, which put 15 MB of pictures in "anonymous" and `c_heap_mmapped_mb` (19 MB
+instead of 4.5). `at_rest` is the moment they were read; `transition_extra_mb` is the highest sample
+above the median; `threads` the wall's threads by name.
 """
 
 from __future__ import annotations
@@ -38,6 +44,9 @@ POST_EVERY_S = 10.0
 SAMPLE_EVERY_S = 2.0  # a crossfade holds two extra screens (16 MB) for 0.6 s: take the median
 SETTLE_S = 30.0  # start-up and the first polls are not the steady state
 TOP_FILES = 25  # the files mapped with the most PSS, by name, in the result
+# At rest: the process's own memory within this much of its median (a transition adds ~15 MB).
+REST_MARGIN_MB = 2.0
+REST_WAIT_S = 30.0  # how long to wait for a moment at rest after the run (two rotations)
 PANELS = "".join(f'[[panels]]\ntype = "{kind}"\n' for kind in ("fans", "mentions", "clock"))
 # What a mapping is, by its path (first match wins): where the file-mapped memory goes.
 KINDS = (
@@ -97,6 +106,39 @@ def pss_by_file(pid: int, top: int = TOP_FILES) -> dict[str, float]:
     return {file: round(kb / 1024, 2) for file, kb in ranked}
 
 
+def threads_by_name(pid: int) -> dict[str, int]:
+    """How many threads `pid` has, by name (Python's own threads are all "python")."""
+    names: dict[str, int] = defaultdict(int)
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            names[(task / "comm").read_text().strip()] += 1
+        except OSError:  # the thread ended while we looked
+            continue
+    return dict(sorted(names.items(), key=lambda item: (-item[1], item[0])))
+
+
+def at_rest(wall: subprocess.Popen[bytes], log: Path, anon_median_mb: float) -> dict[str, object]:
+    """The breakdowns read while no transition holds its pictures: the process's own memory within
+    REST_MARGIN_MB of `anon_median_mb` before and after reading them (else read again)."""
+    deadline = time.monotonic() + REST_WAIT_S
+    found: dict[str, object] = {}
+    while time.monotonic() < deadline:
+        before = rollup(wall.pid)
+        if before["pss_anon_mb"] > anon_median_mb + REST_MARGIN_MB:
+            time.sleep(0.2)
+            continue
+        found = {
+            "at_rest": before,
+            "pss_by_mapping_mb": pss_by_mapping(wall.pid),
+            "pss_by_file_mb": pss_by_file(wall.pid),
+            "threads": threads_by_name(wall.pid),
+            "breakdown": breakdown_from_log(wall, log),
+        }
+        if rollup(wall.pid)["pss_anon_mb"] <= anon_median_mb + REST_MARGIN_MB:
+            return found
+    return {**found, "at_rest": "none found: the breakdowns may include a transition's pictures"}
+
+
 def breakdown_from_log(wall: subprocess.Popen[bytes], log: Path) -> dict[str, float]:
     """Ask the wall for `memory_breakdown()` (SIGUSR1) and read it from its log."""
     seen = log.read_text(encoding="utf-8", errors="replace").count("wall.shell.runtime: memory {")
@@ -143,6 +185,7 @@ def measure(seconds: float, env: dict[str, str], x_server: int | None) -> dict[s
                 next_sample += SAMPLE_EVERY_S
             time.sleep(0.2)
         steady = [sample for at, sample in samples if at >= SETTLE_S]
+        pss_median = statistics.median(s["pss_mb"] for s in steady)
         result: dict[str, object] = {
             "seconds": seconds,
             "posts_published": number - FIRST_ID - 1,
@@ -151,11 +194,10 @@ def measure(seconds: float, env: dict[str, str], x_server: int | None) -> dict[s
             "pss_mean_mb": round(statistics.fmean(s["pss_mb"] for s in steady), 1),
             "pss_max_mb": max(s["pss_mb"] for s in steady),
             "pss_min_mb": min(s["pss_mb"] for s in steady),
+            "transition_extra_mb": round(max(s["pss_mb"] for s in steady) - pss_median, 1),
             "pss_every_10s_mb": [s["pss_mb"] for at, s in samples][:: max(1, int(10 / SAMPLE_EVERY_S))],
             "at_end": rollup(wall.pid),
-            "pss_by_mapping_mb": pss_by_mapping(wall.pid),
-            "pss_by_file_mb": pss_by_file(wall.pid),
-            "breakdown": breakdown_from_log(wall, log),
+            **at_rest(wall, log, statistics.median(s["pss_anon_mb"] for s in steady)),
         }
         if x_server is not None:
             result["pss_x_server_mb"] = rollup(x_server)["pss_mb"]

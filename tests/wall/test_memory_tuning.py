@@ -299,3 +299,44 @@ def test_the_install_leaves_a_kiosk_that_cannot_write_its_folder_nothing_to_comp
     from_source = [line for line in ours if not line.rstrip("'").endswith(".pyc")]
     assert len(ours) > 50  # the wall's own modules were imported from the copy
     assert from_source == []
+
+
+# A process that, like a wall, holds two pictures of the screen for a moment now and then (a
+# transition) and, like a wall, logs where its memory is on SIGUSR1: here, whether it held them.
+TRANSITIONS = r"""
+import json, signal, sys, time
+
+log = open(sys.argv[1], "a", buffering=1)
+held = []
+
+def report(*_):
+    log.write("INFO wall.shell.runtime: memory " + json.dumps({"holding_pictures": bool(held)}) + "\n")
+
+signal.signal(signal.SIGUSR1, report)
+print("ready", flush=True)
+while True:
+    time.sleep(0.6)
+    held.append(b"\x01" * (32 * 2**20))  # touched, as two 1920x1080 pictures are
+    time.sleep(0.6)
+    held.clear()
+"""
+
+
+def test_bench_pss_reads_where_the_memory_is_between_transitions(tmp_path: Path) -> None:
+    """`bench pss` read its breakdown whenever the run ended, inside a transition when it fell
+    there: 15 MB of pictures then showed as C heap. It now waits for a moment at rest."""
+    from bench.pss import at_rest, rollup
+
+    log = tmp_path / "wall.log"
+    log.touch()
+    child = subprocess.Popen([sys.executable, "-c", TRANSITIONS, str(log)], stdout=subprocess.PIPE)
+    try:
+        assert child.stdout is not None and child.stdout.readline() == b"ready\n"
+        resting = rollup(child.pid)["pss_anon_mb"]  # before the first transition
+        readings = [at_rest(child, log, resting) for _ in range(3)]
+    finally:
+        child.kill()
+        child.wait()
+    assert [reading["breakdown"] for reading in readings] == [{"holding_pictures": False}] * 3
+    threads = [reading["threads"] for reading in readings]
+    assert all(isinstance(names, dict) and sum(names.values()) == 1 for names in threads)
