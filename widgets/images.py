@@ -9,7 +9,16 @@ from __future__ import annotations
 import hashlib
 
 from PySide6.QtCore import QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPaintEvent, QPixmap, QResizeEvent
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QHideEvent,
+    QPainter,
+    QPainterPath,
+    QPaintEvent,
+    QPixmap,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from widgets.pixmaps import PixmapCache
@@ -89,6 +98,7 @@ class CoverImage(QWidget):
         self._cache: PixmapCache | None = None
         self._url = ""
         self._last: QPixmap | None = None
+        self._asked: tuple[str, QSize] | None = None  # the picture and size last asked of the cache
         self._radius = 16
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
@@ -113,9 +123,25 @@ class CoverImage(QWidget):
         super().resizeEvent(event)
         self._prepare()
 
+    def hideEvent(self, event: QHideEvent) -> None:
+        """Hidden itself (a gallery with fewer pictures now), it lets its picture go; hidden with its
+        panel (off screen), it keeps it for the panel's next turn."""
+        super().hideEvent(event)
+        if self.isHidden():
+            self._last = None
+            if self._asked is not None and self._cache is not None:
+                self._cache.supersede(*self._asked)
+            self._asked = None
+
     def _prepare(self) -> None:
         if self._url and self._cache is not None and not self.isHidden():
-            self._cache.scaled(self._url, self.size())
+            size = self.size()
+            if self._asked is not None and self._asked[0] == self._url and self._asked[1] != size:
+                # Shown here at a new size, the old one is kept for nothing: a gallery is laid out
+                # again as each of its pictures arrives (3-7 MB in `bench soak`, issue 14).
+                self._cache.supersede(self._url, self._asked[1])
+            self._asked = (self._url, size)
+            self._cache.scaled(self._url, size)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         """Paint the cropped picture with rounded corners."""

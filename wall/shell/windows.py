@@ -11,7 +11,9 @@ from widgets.window import WallWindow
 
 
 def keep_memory_low(window: WallWindow) -> None:
-    """After each crossfade, hand the freed full-screen pictures back to the system."""
+    """After each crossfade, drop the pictures no card needs (full-size decodes, sizes no longer
+    shown) and hand the freed memory back to the system (in that order: Qt calls them as connected)."""
+    window.rotator.transition_finished.connect(window.context.pixmaps.release_spare)
     window.rotator.transition_finished.connect(release_free_memory)
 
 
