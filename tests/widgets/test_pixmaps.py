@@ -246,3 +246,28 @@ def test_a_post_gone_from_the_wall_leaves_no_picture_in_memory(
     assert gone not in window.context.pixmaps.pictures_kept()
     _turn(qtbot, hub, window)
     assert _picture_colour(mentions) == "#2a9d8f"
+
+
+def test_the_large_card_turning_back_to_a_post_has_all_its_pictures_at_hand(
+    qtbot: QtBot, open_window: Callable[..., WallWindow], wall_fr: WallSection
+) -> None:
+    hub = Hub()
+    four = [f"https://img.example/{n}.png" for n in range(4)]
+    for n, url in enumerate([*four, "https://img.example/one.png"]):
+        hub.add_image(url, png_bytes(1200, 800, f"#{n * 40:02x}6633"))
+    carousel = make_post("carousel", media=tuple(Media(url, "") for url in four))
+    single = make_post("single", media=(Media("https://img.example/one.png", ""),), created_at=clock())
+    hub.set_posts("mention", [carousel, single])
+    window, mentions = _open_two_panels(open_window, hub, wall_fr)
+    assert mentions.featured_post() == carousel and len(mentions.featured.image.tiles()) == 4
+    mentions.feature_next()  # the single picture in the large card: three of its tiles are hidden
+    mentions.turn().finish()
+    _update(hub, window)
+    window.context.pixmaps.release_spare()  # as at the end of a turn between panels
+    scales = window.context.pixmaps.cache_report()["scales"]
+    mentions.feature_next()  # and back to the carousel
+    mentions.turn().finish()
+    _update(hub, window)
+    assert mentions.featured_post() == carousel
+    assert all(tile.has_picture() for tile in mentions.featured.image.tiles())
+    assert window.context.pixmaps.cache_report()["scales"] == scales  # nothing to wait for
