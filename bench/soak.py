@@ -132,6 +132,8 @@ def main(argv: list[str]) -> None:
                 while window.rotator.is_fading():
                     await asyncio.sleep(0.005)
                 await asyncio.sleep(0)
+                if growth is not None:
+                    growth.watch_peak(step)
                 now[0] += STEP
                 if step % int(timedelta(days=1) / STEP) == 0:
                     gc.collect()
@@ -159,7 +161,7 @@ def main(argv: list[str]) -> None:
                 # where the memory is on day 1, 2 and at the end (wall.shell.memory.memory_breakdown)
                 "breakdown_day1": breakdowns[0] if breakdowns else None,
                 "breakdown_end": {**memory_breakdown(), **pictures_mb()},
-                **({"detail_each_day": details} if growth is not None else {}),
+                **({"detail_each_day": details, "peak_rises": growth.rises} if growth is not None else {}),
                 "parts_each_day_mb": {
                     part: [b.get(part) for b in breakdowns]
                     for part in (
@@ -215,6 +217,25 @@ class _Growth:
         self._types: Counter[str] | None = None
         self._maps: dict[str, int] | None = None
         self._trace: tracemalloc.Snapshot | None = None
+        self._peak = 0.0
+        self.rises: list[dict[str, object]] = []  # the steps that raised the peak by 1 MB or more
+
+    def watch_peak(self, step: int) -> None:
+        """Note `step` when it raised the process's peak resident memory, with what it did."""
+        peak = rss_mb()["peak_rss_mb"]
+        if peak >= self._peak + 1:
+            shown = self._window.rotator.current_panel()
+            report = self._window.context.pixmaps.cache_report()
+            self.rises.append(
+                {
+                    "step": step,
+                    "peak_mb": peak,
+                    "rss_after_mb": rss_mb()["rss_mb"],
+                    "panel": type(shown).__name__ if shown is not None else None,
+                    "decodes_so_far": report["decodes"],
+                }
+            )
+        self._peak = max(self._peak, peak)
 
     def sample(self) -> dict[str, object]:
         """One day's figures, as differences from the first day's."""
