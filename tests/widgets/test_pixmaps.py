@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 
 from tests.support.posts import make_post
 from tests.widgets.conftest import clock, current, png_bytes, settle
-from wall.core.model import Media
+from wall.core.model import Media, PostKind
 from wall.engine.config import PanelSettings, WallSection
 from wall.shell.windows import keep_memory_low
 from widgets.hub import MAX_IMAGE_BYTES, Hub
@@ -126,7 +126,7 @@ def test_after_a_turn_between_panels_no_full_size_picture_is_kept_and_each_panel
     qtbot: QtBot, open_window: Callable[..., WallWindow], wall_fr: WallSection
 ) -> None:
     hub = Hub()
-    photos = {
+    photos: dict[PostKind, tuple[str, str]] = {
         "mention": ("https://img.example/vitrine.png", "#3366cc"),
         "internal": ("https://img.example/potager.png", "#2a9d8f"),
     }
