@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import TypeVar
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QSize, Qt, QThread, QThreadPool, Signal
@@ -259,9 +259,10 @@ class PixmapCache(QObject):
             spare_bytes -= dropped
             self._scaled_bytes -= dropped
 
-    def release_spare(self) -> int:
+    def release_spare(self, on_cards: Collection[str] | None = None) -> int:
         """Drop what no card needs: the full-size decodes no job waits for, the sizes no widget
-        shows any more, the pictures of posts gone from the wall; returns the bytes dropped.
+        shows any more, and the pictures not among `on_cards` (those of the posts the cards show,
+        on screen or not; by default those of every post the hub holds); returns the bytes dropped.
 
         Called when a transition between panels ends: the panel on screen has its pictures at their
         sizes, and a decode kept until then (a phone photo is 7.7 MB) would only serve a size asked
@@ -271,7 +272,7 @@ class PixmapCache(QObject):
         for url in [url for url in self._sources if url not in waiting]:
             dropped += self._sources.pop(url).sizeInBytes()
         self._source_bytes -= dropped
-        live = self._hub.picture_urls()
+        live = self._hub.picture_urls() if on_cards is None else on_cards
         gone = [key for key in self._scaled if key[0] not in live and not _held_elsewhere(self._scaled, key)]
         for key in gone:
             removed = _pixmap_bytes(self._scaled.pop(key))

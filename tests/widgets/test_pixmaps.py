@@ -271,3 +271,27 @@ def test_the_large_card_turning_back_to_a_post_has_all_its_pictures_at_hand(
     assert mentions.featured_post() == carousel
     assert all(tile.has_picture() for tile in mentions.featured.image.tiles())
     assert window.context.pixmaps.cache_report()["scales"] == scales  # nothing to wait for
+
+
+def test_a_post_pushed_off_the_cards_by_newer_ones_leaves_no_picture_in_memory(
+    qtbot: QtBot, open_window: Callable[..., WallWindow], wall_fr: WallSection
+) -> None:
+    hub = Hub()
+    old = "https://img.example/old.png"
+    hub.add_image(old, png_bytes(1200, 800, "#3366cc"))
+    first = make_post("first", media=(Media(old, ""),), created_at=clock() - timedelta(hours=1))
+    hub.set_posts("mention", [first])
+    hub.set_posts("internal", [make_post("note", kind="internal", text="Réunion à 14 h")])
+    panels = [PanelSettings(type="mentions", limit=2), PanelSettings(type="internal")]
+    window = open_window(hub, wall_fr, panels)
+    keep_memory_low(window)
+    window.grab()
+    mentions = current(window)
+    assert isinstance(mentions, PostsPanel) and _picture_colour(mentions) == "#3366cc"
+    # Two newer posts fill the panel's two cards; the first is still among the hub's posts.
+    newer = [make_post(f"new-{n}", text=f"Nouveau message {n}") for n in range(2)]
+    hub.set_posts("mention", [*newer, first])
+    _update(hub, window)
+    assert first not in mentions.shown_posts()
+    _turn(qtbot, hub, window)
+    assert old not in window.context.pixmaps.pictures_kept()
