@@ -19,7 +19,11 @@ import gc
 import json
 import sys
 import time
+import tracemalloc
+from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 # Imported in the order of `wall run` (see bench/memory.py): wall.cli first, Qt in main().
 from bench.common import make_config, rss_mb
@@ -27,6 +31,9 @@ from sources.demo import DemoSource
 from wall import cli  # noqa: F401
 from wall.engine.services import make_client, open_store
 from wall.shell.memory import memory_breakdown, prepare_for_long_run
+
+if TYPE_CHECKING:
+    from widgets.window import WallWindow
 
 STEP = timedelta(minutes=10)
 DAYS = 7
@@ -37,7 +44,20 @@ def main(argv: list[str]) -> None:
     """Run the simulated week (or `--days`) and print its JSON."""
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=DAYS, help=f"simulated days (default {DAYS})")
-    days = parser.parse_args(argv).days
+    parser.add_argument(
+        "--detail",
+        action="store_true",
+        help="also print, each day, what grew since the start: objects by type, mappings, pictures held",
+    )
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="with --detail: Python allocations by line too (tracemalloc; slower, and it weighs itself)",
+    )
+    args = parser.parse_args(argv)
+    days = args.days
+    if args.trace:
+        tracemalloc.start(8)
     import qasync
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
@@ -74,6 +94,8 @@ def main(argv: list[str]) -> None:
     window.rotator.stop()
     samples: list[float] = []
     breakdowns: list[dict[str, float]] = []
+    details: list[dict[str, object]] = []
+    growth = _Growth(window) if args.detail else None
 
     def pictures_mb() -> dict[str, float]:
         """The pictures' part of the C heap: encoded in the hub, decoded and scaled in the window;
@@ -110,12 +132,18 @@ def main(argv: list[str]) -> None:
                 while window.rotator.is_fading():
                     await asyncio.sleep(0.005)
                 await asyncio.sleep(0)
+                if growth is not None:
+                    growth.watch_peak(step)
                 now[0] += STEP
                 if step % int(timedelta(days=1) / STEP) == 0:
+                    await _at_rest(window)
                     gc.collect()
                     samples.append(rss_mb()["rss_mb"])
                     breakdowns.append({**memory_breakdown(), **pictures_mb()})
+                    if growth is not None:
+                        details.append(growth.sample())
             await engine.stop()
+            await _at_rest(window)  # (the final sample follows)
             return {"steps": steps, "purged_posts": purged, "stored_posts": store.post_count()}
 
     with loop:
@@ -126,6 +154,7 @@ def main(argv: list[str]) -> None:
         json.dumps(
             {
                 "simulated": f"{days} days, a poll and a crossfade every {STEP.seconds // 60} min",
+                "sampled": "between turns: no transition, card turn or picture job under way",
                 **outcome,
                 "rss_each_day_mb": samples,
                 "rss_final_mb": final["rss_mb"],
@@ -135,6 +164,7 @@ def main(argv: list[str]) -> None:
                 # where the memory is on day 1, 2 and at the end (wall.shell.memory.memory_breakdown)
                 "breakdown_day1": breakdowns[0] if breakdowns else None,
                 "breakdown_end": {**memory_breakdown(), **pictures_mb()},
+                **({"detail_each_day": details, "peak_rises": growth.rises} if growth is not None else {}),
                 "parts_each_day_mb": {
                     part: [b.get(part) for b in breakdowns]
                     for part in (
@@ -154,6 +184,123 @@ def main(argv: list[str]) -> None:
             }
         )
     )
+
+
+REST_TIMEOUT_S = 10.0
+
+
+async def _at_rest(window: WallWindow) -> None:
+    """Wait until nothing moves and no picture is being made: a featured card's turn (on its own
+    real-time timer, 12 s) holds two pictures of the card for about a second, and a sample taken
+    then read up to 16 MB more than the wall between turns (146.7 MB on one day of a run, 132 the
+    others)."""
+    from widgets.arrival import ArrivalOverlay
+    from widgets.turn import PanelTurn
+
+    deadline = time.monotonic() + REST_TIMEOUT_S
+    while time.monotonic() < deadline and (
+        window.rotator.is_fading()
+        or any(turn.is_turning() for turn in window.findChildren(PanelTurn))
+        or any(overlay.isVisible() for overlay in window.findChildren(ArrivalOverlay))
+        or window.context.pixmaps.is_busy()
+    ):
+        await asyncio.sleep(0.005)
+
+
+def _mappings_kb() -> dict[str, int]:
+    """Resident kB by mapping: files by name, the main heap, and anonymous mappings by size class
+    (glibc's second heap is 64 MB of address space; Python's arenas and big buffers are smaller)."""
+    found: dict[str, int] = {}
+    name = ""
+    try:
+        lines = Path("/proc/self/smaps").read_text().splitlines()
+    except OSError:
+        return found
+    for line in lines:
+        fields = line.split()
+        if "-" in fields[0] and not fields[0].endswith(":"):
+            start, end = (int(part, 16) for part in fields[0].split("-"))
+            name = fields[5] if len(fields) > 5 else ""
+            if not name:
+                size = end - start
+                big, medium = size >= 32 * 2**20, size >= 2**20
+                name = "[anon >= 32 MB]" if big else "[anon 1-32 MB]" if medium else "[anon < 1 MB]"
+            elif "/" in name:
+                name = name.rsplit("/", 1)[1]
+        elif fields[0] == "Rss:":
+            found[name] = found.get(name, 0) + int(fields[1])
+    return found
+
+
+class _Growth:
+    """What grew since the first sample (`--detail`): Python objects by type, resident memory by
+    mapping, pictures the window's widgets hold, Python allocations by line (`--trace`)."""
+
+    def __init__(self, window: WallWindow) -> None:
+        self._window = window
+        self._types: Counter[str] | None = None
+        self._maps: dict[str, int] | None = None
+        self._trace: tracemalloc.Snapshot | None = None
+        self._peak = 0.0
+        self.rises: list[dict[str, object]] = []  # the steps that raised the peak by 1 MB or more
+
+    def watch_peak(self, step: int) -> None:
+        """Note `step` when it raised the process's peak resident memory, with what it did."""
+        peak = rss_mb()["peak_rss_mb"]
+        if peak >= self._peak + 1:
+            shown = self._window.rotator.current_panel()
+            report = self._window.context.pixmaps.cache_report()
+            self.rises.append(
+                {
+                    "step": step,
+                    "peak_mb": peak,
+                    "rss_after_mb": rss_mb()["rss_mb"],
+                    "panel": type(shown).__name__ if shown is not None else None,
+                    "decodes_so_far": report["decodes"],
+                }
+            )
+        self._peak = max(self._peak, peak)
+
+    def sample(self) -> dict[str, object]:
+        """One day's figures, as differences from the first day's."""
+        types = Counter(type(thing).__qualname__ for thing in gc.get_objects())
+        maps = _mappings_kb()
+        trace = tracemalloc.take_snapshot() if tracemalloc.is_tracing() else None
+        if self._types is None or self._maps is None:
+            self._types, self._maps, self._trace = types, maps, trace
+        before = self._maps
+        result: dict[str, object] = {
+            "objects_k": round(sum(types.values()) / 1000, 1),
+            "objects_grown": dict((types - self._types).most_common(12)),
+            "mappings_grown_kb": dict(
+                sorted(
+                    ((key, maps.get(key, 0) - before.get(key, 0)) for key in maps.keys() | before.keys()),
+                    key=lambda item: -abs(item[1]),
+                )[:12]
+            ),
+            "pictures_held_mb": self._held(),
+        }
+        if trace is not None and self._trace is not None:
+            result["allocations_grown_kb"] = {
+                str(stat.traceback[0]): round(stat.size_diff / 1024)
+                for stat in trace.compare_to(self._trace, "lineno")[:12]
+            }
+        return result
+
+    def _held(self) -> dict[str, float]:
+        """Bytes of the pictures widgets keep as the last they painted, on the panel shown and off it."""
+        from PySide6.QtGui import QPixmap
+
+        from widgets.images import AvatarBadge, CoverImage
+
+        shown = self._window.rotator.current_panel()
+        held = {"on_screen": 0, "off_screen": 0}
+        for widget in [*self._window.findChildren(CoverImage), *self._window.findChildren(AvatarBadge)]:
+            last = getattr(widget, "_last", None)
+            if isinstance(last, QPixmap):
+                where = "on_screen" if shown is not None and shown.isAncestorOf(widget) else "off_screen"
+                held[where] += last.width() * last.height() * max(1, last.depth() // 8)
+        return {key: round(value / 2**20, 1) for key, value in held.items()}
 
 
 if __name__ == "__main__":

@@ -90,6 +90,17 @@ class Hub(QObject):
         """The announcement published from the moderation page (None: panels show the config's)."""
         return self._announcement
 
+    def picture_urls(self) -> set[str]:
+        """The addresses of every picture the posts held here may show (media, video posters,
+        avatars), replay pools included: what is not among them left the wall."""
+        urls: set[str] = set()
+        for posts in (*self._posts.values(), *self._replay_pools.values()):
+            for post in posts:
+                urls.add(post.author.avatar_url)
+                urls.update(url for media in post.media for url in (media.url, media.preview_url))
+        urls.discard("")
+        return urls
+
     def image(self, url: str) -> bytes | None:
         """Encoded image bytes (already checked and downscaled off the GUI thread), if loaded.
 

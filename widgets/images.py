@@ -9,7 +9,16 @@ from __future__ import annotations
 import hashlib
 
 from PySide6.QtCore import QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPaintEvent, QPixmap, QResizeEvent
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QHideEvent,
+    QPainter,
+    QPainterPath,
+    QPaintEvent,
+    QPixmap,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from widgets.pixmaps import PixmapCache
@@ -89,6 +98,8 @@ class CoverImage(QWidget):
         self._cache: PixmapCache | None = None
         self._url = ""
         self._last: QPixmap | None = None
+        self._asked: tuple[str, QSize] | None = None  # the picture and size last asked of the cache
+        self._painted: tuple[str, QSize] | None = None  # ...and last painted at its exact size
         self._radius = 16
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
@@ -113,8 +124,22 @@ class CoverImage(QWidget):
         super().resizeEvent(event)
         self._prepare()
 
+    def hideEvent(self, event: QHideEvent) -> None:
+        """Hidden itself (a gallery with fewer pictures now), it lets its picture go: the cache keeps
+        it for later within its bounds, or drops it with its post. Hidden with its panel (off
+        screen), it keeps it for the panel's next turn."""
+        super().hideEvent(event)
+        if self.isHidden():
+            self._last = None
+
     def _prepare(self) -> None:
         if self._url and self._cache is not None and not self.isHidden():
+            asked = (self._url, self.size())
+            if self._asked is not None and self._asked not in (asked, self._painted):
+                # Asked for and never painted here: a step of a layout (a gallery is laid out again
+                # as each of its pictures arrives) that nothing shows (issue 14, `bench soak`).
+                self._cache.supersede(*self._asked)
+            self._asked = asked
             self._cache.scaled(self._url, self.size())
 
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -125,6 +150,11 @@ class CoverImage(QWidget):
         if picture is None:
             return
         self._last = picture
+        if picture.size() == self.size() and self._cache is not None:
+            before, self._painted = self._painted, (self._url, self.size())
+            if before is not None and before[0] == self._url and before != self._painted:
+                # The same picture painted here at a new size: the old one is kept for nothing.
+                self._cache.supersede(*before)
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         clip = QPainterPath()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import TypeVar
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QSize, Qt, QThread, QThreadPool, Signal
@@ -46,12 +46,35 @@ K = TypeVar("K")
 DECODER_THREADS = 1  # the lobby PC may have two cores: leave one to the GUI thread
 
 
+# What the picture loader hands over (`wall.engine.images`), known by its first bytes. Told the
+# format, Qt reads with that one handler; not told, it loads every image plug-in to ask each whether
+# it can read the bytes (SVG, TIFF, WebP, ICNS, TGA...), and they stay mapped: 1.3 MB of resident
+# code for a wall that only ever shows PNG and JPEG (issue 14, `bench soak`).
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", b"png"),
+    (b"\xff\xd8\xff", b"jpeg"),
+    (b"GIF8", b"gif"),
+    (b"BM", b"bmp"),
+)
+
+
+def image_format(data: bytes) -> bytes:
+    """The Qt format name of encoded image bytes, from their signature (b"" when unknown: Qt guesses)."""
+    for signature, name in _SIGNATURES:
+        if data.startswith(signature):
+            return name
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return b"webp"
+    return b""
+
+
 def decode_image(data: bytes) -> QImage:
     """Decode encoded image bytes (a null QImage when they are not a readable picture)."""
     buffer = QBuffer()
     buffer.setData(QByteArray(data))
     buffer.open(QIODevice.OpenModeFlag.ReadOnly)
-    reader = QImageReader(buffer)
+    # With a format named, Qt still tries the others if that one cannot read the bytes.
+    reader = QImageReader(buffer, image_format(data))
     reader.setAutoTransform(True)  # honour EXIF orientation
     return reader.read()
 
@@ -101,6 +124,9 @@ class PixmapCache(QObject):
         self._scaled: OrderedDict[tuple[str, int, int], QPixmap] = OrderedDict()
         self._source_bytes = 0
         self._scaled_bytes = 0
+        # Sizes a picture was shown at by a widget since resized with it (a gallery laid out again as
+        # its other pictures arrive): dropped as soon as no widget paints them any more.
+        self._superseded: set[tuple[str, int, int]] = set()
         self._broken: set[str] = set()
         self._sizes: OrderedDict[str, QSize] = OrderedDict()
         self._jobs: set[tuple[str, int, int]] = set()  # (url, 0, 0) is a decode, else a scale
@@ -129,6 +155,7 @@ class PixmapCache(QObject):
     def scaled(self, url: str, size: QSize) -> QPixmap | None:
         """`url` covering `size` exactly, when ready; otherwise None and it gets prepared."""
         key = (url, size.width(), size.height())
+        self._superseded.discard(key)  # shown at that size again
         pixmap = self._scaled.get(key)
         if pixmap is not None:
             self._scaled.move_to_end(key)
@@ -140,6 +167,13 @@ class PixmapCache(QObject):
             done = self._results.scaled
             self._pool.start(lambda: done.emit(url, size, cover_scaled(source, size)))
         return None
+
+    def supersede(self, url: str, size: QSize) -> None:
+        """A widget showing `url` at `size` was resized: that size is dropped once nothing paints it
+        (unless it is asked for again first)."""
+        key = (url, size.width(), size.height())
+        if key in self._scaled or key in self._jobs:
+            self._superseded.add(key)
 
     def is_broken(self, url: str) -> bool:
         """True when the bytes for `url` could not be decoded."""
@@ -213,16 +247,52 @@ class PixmapCache(QObject):
         self.pixmap_ready.emit(url)
 
     def _drop_spare_pictures(self, budget: int, keep: tuple[str, int, int]) -> None:
-        """Drop the least recently used scaled pictures no card holds until those left (`keep`, just
-        made, always among them) weigh at most `budget` bytes."""
+        """Drop the superseded sizes no card holds, then the least recently used scaled pictures no
+        card holds until those left (`keep`, just made, always among them) weigh at most `budget`."""
+        self._drop_superseded()  # `keep` too, when its widget asked for another size meanwhile
         spare = [key for key in self._scaled if key != keep and not _held_elsewhere(self._scaled, key)]
-        spare_bytes = sum(_pixmap_bytes(self._scaled[key]) for key in (*spare, keep))
+        spare_bytes = sum(_pixmap_bytes(self._scaled[key]) for key in (*spare, keep) if key in self._scaled)
         for key in spare:  # least recently used first
             if spare_bytes <= budget:
                 break
             dropped = _pixmap_bytes(self._scaled.pop(key))
             spare_bytes -= dropped
             self._scaled_bytes -= dropped
+
+    def release_spare(self, on_cards: Collection[str] | None = None) -> int:
+        """Drop what no card needs: the full-size decodes no job waits for, the sizes no widget
+        shows any more, and the pictures not among `on_cards` (those of the posts the cards show,
+        on screen or not; by default those of every post the hub holds); returns the bytes dropped.
+
+        Called when a transition between panels ends: the panel on screen has its pictures at their
+        sizes, and a decode kept until then (a phone photo is 7.7 MB) would only serve a size asked
+        for later, which decodes again (about 15 ms, off the GUI thread)."""
+        waiting = {url for url, _, _ in self._jobs}
+        dropped = 0
+        for url in [url for url in self._sources if url not in waiting]:
+            dropped += self._sources.pop(url).sizeInBytes()
+        self._source_bytes -= dropped
+        live = self._hub.picture_urls() if on_cards is None else on_cards
+        gone = [key for key in self._scaled if key[0] not in live and not _held_elsewhere(self._scaled, key)]
+        for key in gone:
+            removed = _pixmap_bytes(self._scaled.pop(key))
+            self._scaled_bytes -= removed
+            dropped += removed
+        return dropped + self._drop_superseded()
+
+    def pictures_kept(self) -> set[str]:
+        """The addresses of the pictures kept in memory, decoded or at some size."""
+        return {*self._sources, *(url for url, _, _ in self._scaled)}
+
+    def _drop_superseded(self) -> int:
+        self._superseded &= self._scaled.keys() | self._jobs  # (the bounds may have dropped some)
+        dropped = 0
+        done = [key for key in self._superseded if key in self._scaled]
+        for key in [key for key in done if not _held_elsewhere(self._scaled, key)]:
+            self._superseded.discard(key)
+            dropped += _pixmap_bytes(self._scaled.pop(key))
+        self._scaled_bytes -= dropped
+        return dropped
 
     def cached_bytes(self) -> int:
         """Bytes of the decoded and scaled pictures this cache keeps."""

@@ -340,3 +340,34 @@ def test_bench_pss_reads_where_the_memory_is_between_transitions(tmp_path: Path)
     assert [reading["breakdown"] for reading in readings] == [{"holding_pictures": False}] * 3
     threads = [reading["threads"] for reading in readings]
     assert all(isinstance(names, dict) and sum(names.values()) == 1 for names in threads)
+
+
+DECODES = r"""
+import io, json, os
+from pathlib import Path
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from PIL import Image
+from PySide6.QtGui import QGuiApplication
+from widgets.pixmaps import decode_image
+
+app = QGuiApplication([])
+shown = {}
+for name in ("PNG", "JPEG"):  # what the picture loader hands the screen (wall.engine.images)
+    out = io.BytesIO()
+    Image.new("RGB", (320, 200), (51, 102, 204)).save(out, name)
+    picture = decode_image(out.getvalue())
+    shown[name] = [picture.width(), picture.height(), picture.pixelColor(10, 10).name()]
+maps = Path("/proc/self/maps").read_text()
+plugins = sorted({line.rsplit("/", 1)[1] for line in maps.splitlines() if "/imageformats/" in line})
+print(json.dumps({"shown": shown, "plugins": plugins}))
+"""
+
+
+def test_pictures_are_decoded_without_loading_image_plugins_the_wall_never_uses() -> None:
+    seen = _child(DECODES)
+    # Both kinds of pictures are shown as they are...
+    assert seen["shown"]["PNG"] == [320, 200, "#3366cc"]
+    assert seen["shown"]["JPEG"][:2] == [320, 200]
+    # ...and only the JPEG plug-in was loaded: asked to guess, Qt loaded every plug-in (SVG, TIFF,
+    # WebP, ICNS, TGA...) to ask each whether it could read the bytes, and they stayed mapped.
+    assert seen["plugins"] == ["libqjpeg.so"]

@@ -7,12 +7,23 @@ from PySide6.QtGui import QGuiApplication, QScreen
 from wall.engine.config import WallConfig
 from wall.shell.memory import release_free_memory
 from widgets.hub import Hub
+from widgets.posts import PostsPanel
 from widgets.window import WallWindow
 
 
 def keep_memory_low(window: WallWindow) -> None:
-    """After each crossfade, hand the freed full-screen pictures back to the system."""
+    """After each crossfade, drop the pictures no card needs (full-size decodes, sizes no longer
+    shown, pictures of posts no card shows) and hand the freed memory back to the system (in that
+    order: Qt calls them as connected)."""
+    pixmaps = window.context.pixmaps
+    window.rotator.transition_finished.connect(lambda: pixmaps.release_spare(pictures_on_cards(window)))
     window.rotator.transition_finished.connect(release_free_memory)
+
+
+def pictures_on_cards(window: WallWindow) -> set[str]:
+    """The pictures (and avatars) of the posts on the cards of every panel, on screen or not."""
+    panels = [panel for panel in window.rotator.panels() if isinstance(panel, PostsPanel)]
+    return {url for panel in panels for card in panel.cards() for url in card.image_urls()}
 
 
 def find_screen(output: int | str) -> QScreen:
