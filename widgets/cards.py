@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QFont, QPainter, QPainterPath, QPaintEvent, QResizeEvent
-from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QBoxLayout, QGridLayout, QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
 
 from wall.core.i18n import relative_time, tr
 from wall.core.model import Post
@@ -280,7 +280,20 @@ class PostCard(QWidget):
         self._share_height()
         if not self.featured:
             margins = self._layout.contentsMargins()
-            self.image.setFixedWidth(max(1, self.height() - margins.top() - margins.bottom()))
+            side = max(1, self._row_height() - margins.top() - margins.bottom())
+            self.image.setFixedWidth(side)
+            self.image.setMaximumHeight(side)  # a maximum, not a fixed height: the row may shrink
+
+    def _row_height(self) -> int:
+        """The height a compact card's square thumbnail follows: the lowest row of the column it
+        is in. Rows differ by a pixel when the column's height does not divide evenly; by its own
+        height, a post moving a slot down would be scaled again for one pixel."""
+        parent = self.parentWidget()
+        grid = parent.layout() if parent is not None else None
+        if not isinstance(grid, QGridLayout):
+            return self.height()
+        rows = [grid.cellRect(row, 0).height() for row in range(grid.rowCount())]
+        return min([self.height(), *(height for height in rows if height > 0)])
 
     def paintEvent(self, event: QPaintEvent) -> None:
         """A rounded surface; the company's own posts get a brand-coloured edge."""

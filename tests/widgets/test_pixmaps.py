@@ -295,3 +295,28 @@ def test_a_post_pushed_off_the_cards_by_newer_ones_leaves_no_picture_in_memory(
     assert first not in mentions.shown_posts()
     _turn(qtbot, hub, window)
     assert old not in window.context.pixmaps.pictures_kept()
+
+
+def test_compact_cards_show_their_pictures_at_one_size_so_a_post_moving_down_is_not_scaled_again(
+    qtbot: QtBot, open_window: Callable[..., WallWindow], wall_fr: WallSection
+) -> None:
+    """The column's rows differ by a pixel when its height does not divide evenly: a thumbnail as
+    tall as its own card was then 200 or 201 px, and each post that moved a slot down was scaled
+    again, its old size kept as a spare."""
+    hub = Hub()
+    posts = []
+    for n in range(6):
+        url = f"https://img.example/{n}.png"
+        hub.add_image(url, png_bytes(800, 800, "#3366cc"))
+        posts.append(
+            make_post(f"p{n}", media=(Media(url, str(n)),), created_at=clock() - timedelta(minutes=n))
+        )
+    hub.set_posts("mention", posts)
+    window = open_window(hub, wall_fr, [PanelSettings(type="mentions")])
+    window.grab()
+    mentions = current(window)
+    assert isinstance(mentions, PostsPanel)
+    shown = [card for card in mentions.compact if not card.isHidden()]
+    assert len(shown) >= 3
+    sizes = [(card.image.width(), card.image.height()) for card in shown]
+    assert len(set(sizes)) == 1, sizes
