@@ -156,6 +156,9 @@ class Engine:
         # batch waits, so each source's moderator (its flood cap) sees posts in their order.
         self._judged = asyncio.Event()
         self._judged.set()
+        # One re-judging at a time (start, a crisis switch): two would feed a moderator's flood cap
+        # pages of posts out of order.
+        self._rejudging = asyncio.Lock()
         # Weak signals (issue 17): read after each stored batch, told to comms, never to the screen.
         self.signals: SignalWatch | None = None
         if config.signals.enabled:
@@ -277,23 +280,24 @@ class Engine:
         A page of posts per job on the store's thread: a full store (10,000 posts) is never held
         at once, and a stop waits for one page, not for the whole store (it waited 8-16 s). The
         next start judges again what a stop left. New batches wait meanwhile (`_judged`)."""
-        self._judged.clear()
-        try:
-            for name, moderator in self.moderators.items():
-                pages = self.store.pages_of(name)  # advanced on the store's thread only
+        async with self._rejudging:
+            self._judged.clear()
+            try:
+                for name, moderator in self.moderators.items():
+                    pages = self.store.pages_of(name)  # advanced on the store's thread only
 
-                def rejudge_page(
-                    pages: Iterator[list[Post]] = pages, moderator: Moderator = moderator
-                ) -> set[PostKind] | None:
-                    page = next(pages, None)
-                    return None if page is None else self.store.set_verdicts(moderator.judge_many(page))
+                    def rejudge_page(
+                        pages: Iterator[list[Post]] = pages, moderator: Moderator = moderator
+                    ) -> set[PostKind] | None:
+                        page = next(pages, None)
+                        return None if page is None else self.store.set_verdicts(moderator.judge_many(page))
 
-                kinds: set[PostKind] = set()
-                while (changed := await self._in_db(rejudge_page)) is not None:
-                    kinds |= changed
-                await self._refresh(kinds)
-        finally:
-            self._judged.set()
+                    kinds: set[PostKind] = set()
+                    while (changed := await self._in_db(rejudge_page)) is not None:
+                        kinds |= changed
+                    await self._refresh(kinds)
+            finally:
+                self._judged.set()
         # Posts stored while they waited for a person (before a restart, or before the wall
         # prepared their pictures): the moderation page shows their pictures too.
         awaiting = await self._in_db(lambda: [item.post for item in self.store.queue("awaiting")])
