@@ -5,6 +5,8 @@
 # and nodejs (its npm installs axe-core for the page's accessibility audit: scripts/install-axe.sh),
 # nats-server and openssl (the fleet: real JetStream servers, `wall fleet init`'s certificates),
 # and, for `make bench` only, ffmpeg (bench/video.py makes its H.264 clips with it).
+# ca-certificates: the authorities the wall's HTTPS requests trust (wall/core/outbound.py
+# trust_context), kept up to date by Debian's updates for the years a kiosk runs.
 # Idempotent: packages already present are not fetched again.  Usage: install-debian-deps.sh [run|test|bench]
 set -euo pipefail
 what=${1:-run}
@@ -13,7 +15,7 @@ runtime=(libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libglib2.0-0 libfontcon
          libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
          libxcb-shape0 libxcb-xinerama0 libxcb-xfixes0 libxcb-xkb1 libx11-xcb1
          libwayland-client0 libwayland-cursor0 libwayland-egl1
-         fonts-noto-core fonts-noto-color-emoji fonts-dejavu-core xvfb python3-venv)
+         fonts-noto-core fonts-noto-color-emoji fonts-dejavu-core xvfb python3-venv ca-certificates)
 tests=(snac2 cage chromium nodejs nats-server openssl)  # nats-server: the fleet's tests (issue 16)
 bench=(ffmpeg)  # `make bench` only: bench/video.py makes its clips with it
 

@@ -13,6 +13,7 @@ import json
 import json.decoder
 import json.scanner
 import re
+import ssl
 import time
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
@@ -352,7 +353,28 @@ class HttpFetcher:
         except httpx.TransportError as exc:
             if isinstance(exc.__cause__, OutboundRefused):
                 raise TransientError(f"not fetched: {shown}: {exc}") from None
+            if (why := _certificate_refused(exc)) is not None:
+                raise TransientError(_CERTIFICATE_REFUSED.format(shown=shown, why=why)) from None
             raise TransientError(f"cannot reach {shown}: {type(exc).__name__}") from None
+
+
+_CERTIFICATE_REFUSED = (
+    "cannot reach {shown}: its certificate is not trusted ({why}). If it is signed by the company's "
+    "own authority, add that authority to the system's: copy it to /usr/local/share/ca-certificates/ "
+    "and run update-ca-certificates"
+)
+
+
+def _certificate_refused(exc: BaseException) -> str | None:
+    """OpenSSL's reason when `exc` came from a certificate the wall does not trust, else None."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # httpx's error, httpcore's, then ssl's
+        if seen is None:
+            return None
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return str(seen.verify_message or seen.reason or "not verified")
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 MAX_REDIRECTS = 5

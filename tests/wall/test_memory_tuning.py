@@ -149,6 +149,7 @@ seen = {}
 def sample():
     seen.update(memory_breakdown(), packages=sorted({name.split(".")[0] for name in sys.modules}))
     seen.update(adapters=sorted(set(sys.modules) & {m for m, _, _ in _WHERE.values()}))
+    seen.update(modules=sorted(sys.modules))
 
 QTimer.singleShot(3000, sample)
 runtime.run()
@@ -188,9 +189,15 @@ def test_the_running_wall_shares_two_heaps_and_keeps_no_source_lines(tmp_path: P
     # wall without alert targets or a fleet, Apprise or the NATS client; nor, without an RSS
     # source, feedparser (36 modules, ~0.9 MB); nor Babel, whose locale data cost ~8 MB for a few
     # formats that Qt's QLocale and wall.core.i18n now write (only the moderation page uses it);
-    # nor, without an announcement that carries an address, segno and the XML writer it brings.
+    # nor, without an announcement that carries an address, segno and the XML writer it brings;
+    # nor, without `[signals]`, the weak signals' detector and vaderSentiment (~1.5 MB).
     unused = {"click", "rich", "pygments", "apprise", "nats", "feedparser", "babel", "segno", "xml"}
+    unused |= {"vaderSentiment"}
     assert unused.isdisjoint(seen["packages"]), seen["packages"]
+    # Pillow's FreeType (a second one beside Qt's, ~1.5 MB) only checks a font file in [branding].
+    assert {"wall.engine.signals.watch", "wall.engine.signals.detector", "PIL.ImageFont"}.isdisjoint(
+        seen["modules"]
+    )
     # Of the sixteen networks' adapters, only the configured one is loaded (~6.7 MB for all).
     assert seen["adapters"] == ["sources.demo"]
 

@@ -9,15 +9,12 @@ with a certificate made at test time by a test CA.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import io
-import ipaddress
 import logging
 import os
 import re
 import signal
 import socket
-import ssl
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -31,10 +28,7 @@ import httpx
 import pytest
 from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
 from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
@@ -42,6 +36,7 @@ from pytest_httpserver import HTTPServer
 
 from tests.support.clock import MonotonicClock, Sleeper
 from tests.support.posts import make_post
+from tests.support.tls import Tls, make_tls
 from tests.wall.test_app import ROOT, start_wall, wait_for, write_config
 from wall.core.model import Author, Batch, Health, Media, Post, SourceStatus, utcnow
 from wall.engine.config import ConfigProblems, WallSection, WebSettings, load_config, parse_config
@@ -389,75 +384,6 @@ async def test_the_blocked_authors_speak_english_when_the_wall_does(wall: Wall) 
 
 
 # --- on a company network (issue 12): HTTPS off loopback, known Host names, no secret on the page ---
-
-
-@dataclass
-class Tls:
-    """A test CA and a server certificate it signed for localhost, 127.0.0.1, ::1 and wall.corp.example."""
-
-    ca: Path
-    cert: Path
-    key: Path
-
-    def client_context(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=str(self.ca))
-
-
-def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-
-
-def make_tls(folder: Path) -> Tls:
-    """Certificates made now (nothing secret is checked in), in `folder`."""
-    now = dt.datetime.now(dt.UTC)
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "lobby-wall test CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(hours=1))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    names: list[x509.GeneralName] = [
-        x509.DNSName("localhost"),
-        x509.DNSName("wall.corp.example"),
-        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-        x509.IPAddress(ipaddress.ip_address("::1")),
-    ]
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "wall.corp.example")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(hours=1))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    tls = Tls(folder / "ca.pem", folder / "cert.pem", folder / "key.pem")
-    tls.ca.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    tls.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    tls.key.write_bytes(_pem_key(key))
-    tls.key.chmod(0o600)
-    return tls
 
 
 @pytest.fixture

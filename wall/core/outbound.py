@@ -24,12 +24,18 @@ and only by their own requests (`sources.base.HttpFetcher` decides which request
   the proxy's own ACL is the second line. Hosts matching `no_proxy` are reached directly, untrusted
   ones through `GuardedBackend` as without a proxy. Trusted and untrusted requests keep separate
   pools to the proxy too.
+- `trust_context()` is the one TLS client context every pool shares: the system's certificate
+  authorities, looked up in their folder when a server's chain names one (the ones Debian's
+  `ca-certificates` keeps up to date, with the company's own CA once `update-ca-certificates` has
+  added it), or certifi's bundle where the system has none.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+import os
+import re
 import socket
 import ssl
 import typing
@@ -256,16 +262,39 @@ def _proxied_transport(
     return transport
 
 
+SYSTEM_TRUST_DIR = "/etc/ssl/certs"
+_HASHED_NAME = re.compile(r"[0-9a-f]{8}\.[0-9]+")  # how OpenSSL finds an authority in a folder
+
+
+def trust_context(trust_dir: str = SYSTEM_TRUST_DIR) -> ssl.SSLContext:
+    """The TLS client context of the wall's HTTP pools: certificates checked against the authorities
+    in `trust_dir`, which OpenSSL reads one at a time, when a chain names them, by their hashed
+    names.
+
+    A kiosk runs for years: the system's folder follows Debian's `ca-certificates` updates (an
+    authority removed or added), where certifi's bundle stays as installed; it also holds a company's
+    own authority (a TLS-inspecting proxy, an internal RSE) once added with `update-ca-certificates`.
+    And it costs no memory for the authorities never met: certifi's bundle is parsed whole into
+    every context made from it (~0.8 MB each). Without a hashed authority in the folder (a minimal
+    system), certifi's bundle is used."""
+    try:
+        names = os.listdir(trust_dir)
+    except OSError:
+        names = []
+    if any(_HASHED_NAME.fullmatch(name) for name in names):
+        return ssl.create_default_context(capath=trust_dir)
+    return httpx.create_ssl_context(trust_env=False)
+
+
 def _guarded_transport(
-    policy: AddressPolicy, resolver: Resolver, limits: httpx.Limits
+    policy: AddressPolicy, resolver: Resolver, limits: httpx.Limits, tls: ssl.SSLContext
 ) -> httpx.AsyncHTTPTransport:
     """An httpx transport whose every connection goes through `GuardedBackend`."""
-    transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
-    old = transport._pool
+    transport = httpx.AsyncHTTPTransport(verify=tls, limits=limits, trust_env=False)
     # httpx builds its pool without a way to pass a network backend; the pool is rebuilt with the
     # same settings and the guard (tests/wall/test_outbound.py fails if this stops taking effect).
     transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=old._ssl_context,
+        ssl_context=tls,
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry,
@@ -285,16 +314,20 @@ class OutboundTransport(httpx.AsyncBaseTransport):
         resolver: Resolver = system_resolver,
         limits: httpx.Limits | None = None,
         proxy: ProxyRoute | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         limits = limits or httpx.Limits()
         self.policy = policy or AddressPolicy()
-        self.trusted = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
-        self.guarded = _guarded_transport(self.policy, resolver, limits)
+        # One context for every pool (each parses its trust store, and a handshake's session cache
+        # is per context): made once, and checks an https:// proxy's certificate too.
+        self.tls = tls or trust_context()
+        self.trusted = httpx.AsyncHTTPTransport(verify=self.tls, limits=limits, trust_env=False)
+        self.guarded = _guarded_transport(self.policy, resolver, limits, self.tls)
         self.proxy = proxy
         self.proxied: tuple[httpx.AsyncHTTPTransport, httpx.AsyncHTTPTransport] | None = None
         if proxy is not None:
             check = DestinationCheck(self.policy, resolver, resolves_names=proxy.resolves_names)
-            tls = self.trusted._pool._ssl_context or httpx.create_ssl_context(trust_env=False)
+            tls = self.tls
             self.proxied = (
                 _proxied_transport(proxy, limits, None, tls),
                 _proxied_transport(proxy, limits, check, tls),
@@ -323,10 +356,11 @@ def outbound_client(
     policy: AddressPolicy | None = None,
     resolver: Resolver = system_resolver,
     proxy: ProxyRoute | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> httpx.AsyncClient:
     """An AsyncClient under the outbound policy, through `proxy` when one is configured. It follows
     no redirect itself: `HttpFetcher` does, hop by hop, so that each hop is routed and checked again
-    and secrets stay on their origin."""
+    and secrets stay on their origin. `tls`: `trust_context()` unless given (tests)."""
     return httpx.AsyncClient(
         timeout=timeout,
         headers=headers,
@@ -334,5 +368,5 @@ def outbound_client(
         # A proxy from the environment would connect for us, out of the policy's sight: only the one
         # configured in [network] is used, and checked around (`DestinationCheck`).
         trust_env=False,
-        transport=OutboundTransport(policy=policy, resolver=resolver, limits=limits, proxy=proxy),
+        transport=OutboundTransport(policy=policy, resolver=resolver, limits=limits, proxy=proxy, tls=tls),
     )

@@ -14,7 +14,7 @@ import subprocess
 from functools import cache
 from pathlib import Path
 
-from PIL import Image, ImageFont, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from wall.core.paths import ASSET_SCHEME, asset_path
 
@@ -93,6 +93,9 @@ def check_font(value: str) -> str:
             )
         if path.suffix.lower() not in FONT_SUFFIXES:
             raise ValueError(f"{str(path)!r} is not a font file: give a .ttf or .otf file")
+        # Imported here: Pillow's FreeType (a second copy beside Qt's, ~1.5 MB) only for a font file.
+        from PIL import ImageFont
+
         try:
             ImageFont.truetype(str(path), 12)
         except OSError as exc:

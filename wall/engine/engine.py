@@ -42,13 +42,15 @@ from wall.engine.replay import POOL_SIZE, REPLAY_KINDS, best_first
 from wall.engine.services import Purged, build_sources, consents, purge
 from wall.engine.signals.alerts import Alert
 from wall.engine.signals.crisis import ALERT_ACTOR, CrisisMode, CrisisState
-from wall.engine.signals.watch import SignalWatch
 from wall.engine.store import Store, StoreChange
 
 if TYPE_CHECKING:  # a fleet kiosk's engine has no HTTP client: it never loads the HTTP stack
     import httpx
 
     from sources.base import HttpFetcher
+
+    # Loaded with `[signals] enabled` only: the detector and its sentiment lexicon's code (~1.5 MB).
+    from wall.engine.signals.watch import SignalWatch
 
 log = logging.getLogger("wall.engine.engine")
 
@@ -162,6 +164,8 @@ class Engine:
         # Weak signals (issue 17): read after each stored batch, told to comms, never to the screen.
         self.signals: SignalWatch | None = None
         if config.signals.enabled:
+            from wall.engine.signals.watch import SignalWatch
+
             self.signals = SignalWatch(config, store, self._in_db, clock=clock, on_alert=self._on_alert)
         self.poller = Poller(
             self.sources,

@@ -222,8 +222,9 @@ def _sqlite_mb() -> float:
         return 0.0
 
 
-def _pymalloc_arenas() -> int:
-    """Python's small-object heap in 1 MB arenas (0 when this Python does not say)."""
+def _pymalloc_stats() -> dict[str, float]:
+    """Python's small-object heap: its 1 MB arenas, the bytes in live blocks and the bytes free in them
+    (empty when this Python does not say)."""
     read, write = os.pipe()
     saved = os.dup(2)
     try:
@@ -238,8 +239,18 @@ def _pymalloc_arenas() -> int:
     while chunk := os.read(read, 65536):
         chunks.append(chunk)
     os.close(read)
-    found = re.search(rb"# arenas allocated current\s+=\s+(\d+)", b"".join(chunks))
-    return int(found.group(1)) if found else 0
+    text = b"".join(chunks).replace(b",", b"")
+    figures: dict[str, float] = {}
+    for key, pattern in (
+        ("python_arenas_mb", rb"# arenas allocated current\s+=\s+(\d+)"),
+        ("python_used_mb", rb"# bytes in allocated blocks\s+=\s+(\d+)"),
+        ("python_free_mb", rb"# bytes in available blocks\s+=\s+(\d+)"),
+        ("python_unused_pools", rb"(\d+) unused pools \*"),
+    ):
+        if found := re.search(pattern, text):
+            count = key in ("python_arenas_mb", "python_unused_pools")  # 1 MB arenas, pools: counted
+            figures[key] = int(found.group(1)) / (1 if count else 2**20)
+    return figures
 
 
 def memory_breakdown() -> dict[str, float]:
@@ -264,7 +275,7 @@ def memory_breakdown() -> dict[str, float]:
         result["c_heap_free_mb"] = info.fordblks / 2**20
         result["c_heap_mmapped_mb"] = info.hblkhd / 2**20
         result["malloc_arenas"] = _heap_arenas()
-    result["python_arenas_mb"] = float(_pymalloc_arenas())
+    result.update(_pymalloc_stats())
     result["python_blocks_k"] = sys.getallocatedblocks() / 1000  # live Python allocations, thousands
     result["sqlite_mb"] = _sqlite_mb()
     result["linecache_lines"] = sum(len(entry[2]) for entry in linecache.cache.values() if len(entry) > 2)

@@ -7,8 +7,6 @@ scorer on purpose: an invented one would alert on the wrong posts.
 
 from __future__ import annotations
 
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
 NEGATIVE_BELOW = -0.5  # VADER's compound score: -1 (most negative) .. +1; its authors call <= -0.05 negative
 
 
@@ -16,6 +14,10 @@ class ToneScorer:
     """VADER's compound score of a text; the lexicon is loaded once (about 7,500 entries)."""
 
     def __init__(self) -> None:
+        # Imported here: a wall that scores no tone never loads the package (~1.5 MB) nor its lexicon
+        # (~3 MB).
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
         self._analyzer = SentimentIntensityAnalyzer()
 
     def score(self, text: str, language: str | None) -> float | None:
