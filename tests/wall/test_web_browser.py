@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, Dialog, Page, async_playwright
 
+from tests.support.tls import Tls
 from tests.wall.test_web import (  # noqa: F401  (the fixtures)
     HOSTILE,
     TOKEN,
-    Tls,
     Wall,
     mention,
     serve_https,
