@@ -42,7 +42,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from bench.idle import on_xvfb
 from bench.latency import FIRST_ID, Instance, instance_config, paints, serve_instance, stop_instance
@@ -327,13 +327,9 @@ def main(argv: list[str]) -> None:
             xvfb.wait(timeout=10)
     result: dict[str, object] = {"platform": platform, "target_pss_mb": TARGET_PSS_MB, **split}
     if one is not None:
-        sum_pss = split["sum"]["pss_mb"] if isinstance(split["sum"], dict) else None
+        summed = cast(dict[str, float], split["sum"])
         result["one_process"] = one
-        result["split_minus_one_process_pss_mb"] = (
-            round(sum_pss - float(one["pss_mb"]), 1)  # type: ignore[arg-type]
-            if isinstance(sum_pss, float)
-            else None
-        )
+        result["split_minus_one_process_pss_mb"] = round(summed["pss_mb"] - cast(float, one["pss_mb"]), 1)
     print(json.dumps(result))
 
 
