@@ -12,6 +12,8 @@ a real `wall run` polling a loopback Mastodon API <= 80 MB, and where it goes. `
 `--seconds`, 600 by default): a real `wall run` against hostile loopback servers: 0 private requests,
 0 secrets in outputs, RSS growth under 20 MB, peak under 300 MB. `signals` (issue 17): the weak-signal
 detector's cost per poll beside a poll's: negligible.
+`split` (issue 14, only when named): the `pss` scenario as a display process and an engine process,
+each one's PSS and their sum beside `pss`'s one process.
 `video` (issue 15, only when named: it installs PySide6-Addons in a venv of its own): a muted video
 loop on a card, against those targets. `fleet` (issue 16, `--kiosks`, 200
 by default): one collector and simulated kiosks on a local nats-server: decision -> last kiosk
@@ -81,8 +83,9 @@ def run_one(name: str, options: list[str] | None = None, timeout: float = 900) -
 
 # A real `wall run` against hostile loopback servers, 10 minutes by default (issue 12).
 HOSTILE = "hostile"
-# Run only when named: a one-off decision (issue 15) that installs ~0.7 GB of PySide6 in its own venv.
-ON_REQUEST = ("video",)
+# Run only when named: a one-off decision (issue 15) that installs ~0.7 GB of PySide6 in its own venv;
+# `split` (issue 14): what two processes, display and engine, would cost beside `pss` (~6 minutes).
+ON_REQUEST = ("video", "split")
 
 
 def _arguments(argv: list[str]) -> argparse.Namespace:

@@ -14,8 +14,6 @@ import subprocess
 from functools import cache
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
-
 from wall.core.paths import ASSET_SCHEME, asset_path
 
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
@@ -130,6 +128,10 @@ def check_background(items: list[str]) -> list[str]:
         path = local_path(image)
         if not path.is_file():
             raise ValueError(f"picture {str(path)!r} not found: give the path of a PNG or JPEG file")
+        # Imported here: a display process that only resolves paths (`local_path`, the widgets'
+        # theme) loads no Pillow (bench/split.py).
+        from PIL import Image, UnidentifiedImageError
+
         try:
             with Image.open(path) as picture:
                 picture.verify()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtGui import QGuiApplication, QScreen
 
-from wall.engine.config import WallConfig
 from wall.shell.memory import release_free_memory
 from widgets.hub import Hub
 from widgets.posts import PostsPanel
 from widgets.window import WallWindow
+
+if TYPE_CHECKING:  # a display without the config (pydantic) places windows too (bench/split.py)
+    from wall.engine.config import WallConfig
 
 
 def keep_memory_low(window: WallWindow) -> None:

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any, Literal, get_args
 
 from wall.core.model import Post, as_utc
-from wall.engine.moderation.rules import AWAITING_APPROVAL, BLOCKED_AUTHOR, Verdict
+from wall.engine.moderation.verdict import AWAITING_APPROVAL, BLOCKED_AUTHOR, Verdict
 
 Decision = Literal["approve", "hide", "pin"]
 DECISIONS: tuple[Decision, ...] = get_args(Decision)

@@ -14,13 +14,15 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from wall.core.model import Author, Post, as_utc, utcnow
+from wall.engine.moderation.verdict import AWAITING_APPROVAL as AWAITING_APPROVAL
+from wall.engine.moderation.verdict import BLOCKED_AUTHOR as BLOCKED_AUTHOR
+from wall.engine.moderation.verdict import Verdict as Verdict
 
 # Our own short list of common French and English insults and swear words; comms extend it with
 # `blocked_words`. Words that are innocent in the other language are left out on purpose:
@@ -94,10 +96,6 @@ DEFAULT_BLOCKED_WORDS: tuple[str, ...] = (
 )
 
 FLOOD_WINDOW = timedelta(hours=1)
-# Reasons other parts of the wall act on: the moderation page lists posts awaiting a person, and a
-# blocked author's posts stay hidden even where someone approved one before the block (issue 5).
-AWAITING_APPROVAL = "awaiting approval"
-BLOCKED_AUTHOR = "blocked author"
 
 # Characters that hide a word from a naive filter without changing how it looks.
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
@@ -238,15 +236,6 @@ class ModerationSettings(BaseModel):
 def merged(base: ModerationSettings, override: Mapping[str, Any]) -> ModerationSettings:
     """`base` with the keys of a source's override replacing its own (lists are replaced, not extended)."""
     return ModerationSettings.model_validate({**base.model_dump(), **override})
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """Whether a post is shown, and why not (or why only partly: `hide_media`)."""
-
-    shown: bool
-    reason: str = ""
-    hide_media: bool = False
 
 
 class Moderator:
