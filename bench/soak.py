@@ -162,6 +162,8 @@ def main(argv: list[str]) -> None:
         outcome = loop.run_until_complete(week())
     gc.collect()
     final = rss_mb()
+    end = {**memory_breakdown(), **pictures_mb()}
+    detail_end = growth.sample() if growth is not None else None
     trimmed: dict[str, float] = {}
     if growth is not None:  # after the figures: what freed heap the last trim left resident
         from wall.shell.memory import release_free_memory
@@ -182,9 +184,9 @@ def main(argv: list[str]) -> None:
                 "seconds": round(time.monotonic() - started, 1),
                 # where the memory is on day 1, 2 and at the end (wall.shell.memory.memory_breakdown)
                 "breakdown_day1": breakdowns[0] if breakdowns else None,
-                "breakdown_end": {**memory_breakdown(), **pictures_mb()},
+                "breakdown_end": end,
                 **(
-                    {"detail_each_day": details, "detail_end": growth.sample(), "peak_rises": growth.rises}
+                    {"detail_each_day": details, "detail_end": detail_end, "peak_rises": growth.rises}
                     if growth is not None
                     else {}
                 ),
