@@ -43,7 +43,12 @@ FADE_MS = 60
 def main(argv: list[str]) -> None:
     """Run the simulated week (or `--days`) and print its JSON."""
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=DAYS, help=f"simulated days (default {DAYS})")
+    parser.add_argument(
+        "--days",
+        type=float,
+        default=DAYS,
+        help=f"simulated days (default {DAYS}; 0.007 is one step: a profiler's baseline)",
+    )
     parser.add_argument(
         "--detail",
         action="store_true",
@@ -53,6 +58,12 @@ def main(argv: list[str]) -> None:
         "--trace",
         action="store_true",
         help="with --detail: Python allocations by line too (tracemalloc; slower, and it weighs itself)",
+    )
+    parser.add_argument(
+        "--exit-at-once",
+        action="store_true",
+        help="leave without freeing anything after the JSON, so a heap profiler's leaks "
+        "(`heaptrack_print --print-leaks 1`) are what the wall held at the end",
     )
     args = parser.parse_args(argv)
     days = args.days
@@ -109,6 +120,7 @@ def main(argv: list[str]) -> None:
             "pictures_scaled_no_card_holds_mb": round(report["scaled_bytes_kept_for_later"] / 2**20, 1),
             "picture_decodes": report["decodes"],
             "picture_scales": report["scales"],
+            "picture_spare_hits": report["spare_hits"],
         }
 
     started = time.monotonic()
@@ -150,21 +162,34 @@ def main(argv: list[str]) -> None:
         outcome = loop.run_until_complete(week())
     gc.collect()
     final = rss_mb()
+    end = {**memory_breakdown(), **pictures_mb()}
+    detail_end = growth.sample() if growth is not None else None
+    trimmed: dict[str, float] = {}
+    if growth is not None:  # after the figures: what freed heap the last trim left resident
+        from wall.shell.memory import release_free_memory
+
+        release_free_memory()
+        trimmed = {"rss_after_a_trim_now_mb": rss_mb()["rss_mb"]}
     print(
         json.dumps(
             {
-                "simulated": f"{days} days, a poll and a crossfade every {STEP.seconds // 60} min",
+                "simulated": f"{days:g} days, a poll and a crossfade every {STEP.seconds // 60} min",
                 "sampled": "between turns: no transition, card turn or picture job under way",
                 **outcome,
                 "rss_each_day_mb": samples,
                 "rss_final_mb": final["rss_mb"],
                 "peak_rss_mb": final["peak_rss_mb"],
+                **trimmed,
                 "growth_day1_to_end_mb": round(final["rss_mb"] - samples[1], 1) if len(samples) > 1 else None,
                 "seconds": round(time.monotonic() - started, 1),
                 # where the memory is on day 1, 2 and at the end (wall.shell.memory.memory_breakdown)
                 "breakdown_day1": breakdowns[0] if breakdowns else None,
-                "breakdown_end": {**memory_breakdown(), **pictures_mb()},
-                **({"detail_each_day": details, "peak_rises": growth.rises} if growth is not None else {}),
+                "breakdown_end": end,
+                **(
+                    {"detail_each_day": details, "detail_end": detail_end, "peak_rises": growth.rises}
+                    if growth is not None
+                    else {}
+                ),
                 "parts_each_day_mb": {
                     part: [b.get(part) for b in breakdowns]
                     for part in (
@@ -178,12 +203,17 @@ def main(argv: list[str]) -> None:
                         "pictures_scaled_no_card_holds_mb",
                         "picture_decodes",
                         "picture_scales",
+                        "picture_spare_hits",
                         "sqlite_mb",
                     )
                 },
             }
         )
     )
+    if args.exit_at_once:
+        # Python's finalization would delete the window, its pictures and glyph caches first.
+        sys.stdout.flush()
+        os._exit(0)
 
 
 REST_TIMEOUT_S = 10.0
@@ -278,7 +308,12 @@ class _Growth:
                     key=lambda item: -abs(item[1]),
                 )[:12]
             ),
+            "panel": type(self._window.rotator.current_panel()).__name__,
             "pictures_held_mb": self._held(),
+            "spare_sizes_kb": {
+                size: round(size_bytes / 1024)
+                for size, size_bytes in self._window.context.pixmaps.spare_sizes().items()
+            },
         }
         if trace is not None and self._trace is not None:
             result["allocations_grown_kb"] = {

@@ -38,6 +38,13 @@ SOURCE_CACHE_SCREENS = 2
 # next panel's). `bench soak` had 11.8 of its 15.8 MB of scaled pictures held by no card after 3
 # days; with this 6.2 of 11.8 (7.3 of 11.9 after 7 days), 55 scales in 3 days as before (issue 14).
 SCALED_CACHE_SCREENS = 1
+# ...and once a transition between panels is over (`release_spare`), a quarter of one. The bound
+# above must hold pictures made and not yet painted (a gallery's four tiles arrive one by one, and
+# a smaller bound dropped them before they were painted, to make them again). The large card's turn
+# waits for its pictures under its cover (`widgets.turn`), so the large sizes of posts featured
+# before are not needed to show them at once; a quarter screen keeps the thumbnails and avatars of
+# posts moving between cards. `bench soak`: 4-5 MB fewer at the end of a week (issue 14).
+SPARE_AFTER_TRANSITION_SCREENS = 0.25
 # The size of every picture decoded, for layouts by aspect ratio (issue 15): a few bytes each, kept
 # after the decode itself is dropped, so a card laid out once need not decode its pictures again.
 KNOWN_SIZES = 512
@@ -134,6 +141,7 @@ class PixmapCache(QObject):
         # decoded or scaled again and again (`bench soak` prints these beside the memory).
         self._decodes = 0
         self._scales = 0
+        self._spare_hits = 0  # pictures asked for that only the cache held: what keeping them spared
 
     def has_picture(self, url: str) -> bool:
         """True when `url` was decoded (even if that decode was dropped since: its sizes get decoded
@@ -156,6 +164,8 @@ class PixmapCache(QObject):
         """`url` covering `size` exactly, when ready; otherwise None and it gets prepared."""
         key = (url, size.width(), size.height())
         self._superseded.discard(key)  # shown at that size again
+        if key in self._scaled and not _held_elsewhere(self._scaled, key):
+            self._spare_hits += 1
         pixmap = self._scaled.get(key)
         if pixmap is not None:
             self._scaled.move_to_end(key)
@@ -246,18 +256,22 @@ class PixmapCache(QObject):
         self._drop_spare_pictures(SCALED_CACHE_SCREENS * self._screen_bytes(), keep=key)
         self.pixmap_ready.emit(url)
 
-    def _drop_spare_pictures(self, budget: int, keep: tuple[str, int, int]) -> None:
+    def _drop_spare_pictures(self, budget: int, keep: tuple[str, int, int] | None = None) -> int:
         """Drop the superseded sizes no card holds, then the least recently used scaled pictures no
         card holds until those left (`keep`, just made, always among them) weigh at most `budget`."""
         self._drop_superseded()  # `keep` too, when its widget asked for another size meanwhile
         spare = [key for key in self._scaled if key != keep and not _held_elsewhere(self._scaled, key)]
-        spare_bytes = sum(_pixmap_bytes(self._scaled[key]) for key in (*spare, keep) if key in self._scaled)
+        kept = [keep] if keep is not None and keep in self._scaled else []
+        spare_bytes = sum(_pixmap_bytes(self._scaled[key]) for key in (*spare, *kept))
+        dropped = 0
         for key in spare:  # least recently used first
             if spare_bytes <= budget:
                 break
-            dropped = _pixmap_bytes(self._scaled.pop(key))
-            spare_bytes -= dropped
-            self._scaled_bytes -= dropped
+            size = _pixmap_bytes(self._scaled.pop(key))
+            spare_bytes -= size
+            dropped += size
+        self._scaled_bytes -= dropped
+        return dropped
 
     def release_spare(self, on_cards: Collection[str] | None = None) -> int:
         """Drop what no card needs: the full-size decodes no job waits for, the sizes no widget
@@ -278,7 +292,10 @@ class PixmapCache(QObject):
             removed = _pixmap_bytes(self._scaled.pop(key))
             self._scaled_bytes -= removed
             dropped += removed
-        return dropped + self._drop_superseded()
+        dropped += self._drop_superseded()
+        # The spares' bound is otherwise applied only as new sizes are made: a wall whose panels
+        # make none for a while kept its last turns' large sizes until then.
+        return dropped + self._drop_spare_pictures(int(SPARE_AFTER_TRANSITION_SCREENS * self._screen_bytes()))
 
     def pictures_kept(self) -> set[str]:
         """The addresses of the pictures kept in memory, decoded or at some size."""
@@ -310,7 +327,17 @@ class PixmapCache(QObject):
             "scaled_bytes_kept_for_later": alone,
             "decodes": self._decodes,
             "scales": self._scales,
+            "spare_hits": self._spare_hits,
         }
+
+    def spare_sizes(self) -> dict[str, int]:
+        """Bytes of the scaled pictures no card holds, by size ("1011x468"), for the memory benches."""
+        found: dict[str, int] = {}
+        for key in self._scaled:
+            if not _held_elsewhere(self._scaled, key):  # (no local name may hold the pixmap here)
+                name = f"{key[1]}x{key[2]}"
+                found[name] = found.get(name, 0) + _pixmap_bytes(self._scaled[key])
+        return found
 
     def _screen_bytes(self) -> int:
         """Bytes of one full screen of pixels: the window this cache serves, else the primary screen."""

@@ -33,6 +33,12 @@ from widgets.motion import Tween
 from widgets.panel import Panel
 from widgets.rotator import FADE_MS, SLOW_FRAME_MS, FadeOverlay, frame_ms_for, strip_step_ms, strips_for
 
+# A picture the change shows at a size not kept is decoded and scaled off the GUI thread (a phone
+# photo: about 15 + 3 ms, more on a busy two-core PC); the panel stays covered by its picture of
+# before meanwhile, so nobody sees the wait. Past this, the turn goes on and the picture follows.
+PICTURES_WAIT_MS = 400
+PICTURES_POLL_MS = 10
+
 
 class PanelTurn(QObject):
     """Turns `panel` with its window's transition; `finished` once the new state is fully uncovered."""
@@ -121,8 +127,20 @@ class PanelTurn(QObject):
         self._overlay.begin(picture.pixmap, picture.pixmap)  # covers: the change is made unseen
         if change is not None:
             change()
+        self._wait_for_pictures(generation, PICTURES_WAIT_MS)
+
+    def _wait_for_pictures(self, generation: int, left_ms: int) -> None:
+        """Under the cover, until the pictures the change asked for are made (or `left_ms` is
+        spent): the turn then shows them at once, and the wall need not keep every post's picture
+        at the large card's size in case it is featured again (issue 14: 4-5 MB in `bench soak`)."""
+        if generation != self._generation:
+            return
         for _ in range(3):  # lay the changed panel out now, not at its next paint
             QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        if left_ms > 0 and self._panel.context.pixmaps.is_busy():
+            wait = PICTURES_POLL_MS
+            QTimer.singleShot(wait, self, lambda: self._wait_for_pictures(generation, left_ms - wait))
+            return
         self._after = _Picture(self._panel)
         QTimer.singleShot(self._after.step_ms, self, lambda: self._take_after(generation))
 
