@@ -41,6 +41,7 @@ from wall.core.model import PostKind, SourceStatus
 from wall.engine.moderation.decisions import PublishedAnnouncement
 from wall.shell.gc import GuiThreadCollector, tune_for_smooth_frames
 from wall.shell.memory import memory_breakdown, prepare_for_long_run
+from wall.shell.waker import SignalWaker
 from wall.shell.windows import find_screen, keep_memory_low
 from widgets.hub import Hub
 from widgets.window import WallWindow, burn_in_offset
@@ -145,30 +146,6 @@ class EngineLink:
             raise ValueError(f"unknown line from the engine: {op!r}")
 
 
-class SignalWaker:
-    """SIGTERM/SIGINT/SIGUSR1 as a callback on the Qt loop (as `wall.shell.runtime.SignalWaker`,
-    which this process cannot import: the runtime module loads qasync)."""
-
-    def __init__(self, on_signal: Callable[[int], None]) -> None:
-        self._read, self._write = socket.socketpair()
-        self._read.setblocking(False)
-        self._write.setblocking(False)
-        self._notifier = QSocketNotifier(self._read.fileno(), QSocketNotifier.Type.Read)
-        self._notifier.activated.connect(self._drain)
-        self._on_signal = on_signal
-        signal.set_wakeup_fd(self._write.fileno())
-        for number in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
-            signal.signal(number, lambda *_: None)
-
-    def _drain(self) -> None:
-        try:
-            data = self._read.recv(64)
-        except BlockingIOError:
-            return
-        for number in data:
-            self._on_signal(number)
-
-
 class Display:
     """The windows of `wall run`, fed by the engine process."""
 
@@ -183,7 +160,7 @@ class Display:
         self._burn_in_step = 0
         self._burn_in = QTimer()
         self._burn_in.timeout.connect(self._next_burn_in_step)
-        self._waker = SignalWaker(self._on_signal)
+        self._waker = SignalWaker(self._on_signal, (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1))
 
     def _build_windows(self, looks: Looks) -> None:
         """As `wall.shell.windows.build_windows`: one window per screen, every panel on each, the

@@ -23,7 +23,6 @@ import contextlib
 import json
 import logging
 import signal
-import socket
 import sqlite3
 import sys
 import time
@@ -34,7 +33,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import qasync
-from PySide6.QtCore import QFileSystemWatcher, QObject, QSocketNotifier, QTimer
+from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
 from wall.core.model import POST_KINDS, Health, SourceStatus, utcnow
@@ -62,6 +61,7 @@ from wall.shell.memory import (
     resident_mb,
     worker_pool,
 )
+from wall.shell.waker import SignalWaker
 from wall.shell.windows import build_windows, find_screen
 from widgets.hub import Hub
 from widgets.window import WallWindow, burn_in_offset
@@ -103,30 +103,6 @@ RESTART_ONLY: dict[str, Callable[[WallConfig], object]] = {
     # Standalone or a fleet's kiosk, and which: the receiver (or the HTTP client) is made at start.
     "fleet": lambda c: (c.fleet.site, c.fleet.screen, c.fleet.servers) if c.fleet else "standalone",
 }
-
-
-class SignalWaker:
-    """Turns SIGTERM/SIGINT/SIGHUP/SIGUSR1 into a callback on the Qt loop (signal handlers alone would
-    wait for the interpreter to run, which Qt's C++ loop does not do)."""
-
-    def __init__(self, on_signal: Callable[[int], None]) -> None:
-        self._read, self._write = socket.socketpair()
-        self._read.setblocking(False)
-        self._write.setblocking(False)
-        self._notifier = QSocketNotifier(self._read.fileno(), QSocketNotifier.Type.Read)
-        self._notifier.activated.connect(self._drain)
-        self._on_signal = on_signal
-        signal.set_wakeup_fd(self._write.fileno())
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
-            signal.signal(sig, lambda *_: None)
-
-    def _drain(self) -> None:
-        try:
-            data = self._read.recv(64)
-        except BlockingIOError:
-            return
-        for byte in data:
-            self._on_signal(byte)
 
 
 class GuiWatchdog(QObject):
