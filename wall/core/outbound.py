@@ -327,10 +327,9 @@ class OutboundTransport(httpx.AsyncBaseTransport):
         self.proxied: tuple[httpx.AsyncHTTPTransport, httpx.AsyncHTTPTransport] | None = None
         if proxy is not None:
             check = DestinationCheck(self.policy, resolver, resolves_names=proxy.resolves_names)
-            tls = self.tls
             self.proxied = (
-                _proxied_transport(proxy, limits, None, tls),
-                _proxied_transport(proxy, limits, check, tls),
+                _proxied_transport(proxy, limits, None, self.tls),
+                _proxied_transport(proxy, limits, check, self.tls),
             )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
