@@ -139,22 +139,40 @@ def at_rest(wall: subprocess.Popen[bytes], log: Path, anon_median_mb: float) -> 
     return {**found, "at_rest": "none found: the breakdowns may include a transition's pictures"}
 
 
-def breakdown_from_log(wall: subprocess.Popen[bytes], log: Path) -> dict[str, float]:
-    """Ask the wall for `memory_breakdown()` (SIGUSR1) and read it from its log."""
-    seen = log.read_text(encoding="utf-8", errors="replace").count("wall.shell.runtime: memory {")
-    wall.send_signal(signal.SIGUSR1)
+RUNTIME_MEMORY_MARKER = "wall.shell.runtime: memory "  # the log line `wall run` writes on SIGUSR1
+
+
+def breakdown_from_log(
+    process: subprocess.Popen[bytes], log: Path, marker: str = RUNTIME_MEMORY_MARKER
+) -> dict[str, float]:
+    """Ask a child for `memory_breakdown()` (SIGUSR1) and read it from its log: the JSON after
+    `marker` on the line it writes."""
+
+    def lines() -> list[str]:
+        return [x for x in log.read_text(encoding="utf-8", errors="replace").splitlines() if marker in x]
+
+    seen = len(lines())
+    process.send_signal(signal.SIGUSR1)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        lines = [
-            line
-            for line in log.read_text(encoding="utf-8", errors="replace").splitlines()
-            if "wall.shell.runtime: memory {" in line
-        ]
-        if len(lines) > seen:
-            found: dict[str, float] = json.loads(lines[-1].split(" memory ", 1)[1])
-            return found
+        if len(found := lines()) > seen:
+            figures: dict[str, float] = json.loads(found[-1].split(marker, 1)[1])
+            return figures
         time.sleep(0.1)
     return {}
+
+
+def steady_figures(samples: list[dict[str, float]]) -> dict[str, object]:
+    """The figures of one process from its samples after SETTLE_S: medians of each, and the PSS's
+    mean, extremes and what a transition adds over the median."""
+    pss = [s["pss_mb"] for s in samples]
+    return {
+        **{key: statistics.median(s[key] for s in samples) for key in samples[0]},
+        "pss_mean_mb": round(statistics.fmean(pss), 1),
+        "pss_max_mb": max(pss),
+        "pss_min_mb": min(pss),
+        "transition_extra_mb": round(max(pss) - statistics.median(pss), 1),
+    }
 
 
 def measure(seconds: float, env: dict[str, str], x_server: int | None) -> dict[str, object]:
@@ -185,16 +203,10 @@ def measure(seconds: float, env: dict[str, str], x_server: int | None) -> dict[s
                 next_sample += SAMPLE_EVERY_S
             time.sleep(0.2)
         steady = [sample for at, sample in samples if at >= SETTLE_S]
-        pss_median = statistics.median(s["pss_mb"] for s in steady)
         result: dict[str, object] = {
             "seconds": seconds,
             "posts_published": number - FIRST_ID - 1,
-            # medians of the samples after SETTLE_S, one every SAMPLE_EVERY_S
-            **{key: statistics.median(s[key] for s in steady) for key in steady[0]},
-            "pss_mean_mb": round(statistics.fmean(s["pss_mb"] for s in steady), 1),
-            "pss_max_mb": max(s["pss_mb"] for s in steady),
-            "pss_min_mb": min(s["pss_mb"] for s in steady),
-            "transition_extra_mb": round(max(s["pss_mb"] for s in steady) - pss_median, 1),
+            **steady_figures(steady),  # one sample every SAMPLE_EVERY_S
             "pss_every_10s_mb": [s["pss_mb"] for at, s in samples][:: max(1, int(10 / SAMPLE_EVERY_S))],
             "at_end": rollup(wall.pid),
             **at_rest(wall, log, statistics.median(s["pss_anon_mb"] for s in steady)),

@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import socket
 import statistics
 import subprocess
@@ -54,9 +53,11 @@ from bench.pss import (
     SAMPLE_EVERY_S,
     SETTLE_S,
     TARGET_PSS_MB,
+    breakdown_from_log,
     pss_by_file,
     pss_by_mapping,
     rollup,
+    steady_figures,
     threads_by_name,
 )
 from bench.pss import measure as measure_one_process
@@ -148,25 +149,6 @@ def stop_pair(pair: Pair) -> dict[str, dict[str, Any]]:
     return reports
 
 
-def breakdown_from_log(process: subprocess.Popen[bytes], log: Path) -> dict[str, float]:
-    """Ask a child for `memory_breakdown()` (SIGUSR1) and read it from its log."""
-
-    def lines() -> list[str]:
-        return [
-            x for x in log.read_text(encoding="utf-8", errors="replace").splitlines() if MEMORY_MARKER in x
-        ]
-
-    seen = len(lines())
-    process.send_signal(signal.SIGUSR1)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if len(found := lines()) > seen:
-            figures: dict[str, float] = json.loads(found[-1].split(MEMORY_MARKER, 1)[1])
-            return figures
-        time.sleep(0.1)
-    return {}
-
-
 def at_rest(pair: Pair, display_anon_median_mb: float) -> dict[str, dict[str, object]]:
     """Both processes' breakdowns read while no transition holds the display's pictures (its own
     memory within REST_MARGIN_MB of its median before and after reading; else read again)."""
@@ -182,7 +164,7 @@ def at_rest(pair: Pair, display_anon_median_mb: float) -> dict[str, dict[str, ob
                 "pss_by_mapping_mb": pss_by_mapping(process.pid),
                 "pss_by_file_mb": pss_by_file(process.pid),
                 "threads": threads_by_name(process.pid),
-                "breakdown": breakdown_from_log(process, pair.log(who)),
+                "breakdown": breakdown_from_log(process, pair.log(who), MEMORY_MARKER),
             }
             for who, process in pair.processes().items()
         }
@@ -190,18 +172,6 @@ def at_rest(pair: Pair, display_anon_median_mb: float) -> dict[str, dict[str, ob
             return found
     note = "none found: the breakdowns may include a transition's pictures"
     return {who: {**found.get(who, {}), "at_rest": note} for who in ("display", "engine")}
-
-
-def medians(samples: list[dict[str, float]]) -> dict[str, object]:
-    """`bench pss`'s figures of one process from its steady samples."""
-    pss = [s["pss_mb"] for s in samples]
-    return {
-        **{key: statistics.median(s[key] for s in samples) for key in samples[0]},
-        "pss_mean_mb": round(statistics.fmean(pss), 1),
-        "pss_max_mb": max(pss),
-        "pss_min_mb": min(pss),
-        "transition_extra_mb": round(max(pss) - statistics.median(pss), 1),
-    }
 
 
 def post_to_pixel(
@@ -283,13 +253,13 @@ def measure_split(seconds: float, env: dict[str, str], x_server: int | None) -> 
         "posts_published": len(ids),
         "sum": {**summed, "rss_note": "RSS counts the pages both map (Python, libc) twice; PSS once"},
         "display": {
-            **medians([d for d, _ in steady]),
+            **steady_figures([d for d, _ in steady]),
             "at_end": ends["display"],
             **rest["display"],
             "child": {k: v for k, v in display_report.items() if k != "first_seen"},
         },
         "engine": {
-            **medians([e for _, e in steady]),
+            **steady_figures([e for _, e in steady]),
             "at_end": ends["engine"],
             **rest["engine"],
             "child": reports["engine"],
