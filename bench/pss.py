@@ -37,6 +37,7 @@ from pathlib import Path
 
 from bench.idle import on_xvfb
 from bench.latency import FIRST_ID, instance_config, serve_instance, stop_instance
+from wall.shell.memory import HAND_BACK_SWITCH
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_PSS_MB = 80.0
@@ -72,6 +73,12 @@ def rollup(pid: int) -> dict[str, float]:
         "pss_file_mb": round(fields.get("Pss_File", 0) / 1024, 1),
         "rss_mb": round(fields["Rss"] / 1024, 1),
     }
+
+
+def major_faults(pid: int) -> int:
+    """How many times `pid` waited for a page to be read from disk (a library page given back and
+    needed again, among others)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[9])
 
 
 def pss_by_mapping(pid: int) -> dict[str, float]:
@@ -189,6 +196,7 @@ def measure(seconds: float, env: dict[str, str], x_server: int | None) -> dict[s
             stderr=errors,
         )
     samples: list[tuple[float, dict[str, float]]] = []
+    faults_at_settle: int | None = None
     try:
         started = time.monotonic()
         number, next_post, next_sample = FIRST_ID + 1, started + POST_EVERY_S, started + SAMPLE_EVERY_S
@@ -201,6 +209,8 @@ def measure(seconds: float, env: dict[str, str], x_server: int | None) -> dict[s
             if now >= next_sample:
                 samples.append((now - started, rollup(wall.pid)))
                 next_sample += SAMPLE_EVERY_S
+                if faults_at_settle is None and now - started >= SETTLE_S:
+                    faults_at_settle = major_faults(wall.pid)
             time.sleep(0.2)
         steady = [sample for at, sample in samples if at >= SETTLE_S]
         result: dict[str, object] = {
@@ -209,6 +219,11 @@ def measure(seconds: float, env: dict[str, str], x_server: int | None) -> dict[s
             **steady_figures(steady),  # one sample every SAMPLE_EVERY_S
             "pss_every_10s_mb": [s["pss_mb"] for at, s in samples][:: max(1, int(10 / SAMPLE_EVERY_S))],
             "at_end": rollup(wall.pid),
+            # pages read from disk again: the library pages the wall gave back and needed after all
+            "major_faults": {
+                "in_all": major_faults(wall.pid),
+                "after_settling": major_faults(wall.pid) - (faults_at_settle or 0),
+            },
             **at_rest(wall, log, statistics.median(s["pss_anon_mb"] for s in steady)),
         }
         if x_server is not None:
@@ -223,8 +238,15 @@ def measure(seconds: float, env: dict[str, str], x_server: int | None) -> dict[s
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.pss", description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=150.0, help="how long the wall runs (default 150)")
+    parser.add_argument(
+        "--keep-file-pages",
+        action="store_true",
+        help="the wall keeps the library and font pages it touched (as before 2026-12-07): for comparison",
+    )
     args = parser.parse_args(argv)
     env = dict(os.environ)
+    if args.keep_file_pages:
+        env[HAND_BACK_SWITCH] = "0"
     xvfb, platform = on_xvfb(env, fallback="offscreen 1920x1080 (no Xvfb)")
     try:
         result = measure(args.seconds, env, xvfb.pid if xvfb is not None else None)
@@ -232,7 +254,16 @@ def main(argv: list[str]) -> None:
         if xvfb is not None:
             xvfb.terminate()
             xvfb.wait(timeout=10)
-    print(json.dumps({"platform": platform, "target_pss_mb": TARGET_PSS_MB, **result}))
+    print(
+        json.dumps(
+            {
+                "platform": platform,
+                "target_pss_mb": TARGET_PSS_MB,
+                "keep_file_pages": args.keep_file_pages,
+                **result,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

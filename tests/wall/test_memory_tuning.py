@@ -378,3 +378,138 @@ def test_pictures_are_decoded_without_loading_image_plugins_the_wall_never_uses(
     # ...and only the JPEG plug-in was loaded: asked to guess, Qt loaded every plug-in (SVG, TIFF,
     # WebP, ICNS, TGA...) to ask each whether it could read the bytes, and they stayed mapped.
     assert seen["plugins"] == ["libqjpeg.so"]
+
+
+# The test process maps the same Qt libraries as its children, and a page another process maps is
+# never taken back (the kernel's rule, as on a kiosk for the C library the X server shares): each
+# child maps a file of its own, read-only, as Qt maps a font, and reads all of it.
+MAP_A_FILE = r"""
+import mmap, os, tempfile
+folder = tempfile.TemporaryDirectory(dir=os.getcwd(), prefix=".test-pages-")  # on disk, not tmpfs
+path = os.path.join(folder.name, "font.ttf")
+with open(path, "wb") as out:
+    out.write(os.urandom(24 * 2**20))
+    out.flush()
+    os.fsync(out.fileno())  # clean pages: the kernel can drop them at once
+handle = open(path, "rb")
+mapped = mmap.mmap(handle.fileno(), 0, prot=mmap.PROT_READ)
+touched = sum(mapped[offset] for offset in range(0, len(mapped), 4096))
+"""
+
+
+HAND_BACK = (
+    MAP_A_FILE
+    + r"""
+import json, time
+from datetime import datetime, timedelta, timezone
+from wall.shell.memory import PAGE, FilePagesHandBack, _status_mb
+
+pages = FilePagesHandBack()
+start = datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc)
+
+
+def wait(times):
+    deadline = time.monotonic() + 20
+    while pages.times < times and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def read(megabytes):  # what a panel's painting reads of a library
+    return sum(mapped[offset] for offset in range(0, megabytes * 2**20, PAGE))
+
+
+def file_mb():
+    return _status_mb()["RssFile"]
+
+
+seen = {"before": file_mb()}
+seen["first"] = pages.after_turn(start)  # the first turn: given back
+wait(1)
+seen["after_first"] = file_mb()
+read(8)  # the wall uses the first 8 MB of the file again: its working set
+seen["same_day"] = pages.after_turn(start + timedelta(hours=1))  # not again the same day, but...
+deadline = time.monotonic() + 20
+while not pages.working_set and time.monotonic() < deadline:  # ...what is in use is learnt
+    time.sleep(0.05)
+seen["learnt"] = bool(pages.working_set)
+read(24)  # a rare path reads the whole file once
+seen["before_daily"] = file_mb()
+seen["a_day_later"] = pages.after_turn(start + timedelta(hours=25))
+wait(2)
+seen["after_daily"] = file_mb()
+seen["clock_set_back"] = pages.after_turn(start - timedelta(days=300))  # not stuck for months
+wait(3)
+seen["times"] = pages.times
+seen["given"] = pages.given_back_mb
+seen["same_bytes"] = read(24) == touched  # read again from the disk when needed
+from PySide6.QtWidgets import QApplication, QLabel  # Qt, whose pages went too, still works
+app = QApplication(["-platform", "offscreen"])
+label = QLabel("Bonjour")
+label.resize(200, 50)
+seen["painted"] = label.grab().toImage().width()
+print(json.dumps(seen))
+"""
+)
+
+
+def test_library_pages_go_back_to_the_system_and_the_daily_hand_back_keeps_those_in_use() -> None:
+    seen = _child(HAND_BACK)
+    assert [seen["first"], seen["same_day"], seen["a_day_later"], seen["clock_set_back"]] == [
+        True,
+        False,
+        True,
+        True,
+    ]
+    assert seen["times"] == 3
+    assert seen["before"] - seen["after_first"] > 20, seen  # the 24 MB file's pages went
+    assert seen["learnt"]
+    # A day later, the 16 MB read once went back; the 8 MB the wall kept using stayed in memory,
+    # so the next turn does not wait for the disk.
+    given_daily = seen["before_daily"] - seen["after_daily"]
+    assert 13 < given_daily < 19, seen
+    assert seen["given"] > 36
+    assert seen["same_bytes"]
+    assert seen["painted"] == 200
+
+
+def test_an_operator_can_keep_the_library_pages() -> None:
+    seen = _child(HAND_BACK, env={"WALL_HAND_BACK_PAGES": "0"})
+    assert [seen["first"], seen["a_day_later"], seen["clock_set_back"]] == [False] * 3
+    assert seen["times"] == 0 and not seen["learnt"]
+    assert seen["after_first"] >= seen["before"] - 1  # the file's pages stayed
+    assert seen["after_daily"] >= seen["before_daily"] - 1
+
+
+TURNING = (
+    MAP_A_FILE
+    + r"""
+import json, sys
+from PySide6.QtCore import QTimer
+from wall.engine.config import load_config
+from wall.shell.memory import _status_mb, memory_breakdown
+from wall.shell.runtime import WallRuntime
+
+runtime = WallRuntime(load_config(sys.argv[1], env={}), exit_after=10)
+seen = {}
+QTimer.singleShot(300, lambda: seen.update(before=memory_breakdown()))  # before any turn
+QTimer.singleShot(9000, lambda: seen.update(after=memory_breakdown(),
+    panel=type(runtime.windows[0].rotator.current_panel()).__name__))
+runtime.run()
+print(json.dumps(seen))
+"""
+)
+
+
+def test_the_running_wall_gives_back_the_library_pages_after_its_first_turn(tmp_path: Path) -> None:
+    config = tmp_path / "wall.toml"
+    config.write_text(
+        f'[storage]\nstate_dir = "{tmp_path / "state"}"\n[[sources]]\nname = "demo"\ntype = "demo"\n'
+        '[[panels]]\ntype = "fans"\nduration = 3\n[[panels]]\ntype = "mentions"\nduration = 3\n',
+        encoding="utf-8",
+    )
+    seen = _child(TURNING, str(config), env={"QT_QPA_PLATFORM": "offscreen"})
+    assert seen["before"]["file_page_hand_backs"] == 0
+    assert seen["after"]["file_page_hand_backs"] == 1  # once, not after each of the turns since
+    assert seen["after"]["file_pages_given_back_mb"] > 20
+    assert seen["after"]["file_mb"] < seen["before"]["file_mb"] - 20
+    assert seen["panel"] in {"FansPanel", "PostsPanel"}  # and the show went on

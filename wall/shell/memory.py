@@ -15,13 +15,18 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import linecache
+import logging
 import os
 import re
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
@@ -72,6 +77,158 @@ def release_free_memory() -> None:
     """Give freed heap pages back to the operating system (glibc only; no-op elsewhere)."""
     if _libc is not None:
         _trim(0)
+
+
+# --- pages of the files the process maps, needed only to start -----------------------------------
+
+MADV_PAGEOUT = 21  # Linux 5.4+: reclaim these pages now (a page another process maps is left alone)
+HAND_BACK_EVERY = timedelta(hours=24)  # what only a day's rare paths touched goes back once a day
+HAND_BACK_SWITCH = "WALL_HAND_BACK_PAGES"  # "0" keeps them (the kernel drops them under pressure)
+_SPECIAL = ("/dev/", "/memfd:", "/SYSV", "/proc/", "/sys/")
+
+
+def _pages_to_hand_back() -> list[tuple[int, int]]:
+    """The address ranges of the read-only files this process maps (libraries, Python's extension
+    modules, fonts) holding no page of its own: a mapping with anonymous pages (relocated tables) is
+    left out, they would go to swap where there is one and come back at the next call."""
+    ranges: list[tuple[int, int]] = []
+    current: tuple[int, int] | None = None
+    with open("/proc/self/smaps", encoding="ascii", errors="replace") as smaps:
+        for line in smaps:
+            if line[0] in "0123456789abcdef" and "-" in line.split(" ", 1)[0]:
+                fields = line.split(maxsplit=5)
+                path = fields[5].strip() if len(fields) > 5 else ""
+                ok = path.startswith("/") and not path.startswith(_SPECIAL) and "w" not in fields[1]
+                start, end = (int(part, 16) for part in fields[0].split("-"))
+                current = (start, end) if ok and not path.endswith("(deleted)") else None
+            elif current is not None and line.startswith("Anonymous:"):
+                if int(line.split()[1]) == 0:
+                    ranges.append(current)
+                current = None
+    return ranges
+
+
+PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+LEARN_AFTER = timedelta(minutes=10)  # after the first hand-back: every panel has been on screen
+
+
+def _resident_pages(start: int, end: int) -> bytes | None:
+    """One byte per page of [start, end): bit 0 set when the page is in memory (`mincore`)."""
+    assert _libc is not None
+    pages = (end - start) // PAGE
+    vector = (ctypes.c_ubyte * pages)()
+    mincore = _libc.mincore
+    mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+    if mincore(start, end - start, vector) != 0:
+        return None
+    return bytes(vector)
+
+
+def _unused_runs(start: int, resident: bytes) -> list[tuple[int, int]]:
+    """The address ranges of the pages not in `resident` (the map of the pages from `start`)."""
+    runs: list[tuple[int, int]] = []
+    first: int | None = None
+    for index, flags in enumerate(resident):
+        if flags & 1:
+            if first is not None:
+                runs.append((start + first * PAGE, start + index * PAGE))
+                first = None
+        elif first is None:
+            first = index
+    if first is not None:
+        runs.append((start + first * PAGE, start + len(resident) * PAGE))
+    return runs
+
+
+def hand_back_file_pages(keep: dict[tuple[int, int], bytes] | None = None) -> float:
+    """Give the kernel back, now, the pages this process maps from read-only files: the code and
+    data of the libraries and the fonts. About half of them were touched only while the wall
+    started (importing, building the windows); the kernel would drop them under memory pressure,
+    but only then. The ones still in use come back from the disk at their next use (`bench pss`:
+    `major_faults`), unless `keep` maps them (`learn_working_set()`: those pages stay). Returns the
+    MB of resident file pages given back (0 where Linux cannot: no /proc, a kernel before 5.4)."""
+    if _libc is None:
+        return 0.0
+    before = _status_mb().get("RssFile", 0.0)
+    try:
+        ranges = _pages_to_hand_back()
+    except OSError:
+        return 0.0
+    madvise = _libc.madvise
+    madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    for start, end in ranges:  # a kernel without MADV_PAGEOUT refuses each: nothing changes
+        kept = (keep or {}).get((start, end))
+        for low, high in [(start, end)] if kept is None else _unused_runs(start, kept):
+            madvise(low, high - low, MADV_PAGEOUT)
+    return max(0.0, before - _status_mb().get("RssFile", 0.0))
+
+
+def learn_working_set() -> dict[tuple[int, int], bytes]:
+    """Which pages of those files are in memory now, by mapping: some time after a hand-back, the
+    pages the wall needed again (its working set), to keep at the next ones."""
+    if _libc is None:
+        return {}
+    try:
+        ranges = _pages_to_hand_back()
+    except OSError:
+        return {}
+    learnt = {}
+    for start, end in ranges:
+        if (resident := _resident_pages(start, end)) is not None:
+            learnt[(start, end)] = resident
+    return learnt
+
+
+class FilePagesHandBack:
+    """Hands the file pages back at rest: after the first turn between panels, then after the first
+    turn a day later (`HAND_BACK_EVERY` on `clock`, the wall's), on a thread of its own so the turn's
+    last frame is not held up. One per process: every window's turns lead here.
+
+    The pages the wall still uses come back from the disk at their next use, on the GUI thread,
+    in the middle of a transition (45-60 pages in the minute after the first hand-back,
+    `bench pss`). So ten minutes after the first one (every panel has been on screen since), the
+    pages in memory again are learnt, and the daily hand-backs keep them: only the first one, in
+    the wall's first minutes, costs a transition those reads."""
+
+    def __init__(self) -> None:
+        self.last: datetime | None = None
+        self.first: datetime | None = None
+        self.working_set: dict[tuple[int, int], bytes] | None = None
+        self.given_back_mb = 0.0  # in all
+        self.times = 0
+        self._lock = threading.Lock()
+
+    def after_turn(self, now: datetime) -> bool:
+        """Start a hand-back when one is due at `now` (or learn the working set when that is due);
+        True when a hand-back was started."""
+        if os.environ.get(HAND_BACK_SWITCH, "1") == "0" or _libc is None:
+            return False
+        if self.first is not None and self.working_set is None and abs(now - self.first) >= LEARN_AFTER:
+            self.working_set = {}  # (learning: no second one meanwhile)
+            threading.Thread(target=self._learn, name="wall-hand-back", daemon=True).start()
+            return False
+        if self.last is not None and abs(now - self.last) < HAND_BACK_EVERY:  # (a clock set back too)
+            return False
+        self.first = self.first or now
+        self.last = now
+        threading.Thread(target=self._run, name="wall-hand-back", daemon=True).start()
+        return True
+
+    def _learn(self) -> None:
+        with self._lock:
+            self.working_set = learn_working_set()
+        kept = sum(sum(flags & 1 for flags in pages) for pages in self.working_set.values()) * PAGE
+        log.info("memory: %.1f MB of library and font pages in use, kept from now on", kept / 2**20)
+
+    def _run(self) -> None:
+        with self._lock:
+            given = hand_back_file_pages(self.working_set or None)
+            self.given_back_mb += given
+            self.times += 1
+        log.info("memory: %.1f MB of library and font pages given back to the system", given)
+
+
+FILE_PAGES = FilePagesHandBack()
 
 
 def limit_malloc_arenas(arenas: int = ARENA_MAX) -> bool:
@@ -280,4 +437,6 @@ def memory_breakdown() -> dict[str, float]:
     result["sqlite_mb"] = _sqlite_mb()
     result["linecache_lines"] = sum(len(entry[2]) for entry in linecache.cache.values() if len(entry) > 2)
     result["modules"] = len(sys.modules)
+    result["file_pages_given_back_mb"] = FILE_PAGES.given_back_mb  # in all, by FILE_PAGES
+    result["file_page_hand_backs"] = FILE_PAGES.times
     return {key: round(value, 1) for key, value in result.items()}

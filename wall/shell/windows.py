@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QGuiApplication, QScreen
 
-from wall.shell.memory import release_free_memory
+from wall.shell.memory import FILE_PAGES, release_free_memory
 from widgets.hub import Hub
 from widgets.posts import PostsPanel
 from widgets.window import WallWindow
@@ -18,10 +18,13 @@ if TYPE_CHECKING:  # a display without the config (pydantic) places windows too 
 def keep_memory_low(window: WallWindow) -> None:
     """After each crossfade, drop the pictures no card needs (full-size decodes, sizes no longer
     shown, pictures of posts no card shows) and hand the freed memory back to the system (in that
-    order: Qt calls them as connected)."""
+    order: Qt calls them as connected); after the first one, and then once a day, the pages of the
+    libraries and fonts too (`FILE_PAGES`: those only the start needed stay with the system)."""
     pixmaps = window.context.pixmaps
+    clock = window.context.clock
     window.rotator.transition_finished.connect(lambda: pixmaps.release_spare(pictures_on_cards(window)))
     window.rotator.transition_finished.connect(release_free_memory)
+    window.rotator.transition_finished.connect(lambda: FILE_PAGES.after_turn(clock()))
 
 
 def pictures_on_cards(window: WallWindow) -> set[str]:
