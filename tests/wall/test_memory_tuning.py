@@ -485,6 +485,8 @@ TURNING = (
     + r"""
 import json, sys
 from PySide6.QtCore import QTimer
+import wall.shell.windows
+wall.shell.windows.HAND_BACK_TICK_MS = int(sys.argv[2])
 from wall.engine.config import load_config
 from wall.shell.memory import _status_mb, memory_breakdown
 from wall.shell.runtime import WallRuntime
@@ -507,9 +509,22 @@ def test_the_running_wall_gives_back_the_library_pages_after_its_first_turn(tmp_
         '[[panels]]\ntype = "fans"\nduration = 3\n[[panels]]\ntype = "mentions"\nduration = 3\n',
         encoding="utf-8",
     )
-    seen = _child(TURNING, str(config), env={"QT_QPA_PLATFORM": "offscreen"})
+    seen = _child(TURNING, str(config), "60000", env={"QT_QPA_PLATFORM": "offscreen"})
     assert seen["before"]["file_page_hand_backs"] == 0
     assert seen["after"]["file_page_hand_backs"] == 1  # once, not after each of the turns since
     assert seen["after"]["file_pages_given_back_mb"] > 20
     assert seen["after"]["file_mb"] < seen["before"]["file_mb"] - 20
     assert seen["panel"] in {"FansPanel", "PostsPanel"}  # and the show went on
+
+
+def test_a_wall_of_one_panel_gives_back_the_library_pages_too(tmp_path: Path) -> None:
+    """One panel never turns to another: the minute's tick (here every second) does it."""
+    config = tmp_path / "wall.toml"
+    config.write_text(
+        f'[storage]\nstate_dir = "{tmp_path / "state"}"\n[[sources]]\nname = "demo"\ntype = "demo"\n'
+        '[[panels]]\ntype = "mentions"\n',
+        encoding="utf-8",
+    )
+    seen = _child(TURNING, str(config), "1000", env={"QT_QPA_PLATFORM": "offscreen"})
+    assert seen["after"]["file_page_hand_backs"] == 1
+    assert seen["after"]["file_mb"] < seen["before"]["file_mb"] - 20

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QGuiApplication, QScreen
 
 from wall.shell.memory import FILE_PAGES, release_free_memory
@@ -15,16 +16,25 @@ if TYPE_CHECKING:  # a display without the config (pydantic) places windows too 
     from wall.engine.config import WallConfig
 
 
+HAND_BACK_TICK_MS = 60_000
+
+
 def keep_memory_low(window: WallWindow) -> None:
     """After each crossfade, drop the pictures no card needs (full-size decodes, sizes no longer
     shown, pictures of posts no card shows) and hand the freed memory back to the system (in that
     order: Qt calls them as connected); after the first one, and then once a day, the pages of the
-    libraries and fonts too (`FILE_PAGES`: those only the start needed stay with the system)."""
+    libraries and fonts too (`FILE_PAGES`: those only the start needed stay with the system), or at
+    the first minute's tick that finds no transition under way when there is no turn."""
     pixmaps = window.context.pixmaps
     clock = window.context.clock
     window.rotator.transition_finished.connect(lambda: pixmaps.release_spare(pictures_on_cards(window)))
     window.rotator.transition_finished.connect(release_free_memory)
     window.rotator.transition_finished.connect(lambda: FILE_PAGES.after_turn(clock()))
+    # A playlist of one panel never turns between panels: a tick every minute stands in for it.
+    tick = QTimer(window)
+    tick.setInterval(HAND_BACK_TICK_MS)
+    tick.timeout.connect(lambda: None if window.rotator.is_fading() else FILE_PAGES.after_turn(clock()))
+    tick.start()
 
 
 def pictures_on_cards(window: WallWindow) -> set[str]:
