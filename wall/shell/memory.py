@@ -109,6 +109,9 @@ def _pages_to_hand_back() -> list[tuple[int, int]]:
 
 
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+# The first hand-back waits this long after the first turn: the start's work (the first polls, the
+# stored posts judged again, the first pictures) is over, so its pages are not needed again at once.
+FIRST_AFTER = timedelta(minutes=2)
 LEARN_AFTER = timedelta(minutes=10)  # after the first hand-back: every panel has been on screen
 
 
@@ -180,9 +183,10 @@ def learn_working_set() -> dict[tuple[int, int], bytes]:
 
 
 class FilePagesHandBack:
-    """Hands the file pages back at rest: after the first turn between panels, then after the first
-    turn a day later (`HAND_BACK_EVERY` on `clock`, the wall's), on a thread of its own so the turn's
-    last frame is not held up. One per process: every window's turns lead here.
+    """Hands the file pages back at rest: after the first turn between panels `FIRST_AFTER` the
+    first one, then after the first turn a day later (`HAND_BACK_EVERY` on `clock`, the wall's), on
+    a thread of its own so the turn's last frame is not held up. One per process: every window's
+    turns lead here.
 
     The pages the wall still uses come back from the disk at their next use, on the GUI thread,
     in the middle of a transition (45-60 pages in the minute after the first hand-back,
@@ -191,6 +195,7 @@ class FilePagesHandBack:
     the wall's first minutes, costs a transition those reads."""
 
     def __init__(self) -> None:
+        self.first_turn: datetime | None = None
         self.last: datetime | None = None
         self.first: datetime | None = None
         self.working_set: dict[tuple[int, int], bytes] | None = None
@@ -202,6 +207,10 @@ class FilePagesHandBack:
         """Start a hand-back when one is due at `now` (or learn the working set when that is due);
         True when a hand-back was started."""
         if os.environ.get(HAND_BACK_SWITCH, "1") == "0" or _libc is None:
+            return False
+        if self.first_turn is None:
+            self.first_turn = now
+        if self.first is None and abs(now - self.first_turn) < FIRST_AFTER:
             return False
         if self.first is not None and self.working_set is None and abs(now - self.first) >= LEARN_AFTER:
             self.working_set = {}  # (learning: no second one meanwhile)
