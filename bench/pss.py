@@ -6,7 +6,7 @@ The wall runs as `python -m wall.cli run` on its own Xvfb at 1920x1080 (offscree
 with the fans, mentions and clock panels, a loopback Mastodon API polled every 15 s that publishes
 a post every 10 s (bench/latency.py's), and the demo source for the fans. It samples PSS every 2 s
 once the wall is steady (`steady_from_s`: after the hand-back of its library pages, 210 s in; the
-second half of a run shorter than 420 s), counts the pages read again from disk (`major_faults`),
+last 60 s of a shorter run), counts the pages read again from disk (`major_faults`),
 and after `--seconds` (360 by default; `--keep-file-pages`: the wall keeps them) it reads, from
 outside the process:
 
@@ -265,7 +265,7 @@ def main(argv: list[str]) -> None:
         env[HAND_BACK_SWITCH] = "0"
     xvfb, platform = on_xvfb(env, fallback="offscreen 1920x1080 (no Xvfb)")
     try:
-        settle = min(STEADY_AFTER_HAND_BACK_S, args.seconds / 2)  # (a short run: its second half)
+        settle = min(STEADY_AFTER_HAND_BACK_S, max(SETTLE_S, args.seconds - 60))  # (a short run: 60 s)
         result = measure(args.seconds, env, xvfb.pid if xvfb is not None else None, settle)
     finally:
         if xvfb is not None:
