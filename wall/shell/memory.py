@@ -197,7 +197,7 @@ class FilePagesHandBack:
     def __init__(self) -> None:
         self.first_turn: datetime | None = None
         self.last: datetime | None = None
-        self.first: datetime | None = None
+        self.first_hand_back: datetime | None = None
         self.working_set: dict[tuple[int, int], bytes] | None = None
         self.given_back_mb = 0.0  # in all
         self.times = 0
@@ -210,15 +210,19 @@ class FilePagesHandBack:
             return False
         if self.first_turn is None:
             self.first_turn = now
-        if self.first is None and abs(now - self.first_turn) < FIRST_AFTER:
+        if self.first_hand_back is None and abs(now - self.first_turn) < FIRST_AFTER:
             return False
-        if self.first is not None and self.working_set is None and abs(now - self.first) >= LEARN_AFTER:
+        if (
+            self.first_hand_back is not None
+            and self.working_set is None
+            and abs(now - self.first_hand_back) >= LEARN_AFTER
+        ):
             self.working_set = {}  # (learning: no second one meanwhile)
             threading.Thread(target=self._learn, name="wall-hand-back", daemon=True).start()
             return False
         if self.last is not None and abs(now - self.last) < HAND_BACK_EVERY:  # (a clock set back too)
             return False
-        self.first = self.first or now
+        self.first_hand_back = self.first_hand_back or now
         self.last = now
         threading.Thread(target=self._run, name="wall-hand-back", daemon=True).start()
         return True
