@@ -223,6 +223,7 @@ def measure(
                     faults_at_settle = major_faults(wall.pid)
             time.sleep(0.2)
         steady = [sample for at, sample in samples if at >= settle_s]
+        faults = major_faults(wall.pid)
         result: dict[str, object] = {
             "seconds": seconds,
             "steady_from_s": settle_s,
@@ -232,8 +233,8 @@ def measure(
             "at_end": rollup(wall.pid),
             # pages read from disk again: the library pages the wall gave back and needed after all
             "major_faults": {
-                "in_all": major_faults(wall.pid),
-                "after_settling": major_faults(wall.pid) - (faults_at_settle or 0),
+                "in_all": faults,
+                "after_settling": faults - (faults_at_settle or 0),
             },
             **at_rest(wall, log, statistics.median(s["pss_anon_mb"] for s in steady)),
         }

@@ -85,6 +85,11 @@ MADV_PAGEOUT = 21  # Linux 5.4+: reclaim these pages now (a page another process
 HAND_BACK_EVERY = timedelta(hours=24)  # what only a day's rare paths touched goes back once a day
 HAND_BACK_SWITCH = "WALL_HAND_BACK_PAGES"  # "0" keeps them (the kernel drops them under pressure)
 _SPECIAL = ("/dev/", "/memfd:", "/SYSV", "/proc/", "/sys/")
+PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+# The first hand-back waits this long after the first turn: the start's work (the first polls, the
+# stored posts judged again, the first pictures) is over, so its pages are not needed again at once.
+FIRST_AFTER = timedelta(minutes=2)
+LEARN_AFTER = timedelta(minutes=10)  # after the first hand-back: every panel has been on screen
 
 
 def _pages_to_hand_back() -> list[tuple[int, int]]:
@@ -106,13 +111,6 @@ def _pages_to_hand_back() -> list[tuple[int, int]]:
                     ranges.append(current)
                 current = None
     return ranges
-
-
-PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-# The first hand-back waits this long after the first turn: the start's work (the first polls, the
-# stored posts judged again, the first pictures) is over, so its pages are not needed again at once.
-FIRST_AFTER = timedelta(minutes=2)
-LEARN_AFTER = timedelta(minutes=10)  # after the first hand-back: every panel has been on screen
 
 
 def _resident_pages(start: int, end: int) -> bytes | None:
